@@ -1,0 +1,179 @@
+// The simulated kernel instance: clock and scheduler, printk, memory checks,
+// crash handling, and the kernel configuration (which historic bugs are in).
+import type { InterleavingStep } from '../../events/types.js';
+import { KObject } from './memory.js';
+import { type HungTaskInfo, type ReportCtx, hungTaskReport, kasanReport, oopsReport, warningReport } from './reports.js';
+import { KernelCrash, Scheduler } from './scheduler.js';
+import type { Rng } from './rng.js';
+import type { Strategy } from './strategy.js';
+import type { Task } from './task.js';
+import type { SyncHost, WaitQueue } from './sync.js';
+import type { BugSwitch } from '../profiles.js';
+import type { SndCore } from '../core/sndcore.js';
+
+export const HZ = 250;
+export const JIFFY = 1e9 / HZ;
+
+export interface KlogSink {
+  (line: { t: number; level: number; text: string; ktime: number; trace?: InterleavingStep[] }): void;
+}
+
+export interface KernelOptions {
+  bugs: ReadonlySet<BugSwitch>;
+  strategy: Strategy;
+  env: Rng;
+  /** Width of the simultaneity window, ns. */
+  quantum: number;
+  stepCost: [number, number];
+  klog: KlogSink;
+  /** Kernel uptime at virtual time 0, ns (log timestamps start here). */
+  bootOffset?: number;
+  hungTaskTimeoutSecs?: number;
+}
+
+export class Kernel implements SyncHost {
+  readonly sched: Scheduler;
+  readonly env: Rng;
+  readonly bugs: ReadonlySet<BugSwitch>;
+  private readonly klog: KlogSink;
+  readonly bootOffset: number;
+  readonly hungTaskTimeout: number;
+  tainted = '';
+  private dieCount = 0;
+  private kasanReported = false;
+  /** Number of KASAN reports suppressed after the first (kasan_multi_shot off). */
+  kasanSuppressed = 0;
+  /** The sound core (cards, sequencer); set when the machine is built. */
+  snd!: SndCore;
+
+  constructor(o: KernelOptions) {
+    this.env = o.env;
+    this.bugs = o.bugs;
+    this.klog = o.klog;
+    this.bootOffset = o.bootOffset ?? 5e9;
+    this.hungTaskTimeout = (o.hungTaskTimeoutSecs ?? 120) * 1e9;
+    this.sched = new Scheduler(o.strategy, o.env, o.quantum, o.stepCost[0], o.stepCost[1]);
+  }
+
+  get now(): number {
+    return this.sched.clock;
+  }
+
+  get current(): Task {
+    return this.sched.current;
+  }
+
+  get jiffies(): number {
+    return Math.floor((this.bootOffset + this.now) / JIFFY);
+  }
+
+  bug(name: BugSwitch): boolean {
+    return this.bugs.has(name);
+  }
+
+  wakeUp(wq: WaitQueue): void {
+    this.sched.wakeUp(wq);
+  }
+
+  printk(level: number, text: string, trace?: InterleavingStep[]): void {
+    this.klog({ t: this.now, level, text, ktime: Math.floor((this.bootOffset + this.now) / 1000), ...(trace ? { trace } : {}) });
+  }
+
+  /** Record where an object was allocated (kmalloc/kzalloc). */
+  alloc<T extends KObject>(obj: T, stack: readonly string[]): T {
+    const t = this.current;
+    obj.kmem.alloc = { pid: t.pid, comm: t.comm, stack };
+    return obj;
+  }
+
+  kfree(obj: KObject, stack: readonly string[]): void {
+    const t = this.current;
+    if (obj.freed) {
+      if (this.kasanReported) this.kasanSuppressed++;
+      else {
+        this.kasanReported = true;
+        this.reportBug('double-free', obj, stack);
+        this.taint('B');
+      }
+      return;
+    }
+    obj.kmem.freed = true;
+    obj.kmem.free = { pid: t.pid, comm: t.comm, stack };
+  }
+
+  /**
+   * An access to `obj->field` by the current task. NULL oopses (a fatal
+   * panic in interrupt context); a freed object gets a KASAN report.
+   */
+  use<T extends KObject>(obj: T | null | undefined, fn: string, offset: number, size: number, write: boolean, stack: readonly string[]): T {
+    if (!obj) this.oops({ address: offset, write, fn }, stack);
+    if (obj.freed) {
+      if (this.kasanReported) this.kasanSuppressed++;
+      else {
+        this.kasanReported = true;
+        const lines = kasanReport({ kind: 'slab-use-after-free', fn, write, size, obj, offset }, this.reportCtx(stack));
+        this.emitReport(lines, lines.map(() => 3));
+        this.taint('B');
+      }
+    }
+    return obj;
+  }
+
+  /** A fault at a non-canonical address, e.g. following a poisoned list pointer. */
+  gpf(fn: string, address: number, stack: readonly string[]): never {
+    return this.oops({ address, write: false, fn, gpf: true }, stack);
+  }
+
+  oops(info: { address: number; write: boolean; fn: string; gpf?: boolean }, stack: readonly string[]): never {
+    const ctx = this.reportCtx(stack);
+    const { lines, levels } = oopsReport({ ...info, die: ++this.dieCount }, ctx);
+    this.emitReport(lines, levels);
+    this.taint('D');
+    throw new KernelCrash(lines[0]!, ctx.inIrq);
+  }
+
+  warn(file: string, line: number, fn: string, stack: readonly string[], message?: string): void {
+    const lines = warningReport(file, line, fn, this.reportCtx(stack), message);
+    this.emitReport(lines, lines.map(() => 4));
+    this.taint('W');
+  }
+
+  hungTask(t: Task, seconds: number): void {
+    const info: HungTaskInfo = { comm: t.comm, pid: t.pid, tgid: t.ctx === 'user' ? 1000 : t.pid, ppid: t.ctx === 'user' ? 1 : 2, seconds, stack: t.stack, tainted: this.tainted };
+    const { lines, levels } = hungTaskReport(info);
+    this.emitReport(lines, levels, t);
+  }
+
+  private reportBug(kind: string, obj: KObject, stack: readonly string[]): void {
+    const lines = [`BUG: KASAN: ${kind} in ${stack[0] ?? 'kfree'}`, `Free of addr ffff8880${obj.kmem.addr.toString(16).padStart(8, '0')} by task ${this.current.comm}/${this.current.pid}`];
+    this.emitReport(lines, lines.map(() => 3));
+  }
+
+  private taint(flag: string): void {
+    if (!this.tainted.includes(flag)) this.tainted = [...(this.tainted.replace(/ /g, '') + flag)].sort().join('');
+  }
+
+  /** The steps that led here, attached to the first line of a report. */
+  interleaving(n = 48): InterleavingStep[] {
+    return this.sched.recentSteps(n).map((s) => ({ t: s.t, task: s.task.name, ctx: s.task.ctx, at: s.at }));
+  }
+
+  private emitReport(lines: string[], levels: number[], about?: Task): void {
+    const trace = this.interleaving();
+    void about;
+    lines.forEach((l, i) => this.printk(levels[i] ?? 4, l, i === 0 ? trace : undefined));
+  }
+
+  private reportCtx(stack: readonly string[]): ReportCtx {
+    const t = this.current;
+    return {
+      comm: t.ctx === 'irq' ? (t.pid === 0 ? 'swapper/0' : t.comm) : t.comm,
+      pid: t.ctx === 'irq' ? 0 : t.pid,
+      cpu: t.ctx === 'irq' ? 0 : 1 + (t.id % 3),
+      inIrq: t.ctx === 'irq',
+      tainted: this.tainted,
+      stack,
+      syscall: t.ctx === 'user',
+    };
+  }
+}

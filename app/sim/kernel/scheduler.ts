@@ -1,0 +1,322 @@
+// The discrete-event core of the simulated kernel.
+//
+// Time model: every task has a ready time. Tasks whose ready times fall inside
+// the same window of `quantum` ns are "running at the same moment on different
+// CPUs"; the strategy (PCT, random, or a recorded schedule) decides the order
+// of their steps. A step is the code between two yields; it takes `stepCost`
+// ns, so a kernel path spans real (virtual) time and can overlap an interrupt
+// or another CPU's syscall the way it does on hardware. Time only moves
+// forward; when nothing is runnable it jumps to the next timer.
+import { TimeHeap } from './heap.js';
+import { type Strategy, DecisionLog } from './strategy.js';
+import { type Ctx, type KGen, Task, WakeReason, type Yield, YieldKind } from './task.js';
+import type { WaitQueue } from './sync.js';
+import type { Rng } from './rng.js';
+
+export interface TraceEntry {
+  t: number;
+  task: Task;
+  at: string;
+}
+
+interface HostTimer {
+  at: number;
+  id: number;
+  heapIndex: number;
+  fn: () => void;
+}
+
+/** Thrown by kernel code that crashes (oops); ends the task, or the kernel in IRQ context. */
+export class KernelCrash extends Error {
+  constructor(
+    message: string,
+    readonly fatal: boolean,
+  ) {
+    super(message);
+    this.name = 'KernelCrash';
+  }
+}
+
+export type RunResult = 'time' | 'stopped' | 'idle' | 'panic';
+
+const TRACE_SIZE = 512;
+
+export class Scheduler {
+  /** Virtual time of the step being executed (ns). */
+  clock = 0;
+  current: Task;
+  readonly tasks: Task[] = [];
+  private readonly runnable: Task[] = [];
+  private readonly sleepers = new TimeHeap<Task>(
+    (t) => t.until,
+    (t) => t.id,
+  );
+  private readonly timers = new TimeHeap<HostTimer>(
+    (t) => t.at,
+    (t) => t.id,
+  );
+  private nextId = 1;
+  private nextPid = 1000;
+  private timerId = 0;
+  readonly decisions = new DecisionLog();
+  decisionCount = 0;
+  steps = 0;
+  panicked = false;
+  private readonly cands: Task[] = [];
+  private readonly traceT = new Float64Array(TRACE_SIZE);
+  private readonly traceTask: (Task | undefined)[] = new Array(TRACE_SIZE);
+  private readonly traceAt: string[] = new Array(TRACE_SIZE);
+  private tracePos = 0;
+  private traceLen = 0;
+  /** Called when a task ends: normally, by an exception, or killed by an oops. */
+  onTaskExit: (t: Task) => void = () => {};
+
+  constructor(
+    readonly strategy: Strategy,
+    private readonly envRng: Rng,
+    readonly quantum: number,
+    private readonly stepCostMin: number,
+    private readonly stepCostMax: number,
+  ) {
+    // A placeholder "swapper" so `current` is never undefined outside steps.
+    this.current = new Task(0, 'swapper/0', 0, 'kthread', null, 0);
+  }
+
+  spawn(name: string, ctx: Ctx, gen: KGen<unknown>, at = this.clock, pid?: number): Task {
+    const t = new Task(this.nextId++, name, pid ?? (ctx === 'irq' ? 0 : this.nextPid++), ctx, gen, Math.max(at, this.clock));
+    this.tasks.push(t);
+    this.strategy.taskCreated(t);
+    if (t.readyAt > this.clock + this.quantum) {
+      t.state = 'S';
+      t.until = t.readyAt;
+      t.at = 'waiting to start';
+      this.sleepers.push(t);
+    } else this.runnable.push(t);
+    return t;
+  }
+
+  /** Host-side callback at a virtual time (metrics sampling, watchdogs). Not a kernel task. */
+  at(time: number, fn: () => void): void {
+    this.timers.push({ at: Math.max(time, this.clock), id: this.timerId++, heapIndex: -1, fn });
+  }
+
+  wakeUp(wq: WaitQueue, reason: WakeReason = WakeReason.Woken): void {
+    const ws = wq.waiters;
+    if (!ws.length) return;
+    const woken = ws.splice(0, ws.length);
+    for (const t of woken) this.makeRunnable(t, reason);
+  }
+
+  /** Deliver a signal: interrupts interruptible sleeps, like SIGKILL does. */
+  signal(t: Task): void {
+    t.pendingSignal = true;
+    if (t.state === 'S' && !t.spinning && !t.done) {
+      if (t.wq) removeFrom(t.wq.waiters, t);
+      this.makeRunnable(t, WakeReason.Signal);
+    }
+  }
+
+  kill(t: Task): void {
+    if (t.done) return;
+    if (t.wq) removeFrom(t.wq.waiters, t);
+    this.sleepers.remove(t);
+    removeFrom(this.runnable, t);
+    t.state = 'Z';
+    t.gen = null;
+    this.onTaskExit(t);
+  }
+
+  private makeRunnable(t: Task, reason: WakeReason): void {
+    if (t.done || t.state === 'R') return;
+    t.wq = null;
+    this.sleepers.remove(t);
+    t.until = Infinity;
+    t.state = 'R';
+    t.spinning = false;
+    t.wake = reason;
+    t.switches++;
+    t.readyAt = Math.max(t.readyAt, this.clock);
+    this.runnable.push(t);
+  }
+
+  /**
+   * Run until virtual time `limit`, until `stop()` says so (checked between
+   * steps), or until nothing can ever happen again.
+   */
+  run(limit: number, stop: () => boolean): RunResult {
+    const q = this.quantum;
+    const runnable = this.runnable;
+    const cands = this.cands;
+    for (;;) {
+      if (this.panicked) return 'panic';
+      if (stop()) return 'stopped';
+      // Earliest moment anything can happen.
+      let tmin = Infinity;
+      for (let i = 0; i < runnable.length; i++) if (runnable[i]!.readyAt < tmin) tmin = runnable[i]!.readyAt;
+      const sl = this.sleepers.peek();
+      const tm = this.timers.peek();
+      const tnext = Math.min(tmin, sl ? sl.until : Infinity, tm ? tm.at : Infinity);
+      if (tnext === Infinity) return 'idle';
+      if (tnext > limit) {
+        this.clock = Math.max(this.clock, limit);
+        return 'time';
+      }
+      // Host timers fire before kernel steps at the same time, in order.
+      if (tm && tm.at <= tmin && tm.at <= (sl ? sl.until : Infinity)) {
+        this.timers.pop();
+        this.clock = Math.max(this.clock, tm.at);
+        tm.fn();
+        continue;
+      }
+      // Wake sleepers whose time has come within this window.
+      const horizon = Math.max(tnext, this.clock) + q;
+      for (let s = this.sleepers.peek(); s && s.until < horizon; s = this.sleepers.peek()) {
+        this.sleepers.pop();
+        if (s.wq) removeFrom(s.wq.waiters, s);
+        s.wq = null;
+        s.state = 'R';
+        s.wake = WakeReason.Timeout;
+        s.readyAt = Math.max(s.readyAt, s.until);
+        s.until = Infinity;
+        s.switches++;
+        runnable.push(s);
+        if (s.readyAt < tmin) tmin = s.readyAt;
+      }
+      const windowEnd = Math.max(tmin, this.clock) + q;
+      cands.length = 0;
+      for (let i = 0; i < runnable.length; i++) if (runnable[i]!.readyAt < windowEnd) cands.push(runnable[i]!);
+      let chosen: Task;
+      if (cands.length === 1) chosen = cands[0]!;
+      else {
+        cands.sort(byId);
+        const idx = this.strategy.choose(cands, Math.max(tmin, this.clock));
+        this.decisions.push(idx);
+        this.decisionCount++;
+        chosen = cands[idx]!;
+      }
+      this.step(chosen);
+    }
+  }
+
+  private step(t: Task): void {
+    this.current = t;
+    if (t.readyAt > this.clock) this.clock = t.readyAt;
+    this.steps++;
+    const wake = t.wake;
+    t.wake = undefined;
+    let r: IteratorResult<Yield, unknown>;
+    try {
+      r = t.gen!.next(wake);
+    } catch (e) {
+      if (e instanceof KernelCrash) {
+        if (e.fatal) this.panicked = true;
+        t.error = e;
+        this.kill(t);
+        return;
+      }
+      throw e;
+    }
+    if (r.done) {
+      removeFrom(this.runnable, t);
+      t.state = 'Z';
+      t.result = r.value;
+      t.gen = null;
+      this.onTaskExit(t);
+      return;
+    }
+    const y = r.value;
+    if (typeof y === 'string') {
+      t.at = y;
+      this.trace(t, y);
+      t.readyAt = this.clock + this.cost();
+      return;
+    }
+    switch (y.kind) {
+      case YieldKind.Spend:
+        t.at = y.at;
+        this.trace(t, y.at);
+        t.readyAt = this.clock + y.ns;
+        return;
+      case YieldKind.Block:
+        if (t.pendingSignal && y.state === 'S') {
+          t.pendingSignal = false;
+          t.wake = WakeReason.Signal;
+          t.readyAt = this.clock;
+          return;
+        }
+        removeFrom(this.runnable, t);
+        t.state = y.state === 'R' ? 'S' : y.state;
+        t.spinning = y.state === 'R';
+        t.at = y.at;
+        t.stack = y.stack;
+        t.blockedSince = this.clock;
+        t.wq = y.wq;
+        y.wq.waiters.push(t);
+        t.until = y.until;
+        if (y.until !== Infinity) this.sleepers.push(t);
+        this.trace(t, y.at);
+        return;
+      case YieldKind.Sleep:
+        if (t.pendingSignal && y.state === 'S') {
+          t.pendingSignal = false;
+          t.wake = WakeReason.Signal;
+          t.readyAt = this.clock;
+          return;
+        }
+        removeFrom(this.runnable, t);
+        t.state = y.state;
+        t.at = y.at;
+        t.stack = y.stack;
+        t.blockedSince = this.clock;
+        t.until = Math.max(y.until, this.clock);
+        this.sleepers.push(t);
+        return;
+    }
+  }
+
+  private cost(): number {
+    const { stepCostMin: a, stepCostMax: b } = this;
+    return a === b ? a : a + ((this.envRng.u32() % (b - a + 1)) | 0);
+  }
+
+  private trace(t: Task, at: string): void {
+    const i = this.tracePos;
+    this.traceT[i] = this.clock;
+    this.traceTask[i] = t;
+    this.traceAt[i] = at;
+    this.tracePos = (i + 1) % TRACE_SIZE;
+    if (this.traceLen < TRACE_SIZE) this.traceLen++;
+  }
+
+  /** The most recent steps, oldest first. */
+  recentSteps(n: number): TraceEntry[] {
+    const k = Math.min(n, this.traceLen);
+    const out: TraceEntry[] = [];
+    for (let j = k; j > 0; j--) {
+      const i = (this.tracePos - j + TRACE_SIZE) % TRACE_SIZE;
+      out.push({ t: this.traceT[i]!, task: this.traceTask[i]!, at: this.traceAt[i]! });
+    }
+    return out;
+  }
+
+  /** Tasks that are alive, for reports and watchdogs. */
+  live(): Task[] {
+    return this.tasks.filter((t) => !t.done);
+  }
+
+  /** Forget finished tasks so long runs do not grow without bound. */
+  reap(): void {
+    let w = 0;
+    for (const t of this.tasks) if (!t.done) this.tasks[w++] = t;
+    this.tasks.length = w;
+  }
+}
+
+function byId(a: Task, b: Task): number {
+  return a.id - b.id;
+}
+
+function removeFrom(xs: Task[], t: Task): void {
+  const i = xs.indexOf(t);
+  if (i >= 0) xs.splice(i, 1);
+}

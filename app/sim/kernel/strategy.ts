@@ -1,0 +1,160 @@
+// How the scheduler picks among tasks that are runnable in the same time
+// window (i.e. running at the same moment on different CPUs).
+//
+// PCT (Burckhardt et al., "A Randomized Scheduler with Probabilistic
+// Guarantees of Finding Bugs", ASPLOS 2010): give every task a random
+// priority, always run the highest-priority runnable task, and lower the
+// running task's priority at d-1 randomly chosen steps. A bug that needs d
+// ordering constraints among n tasks within k scheduling steps is found with
+// probability at least 1/(n * k^(d-1)) per attempt. Our runs are long series
+// of short contention episodes (a barrier release, an interrupt landing on a
+// syscall), so each episode is one PCT attempt: priorities are redrawn when
+// an episode begins and the change points are spread over the expected
+// episode length, learned from the episodes seen so far.
+import { Rng } from './rng.js';
+import type { Task } from './task.js';
+
+export interface Strategy {
+  readonly name: string;
+  /** Index into `cands` (sorted by task id) of the task to run next. */
+  choose(cands: readonly Task[], now: number): number;
+  taskCreated(t: Task): void;
+}
+
+export class RandomStrategy implements Strategy {
+  readonly name = 'random';
+  constructor(private readonly rng: Rng) {}
+  choose(cands: readonly Task[]): number {
+    return this.rng.below(cands.length);
+  }
+  taskCreated(): void {}
+}
+
+export class PctStrategy implements Strategy {
+  readonly name = 'pct';
+  private episodeEnd = -1;
+  private decisions = 0;
+  private changePoints: number[] = [];
+  private kEstimate = 8;
+  private nextLow = 0;
+
+  constructor(
+    private readonly rng: Rng,
+    private readonly depth: number,
+    private readonly allTasks: () => readonly Task[],
+    /** Contention that recurs within this much virtual time is one episode. */
+    private readonly episodeGap: number,
+  ) {}
+
+  taskCreated(t: Task): void {
+    t.prio = this.depth + this.rng.below(1 << 30);
+  }
+
+  choose(cands: readonly Task[], now: number): number {
+    if (now > this.episodeEnd) this.beginEpisode();
+    this.episodeEnd = now + this.episodeGap;
+    let best = 0;
+    for (let i = 1; i < cands.length; i++) if (cands[i]!.prio > cands[best]!.prio) best = i;
+    const step = this.decisions++;
+    if (this.changePoints.includes(step)) cands[best]!.prio = this.nextLow--;
+    return best;
+  }
+
+  private beginEpisode(): void {
+    if (this.decisions > 0) this.kEstimate = Math.max(2, Math.round(0.75 * this.kEstimate + 0.25 * this.decisions));
+    this.decisions = 0;
+    this.nextLow = 0;
+    for (const t of this.allTasks()) t.prio = this.depth + this.rng.below(1 << 30);
+    this.changePoints = [];
+    const span = Math.max(2, Math.ceil(this.kEstimate * 1.5));
+    for (let i = 0; i < this.depth - 1; i++) this.changePoints.push(this.rng.below(span));
+  }
+}
+
+/** Follows decisions recorded by an earlier run (see DecisionLog). */
+export class ReplayStrategy implements Strategy {
+  readonly name = 'replay';
+  private pos = 0;
+  constructor(private readonly decisions: number[]) {}
+  choose(cands: readonly Task[]): number {
+    if (this.pos >= this.decisions.length) throw new ReplayDiverged(`the recorded schedule ended after ${this.pos} decisions`);
+    const d = this.decisions[this.pos++]!;
+    if (d >= cands.length)
+      throw new ReplayDiverged(`decision ${this.pos - 1} picks candidate ${d} of ${cands.length}: the run no longer follows the recorded schedule`);
+    return d;
+  }
+  taskCreated(): void {}
+  get consumed(): number {
+    return this.pos;
+  }
+}
+
+export class ReplayDiverged extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplayDiverged';
+  }
+}
+
+/**
+ * Scheduler decisions as a compact string: one base-36 digit per decision
+ * (index into the candidates), runs of the same digit written as digit*count.
+ * Indices of 36 and above are written as {n}.
+ */
+export class DecisionLog {
+  private out = '';
+  private last = -1;
+  private run = 0;
+
+  push(d: number): void {
+    if (d === this.last) {
+      this.run++;
+      return;
+    }
+    this.flushRun();
+    this.last = d;
+    this.run = 1;
+  }
+
+  /** Encoded decisions since the previous take. */
+  take(): string {
+    this.flushRun();
+    this.last = -1;
+    const s = this.out;
+    this.out = '';
+    return s;
+  }
+
+  private flushRun(): void {
+    if (this.run === 0) return;
+    const sym = this.last < 36 ? this.last.toString(36) : `{${this.last}}`;
+    this.out += this.run >= 3 ? `${sym}*${this.run};` : sym.repeat(this.run);
+    this.run = 0;
+  }
+
+  static decode(s: string): number[] {
+    const out: number[] = [];
+    let i = 0;
+    while (i < s.length) {
+      let v: number;
+      if (s[i] === '{') {
+        const j = s.indexOf('}', i);
+        if (j < 0) throw new Error(`bad schedule encoding at ${i}`);
+        v = Number(s.slice(i + 1, j));
+        i = j + 1;
+      } else {
+        v = parseInt(s[i]!, 36);
+        if (Number.isNaN(v)) throw new Error(`bad schedule encoding at ${i}: "${s[i]}"`);
+        i++;
+      }
+      if (s[i] === '*') {
+        const j = s.indexOf(';', i);
+        if (j < 0) throw new Error(`bad schedule encoding at ${i}`);
+        const n = Number(s.slice(i + 1, j));
+        for (let k = 0; k < n; k++) out.push(v);
+        i = j + 1;
+      } else out.push(v);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,159 @@
+// The PCM character device: open (snd_pcm_open), the ioctl entry gate
+// (snd_pcm_common_ioctl), release, and the /proc hw_params file that the
+// lab reads back to see what the runtime really holds.
+import { ERRNO } from '../../vocabulary/errno.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { mutexLock, mutexUnlock, waitEvent } from '../kernel/sync.js';
+import { type KGen, WakeReason } from '../kernel/task.js';
+import { type FileOps, type Req, SimFile } from '../core/file.js';
+import { snd_card_file_add, snd_card_file_remove } from '../core/card.js';
+import type { HwParams } from '../../events/op-data.js';
+import { PcmState, type SndPcm, type SndPcmSubstream, Stream } from './pcm_types.js';
+import {
+  runtimeOf,
+  snd_pcm_drain,
+  snd_pcm_drop,
+  snd_pcm_hw_free,
+  snd_pcm_hw_params,
+  snd_pcm_hw_refine,
+  snd_pcm_open_substream,
+  snd_pcm_pause,
+  snd_pcm_prepare,
+  snd_pcm_release_substream,
+  snd_pcm_start_lock_irq,
+  snd_pcm_status,
+  snd_pcm_sw_params,
+} from './pcm_native.js';
+import { snd_pcm_lib_xfer } from './pcm_lib.js';
+import type { ParamRequest } from './pcm_params.js';
+
+const E = ERRNO;
+
+interface PcmFilePriv {
+  substream: SndPcmSubstream;
+}
+
+function substreamOf(f: SimFile): SndPcmSubstream {
+  return (f.priv as PcmFilePriv).substream;
+}
+
+function* snd_pcm_common_ioctl(k: Kernel, f: SimFile, r: Req): KGen<number> {
+  const s = substreamOf(f);
+  const rt = runtimeOf(k, s, 'snd_pcm_common_ioctl', ['snd_pcm_ioctl']);
+  if (!rt) return -E.ENXIO;
+  if (rt.state === PcmState.DISCONNECTED) return -E.EBADFD;
+  if (s.pcm.card.shutdown) return -E.ENODEV; // snd_power_wait()
+  const out = (r.out ??= {});
+  switch (r.cmd) {
+    case 'hw_refine':
+      return yield* snd_pcm_hw_refine(k, s, r.arg as ParamRequest, out as { ranges?: never });
+    case 'hw_params':
+      return yield* snd_pcm_hw_params(k, s, r.arg as ParamRequest, out as { params?: HwParams });
+    case 'hw_free':
+      return yield* snd_pcm_hw_free(k, s);
+    case 'sw_params':
+      return yield* snd_pcm_sw_params(k, s, r.arg as never, out);
+    case 'prepare':
+      return yield* snd_pcm_prepare(k, s);
+    case 'start':
+      return yield* snd_pcm_start_lock_irq(k, s);
+    case 'drop':
+      return yield* snd_pcm_drop(k, s);
+    case 'drain':
+      return yield* snd_pcm_drain(k, s, f.nonblock);
+    case 'pause':
+      return yield* snd_pcm_pause(k, s, r.arg as boolean);
+    case 'status':
+      return yield* snd_pcm_status(k, s, out);
+    case 'writei':
+    case 'readi':
+      if ((r.cmd === 'writei') !== (s.stream === Stream.PLAYBACK)) return -E.EINVAL;
+      return yield* snd_pcm_lib_xfer(k, s, r.arg as number, f.nonblock);
+    default:
+      return -E.ENOTTY;
+  }
+}
+
+export const pcmFops: FileOps = {
+  name: 'snd_pcm_f_ops',
+  ioctl: snd_pcm_common_ioctl,
+  *read() {
+    return -E.EINVAL;
+  },
+  *write() {
+    return -E.EINVAL;
+  },
+  release: snd_pcm_release,
+};
+
+/** open("/dev/snd/pcmC%dD%d%c"). */
+export function* snd_pcm_open(k: Kernel, pcm: SndPcm, stream: Stream, subdevice: number, nonblock: boolean, path: string): KGen<{ err: number; file?: SimFile }> {
+  if (pcm.disconnected) return { err: -E.ENODEV };
+  const file = new SimFile(pcmFops, null, nonblock, pcm.card, path);
+  let err = yield* snd_card_file_add(k, pcm.card, file);
+  if (err < 0) return { err };
+  yield* mutexLock(k, pcm.open_mutex, 'snd_pcm_open: mutex_lock(&pcm->open_mutex)', ['snd_pcm_open']);
+  for (;;) {
+    const r = yield* snd_pcm_open_substream(k, pcm, stream, subdevice, file);
+    err = r.err;
+    if (r.s) {
+      file.priv = { substream: r.s } satisfies PcmFilePriv;
+      r.s.nonblock = nonblock;
+      break;
+    }
+    if (err !== -E.EAGAIN) break;
+    if (nonblock) {
+      err = -E.EBUSY;
+      break;
+    }
+    mutexUnlock(k, pcm.open_mutex);
+    const why = yield* waitEvent(k, pcm.open_wait, () => false, 'S', Infinity, 'snd_pcm_open: waiting for a free substream', ['snd_pcm_open']);
+    yield* mutexLock(k, pcm.open_mutex, 'snd_pcm_open: relock', ['snd_pcm_open']);
+    if (pcm.card.shutdown) {
+      err = -E.ENODEV;
+      break;
+    }
+    if (why === WakeReason.Signal) {
+      err = -E.ERESTARTSYS;
+      break;
+    }
+  }
+  mutexUnlock(k, pcm.open_mutex);
+  if (err < 0) {
+    yield* snd_card_file_remove(k, pcm.card, file);
+    return { err };
+  }
+  return { err: 0, file };
+}
+
+function* snd_pcm_release(k: Kernel, f: SimFile): KGen<number> {
+  const s = substreamOf(f);
+  const pcm = s.pcm;
+  yield* mutexLock(k, pcm.open_mutex, 'snd_pcm_release: mutex_lock(&pcm->open_mutex)', ['snd_pcm_release', '__fput']);
+  yield* snd_pcm_release_substream(k, s);
+  mutexUnlock(k, pcm.open_mutex);
+  k.wakeUp(pcm.open_wait);
+  if (f.card) yield* snd_card_file_remove(k, f.card, f);
+  return 0;
+}
+
+/** /proc/asound/cardN/pcmDx/subS/hw_params, as parsed values (null: "closed" / "no setup"). */
+export function* snd_pcm_proc_hw_params_read(k: Kernel, s: SndPcmSubstream): KGen<HwParams | null> {
+  yield* mutexLock(k, s.pcm.open_mutex, 'snd_pcm_substream_proc_hw_params_read: open_mutex', ['snd_pcm_substream_proc_hw_params_read', 'snd_info_seq_show']);
+  const raw = s.runtime;
+  let out: HwParams | null = null;
+  if (raw) {
+    const rt = k.use(raw, 'snd_pcm_substream_proc_hw_params_read', 0x88, 8, false, ['snd_pcm_substream_proc_hw_params_read']);
+    if (rt.state !== PcmState.OPEN)
+      out = { access: rt.access, format: rt.format, channels: rt.channels, rate: rt.rate, period_size: rt.period_size, periods: rt.periods, buffer_size: rt.buffer_size };
+  }
+  mutexUnlock(k, s.pcm.open_mutex);
+  return out;
+}
+
+export function substreamOfFile(f: SimFile): SndPcmSubstream | null {
+  const p = f.priv as PcmFilePriv | null;
+  return p ? p.substream : null;
+}
+
+export { snd_pcm_drop };
