@@ -1,0 +1,46 @@
+// Finding (and on first use, building) the native agent binary. The build is
+// the project's own Makefile; without a C compiler the error says what to install.
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TargetError } from '../target.js';
+
+export function repoRoot(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(join(d, 'native-bridge')) && existsSync(join(d, 'package.json'))) return d;
+    d = dirname(d);
+  }
+  throw new TargetError('cannot find the project root (native-bridge/ next to package.json)');
+}
+
+export function agentPaths(root = repoRoot()): { dir: string; bin: string } {
+  const dir = join(root, 'native-bridge');
+  return { dir, bin: join(dir, 'build', 'stresslab-agent') };
+}
+
+function newestSource(dir: string): number {
+  let t = 0;
+  for (const f of readdirSync(join(dir, 'agent'))) if (/\.[ch]$/.test(f)) t = Math.max(t, statSync(join(dir, 'agent', f)).mtimeMs);
+  return Math.max(t, statSync(join(dir, 'Makefile')).mtimeMs);
+}
+
+/** Path of an up-to-date agent binary, building it when missing or older than its sources. */
+export function ensureAgent(opts: { path?: string; root?: string } = {}): string {
+  const env = opts.path ?? process.env.STRESSLAB_AGENT;
+  if (env) {
+    if (!existsSync(env)) throw new TargetError(`agent binary ${env} does not exist`);
+    return env;
+  }
+  const { dir, bin } = agentPaths(opts.root);
+  const stale = !existsSync(bin) || (existsSync(join(dir, 'agent')) && statSync(bin).mtimeMs < newestSource(dir));
+  if (!stale) return bin;
+  const cc = spawnSync('cc', ['--version'], { stdio: 'ignore' });
+  if (cc.error || cc.status !== 0)
+    throw new TargetError('the native agent is not built and no C compiler (cc) is installed', 'install gcc, make and libc6-dev (sudo apt-get install gcc make libc6-dev), or run "node scripts/setup.js"');
+  const r = spawnSync('make', ['-s', '-C', dir], { encoding: 'utf8' });
+  if (r.error) throw new TargetError(`cannot run make to build the agent: ${r.error.message}`, 'install make (sudo apt-get install make)');
+  if (r.status !== 0) throw new TargetError(`building the native agent failed:\n${(r.stderr || r.stdout).trim()}`);
+  return bin;
+}
