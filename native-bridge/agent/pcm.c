@@ -378,11 +378,11 @@ static long xfer_frames(struct exec *x, struct handle *h)
 static int64_t do_xfer(struct exec *x, int capture)
 {
 	struct handle *h = H(x);
+	long frames = xfer_frames(x, h);
+	wf_int(x->out, D_REQUESTED, frames);
 	int fd = hfd(x);
 	if (fd < 0)
 		return -EBADF;
-	long frames = xfer_frames(x, h);
-	wf_int(x->out, D_REQUESTED, frames);
 	/* Size for the largest frame this handle was ever configured with: a racing
 	 * HW_PARAMS on another lane may change the kernel's frame size under us. */
 	int fb = atomic_load(&h->pcm.max_frame_bytes);

@@ -175,14 +175,24 @@ export class AgentSession {
     const t = process.hrtime.bigint();
     const token = Buffer.from(String(t));
     const p = this.waitFor([MSG.A_PONG], timeoutMs);
-    this.send(MSG.PING, token);
+    try {
+      this.send(MSG.PING, token);
+    } catch (e) {
+      p.catch(() => {});
+      throw e;
+    }
     await p;
     return Number(process.hrtime.bigint() - t) / 1e6;
   }
 
   async listDevices(target: string, timeoutMs = 15000): Promise<DeviceList> {
     const p = this.waitFor([MSG.A_DEVICES], timeoutMs);
-    this.send(MSG.LIST);
+    try {
+      this.send(MSG.LIST);
+    } catch (e) {
+      p.catch(() => {});
+      throw e;
+    }
     const f = await p;
     return parseDeviceJson(f.payload.toString('utf8'), target);
   }

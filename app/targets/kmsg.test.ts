@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { KmsgReader, parseConsoleLine, parseKmsgRecord, toKlogEvent } from './kmsg.js';
+
+describe('kernel log records', () => {
+  it('parses /dev/kmsg records, unescaping and dropping continuation lines', () => {
+    const r = parseKmsgRecord('4,1052,12345678,-;snd_pcm: \\x5bwarn\\x5d buffer\n SUBSYSTEM=sound\n DEVICE=c116:2\n')!;
+    expect(r).toEqual({ level: 4, seq: 1052, usec: 12345678, text: 'snd_pcm: [warn] buffer' });
+    // the facility bits above the level are ignored
+    expect(parseKmsgRecord('14,1,5,-;hello')!.level).toBe(6);
+    expect(parseKmsgRecord('garbage')).toBeUndefined();
+  });
+
+  it('parses console lines with and without a level prefix', () => {
+    expect(parseConsoleLine('[   12.345678] usb 1-1: USB disconnect, device number 2')).toEqual({ level: 6, usec: 12345678, text: 'usb 1-1: USB disconnect, device number 2' });
+    expect(parseConsoleLine('<3>[    1.5] BUG: kernel NULL pointer dereference\r')).toEqual({ level: 3, usec: 1500000, text: 'BUG: kernel NULL pointer dereference' });
+    expect(parseConsoleLine('no timestamp')).toBeUndefined();
+  });
+
+  it('puts kernel time on the run clock', () => {
+    const e = toKlogEvent({ level: 4, usec: 2_000_000, text: 'x' }, 1_500_000_000, 'guest');
+    expect(e).toEqual({ kind: 'klog', t: 500_000_000, level: 4, text: 'x', ktime: 2_000_000, source: 'guest' });
+  });
+
+  it('says clearly why the log cannot be read', () => {
+    const r = KmsgReader.open('/nonexistent/kmsg');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.why).toMatch(/cannot read the kernel log \(\/nonexistent\/kmsg: ENOENT\)/);
+  });
+});

@@ -1,0 +1,99 @@
+// Kernel log records as KlogEvents on the run clock. /dev/kmsg timestamps
+// come from the kernel's local_clock(), which runs with CLOCK_MONOTONIC (it
+// differs only across suspend), so a record's time on the run clock is
+// its timestamp minus the agent's CLOCK_MONOTONIC at run start.
+import { closeSync, constants, openSync, readSync } from 'node:fs';
+import type { KlogEvent, KlogSource } from '../events/types.js';
+
+export interface KmsgRecord {
+  level: number;
+  seq?: number;
+  /** Kernel timestamp, microseconds. */
+  usec: number;
+  text: string;
+}
+
+/** One /dev/kmsg record: "prio,seq,usec,flags[,...];text\n KEY=val..." (continuation lines dropped). */
+export function parseKmsgRecord(raw: string): KmsgRecord | undefined {
+  const semi = raw.indexOf(';');
+  if (semi < 0) return undefined;
+  const head = raw.slice(0, semi).split(',');
+  if (head.length < 3) return undefined;
+  const prio = Number(head[0]);
+  const seq = Number(head[1]);
+  const usec = Number(head[2]);
+  if (!Number.isFinite(prio) || !Number.isFinite(usec)) return undefined;
+  const body = raw.slice(semi + 1).split('\n')[0]!;
+  return { level: prio & 7, seq, usec, text: unescapeKmsg(body) };
+}
+
+/** Console or dmesg line: "[   12.345678] text", optionally prefixed by "<level>". */
+export function parseConsoleLine(line: string): KmsgRecord | undefined {
+  const m = /^(?:<(\d)>)?\[\s*(\d+)\.(\d{1,9})\]\s?(.*)$/.exec(line.replace(/\r$/, ''));
+  if (!m) return undefined;
+  const frac = m[3]!.padEnd(6, '0').slice(0, 6);
+  return { level: m[1] !== undefined ? Number(m[1]) : 6, usec: Number(m[2]) * 1e6 + Number(frac), text: m[4]! };
+}
+
+function unescapeKmsg(s: string): string {
+  return s.replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
+export function toKlogEvent(r: KmsgRecord, t0ns: number, source: KlogSource): KlogEvent {
+  return { kind: 'klog', t: Math.round(r.usec * 1000 - t0ns), level: r.level, text: r.text, ktime: r.usec, source };
+}
+
+export type KmsgOpen = { ok: true; reader: KmsgReader } | { ok: false; why: string };
+
+/**
+ * Reads this machine's /dev/kmsg from a checkpoint: everything already in the
+ * buffer when `open` is called is skipped, later records are delivered by `poll`.
+ */
+export class KmsgReader {
+  private readonly buf = Buffer.alloc(16384);
+
+  private constructor(private fd: number) {}
+
+  static open(path = '/dev/kmsg'): KmsgOpen {
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why =
+        code === 'EACCES' || code === 'EPERM'
+          ? `cannot read the kernel log (${path}: permission denied); run as root, add CAP_SYSLOG, or set kernel.dmesg_restrict=0`
+          : `cannot read the kernel log (${path}: ${code ?? (e as Error).message})`;
+      return { ok: false, why };
+    }
+    const r = new KmsgReader(fd);
+    r.poll(); // the checkpoint: drop what is already there
+    return { ok: true, reader: r };
+  }
+
+  /** Records that arrived since the last call. */
+  poll(): KmsgRecord[] {
+    const out: KmsgRecord[] = [];
+    if (this.fd < 0) return out;
+    for (let i = 0; i < 100000; i++) {
+      let n: number;
+      try {
+        n = readSync(this.fd, this.buf, 0, this.buf.length, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') break;
+        if (code === 'EPIPE') continue; // records were overwritten before we read them; go on with the next
+        break;
+      }
+      if (n <= 0) break;
+      const r = parseKmsgRecord(this.buf.toString('utf8', 0, n));
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}

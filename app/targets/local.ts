@@ -1,0 +1,97 @@
+// This machine's sound cards through the native agent. Nothing that can hang
+// runs in this process: the agent is a child process, watched by its
+// heartbeat and killed when it stops answering.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { DeviceList } from '../devices/types.js';
+import { type RunOutcome, type RunRequest, type Target, TargetError } from './target.js';
+import { ensureAgent } from './agent/binary.js';
+import { spawnAgent } from './agent/process.js';
+import { RUNF } from './agent/protocol.js';
+import { runOnAgent, type KernelLogFeed } from './agent/runner.js';
+import { AgentSession, parseDeviceJson } from './agent/session.js';
+import { KmsgReader, toKlogEvent } from './kmsg.js';
+
+export interface LocalTargetOptions {
+  /** Use this agent binary instead of building native-bridge/. */
+  agentPath?: string;
+  /**
+   * device.detach may unbind the card's driver through sysfs. This removes a
+   * real device from a real machine, so it is off unless asked for explicitly.
+   */
+  allowUnbind?: boolean;
+  kmsgPath?: string;
+}
+
+export class LocalTarget implements Target {
+  readonly id = 'local' as const;
+  readonly label = 'this machine (native agent)';
+
+  constructor(private readonly opts: LocalTargetOptions = {}) {}
+
+  async available(): Promise<{ ok: boolean; why?: string }> {
+    if (!existsSync('/dev/snd')) return { ok: false, why: 'this machine has no /dev/snd (no ALSA sound devices)' };
+    try {
+      ensureAgent(this.opts.agentPath ? { path: this.opts.agentPath } : {});
+    } catch (e) {
+      return { ok: false, why: (e as Error).message };
+    }
+    return { ok: true };
+  }
+
+  async listDevices(): Promise<DeviceList> {
+    const bin = ensureAgent(this.opts.agentPath ? { path: this.opts.agentPath } : {});
+    const r = spawnSync(bin, ['--list'], { encoding: 'utf8', timeout: 30000 });
+    if (r.error || r.status !== 0) throw new TargetError(`the agent could not list devices: ${r.error?.message ?? r.stderr.trim()}`);
+    return parseDeviceJson(r.stdout, 'local');
+  }
+
+  async run(req: RunRequest): Promise<RunOutcome> {
+    const bin = ensureAgent(this.opts.agentPath ? { path: this.opts.agentPath } : {});
+    const child = spawnAgent(bin);
+    const session = new AgentSession(child);
+    const klog = this.kernelLog(req);
+    try {
+      const { outcome } = await runOnAgent(session, req, { flags: this.opts.allowUnbind ? RUNF.ALLOW_UNBIND : 0, klog });
+      return outcome;
+    } catch (e) {
+      if (e instanceof TargetError) throw e;
+      throw new TargetError(`the native agent failed: ${(e as Error).message}`);
+    } finally {
+      session.quit();
+      const t = setTimeout(() => child.kill(), 3000);
+      await child.exited;
+      clearTimeout(t);
+    }
+  }
+
+  private kernelLog(req: RunRequest): KernelLogFeed {
+    const opened = KmsgReader.open(this.opts.kmsgPath);
+    if (!opened.ok) {
+      req.emit({ kind: 'note', t: 0, level: 'warn', text: `${opened.why}; kernel oopses, warnings and hung-task reports will not be seen` });
+      return { start() {}, stop() {} };
+    }
+    const reader = opened.reader;
+    let t0 = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const pump = () => {
+      for (const r of reader.poll()) req.emit(toKlogEvent(r, t0, 'host'));
+    };
+    return {
+      start(at) {
+        t0 = at;
+        pump();
+        timer = setInterval(pump, 100);
+      },
+      stop() {
+        if (timer) clearInterval(timer);
+        if (t0) pump();
+        reader.close();
+      },
+    };
+  }
+}
+
+export function createLocalTarget(opts: LocalTargetOptions = {}): Target {
+  return new LocalTarget(opts);
+}
