@@ -14,6 +14,8 @@ export interface ActionEvent {
   lane: string;
   /** Loop iteration of the lane; -1 for setup, -2 for teardown. */
   iter: number;
+  /** Index of the step in the lane's loop (or in setup/teardown). */
+  step: number;
   op: string;
   handle?: string;
   /** Arguments as resolved for this iteration (lists cycled, random ranges drawn). */
@@ -70,6 +72,8 @@ export interface LaneEvent {
   wchan?: string;
   taskState?: string;
   stack?: string[];
+  /** Simulated kernel only: the scheduling steps that led here. */
+  trace?: InterleavingStep[];
 }
 
 export interface NoteEvent {

@@ -22,7 +22,7 @@ export interface MachineOptions {
   bugs: ReadonlySet<BugSwitch>;
   strategy: 'pct' | 'random' | 'replay';
   depth?: number;
-  replay?: number[];
+  replay?: { choices: number[]; stalls: Map<number, number> };
   quantum?: number;
   klog?: KlogSink;
   oracle?: SeqOracle;
@@ -47,12 +47,8 @@ export function buildMachine(o: MachineOptions): Machine {
   const env = new Rng(o.seed, 2);
   // The strategy needs the task list, which exists once the kernel does.
   let k!: Kernel;
-  const strategy: Strategy =
-    o.strategy === 'replay'
-      ? new ReplayStrategy(o.replay ?? [])
-      : o.strategy === 'random'
-        ? new RandomStrategy(schedRng)
-        : new PctStrategy(schedRng, o.depth ?? 3, () => k.sched.tasks, 20 * (o.quantum ?? DEFAULT_QUANTUM));
+  const pct = () => new PctStrategy(schedRng, o.depth ?? 3, () => k.sched.tasks);
+  const strategy: Strategy = o.strategy === 'replay' ? new ReplayStrategy(o.replay?.choices ?? [], o.replay?.stalls ?? new Map(), pct()) : o.strategy === 'random' ? new RandomStrategy(schedRng) : pct();
   k = new Kernel({ bugs: o.bugs, strategy, env, quantum: o.quantum ?? DEFAULT_QUANTUM, stepCost: STEP_COST, klog: o.klog ?? (() => {}) });
   const snd = new SndCore();
   k.snd = snd;

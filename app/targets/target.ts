@@ -2,7 +2,7 @@
 // the agent inside the virtual lab) offers the engine. The engine never asks
 // which one it is talking to.
 import type { DeviceList } from '../devices/types.js';
-import type { RunEvent, TargetId } from '../events/types.js';
+import type { Finding, InterleavingStep, RunEvent, TargetId } from '../events/types.js';
 import type { Scenario } from '../vocabulary/scenario.js';
 
 export interface RunRequest {
@@ -36,6 +36,12 @@ export interface Target {
   available(): Promise<{ ok: boolean; why?: string }>;
   listDevices(): Promise<DeviceList>;
   run(req: RunRequest): Promise<RunOutcome>;
+  /**
+   * Called synchronously right after a finding is made from this run's
+   * events: a target that knows how it got there (the simulator's schedule)
+   * returns the interleaving.
+   */
+  explain?(finding: Finding): InterleavingStep[] | undefined;
   dispose?(): Promise<void>;
 }
 

@@ -2,7 +2,7 @@
 // what the run must or must not see. This module turns an already-parsed
 // document into a validated, normalized Scenario; preset-file.ts adds file
 // positions to the errors.
-import { type Issue, type Path, bool, describe, int, list, map, obj, oneOf, str, closest } from './schema.js';
+import { type Issue, type Path, describe, int, list, map, obj, oneOf, str, closest, transform } from './schema.js';
 import { duration } from './duration.js';
 import { OPS, OP_NAMES, type OpSpec, checkExclusive, opSpec } from './ops.js';
 import { ERRNO_NAMES } from './errno.js';
@@ -41,6 +41,8 @@ export interface Expectations {
   hangTimeout: number;
   thresholds: Thresholds;
   stopOn: StopOn;
+  /** Kernel log lines matching these regular expressions are not findings. */
+  klogIgnore: string[];
 }
 
 export interface SimOptions {
@@ -121,8 +123,15 @@ const expectSchema = obj({}, {
     wakeup_late_p99: duration({}),
   }),
   stop_on: oneOf(['first', 'critical', 'never'] as const),
-  // reserved for future assertions; explicit so typos are still caught
-  require_findings: bool,
+  klog_ignore: list(transform(str({ maxLength: 200 }), (p, path, issues) => {
+    try {
+      new RegExp(p);
+      return p;
+    } catch (e) {
+      issues.push({ path, message: `not a valid regular expression: ${(e as Error).message}` });
+      return undefined;
+    }
+  }, 'a regular expression')),
 }, 'expectations');
 
 function checkErrnoList(names: string[], path: Path, issues: Issue[]): void {
@@ -219,7 +228,7 @@ export function validateScenario(raw: unknown): ValidationResult {
             setup: [],
             lanes: [],
             teardown: [],
-            expect: { errnos: {}, hangTimeout: DEFAULT_HANG_TIMEOUT, thresholds: {}, stopOn: 'critical' },
+            expect: { errnos: {}, hangTimeout: DEFAULT_HANG_TIMEOUT, thresholds: {}, stopOn: 'critical', klogIgnore: [] },
             sim: {},
             suite: top.suite.map((e) => ({ preset: e.preset, ...(e.profile ? { profile: e.profile } : {}), ...(e.duration ? { duration: e.duration } : {}) })),
             barriers: {},
@@ -325,6 +334,7 @@ export function validateScenario(raw: unknown): ValidationResult {
         hangTimeout: ex?.hang_timeout ?? DEFAULT_HANG_TIMEOUT,
         thresholds: (ex?.thresholds ?? {}) as Thresholds,
         stopOn: ex?.stop_on ?? 'critical',
+        klogIgnore: ex?.klog_ignore ?? [],
       },
       sim: {
         ...(sim.bug_profile ? { bugProfile: sim.bug_profile } : {}),

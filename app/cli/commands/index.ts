@@ -1,6 +1,9 @@
 import type { Command } from '../command.js';
+import { runCommand } from './run.js';
+import { replayCommand } from './replay.js';
+import { opsCommand, presetsCommand, profilesCommand, validateCommand } from './catalog.js';
 
 /** Every command the lab core offers. main/ adds serve and start. */
 export function appCommands(): Command[] {
-  return [];
+  return [runCommand, presetsCommand, profilesCommand, replayCommand, validateCommand, opsCommand];
 }

@@ -186,13 +186,21 @@ export class Scheduler {
       cands.length = 0;
       for (let i = 0; i < runnable.length; i++) if (runnable[i]!.readyAt < windowEnd) cands.push(runnable[i]!);
       let chosen: Task;
-      if (cands.length === 1) chosen = cands[0]!;
-      else {
+      if (cands.length === 1) {
+        chosen = cands[0]!;
+        this.strategy.quiet();
+      } else {
         cands.sort(byId);
         const idx = this.strategy.choose(cands, Math.max(tmin, this.clock));
-        this.decisions.push(idx);
+        const stall = this.strategy.takeStall();
+        this.decisions.push(idx, stall);
         this.decisionCount++;
         chosen = cands[idx]!;
+        if (stall) {
+          this.step(chosen);
+          if (!chosen.done && chosen.state === 'R') chosen.readyAt += stall;
+          continue;
+        }
       }
       this.step(chosen);
     }

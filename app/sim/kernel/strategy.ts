@@ -8,9 +8,10 @@
 // ordering constraints among n tasks within k scheduling steps is found with
 // probability at least 1/(n * k^(d-1)) per attempt. Our runs are long series
 // of short contention episodes (a barrier release, an interrupt landing on a
-// syscall), so each episode is one PCT attempt: priorities are redrawn when
-// an episode begins and the change points are spread over the expected
-// episode length, learned from the episodes seen so far.
+// syscall): an episode is a maximal run of steps where more than one task
+// could run. Each episode is one PCT attempt: priorities are redrawn when it
+// begins and the change points are spread over the expected episode length,
+// learned from the episodes seen so far.
 import { Rng } from './rng.js';
 import type { Task } from './task.js';
 
@@ -18,6 +19,15 @@ export interface Strategy {
   readonly name: string;
   /** Index into `cands` (sorted by task id) of the task to run next. */
   choose(cands: readonly Task[], now: number): number;
+  /**
+   * After choose(): how long (ns) the chosen task stalls after this step, or
+   * 0. A stall is how a CPU falls behind in real life (a vCPU preempted, an
+   * SMI, a storm of cache misses); it is what lets another CPU run a long
+   * path inside a short window.
+   */
+  takeStall(): number;
+  /** A step ran with nobody else runnable in its window: contention is over. */
+  quiet(): void;
   taskCreated(t: Task): void;
 }
 
@@ -27,40 +37,63 @@ export class RandomStrategy implements Strategy {
   choose(cands: readonly Task[]): number {
     return this.rng.below(cands.length);
   }
+  takeStall(): number {
+    return 0;
+  }
+  quiet(): void {}
   taskCreated(): void {}
+}
+
+/** Log-uniform stall between 1 and 50 us. */
+function stallNs(rng: Rng): number {
+  return Math.round(1000 * Math.exp(rng.float() * Math.log(50)));
 }
 
 export class PctStrategy implements Strategy {
   readonly name = 'pct';
-  private episodeEnd = -1;
+  private inEpisode = false;
   private decisions = 0;
   private changePoints: number[] = [];
   private kEstimate = 8;
   private nextLow = 0;
+  private stall = 0;
 
   constructor(
     private readonly rng: Rng,
     private readonly depth: number,
     private readonly allTasks: () => readonly Task[],
-    /** Contention that recurs within this much virtual time is one episode. */
-    private readonly episodeGap: number,
   ) {}
+
+  /** An episode is a maximal run of contended steps: one PCT attempt. */
+  quiet(): void {
+    this.inEpisode = false;
+  }
 
   taskCreated(t: Task): void {
     t.prio = this.depth + this.rng.below(1 << 30);
   }
 
-  choose(cands: readonly Task[], now: number): number {
-    if (now > this.episodeEnd) this.beginEpisode();
-    this.episodeEnd = now + this.episodeGap;
+  choose(cands: readonly Task[]): number {
+    if (!this.inEpisode) this.beginEpisode();
     let best = 0;
     for (let i = 1; i < cands.length; i++) if (cands[i]!.prio > cands[best]!.prio) best = i;
     const step = this.decisions++;
-    if (this.changePoints.includes(step)) cands[best]!.prio = this.nextLow--;
+    if (this.changePoints.includes(step)) {
+      // A priority change point: the running task is demoted and stalls.
+      cands[best]!.prio = this.nextLow--;
+      this.stall = stallNs(this.rng);
+    }
     return best;
   }
 
+  takeStall(): number {
+    const s = this.stall;
+    this.stall = 0;
+    return s;
+  }
+
   private beginEpisode(): void {
+    this.inEpisode = true;
     if (this.decisions > 0) this.kEstimate = Math.max(2, Math.round(0.75 * this.kEstimate + 0.25 * this.decisions));
     this.decisions = 0;
     this.nextLow = 0;
@@ -71,19 +104,47 @@ export class PctStrategy implements Strategy {
   }
 }
 
-/** Follows decisions recorded by an earlier run (see DecisionLog). */
+/**
+ * Follows decisions recorded by an earlier run (see DecisionLog). A journal
+ * cut short by a crash records only part of the schedule; past its end the
+ * fallback strategy decides (and `exhaustedAt` says where that happened).
+ */
 export class ReplayStrategy implements Strategy {
   readonly name = 'replay';
   private pos = 0;
-  constructor(private readonly decisions: number[]) {}
-  choose(cands: readonly Task[]): number {
-    if (this.pos >= this.decisions.length) throw new ReplayDiverged(`the recorded schedule ended after ${this.pos} decisions`);
+  private stall = 0;
+  exhaustedAt = -1;
+  constructor(
+    private readonly decisions: number[],
+    private readonly stalls: ReadonlyMap<number, number>,
+    private readonly fallback?: Strategy,
+  ) {}
+  takeStall(): number {
+    const s = this.stall;
+    this.stall = 0;
+    return s;
+  }
+  choose(cands: readonly Task[], now: number): number {
+    if (this.pos >= this.decisions.length) {
+      if (!this.fallback) throw new ReplayDiverged(`the recorded schedule ended after ${this.pos} decisions`);
+      if (this.exhaustedAt < 0) this.exhaustedAt = this.pos;
+      this.pos++;
+      const c = this.fallback.choose(cands, now);
+      this.stall = this.fallback.takeStall();
+      return c;
+    }
+    this.stall = this.stalls.get(this.pos) ?? 0;
     const d = this.decisions[this.pos++]!;
     if (d >= cands.length)
       throw new ReplayDiverged(`decision ${this.pos - 1} picks candidate ${d} of ${cands.length}: the run no longer follows the recorded schedule`);
     return d;
   }
-  taskCreated(): void {}
+  quiet(): void {
+    this.fallback?.quiet();
+  }
+  taskCreated(t: Task): void {
+    this.fallback?.taskCreated(t);
+  }
   get consumed(): number {
     return this.pos;
   }
@@ -98,20 +159,25 @@ export class ReplayDiverged extends Error {
 
 /**
  * Scheduler decisions as a compact string: one base-36 digit per decision
- * (index into the candidates), runs of the same digit written as digit*count.
- * Indices of 36 and above are written as {n}.
+ * (index into the candidates), runs of the same digit written as digit*count;,
+ * indices of 36 and above as {n}, and a stall of the chosen task as !ns;.
  */
 export class DecisionLog {
   private out = '';
   private last = -1;
   private run = 0;
 
-  push(d: number): void {
-    if (d === this.last) {
+  push(d: number, stall = 0): void {
+    if (d === this.last && !stall) {
       this.run++;
       return;
     }
     this.flushRun();
+    if (stall) {
+      this.out += `${d < 36 ? d.toString(36) : `{${d}}`}!${stall};`;
+      this.last = -1;
+      return;
+    }
     this.last = d;
     this.run = 1;
   }
@@ -132,8 +198,9 @@ export class DecisionLog {
     this.run = 0;
   }
 
-  static decode(s: string): number[] {
+  static decode(s: string): { choices: number[]; stalls: Map<number, number> } {
     const out: number[] = [];
+    const stalls = new Map<number, number>();
     let i = 0;
     while (i < s.length) {
       let v: number;
@@ -147,14 +214,18 @@ export class DecisionLog {
         if (Number.isNaN(v)) throw new Error(`bad schedule encoding at ${i}: "${s[i]}"`);
         i++;
       }
-      if (s[i] === '*') {
+      if (s[i] === '*' || s[i] === '!') {
         const j = s.indexOf(';', i);
         if (j < 0) throw new Error(`bad schedule encoding at ${i}`);
         const n = Number(s.slice(i + 1, j));
-        for (let k = 0; k < n; k++) out.push(v);
+        if (!Number.isInteger(n) || n < 0) throw new Error(`bad schedule encoding at ${i}`);
+        if (s[i] === '!') {
+          stalls.set(out.length, n);
+          out.push(v);
+        } else for (let k = 0; k < n; k++) out.push(v);
         i = j + 1;
       } else out.push(v);
     }
-    return out;
+    return { choices: out, stalls };
   }
 }

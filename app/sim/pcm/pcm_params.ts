@@ -104,9 +104,33 @@ export function refine(s: ParamSpace): boolean {
   return true;
 }
 
+function clone(s: ParamSpace): ParamSpace {
+  return {
+    access: s.access.slice(),
+    formats: s.formats.slice(),
+    channels: { ...s.channels },
+    rate: { ...s.rate },
+    period_size: { ...s.period_size },
+    periods: { ...s.periods },
+    buffer_size: { ...s.buffer_size },
+    period_bytes: { ...s.period_bytes },
+    buffer_bytes: { ...s.buffer_bytes },
+  };
+}
+
 /** snd_pcm_hw_params_choose() on a refined space; undefined if nothing fits. */
 export function choose(s: ParamSpace): HwParams | undefined {
-  const t: ParamSpace = structuredClone(s);
+  // Usual case: the caller fixed everything (as alsa-lib does before HW_PARAMS).
+  if (
+    s.channels.min === s.channels.max &&
+    s.rate.min === s.rate.max &&
+    s.period_size.min === s.period_size.max &&
+    s.periods.min === s.periods.max &&
+    s.buffer_size.min === s.buffer_size.max &&
+    s.buffer_size.min === s.period_size.min * s.periods.min
+  )
+    return { access: s.access[0]!, format: s.formats[0]!, channels: s.channels.min, rate: s.rate.min, period_size: s.period_size.min, periods: s.periods.min, buffer_size: s.buffer_size.min };
+  const t = clone(s);
   t.access = t.access.slice(0, 1);
   t.formats = t.formats.slice(0, 1);
   t.channels.max = t.channels.min;
@@ -114,12 +138,12 @@ export function choose(s: ParamSpace): HwParams | undefined {
   if (!refine(t)) return undefined;
   // Min period time at a fixed rate is the min period size; buffer then as large as allowed.
   for (let ps = t.period_size.min; ps <= t.period_size.max; ps++) {
-    const c: ParamSpace = structuredClone(t);
+    const c = clone(t);
     c.period_size = { min: ps, max: ps };
     if (!refine(c)) continue;
     const periods = Math.min(c.periods.max, Math.floor(c.buffer_size.max / ps));
     for (let p = periods; p >= c.periods.min; p--) {
-      const d: ParamSpace = structuredClone(c);
+      const d = clone(c);
       d.periods = { min: p, max: p };
       d.buffer_size = { min: ps * p, max: ps * p };
       if (refine(d)) {

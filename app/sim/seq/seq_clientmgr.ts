@@ -159,6 +159,8 @@ export interface SeqReadArg {
   max: number;
   /** copy_to_user fails (the lab passes an unmapped buffer). */
   fault: boolean;
+  /** Read as if the file had O_NONBLOCK. */
+  nonblock?: boolean;
 }
 
 /** snd_seq_read(): events read go to out.events as [tag, n]. */
@@ -180,7 +182,7 @@ function* snd_seq_read(k: Kernel, core: SeqCore, f: SimFile, arg: SeqReadArg, ou
   let err = 0;
   let cell = null;
   while (count >= SEQ_EVENT_SIZE) {
-    const nonblock = f.nonblock || result > 0;
+    const nonblock = f.nonblock || Boolean(arg.nonblock) || result > 0;
     const r = yield* snd_seq_fifo_cell_out(k, fifo, nonblock, stack);
     if (!r.cell) {
       err = r.err;

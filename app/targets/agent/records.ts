@@ -124,7 +124,7 @@ export class RecordDecoder {
     const f = r.fields();
     const args: Record<string, unknown> = { ...(step.handle !== undefined ? { handle: step.handle } : {}), ...step.fixed };
     for (const v of step.varying) args[v.name] = resolvedArg(v, scalarOf(f.get(v.key)));
-    const ev: ActionEvent = { kind: 'act', t, dur, lane: lane.name, iter, op: step.op, args, ret, tid };
+    const ev: ActionEvent = { kind: 'act', t, dur, lane: lane.name, iter, step: stepIx, op: step.op, args, ret, tid };
     if (step.handle !== undefined) ev.handle = step.handle;
     if (ret < 0) ev.errno = errnoName(ret);
     const data = this.data(step.op, f, args, ret);

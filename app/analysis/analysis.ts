@@ -1,0 +1,70 @@
+// The analysis pipeline a run feeds: every detector sees every event, in
+// order; findings come back to the engine as soon as they are made.
+import type { Finding, RunEvent } from '../events/types.js';
+import type { Scenario } from '../vocabulary/scenario.js';
+import { AnalysisContext, type Detector } from './context.js';
+import { KlogDetector } from './detectors/klog.js';
+import { HangDetector } from './detectors/hang.js';
+import { TornHwParamsDetector } from './detectors/torn.js';
+import { SeqAccountingDetector } from './detectors/seq-accounting.js';
+import { UnexpectedErrnoDetector } from './detectors/errno.js';
+import { SuccessAfterDetachDetector } from './detectors/detach.js';
+import { MetricsAggregator } from './metrics.js';
+
+export class Analysis {
+  readonly ctx: AnalysisContext;
+  readonly metrics = new MetricsAggregator();
+  readonly klog: KlogDetector;
+  readonly hang: HangDetector;
+  readonly torn: TornHwParamsDetector;
+  readonly seq: SeqAccountingDetector;
+  readonly errno: UnexpectedErrnoDetector;
+  readonly detach: SuccessAfterDetachDetector;
+  private readonly detectors: Detector[];
+
+  constructor(readonly scenario: Scenario) {
+    this.ctx = new AnalysisContext(scenario);
+    this.klog = new KlogDetector(this.ctx, scenario.expect.klogIgnore);
+    this.hang = new HangDetector(this.ctx);
+    this.torn = new TornHwParamsDetector(this.ctx);
+    this.seq = new SeqAccountingDetector(this.ctx);
+    this.errno = new UnexpectedErrnoDetector(this.ctx, scenario);
+    this.detach = new SuccessAfterDetachDetector(this.ctx);
+    this.detectors = [this.klog, this.hang, this.torn, this.seq, this.errno, this.detach];
+  }
+
+  feed(e: RunEvent): Finding[] {
+    this.metrics.feed(e);
+    if (e.kind === 'act') this.ctx.remember(e);
+    let out: Finding[] | undefined;
+    for (const d of this.detectors) {
+      const f = d.feed(e);
+      if (f && f.length) (out ??= []).push(...f);
+    }
+    return out ?? NONE;
+  }
+
+  finish(end: number): Finding[] {
+    const out: Finding[] = [];
+    for (const d of this.detectors) {
+      const f = d.finish?.(end);
+      if (f) out.push(...f);
+    }
+    out.push(...this.metrics.thresholds(this.ctx, this.scenario.expect.thresholds, end));
+    return out;
+  }
+
+  summary(elapsed: number): Record<string, unknown> {
+    return {
+      ...this.metrics.summary(elapsed),
+      errors: this.errno.errors,
+      hw_params: { rounds_checked: this.torn.rounds, torn: this.torn.torn },
+      ...(this.seq.counts && this.seq.counts.sent + this.seq.counts.received > 0 ? { seq: this.seq.counts } : {}),
+      ...(this.detach.callsAfterDetach ? { after_detach: { calls: this.detach.callsAfterDetach, failed: this.detach.failedAfterDetach } } : {}),
+      lanes: { hung: this.hang.hung, died: this.hang.died },
+      kernel_log: { lines: this.klog.lines, errors: this.klog.errors },
+    };
+  }
+}
+
+const NONE: Finding[] = [];

@@ -1,0 +1,97 @@
+// Kernel-log findings: each report (KASAN, oops, BUG, WARNING, hung task)
+// becomes one finding carrying its text, what was in flight, and, on the
+// simulated kernel, the interleaving that led to it.
+import type { Finding, KlogEvent, RunEvent, ActionEvent } from '../../events/types.js';
+import type { AnalysisContext, Detector } from '../context.js';
+import { type HeaderMatch, isContinuation, isEndMarker, matchHeader, ripFunction } from '../klog.js';
+
+interface OpenReport {
+  header: HeaderMatch;
+  first: KlogEvent;
+  lines: string[];
+  lastT: number;
+  finding: Finding | null;
+}
+
+/** A report with no new line for this long is complete. */
+const QUIET = 1e9;
+const MAX_LINES = 400;
+
+export class KlogDetector implements Detector {
+  readonly name = 'klog';
+  private open: OpenReport | null = null;
+  /** A "=====" line seen just before a KASAN header belongs to its report. */
+  private pendingSeparator: KlogEvent | null = null;
+  private readonly ignore: RegExp[];
+  private readonly waitingForInflight: Finding[] = [];
+  lines = 0;
+  errors = 0;
+
+  constructor(private readonly ctx: AnalysisContext, ignore: string[] = []) {
+    this.ignore = ignore.map((p) => new RegExp(p));
+  }
+
+  feed(e: RunEvent): Finding[] | void {
+    if (e.kind === 'act') {
+      this.correlate(e);
+      if (this.open && e.t - this.open.lastT > QUIET) return this.close();
+      return;
+    }
+    if (e.kind !== 'klog') return;
+    this.lines++;
+    if (e.level <= 3) this.errors++;
+    const text = e.text;
+    const out: Finding[] = [];
+    const header = isContinuation(text) && this.open ? undefined : matchHeader(text);
+    if (header) {
+      out.push(...this.close());
+      if (!this.ignore.some((re) => re.test(text))) {
+        this.open = { header, first: this.pendingSeparator ?? e, lines: this.pendingSeparator ? [this.pendingSeparator.text, text] : [text], lastT: e.t, finding: null };
+        if (!this.open.first.trace && e.trace) this.open.first = { ...this.open.first, trace: e.trace };
+      }
+      this.pendingSeparator = null;
+      return out;
+    }
+    if (this.open) {
+      if (this.open.lines.length < MAX_LINES) this.open.lines.push(text);
+      this.open.lastT = e.t;
+      if (!this.open.header.where) {
+        const f = ripFunction(text);
+        if (f) this.open.header = { ...this.open.header, where: f };
+      }
+      if (isEndMarker(text) && !/^={60,}$/.test(text)) return this.close();
+      if (/^={60,}$/.test(text) && this.open.lines.length > 2) return this.close();
+      return;
+    }
+    this.pendingSeparator = /^={60,}$/.test(text) ? e : null;
+  }
+
+  finish(): Finding[] {
+    return this.close();
+  }
+
+  private close(): Finding[] {
+    const o = this.open;
+    this.open = null;
+    if (!o) return [];
+    const h = o.header;
+    const f = this.ctx.finding(h.type, o.first.t, h.where && !h.summary.includes(h.where) ? `${h.summary} (in ${h.where})` : h.summary, {
+      klog: o.lines,
+      evidence: { source: o.first.source, ...(o.first.ktime !== undefined ? { ktime: o.first.ktime } : {}), function: h.where || undefined },
+      inflight: this.ctx.inflightAt(o.first.t),
+      ...(o.first.trace ? { interleaving: o.first.trace } : {}),
+    });
+    this.waitingForInflight.push(f);
+    return [f];
+  }
+
+  /** Actions that started before a report and end after it were in flight too. */
+  private correlate(a: ActionEvent): void {
+    for (const f of this.waitingForInflight) {
+      if (a.t <= f.t && a.t + a.dur >= f.t && !f.inflight?.some((x) => x.lane === a.lane && x.since === a.t)) {
+        (f.inflight ??= []).push({ lane: a.lane, op: a.op, since: a.t, ...(a.handle ? { handle: a.handle } : {}) });
+      }
+    }
+    if (this.waitingForInflight.length > 64) this.waitingForInflight.splice(0, this.waitingForInflight.length - 64);
+  }
+}

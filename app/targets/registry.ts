@@ -1,0 +1,34 @@
+// Which targets exist and how to make one. Real targets register here too.
+import type { Target } from './target.js';
+import { SimTarget } from './sim/sim-target.js';
+
+export interface TargetOptions {
+  /** Virtual lab: hardware to give the guest. */
+  hw?: string[];
+  kernel?: string;
+  modules?: string;
+  /** Real hardware: allow device.detach to unbind drivers. */
+  allowDetach?: boolean;
+}
+
+export interface TargetFactory {
+  id: string;
+  label: string;
+  create(o: TargetOptions): Target;
+}
+
+const factories: TargetFactory[] = [{ id: 'sim', label: 'Simulated kernel', create: () => new SimTarget() }];
+
+export function registerTarget(f: TargetFactory): void {
+  const i = factories.findIndex((x) => x.id === f.id);
+  if (i >= 0) factories[i] = f;
+  else factories.push(f);
+}
+
+export function targetIds(): string[] {
+  return factories.map((f) => f.id);
+}
+
+export function targetFactory(id: string): TargetFactory | undefined {
+  return factories.find((f) => f.id === id);
+}

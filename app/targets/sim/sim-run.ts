@@ -1,0 +1,324 @@
+// One run of a scenario on a fresh simulated machine: lanes become user
+// tasks, the hang watchdog and metric sampling run on virtual-time timers,
+// and the end of the run is handled the way a process exit would be.
+import type { ActionEvent, InterleavingStep, RunEvent } from '../../events/types.js';
+import { errnoName, ERRNO } from '../../vocabulary/errno.js';
+import { opSpec } from '../../vocabulary/ops.js';
+import type { Lane, Scenario, Step } from '../../vocabulary/scenario.js';
+import { resolveArgs } from '../../vocabulary/resolve.js';
+import { buildMachine, type Machine } from '../../sim/machine.js';
+import { type BugSwitch } from '../../sim/profiles.js';
+import { Rng } from '../../sim/kernel/rng.js';
+import { WaitQueue } from '../../sim/kernel/sync.js';
+import { type KGen, type Task, WakeReason, YieldKind } from '../../sim/kernel/task.js';
+import { useAddressSpace } from '../../sim/kernel/memory.js';
+import { sysClose } from '../../sim/core/file.js';
+import { pcmRunning, hwAvail, Stream } from '../../sim/pcm/pcm_types.js';
+import type { SeqOracle } from '../../sim/seq/seq_fifo.js';
+import { OP_IMPLS, type OpContext, type OpResult } from './ops.js';
+import type { Handle } from './handles.js';
+
+const E = ERRNO;
+const METRIC_INTERVAL = 100e6;
+const WATCHDOG_INTERVAL = 20e6;
+/** How long lanes get to leave after the run's budget is spent. */
+const GRACE = 2e9;
+/** Steps per chunk before giving the event loop a turn. */
+const CHUNK_STEPS = 40_000;
+
+export interface SimRunOptions {
+  scenario: Scenario;
+  seed: number;
+  bugs: ReadonlySet<BugSwitch>;
+  duration: number;
+  strategy: 'pct' | 'random';
+  depth: number;
+  replay?: { choices: number[]; stalls: Map<number, number> };
+  emit(e: RunEvent): void;
+  stopRequested(): boolean;
+  oracle?: SeqOracle;
+}
+
+interface LaneState {
+  lane: Lane | null;
+  name: string;
+  task: Task | null;
+  ctx?: OpContext;
+  inflight: { op: string; since: number; timeout: number; handle?: string; reported: boolean } | null;
+  done: boolean;
+}
+
+interface Barrier {
+  parties: number;
+  arrived: number;
+  generation: number;
+  wq: WaitQueue;
+}
+
+export class SimRun {
+  readonly m: Machine;
+  private readonly env: Rng;
+  private readonly handles = new Map<string, Handle>();
+  private readonly seqNumbers = new Map<string, number>();
+  private readonly barriers = new Map<string, Barrier>();
+  private readonly lanes: LaneState[] = [];
+  private stopping = false;
+  private crashed = false;
+  private finishedPhase: 'lanes' | 'teardown' | 'exit' | 'done' = 'lanes';
+
+  constructor(private readonly o: SimRunOptions) {
+    this.m = buildMachine({
+      seed: o.seed,
+      bugs: o.bugs,
+      strategy: o.replay ? 'replay' : o.strategy,
+      depth: o.depth,
+      ...(o.replay ? { replay: o.replay } : {}),
+      ...(o.scenario.sim.quantum ? { quantum: o.scenario.sim.quantum } : {}),
+      klog: (l) => o.emit({ kind: 'klog', t: l.t, level: l.level, text: l.text, ktime: l.ktime, source: 'sim', ...(l.trace ? { trace: l.trace } : {}) }),
+      ...(o.oracle ? { oracle: o.oracle } : {}),
+    });
+    this.env = new Rng(o.seed, 3);
+    this.m.k.sched.onTaskExit = (t) => this.taskExited(t);
+  }
+
+  get k() {
+    return this.m.k;
+  }
+
+  /** Run to completion, yielding to the event loop between chunks. */
+  async run(): Promise<{ status: 'completed' | 'stopped' | 'crashed'; elapsed: number; reason?: string }> {
+    const sc = this.o.scenario;
+    const setup = this.spawnLane('setup', null, sc.setup, -1);
+    await this.until(() => setup.done || this.crashed, Infinity);
+    if (this.crashed) return this.outcome('crashed');
+    const start = this.k.now;
+    for (const lane of sc.lanes) this.spawnLane(lane.name, lane, lane.steps, 0);
+    this.k.sched.at(start, () => this.watchdog());
+    this.k.sched.at(start, () => this.sampleMetrics());
+    const end = start + this.o.duration;
+    await this.until(() => this.lanesDone() || this.crashed, end);
+    const stopped = this.o.stopRequested();
+    if (!this.crashed) await this.finish();
+    return this.outcome(this.crashed ? 'crashed' : stopped ? 'stopped' : 'completed');
+  }
+
+  private outcome(status: 'completed' | 'stopped' | 'crashed') {
+    this.flushSchedule();
+    return { status, elapsed: this.k.now, ...(status === 'crashed' ? { reason: 'kernel panic' } : {}) };
+  }
+
+  private lanesDone(): boolean {
+    return this.lanes.every((l) => l.done || l.lane === null);
+  }
+
+  /** Run the scheduler until `cond` holds, time `limit` passes, or a stop is requested. */
+  private async until(cond: () => boolean, limit: number): Promise<void> {
+    const sched = this.k.sched;
+    // Metrics and the watchdog read kernel state directly: they are the simulator's oracle.
+    for (;;) {
+      useAddressSpace(this.m.addrs);
+      let budget = CHUNK_STEPS;
+      const r = sched.run(limit, () => cond() || this.o.stopRequested() || --budget <= 0);
+      if (r === 'panic') {
+        this.crashed = true;
+        return;
+      }
+      this.flushSchedule();
+      if (r === 'time' || r === 'idle' || cond() || this.o.stopRequested()) return;
+      await new Promise<void>((res) => setImmediate(res));
+    }
+  }
+
+  /** After the budget: stop lanes, wait for them (or their hang verdict), tear down, exit. */
+  private async finish(): Promise<void> {
+    const k = this.k;
+    this.stopping = true;
+    for (const l of this.lanes) if (l.task && !l.task.done) k.sched.signal(l.task);
+    const stuckDeadline = () => Math.max(k.now + GRACE, ...this.lanes.filter((l) => l.inflight && !l.done).map((l) => l.inflight!.since + l.inflight!.timeout + WATCHDOG_INTERVAL));
+    await this.until(() => this.lanesDone() || this.crashed, Math.min(stuckDeadline(), k.now + 600e9));
+    if (this.crashed) return;
+    for (const l of this.lanes)
+      if (!l.done && l.lane) this.o.emit({ kind: 'lane', t: k.now, lane: l.name, state: 'abandoned', ...this.taskInfo(l.task!), detail: l.inflight ? `still inside ${l.inflight.op}` : 'did not leave' });
+    this.finishedPhase = 'teardown';
+    const td = this.spawnLane('teardown', null, this.o.scenario.teardown, -2);
+    await this.until(() => td.done || this.crashed, k.now + 60e9);
+    if (this.crashed) return;
+    // Process exit closes whatever is still open.
+    this.finishedPhase = 'exit';
+    const exit = this.spawnTask('exit', this.exitTask());
+    await this.until(() => exit.done || this.crashed, k.now + 60e9);
+    // A task stuck in D state: give khungtaskd the time it needs to speak up.
+    const hung = this.lanes.filter((l) => l.task && !l.task.done && l.task.state === 'D');
+    if (hung.length && !this.crashed) await this.until(() => this.crashed, k.now + 2 * k.hungTaskTimeout + 5e9);
+    this.finishedPhase = 'done';
+  }
+
+  private *exitTask(): KGen<void> {
+    for (const [name, h] of [...this.handles]) {
+      this.handles.delete(name);
+      yield* sysClose(this.k, h.file);
+    }
+  }
+
+  private spawnTask(name: string, gen: KGen<void>): { done: boolean } {
+    const st: LaneState = { lane: null, name, task: null, inflight: null, done: false };
+    st.task = this.k.sched.spawn(name, 'user', this.wrap(st, gen));
+    this.lanes.push(st);
+    return st;
+  }
+
+  private spawnLane(name: string, lane: Lane | null, steps: Step[], iterBase: number): LaneState {
+    const st: LaneState = { lane, name, task: null, inflight: null, done: false };
+    st.task = this.k.sched.spawn(name, 'user', this.wrap(st, this.laneMain(st, steps, iterBase)));
+    this.lanes.push(st);
+    return st;
+  }
+
+  private *wrap(st: LaneState, gen: KGen<void>): KGen<void> {
+    yield* gen;
+    st.done = true;
+  }
+
+  private *laneMain(st: LaneState, steps: Step[], iterBase: number): KGen<void> {
+    const sc = this.o.scenario;
+    const k = this.k;
+    if (st.lane) this.o.emit({ kind: 'lane', t: k.now, lane: st.name, state: 'start' });
+    const looping = st.lane !== null;
+    const maxIter = Math.min(st.lane?.iterations ?? Infinity, sc.iterations ?? Infinity);
+    for (let it = 0; looping ? it < maxIter : it < 1; it++) {
+      for (let i = 0; i < steps.length; i++) {
+        if (looping && this.stopping) break;
+        yield* this.execStep(st, steps[i]!, i, looping ? it : iterBase);
+      }
+      if (looping && this.stopping) break;
+    }
+    if (st.lane) this.o.emit({ kind: 'lane', t: k.now, lane: st.name, state: 'end' });
+  }
+
+  private *execStep(st: LaneState, step: Step, index: number, iter: number): KGen<void> {
+    const k = this.k;
+    const { values, varied } = resolveArgs(step.args, Math.max(0, iter), this.env);
+    const handle = typeof values.handle === 'string' ? values.handle : undefined;
+    const t0 = k.now;
+    st.inflight = { op: step.op, since: t0, timeout: step.timeout ?? this.o.scenario.expect.hangTimeout, ...(handle ? { handle } : {}), reported: false };
+    const ctx = (st.ctx ??= {
+      k,
+      lane: st.name,
+      handles: this.handles,
+      seqNumbers: this.seqNumbers,
+      barrier: (name) => this.barrierWait(name),
+      rngInt: (a, b) => this.env.int(a, b),
+    });
+    const impl = OP_IMPLS[step.op];
+    const r: OpResult = impl ? yield* impl(ctx, values) : { ret: -E.ENOSYS };
+    // A syscall interrupted by a signal restarts or reports EINTR; the lab stops on it.
+    const ret = r.ret === -E.ERESTARTSYS ? -E.EINTR : r.ret;
+    const ev: ActionEvent = { kind: 'act', t: t0, dur: k.now - t0, lane: st.name, iter, step: index, op: step.op, ret };
+    if (handle) ev.handle = handle;
+    if (varied || opSpec(step.op)!.family === 'timing' || step.op === 'ctl.write') ev.args = stripHandle(values);
+    if (ret < 0) ev.errno = errnoName(ret);
+    if (r.data) ev.data = r.data;
+    st.inflight = null;
+    this.o.emit(ev);
+    // Time spent in user space between calls (syscall entry/exit, the lab's own work).
+    if (step.op !== 'barrier') yield { kind: YieldKind.Sleep, until: k.now + this.env.int(500, 2500), state: 'S', at: 'user space', stack: [] };
+  }
+
+  private *barrierWait(name: string): KGen<OpResult> {
+    let b = this.barriers.get(name);
+    if (!b) {
+      b = { parties: this.o.scenario.barriers[name] ?? 1, arrived: 0, generation: 0, wq: new WaitQueue(`barrier ${name}`) };
+      this.barriers.set(name, b);
+    }
+    const gen = b.generation;
+    if (++b.arrived >= b.parties) {
+      b.arrived = 0;
+      b.generation++;
+      this.k.wakeUp(b.wq);
+      return { ret: 0, data: { generation: gen } };
+    }
+    while (b.generation === gen) {
+      const why = yield { kind: YieldKind.Block, wq: b.wq, state: 'S', until: Infinity, at: `barrier ${name}: waiting`, stack: ['futex_wait'] };
+      if (why === WakeReason.Signal) {
+        b.arrived = Math.max(0, b.arrived - 1);
+        return { ret: -E.EINTR, data: { generation: gen } };
+      }
+    }
+    return { ret: 0, data: { generation: gen } };
+  }
+
+  private taskExited(t: Task): void {
+    const st = this.lanes.find((l) => l.task === t);
+    if (!st) return;
+    st.done = true;
+    if (t.error) {
+      // Killed by an oops in process context: the lane is gone, its locks stay held.
+      this.o.emit({ kind: 'lane', t: this.k.now, lane: st.name, state: 'died', detail: `killed by a kernel oops${st.inflight ? ` inside ${st.inflight.op}` : ''}` });
+    }
+  }
+
+  private taskInfo(t: Task) {
+    const state = t.done ? 'Z' : t.spinning ? 'R' : t.state;
+    return { taskState: state, wchan: t.stack[0] ?? (t.state === 'S' ? 'do_nanosleep' : '0'), stack: [...t.stack] };
+  }
+
+  private watchdog(): void {
+    const k = this.k;
+    for (const l of this.lanes) {
+      const f = l.inflight;
+      if (!f || f.reported || l.done || !l.task) continue;
+      if (k.now - f.since > f.timeout) {
+        f.reported = true;
+        const trace = this.traceFor([l.name], f.since);
+        this.o.emit({ kind: 'lane', t: k.now, lane: l.name, state: 'hung', detail: `${f.op}${f.handle ? ` on ${f.handle}` : ''} did not complete within ${f.timeout / 1e6} ms (started at ${(f.since / 1e6).toFixed(3)} ms)`, ...this.taskInfo(l.task), ...(trace.length ? { trace } : {}) });
+      }
+    }
+    if (this.finishedPhase !== 'done') k.sched.at(k.now + WATCHDOG_INTERVAL, () => this.watchdog());
+  }
+
+  private sampleMetrics(): void {
+    const k = this.k;
+    for (const [name, h] of this.handles) {
+      if (h.kind !== 'pcm') continue;
+      const rt = h.substream.runtime;
+      if (!rt || rt.freed || !rt.rate) continue;
+      this.o.emit({ kind: 'metric', t: k.now, name: 'xruns', value: h.xrunsSeen + rt.xruns, handle: name });
+      if (pcmRunning(h.substream, rt)) {
+        const queued = h.substream.stream === Stream.PLAYBACK ? hwAvail(h.substream, rt) : 0;
+        this.o.emit({ kind: 'metric', t: k.now, name: 'latency', value: Math.round((queued * 1e9) / rt.rate), handle: name });
+      }
+    }
+    for (const [name, h] of this.handles) {
+      if (h.kind !== 'seq') continue;
+      const c = this.m.seq.clients.get(h.client);
+      const pool = c?.fifo?.pool;
+      if (pool && !pool.freed) this.o.emit({ kind: 'metric', t: k.now, name: 'seq_pool_used', value: pool.counter, handle: name });
+    }
+    if (this.finishedPhase === 'lanes') k.sched.at(k.now + METRIC_INTERVAL, () => this.sampleMetrics());
+  }
+
+  /** Recent scheduling steps of the given lanes (and kernel contexts) since `since`. */
+  traceFor(lanes: string[], since: number, max = 64): InterleavingStep[] {
+    const steps = this.k.sched.recentSteps(512).filter((s) => s.t >= since - 50e3 && (lanes.includes(s.task.name) || s.task.ctx !== 'user'));
+    return steps.slice(-max).map((s) => ({ t: s.t, task: s.task.name, ctx: s.task.ctx, at: s.at }));
+  }
+
+  /** Recent steps of every task, for findings the target is asked to explain. */
+  recentTrace(since: number, max = 64): InterleavingStep[] {
+    return this.k.sched
+      .recentSteps(512)
+      .filter((s) => s.t >= since && s.task.name !== 'khungtaskd')
+      .slice(-max)
+      .map((s) => ({ t: s.t, task: s.task.name, ctx: s.task.ctx, at: s.at }));
+  }
+
+  private flushSchedule(): void {
+    const d = this.k.sched.decisions.take();
+    if (d) this.o.emit({ kind: 'sched', t: this.k.now, decisions: d });
+  }
+}
+
+function stripHandle(v: Record<string, unknown>): Record<string, unknown> {
+  const { handle: _h, ...rest } = v;
+  return rest;
+}

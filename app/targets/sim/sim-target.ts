@@ -1,0 +1,59 @@
+// The simulated kernel as a target: every run boots a fresh deterministic
+// machine, so the same scenario, profile and seed give the same events.
+import type { Finding, InterleavingStep } from '../../events/types.js';
+import { TargetError, type RunOutcome, type RunRequest, type Target } from '../target.js';
+import { ProfileError, parseProfile } from '../../sim/profiles.js';
+import { simDeviceList } from '../../sim/devices.js';
+import { DecisionLog } from '../../sim/kernel/strategy.js';
+import { SimRun } from './sim-run.js';
+import type { DeviceList } from '../../devices/types.js';
+
+export class SimTarget implements Target {
+  readonly id = 'sim' as const;
+  readonly label = 'Simulated kernel';
+  private current: SimRun | null = null;
+
+  async available() {
+    return { ok: true };
+  }
+
+  async listDevices(): Promise<DeviceList> {
+    return simDeviceList();
+  }
+
+  async run(req: RunRequest): Promise<RunOutcome> {
+    let bugs;
+    try {
+      bugs = parseProfile(req.profile);
+    } catch (e) {
+      if (e instanceof ProfileError) throw new TargetError(e.message);
+      throw e;
+    }
+    const run = new SimRun({
+      scenario: req.scenario,
+      seed: req.seed,
+      bugs,
+      duration: req.duration,
+      strategy: req.strategy,
+      depth: req.depth,
+      ...(req.replay !== undefined ? { replay: DecisionLog.decode(req.replay) } : {}),
+      emit: req.emit,
+      stopRequested: () => req.signal.aborted,
+    });
+    this.current = run;
+    try {
+      return await run.run();
+    } finally {
+      this.current = null;
+    }
+  }
+
+  explain(f: Finding): InterleavingStep[] | undefined {
+    const run = this.current;
+    if (!run) return undefined;
+    const since = typeof f.evidence?.since === 'number' ? f.evidence.since : f.t - 200e3;
+    const lanes = Array.isArray(f.evidence?.lanes) ? (f.evidence.lanes as string[]) : f.lane ? [f.lane] : [];
+    const steps = lanes.length ? run.traceFor(lanes, since) : run.recentTrace(since);
+    return steps.length ? steps : undefined;
+  }
+}
