@@ -20,7 +20,10 @@ function newestSource(dir) {
   return newest;
 }
 
-const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
+// A build is the stamp scripts/build.js writes or any tsc -b run (its .tsbuildinfo files).
+const infoDir = join(root, 'dist', '.tsbuild');
+const infos = existsSync(infoDir) ? readdirSync(infoDir).map((f) => statSync(join(infoDir, f)).mtimeMs) : [];
+const built = Math.max(existsSync(stamp) ? statSync(stamp).mtimeMs : 0, ...infos);
 const sources = Math.max(...['app', 'main'].filter((d) => existsSync(join(root, d))).map((d) => newestSource(join(root, d))));
 if (sources > built) {
   if (process.env.STRESSLAB_NO_AUTOBUILD) {

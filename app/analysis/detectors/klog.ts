@@ -42,7 +42,15 @@ export class KlogDetector implements Detector {
     if (e.level <= 3) this.errors++;
     const text = e.text;
     const out: Finding[] = [];
-    const header = isContinuation(text) && this.open ? undefined : matchHeader(text);
+    let header = isContinuation(text) && this.open ? undefined : matchHeader(text);
+    // Symbolised reports (syzbot) repeat the header once per inlined frame;
+    // the last one names the real function.
+    if (header && this.open && this.open.lines.length <= 4 && header.type === this.open.header.type && /^BUG: KASAN:/.test(text)) {
+      this.open.lines.push(text);
+      this.open.header = header;
+      header = undefined;
+      return;
+    }
     if (header) {
       out.push(...this.close());
       if (!this.ignore.some((re) => re.test(text))) {

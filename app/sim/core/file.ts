@@ -38,10 +38,28 @@ export class SimFile {
   ) {}
 }
 
-export function* fput(k: Kernel, f: SimFile): KGen<number> {
-  if (--f.refs > 0 || f.released) return 0;
+const ZERO_RESULT: IteratorReturnResult<number> = { done: true, value: 0 };
+/** A finished iterator returning 0, so the common fput() allocates nothing. */
+const RETURNS_ZERO: KGen<number> = {
+  next: () => ZERO_RESULT,
+  return: () => ZERO_RESULT,
+  throw: (e: unknown) => {
+    throw e;
+  },
+  [Symbol.iterator]() {
+    return this;
+  },
+} as unknown as KGen<number>;
+
+export function fput(k: Kernel, f: SimFile): KGen<number> {
+  if (--f.refs > 0 || f.released) return RETURNS_ZERO;
   f.released = true;
-  return yield* f.fop.release(k, f);
+  return f.fop.release(k, f);
+}
+
+/** fget(): a syscall in flight holds the file; pair with fput(). */
+export function fget(f: SimFile): void {
+  f.refs++;
 }
 
 export function* sysIoctl(k: Kernel, f: SimFile, r: Req): KGen<number> {

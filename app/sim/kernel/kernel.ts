@@ -11,6 +11,13 @@ import type { SyncHost, WaitQueue } from './sync.js';
 import type { BugSwitch } from '../profiles.js';
 import type { SndCore } from '../core/sndcore.js';
 
+/** A kernel call stack, innermost first; a function when building it costs something and it is rarely needed. */
+export type Stack = readonly string[] | (() => readonly string[]);
+
+function resolveStack(s: Stack): readonly string[] {
+  return typeof s === 'function' ? s() : s;
+}
+
 export const HZ = 250;
 export const JIFFY = 1e9 / HZ;
 
@@ -105,13 +112,13 @@ export class Kernel implements SyncHost {
    * An access to `obj->field` by the current task. NULL oopses (a fatal
    * panic in interrupt context); a freed object gets a KASAN report.
    */
-  use<T extends KObject>(obj: T | null | undefined, fn: string, offset: number, size: number, write: boolean, stack: readonly string[]): T {
-    if (!obj) this.oops({ address: offset, write, fn }, stack);
-    if (obj.freed) {
+  use<T extends KObject>(obj: T | null | undefined, fn: string, offset: number, size: number, write: boolean, stack: Stack): T {
+    if (!obj) this.oops({ address: offset, write, fn }, resolveStack(stack));
+    if (obj.kmem.freed) {
       if (this.kasanReported) this.kasanSuppressed++;
       else {
         this.kasanReported = true;
-        const lines = kasanReport({ kind: 'slab-use-after-free', fn, write, size, obj, offset }, this.reportCtx(stack));
+        const lines = kasanReport({ kind: 'slab-use-after-free', fn, write, size, obj, offset }, this.reportCtx(resolveStack(stack)));
         this.emitReport(lines, lines.map(() => 3));
         this.taint('B');
       }

@@ -37,7 +37,7 @@ export class KernelCrash extends Error {
   }
 }
 
-export type RunResult = 'time' | 'stopped' | 'idle' | 'panic';
+export type RunResult = 'time' | 'stopped' | 'idle' | 'panic' | 'budget';
 
 const TRACE_SIZE = 512;
 
@@ -143,13 +143,15 @@ export class Scheduler {
    * Run until virtual time `limit`, until `stop()` says so (checked between
    * steps), or until nothing can ever happen again.
    */
-  run(limit: number, stop: () => boolean): RunResult {
+  run(limit: number, stop: () => boolean, maxSteps = Infinity): RunResult {
     const q = this.quantum;
     const runnable = this.runnable;
     const cands = this.cands;
+    let budget = maxSteps;
     for (;;) {
       if (this.panicked) return 'panic';
       if (stop()) return 'stopped';
+      if (--budget < 0) return 'budget';
       // Earliest moment anything can happen.
       let tmin = Infinity;
       for (let i = 0; i < runnable.length; i++) if (runnable[i]!.readyAt < tmin) tmin = runnable[i]!.readyAt;
@@ -160,6 +162,16 @@ export class Scheduler {
       if (tnext > limit) {
         this.clock = Math.max(this.clock, limit);
         return 'time';
+      }
+      // Fast path: one runnable task and nothing else due within its window.
+      if (runnable.length === 1 && tmin === tnext) {
+        const only = runnable[0]!;
+        const horizon1 = Math.max(tmin, this.clock) + q;
+        if ((!sl || sl.until >= horizon1) && (!tm || tm.at >= horizon1)) {
+          this.strategy.quiet();
+          this.step(only);
+          continue;
+        }
       }
       // Host timers fire before kernel steps at the same time, in order.
       if (tm && tm.at <= tmin && tm.at <= (sl ? sl.until : Infinity)) {

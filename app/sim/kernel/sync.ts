@@ -31,7 +31,32 @@ export interface SyncHost {
   wakeUp(wq: WaitQueue): void;
 }
 
-export function* spinLock(k: SyncHost, l: SpinLock, at: string): KGen {
+/**
+ * An iterator that is already finished. Uncontended lock paths return it so
+ * that `yield* spinLock(...)` costs no generator allocation: lock
+ * acquisitions are the hottest thing the simulated kernel does.
+ */
+const DONE_RESULT: IteratorReturnResult<undefined> = { done: true, value: undefined };
+const DONE: KGen = {
+  next: () => DONE_RESULT,
+  return: () => DONE_RESULT,
+  throw: (e: unknown) => {
+    throw e;
+  },
+  [Symbol.iterator]() {
+    return this;
+  },
+} as unknown as KGen;
+
+export function spinLock(k: SyncHost, l: SpinLock, at: string): KGen {
+  if (!l.owner) {
+    l.owner = k.current;
+    return DONE;
+  }
+  return spinLockSlow(k, l, at);
+}
+
+function* spinLockSlow(k: SyncHost, l: SpinLock, at: string): KGen {
   while (l.owner) {
     if (l.owner === k.current) throw new Error(`recursive spin_lock of ${l.name} at ${at}`);
     yield { kind: YieldKind.Block, wq: l.wq, state: 'R', until: Infinity, at: `${at} (spinning on ${l.name})`, stack: [] };
@@ -50,7 +75,15 @@ export function spinTryLock(k: SyncHost, l: SpinLock): boolean {
   return true;
 }
 
-export function* mutexLock(k: SyncHost, m: Mutex, at: string, stack: readonly string[]): KGen {
+export function mutexLock(k: SyncHost, m: Mutex, at: string, stack: readonly string[]): KGen {
+  if (!m.owner) {
+    m.owner = k.current;
+    return DONE;
+  }
+  return mutexLockSlow(k, m, at, stack);
+}
+
+function* mutexLockSlow(k: SyncHost, m: Mutex, at: string, stack: readonly string[]): KGen {
   while (m.owner) {
     if (m.owner === k.current) throw new Error(`recursive mutex_lock of ${m.name} at ${at}`);
     yield { kind: YieldKind.Block, wq: m.wq, state: 'D', until: Infinity, at: `${at} (waiting for ${m.name})`, stack: ['__mutex_lock', 'mutex_lock', ...stack] };

@@ -99,3 +99,18 @@ export class Task {
     return this.state === 'Z';
   }
 }
+
+/** A finished iterator that returns `value`: for non-generator functions that must look like one. */
+export function returns<T>(value: T): KGen<T> {
+  const r: IteratorReturnResult<T> = { done: true, value };
+  return {
+    next: () => r,
+    return: () => r,
+    throw: (e: unknown) => {
+      throw e;
+    },
+    [Symbol.iterator]() {
+      return this;
+    },
+  } as unknown as KGen<T>;
+}

@@ -4,7 +4,7 @@
 import { ERRNO } from '../../vocabulary/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { mutexLock, mutexUnlock, waitEvent } from '../kernel/sync.js';
-import { type KGen, WakeReason } from '../kernel/task.js';
+import { type KGen, WakeReason, returns } from '../kernel/task.js';
 import { type FileOps, type Req, SimFile } from '../core/file.js';
 import { snd_card_file_add, snd_card_file_remove } from '../core/card.js';
 import type { HwParams } from '../../events/op-data.js';
@@ -37,40 +37,45 @@ function substreamOf(f: SimFile): SndPcmSubstream {
   return (f.priv as PcmFilePriv).substream;
 }
 
-function* snd_pcm_common_ioctl(k: Kernel, f: SimFile, r: Req): KGen<number> {
+/**
+ * snd_pcm_common_ioctl(). A plain function returning the handler's generator
+ * (nothing happens after the handler), so a blocked call is one generator
+ * frame shallower: this path runs for every PCM op.
+ */
+function snd_pcm_common_ioctl(k: Kernel, f: SimFile, r: Req): KGen<number> {
   const s = substreamOf(f);
   const rt = runtimeOf(k, s, 'snd_pcm_common_ioctl', ['snd_pcm_ioctl']);
-  if (!rt) return -E.ENXIO;
-  if (rt.state === PcmState.DISCONNECTED) return -E.EBADFD;
-  if (s.pcm.card.shutdown) return -E.ENODEV; // snd_power_wait()
+  if (!rt) return returns(-E.ENXIO);
+  if (rt.state === PcmState.DISCONNECTED) return returns(-E.EBADFD);
+  if (s.pcm.card.shutdown) return returns(-E.ENODEV); // snd_power_wait()
   const out = (r.out ??= {});
   switch (r.cmd) {
     case 'hw_refine':
-      return yield* snd_pcm_hw_refine(k, s, r.arg as ParamRequest, out as { ranges?: never });
+      return snd_pcm_hw_refine(k, s, r.arg as ParamRequest, out as { ranges?: never });
     case 'hw_params':
-      return yield* snd_pcm_hw_params(k, s, r.arg as ParamRequest, out as { params?: HwParams });
+      return snd_pcm_hw_params(k, s, r.arg as ParamRequest, out as { params?: HwParams });
     case 'hw_free':
-      return yield* snd_pcm_hw_free(k, s);
+      return snd_pcm_hw_free(k, s);
     case 'sw_params':
-      return yield* snd_pcm_sw_params(k, s, r.arg as never, out);
+      return snd_pcm_sw_params(k, s, r.arg as never, out);
     case 'prepare':
-      return yield* snd_pcm_prepare(k, s);
+      return snd_pcm_prepare(k, s);
     case 'start':
-      return yield* snd_pcm_start_lock_irq(k, s);
+      return snd_pcm_start_lock_irq(k, s);
     case 'drop':
-      return yield* snd_pcm_drop(k, s);
+      return snd_pcm_drop(k, s);
     case 'drain':
-      return yield* snd_pcm_drain(k, s, f.nonblock);
+      return snd_pcm_drain(k, s, f.nonblock);
     case 'pause':
-      return yield* snd_pcm_pause(k, s, r.arg as boolean);
+      return snd_pcm_pause(k, s, r.arg as boolean);
     case 'status':
-      return yield* snd_pcm_status(k, s, out);
+      return snd_pcm_status(k, s, out);
     case 'writei':
     case 'readi':
-      if ((r.cmd === 'writei') !== (s.stream === Stream.PLAYBACK)) return -E.EINVAL;
-      return yield* snd_pcm_lib_xfer(k, s, r.arg as number, f.nonblock);
+      if ((r.cmd === 'writei') !== (s.stream === Stream.PLAYBACK)) return returns(-E.EINVAL);
+      return snd_pcm_lib_xfer(k, s, r.arg as number, f.nonblock);
     default:
-      return -E.ENOTTY;
+      return returns(-E.ENOTTY);
   }
 }
 

@@ -96,7 +96,7 @@ const PE_STACK = ['snd_pcm_period_elapsed'];
  * close that ran in between left snd_pcm_running() with a NULL runtime.
  */
 export function* snd_pcm_period_elapsed(k: Kernel, s: SndPcmSubstream, callers: readonly string[]): KGen {
-  const stack = [...PE_STACK, ...callers];
+  const stack = () => [...PE_STACK, ...callers];
   if (k.bug('pcm-no-sync-stop')) {
     if (!s.runtime) return; // PCM_RUNTIME_CHECK
     const early = k.use(s.runtime, 'snd_pcm_period_elapsed', RUNTIME_OFFSET.state, 8, false, stack);
@@ -112,7 +112,7 @@ export function* snd_pcm_period_elapsed(k: Kernel, s: SndPcmSubstream, callers: 
   yield* streamLock(k, s, 'snd_pcm_period_elapsed: snd_pcm_stream_lock_irqsave');
   const raw = s.runtime;
   if (raw) {
-    const rt = k.use(raw, 'snd_pcm_period_elapsed_under_stream_lock', RUNTIME_OFFSET.state, 4, false, ['snd_pcm_period_elapsed_under_stream_lock', ...stack]);
+    const rt = k.use(raw, 'snd_pcm_period_elapsed_under_stream_lock', RUNTIME_OFFSET.state, 4, false, () => ['snd_pcm_period_elapsed_under_stream_lock', ...stack()]);
     if (pcmRunning(s, rt)) yield* snd_pcm_update_hw_ptr0(k, s, rt, true);
   }
   streamUnlock(k, s);
@@ -134,6 +134,8 @@ function accessible(rt: SndPcmRuntime): number {
 }
 
 const XFER_STACK = ['__snd_pcm_lib_xfer', 'snd_pcm_xferi_frames_ioctl', 'snd_pcm_common_ioctl', 'snd_pcm_ioctl'];
+const WAIT_STACK = ['schedule_timeout', 'wait_for_avail', ...XFER_STACK];
+const WAIT_USE_STACK = ['wait_for_avail', ...XFER_STACK];
 
 /** wait_for_avail(): called and returns with the stream lock held. */
 function* wait_for_avail(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime, io: { avail: number }): KGen<number> {
@@ -145,9 +147,9 @@ function* wait_for_avail(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime, io: {
     io.avail = pcmAvail(s, rt);
     if (io.avail >= rt.twake) return 0;
     streamUnlock(k, s);
-    const why = yield { kind: YieldKind.Block, wq: rt.tsleep, state: 'S', until: k.now + waitNs, at: `wait_for_avail: sleeping for ${isPlayback ? 'space' : 'data'}`, stack: ['schedule_timeout', 'wait_for_avail', ...XFER_STACK] };
+    const why = yield { kind: YieldKind.Block, wq: rt.tsleep, state: 'S', until: k.now + waitNs, at: isPlayback ? 'wait_for_avail: sleeping for space' : 'wait_for_avail: sleeping for data', stack: WAIT_STACK };
     yield* streamLock(k, s, 'wait_for_avail: relock after wakeup');
-    k.use(rt, 'wait_for_avail', RUNTIME_OFFSET.state, 4, false, ['wait_for_avail', ...XFER_STACK]);
+    k.use(rt, 'wait_for_avail', RUNTIME_OFFSET.state, 4, false, WAIT_USE_STACK);
     if (why === WakeReason.Signal) return -E.ERESTARTSYS;
     switch (rt.state) {
       case PcmState.SUSPENDED:
@@ -220,7 +222,7 @@ export function* snd_pcm_lib_xfer(k: Kernel, s: SndPcmSubstream, frames: number,
     }
     rt.buffer_accessing++;
     streamUnlock(k, s);
-    yield { kind: YieldKind.Spend, ns: 40 + Math.ceil((n * fb) / 8), at: `__snd_pcm_lib_xfer: ${isPlayback ? 'copy_from_user' : 'copy_to_user'} of ${n} frames` };
+    yield { kind: YieldKind.Spend, ns: 40 + Math.ceil((n * fb) / 8), at: isPlayback ? '__snd_pcm_lib_xfer: copy_from_user' : '__snd_pcm_lib_xfer: copy_to_user' };
     yield* streamLock(k, s, '__snd_pcm_lib_xfer: relock after copy');
     rt.buffer_accessing--;
     k.use(rt, '__snd_pcm_lib_xfer', RUNTIME_OFFSET.appl_ptr, 8, true, XFER_STACK);

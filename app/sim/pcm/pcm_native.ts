@@ -27,8 +27,8 @@ import { snd_pcm_update_hw_ptr, snd_pcm_update_state } from './pcm_lib.js';
 const E = ERRNO;
 const IOCTL = ['snd_pcm_common_ioctl', 'snd_pcm_ioctl'];
 
-export function* streamLock(k: Kernel, s: SndPcmSubstream, at: string): KGen {
-  yield* spinLock(k, s.lock, at);
+export function streamLock(k: Kernel, s: SndPcmSubstream, at: string): KGen {
+  return spinLock(k, s.lock, at);
 }
 
 export function streamUnlock(k: Kernel, s: SndPcmSubstream): void {
@@ -39,7 +39,7 @@ export function streamUnlock(k: Kernel, s: SndPcmSubstream): void {
 export function runtimeOf(k: Kernel, s: SndPcmSubstream, fn: string, stack: readonly string[]): SndPcmRuntime | null {
   const rt = s.runtime;
   if (!rt) return null;
-  return k.use(rt, fn, RUNTIME_OFFSET.state, 4, false, [fn, ...stack]);
+  return k.use(rt, fn, RUNTIME_OFFSET.state, 4, false, () => [fn, ...stack]);
 }
 
 /** snd_pcm_set_state(): DISCONNECTED is sticky. */

@@ -5,7 +5,7 @@ import type { HwParams } from '../../events/op-data.js';
 import type { Kernel } from '../../sim/kernel/kernel.js';
 import { type KGen, WakeReason } from '../../sim/kernel/task.js';
 import { scheduleTimeout } from '../../sim/kernel/sync.js';
-import { type Req, sysClose, sysIoctl, sysRead, sysWrite } from '../../sim/core/file.js';
+import { type Req, fget, fput, sysClose, sysIoctl, sysRead, sysWrite } from '../../sim/core/file.js';
 import { snd_ctl_open } from '../../sim/core/control.js';
 import { snd_pcm_open, snd_pcm_proc_hw_params_read } from '../../sim/pcm/pcm_file.js';
 import { PcmState, Stream, pcmRunning } from '../../sim/pcm/pcm_types.js';
@@ -50,7 +50,10 @@ function* pcmIoctl(c: OpContext, a: Record<string, unknown>, cmd: string, arg?: 
   const h = pcm(c, a);
   if (!h) return EBADF;
   const r: Req = { cmd, arg, out: {} };
-  const ret = yield* sysIoctl(c.k, h.file, r);
+  // sysIoctl(), inlined: this is the path every PCM op takes.
+  fget(h.file);
+  const ret = yield* h.file.fop.ioctl(c.k, h.file, r);
+  yield* fput(c.k, h.file);
   return { ret, h, out: r.out! };
 }
 
@@ -65,8 +68,10 @@ function* xfer(c: OpContext, a: Record<string, unknown>, cmd: 'writei' | 'readi'
   if (!h) return EBADF;
   const frames = framesOf(h, a);
   if (frames === undefined) return { ret: -E.EINVAL, data: { requested: 0, why: 'periods given but this handle has no hw_params yet' } };
-  const r = yield* pcmIoctl(c, a, cmd, frames);
-  return { ret: r.ret, data: { requested: frames } };
+  fget(h.file);
+  const ret = yield* h.file.fop.ioctl(c.k, h.file, { cmd, arg: frames });
+  yield* fput(c.k, h.file);
+  return { ret, data: { requested: frames } };
 }
 
 function cardOf(c: OpContext, ref: unknown) {
@@ -134,12 +139,8 @@ export const OP_IMPLS: Record<string, Impl> = {
     const r = yield* pcmIoctl(c, a, 'status');
     return { ret: r.ret, ...(r.ret === 0 ? { data: r.out } : {}) };
   },
-  *'pcm.write'(c, a) {
-    return yield* xfer(c, a, 'writei');
-  },
-  *'pcm.read'(c, a) {
-    return yield* xfer(c, a, 'readi');
-  },
+  'pcm.write': (c, a) => xfer(c, a, 'writei'),
+  'pcm.read': (c, a) => xfer(c, a, 'readi'),
   *'pcm.readback'(c, a) {
     const h = pcm(c, a);
     if (!h) return EBADF;

@@ -39,12 +39,22 @@ export interface SimRunOptions {
   oracle?: SeqOracle;
 }
 
+interface InflightAction {
+  op: string;
+  since: number;
+  timeout: number;
+  handle?: string;
+  reported: boolean;
+}
+
 interface LaneState {
   lane: Lane | null;
   name: string;
   task: Task | null;
   ctx?: OpContext;
-  inflight: { op: string; since: number; timeout: number; handle?: string; reported: boolean } | null;
+  inflight: InflightAction | null;
+  /** Reused for every action of the lane: one lane has one action in flight. */
+  inflightSlot?: InflightAction;
   done: boolean;
 }
 
@@ -64,6 +74,8 @@ export class SimRun {
   private readonly lanes: LaneState[] = [];
   private stopping = false;
   private crashed = false;
+  /** Lanes (not setup/teardown) still running; checked every step, so kept as a count. */
+  private lanesRunning = 0;
   private finishedPhase: 'lanes' | 'teardown' | 'exit' | 'done' = 'lanes';
 
   constructor(private readonly o: SimRunOptions) {
@@ -108,7 +120,7 @@ export class SimRun {
   }
 
   private lanesDone(): boolean {
-    return this.lanes.every((l) => l.done || l.lane === null);
+    return this.lanesRunning === 0;
   }
 
   /** Run the scheduler until `cond` holds, time `limit` passes, or a stop is requested. */
@@ -117,8 +129,8 @@ export class SimRun {
     // Metrics and the watchdog read kernel state directly: they are the simulator's oracle.
     for (;;) {
       useAddressSpace(this.m.addrs);
-      let budget = CHUNK_STEPS;
-      const r = sched.run(limit, () => cond() || this.o.stopRequested() || --budget <= 0);
+      const stop = this.o.stopRequested;
+      const r = sched.run(limit, () => cond() || stop(), CHUNK_STEPS);
       if (r === 'panic') {
         this.crashed = true;
         return;
@@ -169,14 +181,21 @@ export class SimRun {
 
   private spawnLane(name: string, lane: Lane | null, steps: Step[], iterBase: number): LaneState {
     const st: LaneState = { lane, name, task: null, inflight: null, done: false };
-    st.task = this.k.sched.spawn(name, 'user', this.wrap(st, this.laneMain(st, steps, iterBase)));
+    if (lane) this.lanesRunning++;
+    st.task = this.k.sched.spawn(name, 'user', this.laneMain(st, steps, iterBase));
     this.lanes.push(st);
     return st;
   }
 
   private *wrap(st: LaneState, gen: KGen<void>): KGen<void> {
     yield* gen;
+    this.markDone(st);
+  }
+
+  private markDone(st: LaneState): void {
+    if (st.done) return;
     st.done = true;
+    if (st.lane) this.lanesRunning--;
   }
 
   private *laneMain(st: LaneState, steps: Step[], iterBase: number): KGen<void> {
@@ -193,14 +212,22 @@ export class SimRun {
       if (looping && this.stopping) break;
     }
     if (st.lane) this.o.emit({ kind: 'lane', t: k.now, lane: st.name, state: 'end' });
+    this.markDone(st);
   }
 
   private *execStep(st: LaneState, step: Step, index: number, iter: number): KGen<void> {
     const k = this.k;
-    const { values, varied } = resolveArgs(step.args, Math.max(0, iter), this.env);
+    const { values, varied } = this.argsFor(step, iter);
     const handle = typeof values.handle === 'string' ? values.handle : undefined;
     const t0 = k.now;
-    st.inflight = { op: step.op, since: t0, timeout: step.timeout ?? this.o.scenario.expect.hangTimeout, ...(handle ? { handle } : {}), reported: false };
+    const inf = (st.inflightSlot ??= { op: '', since: 0, timeout: 0, reported: false });
+    inf.op = step.op;
+    inf.since = t0;
+    inf.timeout = step.timeout ?? this.o.scenario.expect.hangTimeout;
+    inf.reported = false;
+    if (handle) inf.handle = handle;
+    else delete inf.handle;
+    st.inflight = inf;
     const ctx = (st.ctx ??= {
       k,
       lane: st.name,
@@ -222,6 +249,17 @@ export class SimRun {
     this.o.emit(ev);
     // Time spent in user space between calls (syscall entry/exit, the lab's own work).
     if (step.op !== 'barrier') yield { kind: YieldKind.Sleep, until: k.now + this.env.int(500, 2500), state: 'S', at: 'user space', stack: [] };
+  }
+
+  private readonly staticArgs = new Map<Step, { values: Record<string, unknown>; varied: false }>();
+
+  /** Arguments for one iteration; steps without lists or ranges resolve once. */
+  private argsFor(step: Step, iter: number): { values: Record<string, unknown>; varied: boolean } {
+    const cached = this.staticArgs.get(step);
+    if (cached) return cached;
+    const r = resolveArgs(step.args, Math.max(0, iter), this.env);
+    if (!r.varied && !hasVarying(step.args)) this.staticArgs.set(step, { values: r.values, varied: false });
+    return r;
   }
 
   private *barrierWait(name: string): KGen<OpResult> {
@@ -250,7 +288,7 @@ export class SimRun {
   private taskExited(t: Task): void {
     const st = this.lanes.find((l) => l.task === t);
     if (!st) return;
-    st.done = true;
+    this.markDone(st);
     if (t.error) {
       // Killed by an oops in process context: the lane is gone, its locks stay held.
       this.o.emit({ kind: 'lane', t: this.k.now, lane: st.name, state: 'died', detail: `killed by a kernel oops${st.inflight ? ` inside ${st.inflight.op}` : ''}` });
@@ -316,6 +354,11 @@ export class SimRun {
     const d = this.k.sched.decisions.take();
     if (d) this.o.emit({ kind: 'sched', t: this.k.now, decisions: d });
   }
+}
+
+/** Any list of more than one value or random range (a one-value list resolves the same every time). */
+function hasVarying(args: Record<string, unknown>): boolean {
+  return Object.values(args).some((v) => typeof v === 'object' && v !== null && 'kind' in v && ((v as { kind: string }).kind === 'random' || ((v as { values?: unknown[] }).values?.length ?? 0) > 1));
 }
 
 function stripHandle(v: Record<string, unknown>): Record<string, unknown> {

@@ -1,0 +1,78 @@
+// The CLI as CI uses it: exit 0 with no findings, 1 with findings, 2 for bad
+// input (with a message naming what is wrong), 3 when the target fails; and
+// summary.json with the fields reports rely on.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const tmp = mkdtempSync(join(tmpdir(), 'stresslab-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const bin = resolve(import.meta.dirname, '../../bin/stresslab.js');
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, STRESSLAB_NO_AUTOBUILD: '1' }, timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('stresslab CLI', () => {
+  it('run: exit 1 with findings, and summary.json says what, where and when', () => {
+    const out = join(tmp, 'torn');
+    const r = cli('run', 'parallel-hw-params', '--profile', 'pcm-unlocked-hw-params', '--seed', '4', '--out', out);
+    expect(r.code, r.err).toBe(1);
+    expect(r.out).toMatch(/^FAIL: parallel-hw-params on sim/);
+    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(s).toMatchObject({ verdict: 'fail', preset: 'parallel-hw-params', target: 'sim', profile: ['pcm-unlocked-hw-params'], seed: 4 });
+    expect(s.findings[0]).toMatchObject({ type: 'torn-hw-params', severity: 'critical' });
+    expect(typeof s.findings[0].t).toBe('number');
+    expect(s.findings[0].message).toMatch(/matches none/);
+    expect(s.metrics.actions).toBeGreaterThan(0);
+  });
+
+  it('run: exit 0 on a clean run', () => {
+    const r = cli('run', 'parallel-hw-params', '--out', join(tmp, 'clean'), '--duration', '50ms');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^PASS/);
+  });
+
+  it('bad input exits 2 and names the problem', () => {
+    const bad = join(tmp, 'bad.yaml');
+    writeFileSync(bad, 'name: bad\nlanes:\n  - name: a\n    loop:\n      - pcm.open: { handle: p, card: Dummy, stream: sideways }\n');
+    const cases: [string[], RegExp][] = [
+      [['run', 'no-such-preset'], /no preset named "no-such-preset"/],
+      [['run', bad], /bad\.yaml:5:\d+: .*stream: expected one of "playback", "capture", got "sideways"/],
+      [['run', 'parallel-hw-params', '--profile', 'pcm-bogus'], /unknown kernel profile "pcm-bogus"/],
+      [['run', 'parallel-hw-params', '--profile', 'fixed,pcm-no-sync-stop'], /cannot be combined/],
+      [['run', 'parallel-hw-params', '--target', 'mars'], /unknown target "mars"; known targets: sim/],
+      [['run', 'parallel-hw-params', '--seed', 'x'], /--seed must be an integer/],
+      [['run', 'parallel-hw-params', '--duration', 'soon'], /--duration must be a time/],
+      [['run', 'parallel-hw-params', '--frobnicate'], /unknown option --frobnicate/],
+      [['run'], /expected exactly one preset/],
+      [['bogus'], /unknown command "bogus"/],
+      [['replay', join(tmp, 'missing.jsonl')], /cannot read journal/],
+      [['validate', bad], /stream: expected one of/],
+    ];
+    for (const [args, re] of cases) {
+      const r = cli(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err, args.join(' ')).toMatch(re);
+    }
+  });
+
+  it('lists presets, profiles and ops', () => {
+    const p = cli('presets');
+    expect(p.code).toBe(0);
+    for (const n of ['seq-pool-resize', 'dpcm-route-change', 'parallel-hw-params', 'detach-while-open', 'stop-close-race', 'qa-soak', 'demo']) expect(p.out).toContain(n);
+    const f = cli('profiles');
+    for (const n of ['fixed', 'seq-fifo-stale-cell', 'dpcm-unlocked-be-list', 'pcm-unlocked-hw-params', 'detach-without-drain', 'pcm-no-sync-stop']) expect(f.out).toContain(n);
+    expect(cli('ops').out).toMatch(/seq\.set_client_pool .*SNDRV_SEQ_IOCTL_SET_CLIENT_POOL/);
+  });
+
+  it('replay re-runs a journal and confirms it is identical', () => {
+    const out = join(tmp, 'torn');
+    const r = cli('replay', join(out, 'journal.jsonl'), '--out', join(tmp, 'replayed'));
+    expect(r.code, r.err).toBe(1);
+    expect(r.out).toMatch(/replay identical to the recorded journal/);
+  });
+});
