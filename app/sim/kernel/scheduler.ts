@@ -143,14 +143,21 @@ export class Scheduler {
    * Run until virtual time `limit`, until `stop()` says so (checked between
    * steps), or until nothing can ever happen again.
    */
-  run(limit: number, stop: () => boolean, maxSteps = Infinity): RunResult {
+  /**
+   * Set by the caller when something happened that may end its wait (a task
+   * finished, an abort); run() returns 'stopped' at the next step and the
+   * caller decides. Cheaper than asking a callback on every step.
+   */
+  attention = false;
+
+  run(limit: number, maxSteps = Infinity): RunResult {
     const q = this.quantum;
     const runnable = this.runnable;
     const cands = this.cands;
     let budget = maxSteps;
     for (;;) {
       if (this.panicked) return 'panic';
-      if (stop()) return 'stopped';
+      if (this.attention) return 'stopped';
       if (--budget < 0) return 'budget';
       // Earliest moment anything can happen.
       let tmin = Infinity;

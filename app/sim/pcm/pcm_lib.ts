@@ -3,18 +3,27 @@
 import { ERRNO } from '../../vocabulary/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { JIFFY } from '../kernel/kernel.js';
-import { type KGen, WakeReason, YieldKind } from '../kernel/task.js';
+import { type KGen, WakeReason, YieldKind, returns } from '../kernel/task.js';
 import { PcmState, RUNTIME_OFFSET, type SndPcmRuntime, type SndPcmSubstream, Stream, hwAvail, pcmAvail, pcmRunning } from './pcm_types.js';
 import { snd_pcm_start, snd_pcm_stop, streamLock, streamUnlock } from './pcm_native.js';
 import { frameBytes } from './pcm_params.js';
 
 const E = ERRNO;
 
-export function* snd_pcm_update_hw_ptr(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime): KGen<number> {
-  return yield* snd_pcm_update_hw_ptr0(k, s, rt, false);
+/** Finished iterators for the common results: the pointer update rarely needs to yield. */
+const RET0 = returns(0);
+
+export function snd_pcm_update_hw_ptr(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime): KGen<number> {
+  return snd_pcm_update_hw_ptr0(k, s, rt, false);
 }
 
-export function* snd_pcm_update_hw_ptr0(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime, inInterrupt: boolean): KGen<number> {
+/**
+ * snd_pcm_update_hw_ptr0(). A plain function: it only yields when the update
+ * stops the stream (xrun, drain done), and then returns that path's
+ * generator; otherwise a finished iterator. It runs on every transfer and
+ * every period interrupt, so this saves a generator per call.
+ */
+export function snd_pcm_update_hw_ptr0(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime, inInterrupt: boolean): KGen<number> {
   const old = rt.hw_ptr;
   let pos = s.ops.pointer(k, s);
   if (pos >= rt.buffer_size) {
@@ -43,10 +52,10 @@ export function* snd_pcm_update_hw_ptr0(k: Kernel, s: SndPcmSubstream, rt: SndPc
   }
   let delta = newPtr - old;
   if (delta < 0) delta += rt.boundary;
-  if (delta >= rt.buffer_size + rt.period_size) return 0; // "Unexpected hw_ptr" (logged only with xrun_debug)
+  if (delta >= rt.buffer_size + rt.period_size) return RET0; // "Unexpected hw_ptr" (logged only with xrun_debug)
   if (rt.hw_ptr === newPtr) {
     rt.hw_ptr_jiffies = k.jiffies;
-    return 0;
+    return RET0;
   }
   if (inInterrupt) {
     let d = newPtr - rt.hw_ptr_interrupt;
@@ -58,26 +67,30 @@ export function* snd_pcm_update_hw_ptr0(k: Kernel, s: SndPcmSubstream, rt: SndPc
   rt.hw_ptr_base = hwBase;
   rt.hw_ptr = newPtr;
   rt.hw_ptr_jiffies = k.jiffies;
-  return yield* snd_pcm_update_state(k, s, rt);
+  return snd_pcm_update_state(k, s, rt);
 }
 
-/** The xrun/drain check and the wakeups, after every pointer update. */
-export function* snd_pcm_update_state(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime): KGen<number> {
+/** The xrun/drain check and the wakeups, after every pointer update (plain function, as above). */
+export function snd_pcm_update_state(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime): KGen<number> {
   const avail = pcmAvail(s, rt);
   if (avail > rt.avail_max) rt.avail_max = avail;
   if (rt.state === PcmState.DRAINING) {
-    if (avail >= rt.buffer_size) {
-      yield* snd_pcm_stop(k, s, rt, PcmState.SETUP); // snd_pcm_drain_done
-      return -E.EPIPE;
-    }
-  } else if (avail >= rt.stop_threshold) {
-    yield* __snd_pcm_xrun(k, s, rt);
-    return -E.EPIPE;
-  }
+    if (avail >= rt.buffer_size) return drainDone(k, s, rt);
+  } else if (avail >= rt.stop_threshold) return xrunStop(k, s, rt);
   if (rt.twake) {
     if (avail >= rt.twake) k.wakeUp(rt.tsleep);
   } else if (avail >= rt.avail_min) k.wakeUp(rt.sleep);
-  return 0;
+  return RET0;
+}
+
+function* drainDone(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime): KGen<number> {
+  yield* snd_pcm_stop(k, s, rt, PcmState.SETUP); // snd_pcm_drain_done
+  return -E.EPIPE;
+}
+
+function* xrunStop(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime): KGen<number> {
+  yield* __snd_pcm_xrun(k, s, rt);
+  return -E.EPIPE;
 }
 
 /** Caller holds the stream lock. Nothing is logged without CONFIG_SND_PCM_XRUN_DEBUG. */

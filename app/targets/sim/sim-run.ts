@@ -19,6 +19,7 @@ import { OP_IMPLS, type OpContext, type OpResult } from './ops.js';
 import type { Handle } from './handles.js';
 
 const E = ERRNO;
+const NO_STACK: readonly string[] = [];
 const METRIC_INTERVAL = 100e6;
 const WATCHDOG_INTERVAL = 20e6;
 /** How long lanes get to leave after the run's budget is spent. */
@@ -51,10 +52,8 @@ interface LaneState {
   lane: Lane | null;
   name: string;
   task: Task | null;
-  ctx?: OpContext;
+  /** The action in flight (one object per lane, reused: a lane has one action at a time). */
   inflight: InflightAction | null;
-  /** Reused for every action of the lane: one lane has one action in flight. */
-  inflightSlot?: InflightAction;
   done: boolean;
 }
 
@@ -97,6 +96,11 @@ export class SimRun {
     return this.m.k;
   }
 
+  /** Stop stepping at the next step and look at stopRequested(): call on abort. */
+  interrupt(): void {
+    this.m.k.sched.attention = true;
+  }
+
   /** Run to completion, yielding to the event loop between chunks. */
   async run(): Promise<{ status: 'completed' | 'stopped' | 'crashed'; elapsed: number; reason?: string }> {
     const sc = this.o.scenario;
@@ -126,17 +130,18 @@ export class SimRun {
   /** Run the scheduler until `cond` holds, time `limit` passes, or a stop is requested. */
   private async until(cond: () => boolean, limit: number): Promise<void> {
     const sched = this.k.sched;
-    // Metrics and the watchdog read kernel state directly: they are the simulator's oracle.
     for (;;) {
       useAddressSpace(this.m.addrs);
-      const stop = this.o.stopRequested;
-      const r = sched.run(limit, () => cond() || stop(), CHUNK_STEPS);
+      if (cond() || this.o.stopRequested()) return;
+      sched.attention = false;
+      const r = sched.run(limit, CHUNK_STEPS);
       if (r === 'panic') {
         this.crashed = true;
         return;
       }
       this.flushSchedule();
       if (r === 'time' || r === 'idle' || cond() || this.o.stopRequested()) return;
+      if (r === 'stopped') continue;
       await new Promise<void>((res) => setImmediate(res));
     }
   }
@@ -196,6 +201,7 @@ export class SimRun {
     if (st.done) return;
     st.done = true;
     if (st.lane) this.lanesRunning--;
+    this.k.sched.attention = true;
   }
 
   private *laneMain(st: LaneState, steps: Step[], iterBase: number): KGen<void> {
@@ -204,51 +210,50 @@ export class SimRun {
     if (st.lane) this.o.emit({ kind: 'lane', t: k.now, lane: st.name, state: 'start' });
     const looping = st.lane !== null;
     const maxIter = Math.min(st.lane?.iterations ?? Infinity, sc.iterations ?? Infinity);
-    for (let it = 0; looping ? it < maxIter : it < 1; it++) {
-      for (let i = 0; i < steps.length; i++) {
-        if (looping && this.stopping) break;
-        yield* this.execStep(st, steps[i]!, i, looping ? it : iterBase);
-      }
-      if (looping && this.stopping) break;
-    }
-    if (st.lane) this.o.emit({ kind: 'lane', t: k.now, lane: st.name, state: 'end' });
-    this.markDone(st);
-  }
-
-  private *execStep(st: LaneState, step: Step, index: number, iter: number): KGen<void> {
-    const k = this.k;
-    const { values, varied } = this.argsFor(step, iter);
-    const handle = typeof values.handle === 'string' ? values.handle : undefined;
-    const t0 = k.now;
-    const inf = (st.inflightSlot ??= { op: '', since: 0, timeout: 0, reported: false });
-    inf.op = step.op;
-    inf.since = t0;
-    inf.timeout = step.timeout ?? this.o.scenario.expect.hangTimeout;
-    inf.reported = false;
-    if (handle) inf.handle = handle;
-    else delete inf.handle;
-    st.inflight = inf;
-    const ctx = (st.ctx ??= {
+    const ctx: OpContext = {
       k,
       lane: st.name,
       handles: this.handles,
       seqNumbers: this.seqNumbers,
       barrier: (name) => this.barrierWait(name),
       rngInt: (a, b) => this.env.int(a, b),
-    });
-    const impl = OP_IMPLS[step.op];
-    const r: OpResult = impl ? yield* impl(ctx, values) : { ret: -E.ENOSYS };
-    // A syscall interrupted by a signal restarts or reports EINTR; the lab stops on it.
-    const ret = r.ret === -E.ERESTARTSYS ? -E.EINTR : r.ret;
-    const ev: ActionEvent = { kind: 'act', t: t0, dur: k.now - t0, lane: st.name, iter, step: index, op: step.op, ret };
-    if (handle) ev.handle = handle;
-    if (varied || opSpec(step.op)!.family === 'timing' || step.op === 'ctl.write') ev.args = stripHandle(values);
-    if (ret < 0) ev.errno = errnoName(ret);
-    if (r.data) ev.data = r.data;
-    st.inflight = null;
-    this.o.emit(ev);
-    // Time spent in user space between calls (syscall entry/exit, the lab's own work).
-    if (step.op !== 'barrier') yield { kind: YieldKind.Sleep, until: k.now + this.env.int(500, 2500), state: 'S', at: 'user space', stack: [] };
+    };
+    const inf: InflightAction = { op: '', since: 0, timeout: 0, reported: false };
+    // One action per pass; written inline rather than as a helper generator
+    // because this loop runs for every operation of every lane.
+    for (let it = 0; looping ? it < maxIter : it < 1; it++) {
+      const iter = looping ? it : iterBase;
+      for (let index = 0; index < steps.length; index++) {
+        if (looping && this.stopping) break;
+        const step = steps[index]!;
+        const { values, varied } = this.argsFor(step, iter);
+        const handle = typeof values.handle === 'string' ? values.handle : undefined;
+        const t0 = k.now;
+        inf.op = step.op;
+        inf.since = t0;
+        inf.timeout = step.timeout ?? sc.expect.hangTimeout;
+        inf.reported = false;
+        if (handle) inf.handle = handle;
+        else delete inf.handle;
+        st.inflight = inf;
+        const impl = OP_IMPLS[step.op];
+        const r: OpResult = impl ? yield* impl(ctx, values) : { ret: -E.ENOSYS };
+        // A syscall interrupted by a signal restarts or reports EINTR; the lab stops on it.
+        const ret = r.ret === -E.ERESTARTSYS ? -E.EINTR : r.ret;
+        const ev: ActionEvent = { kind: 'act', t: t0, dur: k.now - t0, lane: st.name, iter, step: index, op: step.op, ret };
+        if (handle) ev.handle = handle;
+        if (varied || opSpec(step.op)!.family === 'timing' || step.op === 'ctl.write') ev.args = stripHandle(values);
+        if (ret < 0) ev.errno = errnoName(ret);
+        if (r.data) ev.data = r.data;
+        st.inflight = null;
+        this.o.emit(ev);
+        // Time spent in user space between calls (syscall entry/exit, the lab's own work).
+        if (step.op !== 'barrier') yield { kind: YieldKind.Sleep, until: k.now + this.env.int(500, 2500), state: 'S', at: 'user space', stack: NO_STACK };
+      }
+      if (looping && this.stopping) break;
+    }
+    if (st.lane) this.o.emit({ kind: 'lane', t: k.now, lane: st.name, state: 'end' });
+    this.markDone(st);
   }
 
   private readonly staticArgs = new Map<Step, { values: Record<string, unknown>; varied: false }>();

@@ -41,9 +41,12 @@ export class SimTarget implements Target {
       stopRequested: () => req.signal.aborted,
     });
     this.current = run;
+    const onAbort = () => run.interrupt();
+    req.signal.addEventListener('abort', onAbort);
     try {
       return await run.run();
     } finally {
+      req.signal.removeEventListener('abort', onAbort);
       this.current = null;
     }
   }
