@@ -3,6 +3,7 @@
  * the driver is unbound through sysfs, but only when the run carries the
  * explicit confirmation flag (it removes a real device from a real machine). */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -75,6 +76,15 @@ static int sysfs_unbind(struct run *r, int card)
 	char link[PATH_MAX], dev[PATH_MAX], drv[PATH_MAX];
 	if (pathf(link, sizeof link, "/sys/class/sound/card%d/device", card) || !realpath(link, dev))
 		return -ENODEV;
+	/* A USB sound card hangs off one interface (1-1:1.0) while the driver also claims the
+	 * streaming interfaces; re-binding one interface brings the card back without its PCMs.
+	 * Unbinding the whole USB device (1-1) is what a real unplug looks like. */
+	char sub[PATH_MAX], subsys[PATH_MAX];
+	if (!pathf(sub, sizeof sub, "%s/subsystem", dev) && realpath(sub, subsys) && !strcmp(basename(subsys), "usb") && strchr(basename(dev), ':')) {
+		char *slash = strrchr(dev, '/');
+		if (slash)
+			*slash = 0;
+	}
 	if (pathf(link, sizeof link, "%s/driver", dev) || !realpath(link, drv))
 		return -ENODEV;
 	char devcopy[PATH_MAX];
@@ -99,12 +109,39 @@ static int sysfs_bind(struct run *r, int card)
 	return e;
 }
 
-/* Waits until the card is gone (detach) or present again (attach). */
+/* A card is usable once its device nodes exist too: they appear after the card
+ * registers (devtmpfs/udev), and an open in between fails with ENOENT. */
+static int nodes_ready(int card)
+{
+	char path[96];
+	snprintf(path, sizeof path, "/dev/snd/controlC%d", card);
+	if (access(path, F_OK) != 0)
+		return 0;
+	snprintf(path, sizeof path, "/proc/asound/card%d", card);
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	int ok = 1;
+	struct dirent *e;
+	while (ok && (e = readdir(d))) {
+		int dev;
+		char dir;
+		if (sscanf(e->d_name, "pcm%d%c", &dev, &dir) == 2 && (dir == 'p' || dir == 'c')) {
+			snprintf(path, sizeof path, "/dev/snd/pcmC%dD%d%c", card, dev, dir);
+			ok = access(path, F_OK) == 0;
+		}
+	}
+	closedir(d);
+	return ok;
+}
+
+/* Waits until the card is gone (detach) or present again with its device nodes (attach). */
 static int wait_card(int card, const char *id, int present, int64_t timeout)
 {
 	int64_t until = now_ns() + timeout;
 	for (;;) {
-		int have = present ? card_by_id(id) >= 0 : card_exists(card, id);
+		int c = present ? card_by_id(id) : -1;
+		int have = present ? c >= 0 && nodes_ready(c) : card_exists(card, id);
 		if (have == present)
 			return 0;
 		if (now_ns() >= until)

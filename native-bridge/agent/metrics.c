@@ -22,7 +22,9 @@
 
 struct stream_metrics {
 	pthread_mutex_t mu;
-	uint64_t xruns;
+	uint64_t xruns, xruns_sent;
+	int64_t last_xrun_t;
+	int xrun_lane;
 	int n;
 	int64_t t[REG_MAX];
 	uint64_t hw[REG_MAX];
@@ -119,14 +121,25 @@ static void rate_sample(struct exec *x, struct handle *h, int64_t t, uint64_t hw
 		emit_metric(x->lane->ev, M_HW_PTR_RATE, x->lane->index, h->index, run_t(x->lane->run, t), rate);
 }
 
+/* The xrun count is cumulative; a stream stuck in XRUN answers EPIPE to every call,
+ * so the count is sent at most every XRUN_EVERY_NS per stream, and once more at the end. */
+#define XRUN_EVERY_NS 50000000LL
+
 void metrics_xrun(struct exec *x, struct handle *h, int64_t t)
 {
 	struct stream_metrics *m = h->m;
 	pthread_mutex_lock(&m->mu);
 	uint64_t n = ++m->xruns;
 	m->n = 0;
+	int due = n == 1 || t - m->last_xrun_t >= XRUN_EVERY_NS;
+	if (due) {
+		m->last_xrun_t = t;
+		m->xruns_sent = n;
+	}
+	m->xrun_lane = x->lane->index;
 	pthread_mutex_unlock(&m->mu);
-	emit_metric(x->lane->ev, M_XRUNS, x->lane->index, h->index, run_t(x->lane->run, t), (double)n);
+	if (due)
+		emit_metric(x->lane->ev, M_XRUNS, x->lane->index, h->index, run_t(x->lane->run, t), (double)n);
 }
 
 void metrics_status(struct exec *x, struct handle *h, int64_t t, int state, uint64_t hw_ptr, long avail)
@@ -388,7 +401,17 @@ void metrics_scan_capture(struct exec *x, struct handle *h, const uint8_t *buf, 
 
 void metrics_run_end(struct run *r)
 {
-	(void)r;
+	int64_t t = now_ns();
+	for (int i = 0; i < r->prog->nhandles; i++) {
+		struct stream_metrics *m = r->handles[i].m;
+		pthread_mutex_lock(&m->mu);
+		uint64_t n = m->xruns, sent = m->xruns_sent;
+		int lane = m->xrun_lane;
+		m->xruns_sent = n;
+		pthread_mutex_unlock(&m->mu);
+		if (n != sent)
+			emit_metric(g_ctl_ev, M_XRUNS, lane, i, run_t(r, t), (double)n);
+	}
 	pthread_mutex_lock(&probe_mu);
 	probe_state = 0;
 	probe_handle = NULL;

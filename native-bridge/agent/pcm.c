@@ -489,12 +489,17 @@ static int64_t do_readback(struct exec *x)
 	if (n < 0)
 		return e;
 	text[n] = 0;
+	char raw[256];
+	size_t rl = (size_t)n < sizeof raw - 1 ? (size_t)n : sizeof raw - 1;
+	memcpy(raw, text, rl);
+	raw[rl] = 0;
 	if (!strncmp(text, "closed", 6) || !strncmp(text, "no setup", 8)) {
 		wf_bool(x->out, D_PARAMS_NULL, 1);
 		return 0;
 	}
 	long access = -1, format = -1, channels = -1, rate = -1, period = -1, buffer = -1;
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char v[64];
 		if (sscanf(line, "access: %63s", v) == 1) {
 			for (int i = 0; i < 5; i++)
@@ -508,8 +513,10 @@ static int64_t do_readback(struct exec *x)
 		} else if (sscanf(line, "buffer_size: %ld", &buffer) == 1) {
 		}
 	}
-	if (period <= 0 || buffer < 0)
-		return -EPROTO;
+	if (period <= 0 || buffer < 0) {
+		emit_note(x->lane->ev, 1, run_t(x->lane->run, x->t_end), "unparsable %s: \"%.200s\"", path, raw);
+		return -EIO;
+	}
 	wf_int(x->out, D_ACCESS, access);
 	wf_int(x->out, D_FORMAT, format);
 	wf_int(x->out, D_CHANNELS, channels);

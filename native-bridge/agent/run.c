@@ -305,12 +305,12 @@ static void run_inline(struct lane *l)
 	atomic_store(&l->finished, 1);
 }
 
-static void send_done(struct run *r, int status, int abandoned)
+static void send_done(struct run *r, int status, int abandoned, int64_t elapsed)
 {
 	struct wbuf w;
 	wb_init(&w, 128);
 	wf_int(&w, 1, status);
-	wf_int(&w, 2, now_ns() - r->t0);
+	wf_int(&w, 2, elapsed);
 	wf_int(&w, 3, atomic_load(&r->hung_lanes));
 	wf_int(&w, 4, abandoned);
 	wf_int(&w, 5, (int64_t)atomic_load(&r->ops));
@@ -410,10 +410,11 @@ static void *controller_main(void *arg)
 		run_inline(t);
 	}
 	close_leftovers(r);
+	int64_t elapsed = now_ns() - r->t0; /* the run, not the time the host takes to drain its events */
 	metrics_run_end(r);
 	watchdog_stop();
 	emit_flush();
-	send_done(r, atomic_load(&r->stopped_by_host) ? 1 : 0, abandoned);
+	send_done(r, atomic_load(&r->stopped_by_host) ? 1 : 0, abandoned, elapsed);
 	if (abandoned)
 		atomic_store(&g_tainted, 1);
 	atomic_store(&r->done, 1);

@@ -189,8 +189,9 @@ static int64_t do_at_period(struct exec *x)
 	int64_t limit = now_ns() + 4 * (int64_t)(P * 1000000000ULL / (uint64_t)rate) + 50000000LL;
 	while (hw < target) {
 		int64_t left = (int64_t)((target - hw) * 1000000000ULL / (uint64_t)rate);
-		if (left > 300000) {
-			e = (int)sleep_ns(x->lane, left - 200000);
+		/* sleep while far away (timer wake-ups are late, most of all under emulation), then poll */
+		if (left > 2000000) {
+			e = (int)sleep_ns(x->lane, left - 1500000);
 			if (e)
 				return e;
 		}
