@@ -161,7 +161,6 @@ struct run {
 	pthread_t controller;
 	_Atomic int done;
 	_Atomic int hung_lanes;
-	_Atomic uint64_t ops;
 	pthread_mutex_t ctl_lock; /* cached control fds */
 	int ctl_fd[MAX_CARDS];
 	/* device.detach bookkeeping for re-attach by sysfs bind */
@@ -186,6 +185,7 @@ struct lane {
 	_Atomic int64_t cur_iter;
 	_Atomic int64_t cur_bound;
 	_Atomic int64_t hung_reported_for; /* op_start value already reported */
+	_Atomic uint64_t ops; /* written by this lane only; read by the heartbeat */
 	/* sequencer numbering: per handle sent by this lane */
 	uint32_t seq_next[MAX_HANDLES];
 	/* barrier alignment (timing.c) */
@@ -201,6 +201,9 @@ struct run *run_current(void);
 int run_start(struct program *p, char *err, size_t errlen);
 void run_request_stop(void);
 int64_t now_ns(void);
+void clock_init(void);
+const char *clock_tick(void);
+const char *clock_describe(void);
 int64_t run_t(const struct run *r, int64_t abs_ns);
 
 /* Executes one step; writes op data fields to `out`; returns ret (>=0 or -errno). */

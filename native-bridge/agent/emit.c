@@ -1,14 +1,18 @@
-/* Event batching. Each lane appends finished records to its own buffer (one
- * uncontended mutex per record); a writer thread swaps the buffers out every
- * few milliseconds and ships them as EVENTS frames, so a lane issuing
- * hundreds of thousands of ioctls per second never waits on the pipe unless
- * the host stops reading (then lanes block: events are evidence, never
- * dropped). */
+/* Event batching. Each lane owns a single-producer ring: appending a record
+ * is a memcpy and one release store, no lock and no system call, so a lane
+ * issuing hundreds of thousands of ioctls per second spends its time in the
+ * kernel, not here. A writer thread drains every ring every few milliseconds
+ * and ships the records as EVENTS frames. Records are never dropped: when the
+ * host stops reading, a lane whose ring is full waits for the writer. The one
+ * ring shared by several threads (controller, watchdog) takes a mutex. */
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,12 +20,18 @@
 
 #define FLUSH_EVERY_NS 5000000LL      /* 5 ms */
 #define HEARTBEAT_EVERY_NS 200000000LL /* 200 ms */
-#define LANE_BUF_CAP (16u << 20)       /* a lane blocks beyond this until the writer catches up */
+#define RING_CAP (2u << 20)            /* per lane; a power of two */
+#define RING_TAIL_MIN 8                /* fewer bytes than this before the end of the ring are skipped */
 
 struct evbuf {
+	uint8_t *ring;
+	_Atomic uint64_t head; /* consumer position, counts bytes ever consumed */
+	_Atomic uint64_t tail; /* producer position */
+	_Atomic uint32_t space; /* futex word: bumped whenever the writer frees space */
+	_Atomic uint32_t waiting;
+	_Atomic uint64_t count; /* records ever appended */
+	int shared;             /* several producers: they take mu */
 	pthread_mutex_t mu;
-	pthread_cond_t space;
-	struct wbuf w;
 	struct evbuf *next;
 	int registered;
 };
@@ -32,7 +42,7 @@ static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t flush_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t flush_cv = PTHREAD_COND_INITIALIZER;
 static uint64_t flush_req, flush_done;
-static _Atomic uint64_t events_total;
+static uint64_t events_retired; /* counts of buffers no longer registered */
 static _Atomic(struct run *) cur_run;
 struct evbuf *g_ctl_ev;
 
@@ -69,9 +79,10 @@ struct evbuf *evbuf_new(void)
 	struct evbuf *e = calloc(1, sizeof *e);
 	if (!e)
 		abort();
+	e->ring = malloc(RING_CAP); /* pages are only touched as the ring fills */
+	if (!e->ring)
+		abort();
 	pthread_mutex_init(&e->mu, NULL);
-	pthread_cond_init(&e->space, NULL);
-	wb_init(&e->w, 64 * 1024);
 	return e;
 }
 
@@ -79,9 +90,8 @@ void evbuf_free(struct evbuf *e)
 {
 	if (!e)
 		return;
-	wb_free(&e->w);
+	free(e->ring);
 	pthread_mutex_destroy(&e->mu);
-	pthread_cond_destroy(&e->space);
 	free(e);
 }
 
@@ -108,6 +118,7 @@ void emit_unregister_all(void)
 			keep = e;
 		} else {
 			e->registered = 0;
+			events_retired += atomic_load(&e->count);
 		}
 		e = n;
 	}
@@ -117,14 +128,39 @@ void emit_unregister_all(void)
 
 void emit_set_run(struct run *r) { atomic_store(&cur_run, r); }
 
+static long futex(_Atomic uint32_t *w, int op, uint32_t val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, (uint32_t *)w, op, val, ts, NULL, 0);
+}
+
 void emit_record(struct evbuf *e, const uint8_t *rec, size_t len)
 {
-	pthread_mutex_lock(&e->mu);
-	while (e->w.len > LANE_BUF_CAP)
-		pthread_cond_wait(&e->space, &e->mu);
-	wb_bytes(&e->w, rec, len);
-	pthread_mutex_unlock(&e->mu);
-	atomic_fetch_add_explicit(&events_total, 1, memory_order_relaxed);
+	if (e->shared)
+		pthread_mutex_lock(&e->mu);
+	uint64_t t = atomic_load_explicit(&e->tail, memory_order_relaxed);
+	size_t off = (size_t)(t & (RING_CAP - 1));
+	size_t pad = off + len > RING_CAP ? RING_CAP - off : 0;
+	uint64_t need = pad + len;
+	for (;;) {
+		uint32_t sp = atomic_load_explicit(&e->space, memory_order_acquire);
+		uint64_t h = atomic_load_explicit(&e->head, memory_order_acquire);
+		if (t + need - h <= RING_CAP)
+			break;
+		/* full: the host is not keeping up; wait for the writer to free space */
+		atomic_store(&e->waiting, 1);
+		struct timespec ts = { 0, 10000000 };
+		futex(&e->space, FUTEX_WAIT_PRIVATE, sp, &ts);
+	}
+	if (pad >= RING_TAIL_MIN) {
+		uint32_t skip = (uint32_t)pad;
+		memcpy(e->ring + off, &skip, 4);
+		e->ring[off + 4] = 0; /* kind 0: padding */
+	}
+	memcpy(e->ring + ((t + pad) & (RING_CAP - 1)), rec, len);
+	atomic_store_explicit(&e->count, atomic_load_explicit(&e->count, memory_order_relaxed) + 1, memory_order_relaxed);
+	atomic_store_explicit(&e->tail, t + need, memory_order_release);
+	if (e->shared)
+		pthread_mutex_unlock(&e->mu);
 }
 
 static int64_t rel_t(int64_t abs)
@@ -221,36 +257,57 @@ static void stats_record(struct wbuf *out, int64_t t)
 	wb_u8(out, 0);
 	wb_u16(out, 0);
 	wb_i64(out, t);
-	wb_i64(out, (int64_t)atomic_load(&events_total));
-	wb_i64(out, r ? (int64_t)atomic_load(&r->ops) : 0);
+	uint64_t events = events_retired, ops = 0;
+	for (struct evbuf *e = reg_head; e; e = e->next) /* the caller holds reg_mu */
+		events += atomic_load_explicit(&e->count, memory_order_relaxed);
+	if (r)
+		for (int i = 0; i < r->nlanes_total; i++)
+			if (r->lanes[i])
+				ops += atomic_load_explicit(&r->lanes[i]->ops, memory_order_relaxed);
+	wb_i64(out, (int64_t)events);
+	wb_i64(out, (int64_t)ops);
 	wb_u32(out, (uint32_t)rss_kb());
 	wb_u32(out, (uint32_t)alive);
 	(void)at;
 }
 
-/* Moves whole records from `src` into frames of at most FRAME_MAX_OUT. */
-static void ship(struct wbuf *frame, const uint8_t *src, size_t n)
+/* Moves the records of one ring into frames of at most FRAME_MAX_OUT. */
+static void drain(struct evbuf *e, struct wbuf *frame)
 {
-	size_t off = 0;
-	while (off + 4 <= n) {
-		uint32_t rl = (uint32_t)src[off] | (uint32_t)src[off + 1] << 8 | (uint32_t)src[off + 2] << 16 | (uint32_t)src[off + 3] << 24;
-		if (rl < 5 || off + rl > n)
-			break; /* cannot happen: records are built here */
+	uint64_t h = atomic_load_explicit(&e->head, memory_order_relaxed);
+	uint64_t t = atomic_load_explicit(&e->tail, memory_order_acquire);
+	if (h == t)
+		return;
+	while (h < t) {
+		size_t off = (size_t)(h & (RING_CAP - 1));
+		if (RING_CAP - off < RING_TAIL_MIN) {
+			h += RING_CAP - off;
+			continue;
+		}
+		uint32_t rl;
+		memcpy(&rl, e->ring + off, 4);
+		if (e->ring[off + 4] == 0) { /* padding to the end of the ring */
+			h += rl;
+			continue;
+		}
 		if (frame->len + rl > FRAME_MAX_OUT && frame->len) {
 			frame_send(MSG_A_EVENTS, frame->p, frame->len);
 			frame->len = 0;
 		}
-		wb_bytes(frame, src + off, rl);
-		off += rl;
+		wb_bytes(frame, e->ring + off, rl);
+		h += rl;
 	}
+	atomic_store_explicit(&e->head, h, memory_order_release);
+	atomic_fetch_add_explicit(&e->space, 1, memory_order_acq_rel);
+	if (atomic_exchange(&e->waiting, 0))
+		futex(&e->space, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 }
 
 static void *writer_main(void *arg)
 {
 	(void)arg;
-	struct wbuf frame, spare;
+	struct wbuf frame;
 	wb_init(&frame, 256 * 1024);
-	wb_init(&spare, 64 * 1024);
 	int64_t last_hb = 0;
 	for (;;) {
 		pthread_mutex_lock(&flush_mu);
@@ -269,26 +326,26 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&flush_mu);
 
 		pthread_mutex_lock(&reg_mu);
-		for (struct evbuf *e = reg_head; e; e = e->next) {
-			pthread_mutex_lock(&e->mu);
-			if (e->w.len) {
-				struct wbuf t = e->w;
-				e->w = spare;
-				e->w.len = 0;
-				spare = t;
-				pthread_cond_broadcast(&e->space);
-			}
-			pthread_mutex_unlock(&e->mu);
-			if (spare.len) {
-				ship(&frame, spare.p, spare.len);
-				spare.len = 0;
-			}
-		}
+		for (struct evbuf *e = reg_head; e; e = e->next)
+			drain(e, &frame);
+		int64_t now = now_ns();
+		int beat = now - last_hb >= HEARTBEAT_EVERY_NS;
+		if (beat && atomic_load(&cur_run))
+			stats_record(&frame, rel_t(now));
 		pthread_mutex_unlock(&reg_mu);
 
-		int64_t now = now_ns();
-		if (atomic_load(&cur_run) && now - last_hb >= HEARTBEAT_EVERY_NS) {
-			stats_record(&frame, rel_t(now));
+		if (beat) {
+			/* straight into the frame: the writer must never wait on a ring only it drains */
+			const char *note = clock_tick();
+			if (note && atomic_load(&cur_run)) {
+				size_t n = strlen(note);
+				wb_u32(&frame, (uint32_t)(16 + n));
+				wb_u8(&frame, R_NOTE);
+				wb_u8(&frame, 1);
+				wb_i64(&frame, rel_t(now));
+				wb_u16(&frame, (uint16_t)n);
+				wb_bytes(&frame, note, n);
+			}
 			last_hb = now;
 		}
 		if (frame.len) {
@@ -318,6 +375,7 @@ void emit_flush(void)
 void emit_start(void)
 {
 	g_ctl_ev = evbuf_new();
+	g_ctl_ev->shared = 1;
 	emit_register(g_ctl_ev);
 	pthread_t t;
 	pthread_attr_t a;

@@ -198,6 +198,7 @@ static _Noreturn void serve(void)
 	sigemptyset(&s);
 	sigaddset(&s, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &s, NULL);
+	clock_init();
 	emit_start();
 	send_hello();
 	struct decoder d;

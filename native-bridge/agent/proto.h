@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define PROTO_VERSION 1
 #define FRAME_MAGIC0 0x41 /* 'A' */
@@ -80,6 +81,19 @@ enum { ADDR_NUMERIC = 0, ADDR_HANDLE = 1, ADDR_SELF = 2, ADDR_SUBSCRIBERS = 3 };
 enum { R_ACT = 1, R_LANE = 2, R_METRIC = 3, R_NOTE = 4, R_STATS = 5 };
 #define ACT_FIXED 48
 
+/* ACT header as it sits on the wire; the agent only runs on little-endian machines */
+struct __attribute__((packed)) act_fixed {
+	uint32_t len;
+	uint8_t kind;
+	uint8_t lane;
+	uint16_t step;
+	int64_t iter, t, dur, ret;
+	uint32_t tid;
+	uint32_t flags;
+};
+_Static_assert(sizeof(struct act_fixed) == ACT_FIXED, "ACT header layout");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the wire format is little-endian; add byte swapping for this machine");
+
 /* op data keys in ACT records (>= 100) */
 enum {
 	D_CARD = 100, D_DEVICE, D_SUBDEVICE, D_STREAM,
@@ -123,16 +137,36 @@ struct wbuf {
 };
 void wb_init(struct wbuf *w, size_t cap);
 void wb_free(struct wbuf *w);
-void wb_reserve(struct wbuf *w, size_t n);
-void wb_bytes(struct wbuf *w, const void *b, size_t n);
-void wb_u8(struct wbuf *w, uint8_t v);
-void wb_u16(struct wbuf *w, uint16_t v);
-void wb_u32(struct wbuf *w, uint32_t v);
-void wb_i64(struct wbuf *w, int64_t v);
-void wb_f64(struct wbuf *w, double v);
-void wb_put_u32(struct wbuf *w, size_t at, uint32_t v);
+void wb_grow(struct wbuf *w, size_t n);
+/* The writers below sit on every operation's path: inline, one capacity check
+ * each, stores of native little-endian values (see the static asserts). */
+static inline void wb_reserve(struct wbuf *w, size_t n)
+{
+	if (w->len + n > w->cap)
+		wb_grow(w, n);
+}
+static inline void wb_bytes(struct wbuf *w, const void *b, size_t n)
+{
+	wb_reserve(w, n);
+	memcpy(w->p + w->len, b, n);
+	w->len += n;
+}
+static inline void wb_u8(struct wbuf *w, uint8_t v) { wb_bytes(w, &v, 1); }
+static inline void wb_u16(struct wbuf *w, uint16_t v) { wb_bytes(w, &v, 2); }
+static inline void wb_u32(struct wbuf *w, uint32_t v) { wb_bytes(w, &v, 4); }
+static inline void wb_i64(struct wbuf *w, int64_t v) { wb_bytes(w, &v, 8); }
+static inline void wb_f64(struct wbuf *w, double v) { wb_bytes(w, &v, 8); }
+static inline void wb_put_u32(struct wbuf *w, size_t at, uint32_t v) { memcpy(w->p + at, &v, 4); }
 /* typed fields: key + value */
-void wf_int(struct wbuf *w, uint8_t key, int64_t v);
+static inline void wf_int(struct wbuf *w, uint8_t key, int64_t v)
+{
+	wb_reserve(w, 10);
+	uint8_t *p = w->p + w->len;
+	p[0] = key;
+	p[1] = V_INT;
+	memcpy(p + 2, &v, 8);
+	w->len += 10;
+}
 void wf_bool(struct wbuf *w, uint8_t key, int v);
 void wf_float(struct wbuf *w, uint8_t key, double v);
 void wf_str(struct wbuf *w, uint8_t key, const char *s);

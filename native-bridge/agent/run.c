@@ -17,12 +17,6 @@ void frame_send(uint8_t type, const uint8_t *payload, size_t len);
 static _Atomic(struct run *) g_run;
 static _Atomic int g_tainted; /* a lane never came back: refuse new runs */
 
-int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 int64_t run_t(const struct run *r, int64_t abs_ns) { return abs_ns - r->t0; }
 
@@ -183,21 +177,16 @@ static void exec_step(struct lane *l, struct lane_scratch *sc, int si, int64_t i
 	if (l->pending_barrier && s->op != OP_BARRIER)
 		barrier_note(l, t1 - t0);
 
+	/* the fixed part in one store; records are little-endian (static assert in proto.h) */
 	struct wbuf *w = &sc->rec;
+	struct act_fixed h = {
+		0, R_ACT, (uint8_t)l->index, (uint16_t)si, iter, t0 - r->t0, t1 - t0, ret,
+		(uint32_t)atomic_load_explicit(&l->tid, memory_order_relaxed), 0,
+	};
 	w->len = 0;
-	wb_u32(w, 0);
-	wb_u8(w, R_ACT);
-	wb_u8(w, (uint8_t)l->index);
-	wb_u16(w, (uint16_t)si);
-	wb_i64(w, iter);
-	wb_i64(w, t0 - r->t0);
-	wb_i64(w, t1 - t0);
-	wb_i64(w, ret);
-	wb_u32(w, (uint32_t)atomic_load_explicit(&l->tid, memory_order_relaxed));
-	wb_u32(w, 0);
-	for (int k = A_CARD; k < A_LAST; k++) {
-		if (!((x.r.varied >> k) & 1))
-			continue;
+	wb_bytes(w, &h, sizeof h);
+	for (uint64_t v = x.r.varied; v; v &= v - 1) {
+		int k = __builtin_ctzll(v);
 		if ((x.r.listed >> k) & 1)
 			wf_int(w, (uint8_t)k, x.r.idx[k]);
 		else if (x.r.type[k] == V_FLOAT)
@@ -208,7 +197,8 @@ static void exec_step(struct lane *l, struct lane_scratch *sc, int si, int64_t i
 	wb_bytes(w, sc->out.p, sc->out.len);
 	wb_put_u32(w, 0, (uint32_t)w->len);
 	emit_record(l->ev, w->p, w->len);
-	atomic_fetch_add_explicit(&r->ops, 1, memory_order_relaxed);
+	/* single writer: a plain increment, no locked instruction on the hot path */
+	atomic_store_explicit(&l->ops, atomic_load_explicit(&l->ops, memory_order_relaxed) + 1, memory_order_relaxed);
 }
 
 static int lane_should_stop(const struct lane *l)
@@ -229,7 +219,8 @@ static void run_lane_body(struct lane *l)
 			exec_step(l, &sc, si, it);
 	} else {
 		for (int64_t it = 0; !iters || it < iters; it++) {
-			if (lane_should_stop(l) || now_ns() >= r->deadline)
+			/* the controller raises stop at the deadline: no clock read per iteration */
+			if (lane_should_stop(l))
 				break;
 			for (int si = 0; si < l->def->nsteps; si++) {
 				if (lane_should_stop(l))
@@ -313,7 +304,10 @@ static void send_done(struct run *r, int status, int abandoned, int64_t elapsed)
 	wf_int(&w, 2, elapsed);
 	wf_int(&w, 3, atomic_load(&r->hung_lanes));
 	wf_int(&w, 4, abandoned);
-	wf_int(&w, 5, (int64_t)atomic_load(&r->ops));
+	uint64_t ops = 0;
+	for (int i = 0; i < r->nlanes_total; i++)
+		ops += atomic_load(&r->lanes[i]->ops);
+	wf_int(&w, 5, (int64_t)ops);
 	frame_send(MSG_A_DONE, w.p, w.len);
 	wb_free(&w);
 }
@@ -496,6 +490,7 @@ int run_start(struct program *p, char *err, size_t errlen)
 	frame_send(MSG_A_STARTED, w.p, w.len);
 	wb_free(&w);
 
+	emit_note(g_ctl_ev, 0, 0, "%s", clock_describe());
 	if (pthread_create(&r->controller, NULL, controller_main, r) != 0) {
 		snprintf(err, errlen, "cannot start the run controller thread");
 		return -1;

@@ -121,12 +121,8 @@ static int64_t do_create_port(struct exec *x)
 	                SNDRV_SEQ_PORT_CAP_SUBS_WRITE | SNDRV_SEQ_PORT_CAP_DUPLEX;
 	pi.type = SNDRV_SEQ_PORT_TYPE_MIDI_GENERIC | SNDRV_SEQ_PORT_TYPE_APPLICATION;
 	pi.midi_channels = 16;
-	x->t_begin = now_ns();
-	int rc = ioctl(fd, SNDRV_SEQ_IOCTL_CREATE_PORT, &pi);
-	int e = rc < 0 ? neg_errno() : 0;
-	x->t_end = now_ns();
-	if (rc < 0)
-		return e;
+	if (ioctl(fd, SNDRV_SEQ_IOCTL_CREATE_PORT, &pi) < 0)
+		return neg_errno();
 	wf_int(x->out, D_PORT, pi.addr.port);
 	return pi.addr.port;
 }
@@ -143,11 +139,7 @@ static int64_t do_subscribe(struct exec *x)
 		e = resolve_addr(x, arg_int(&x->r, A_DEST, 0), &s.dest);
 	if (e)
 		return e;
-	x->t_begin = now_ns();
-	int rc = ioctl(fd, SNDRV_SEQ_IOCTL_SUBSCRIBE_PORT, &s);
-	e = rc < 0 ? neg_errno() : 0;
-	x->t_end = now_ns();
-	return e;
+	return ioctl(fd, SNDRV_SEQ_IOCTL_SUBSCRIBE_PORT, &s) < 0 ? neg_errno() : 0;
 }
 
 static int64_t do_pool(struct exec *x, int set)
@@ -407,11 +399,7 @@ static int64_t do_close(struct exec *x)
 	int fd = atomic_exchange(&h->fd, -1);
 	if (fd < 0)
 		return -EBADF;
-	x->t_begin = now_ns();
-	int rc = close(fd);
-	int e = rc < 0 ? neg_errno() : 0;
-	x->t_end = now_ns();
-	return e;
+	return close(fd) < 0 ? neg_errno() : 0;
 }
 
 int64_t op_seq(struct exec *x)
