@@ -1,6 +1,7 @@
 // Which targets exist and how to make one. Real targets register here too.
 import type { Target } from './target.js';
 import { SimTarget } from './sim/sim-target.js';
+import { LocalTarget } from './local.js';
 
 export interface TargetOptions {
   /** Virtual lab: hardware to give the guest. */
@@ -17,7 +18,10 @@ export interface TargetFactory {
   create(o: TargetOptions): Target;
 }
 
-const factories: TargetFactory[] = [{ id: 'sim', label: 'Simulated kernel', create: () => new SimTarget() }];
+const factories: TargetFactory[] = [
+  { id: 'sim', label: 'Simulated kernel', create: () => new SimTarget() },
+  { id: 'local', label: "This machine's sound cards (native agent)", create: (o) => new LocalTarget({ ...(o.allowDetach ? { allowUnbind: true } : {}) }) },
+];
 
 export function registerTarget(f: TargetFactory): void {
   const i = factories.findIndex((x) => x.id === f.id);

@@ -107,8 +107,10 @@ static int64_t do_barrier(struct exec *x)
 	} else {
 		int spins = 0;
 		while (atomic_load(&b->gen) == g) {
-			if (stopping(l))
+			if (stopping(l)) {
+				wf_int(x->out, D_GENERATION, g);
 				return -EINTR;
+			}
 			if (spins < BARRIER_SPIN) {
 				spins++;
 				cpu_relax();
@@ -117,8 +119,10 @@ static int64_t do_barrier(struct exec *x)
 			struct timespec ts = { 0, 5000000 };
 			futex(&b->gen, FUTEX_WAIT_PRIVATE, g, &ts);
 		}
-		if (stopping(l))
+		if (stopping(l)) {
+			wf_int(x->out, D_GENERATION, g);
 			return -EINTR;
+		}
 	}
 	int64_t at = atomic_load(&b->release_at);
 	if (atomic_load_explicit(&b->samples, memory_order_relaxed) >= ALIGN_AFTER_SAMPLES * b->parties) {
@@ -159,6 +163,8 @@ static int64_t sleep_ns(struct lane *l, int64_t ns)
 
 /* ---- at_period ---- */
 
+static int64_t at_period_wait(struct exec *x, struct handle *h, int fd, double pct);
+
 static int64_t do_at_period(struct exec *x)
 {
 	struct handle *h = &x->lane->run->handles[x->step->handle];
@@ -167,6 +173,14 @@ static int64_t do_at_period(struct exec *x)
 		return -EBADF;
 	double pct = arg_num(&x->r, A_PERCENT, 0);
 	wf_float(x->out, D_TARGET, pct);
+	int64_t e = at_period_wait(x, h, fd, pct);
+	if (e < 0)
+		wf_float(x->out, D_ACTUAL, -1); /* released nowhere: the stream was not running */
+	return e;
+}
+
+static int64_t at_period_wait(struct exec *x, struct handle *h, int fd, double pct)
+{
 	long period = atomic_load(&h->pcm.period_size);
 	int rate = atomic_load(&h->pcm.rate);
 	if (period <= 0 || rate <= 0)
@@ -177,7 +191,7 @@ static int64_t do_at_period(struct exec *x)
 	if (e)
 		return e;
 	if (state != 3 /* RUNNING */)
-		return state == 4 /* XRUN */ ? -EPIPE : -EBADFD;
+		return -EBADFD; /* XRUN included: the stream is not running, there is no period to aim at */
 	uint64_t P = (uint64_t)period;
 	uint64_t tgt = (uint64_t)ceil(pct / 100.0 * (double)P);
 	if (tgt >= P)
@@ -199,7 +213,7 @@ static int64_t do_at_period(struct exec *x)
 		if (e)
 			return e;
 		if (state != 3)
-			return state == 4 ? -EPIPE : -EBADFD;
+			return -EBADFD;
 		if (now_ns() > limit)
 			return -ETIMEDOUT;
 		if (stopping(x->lane))
@@ -220,9 +234,9 @@ int64_t op_timing(struct exec *x)
 		int64_t lo = arg_int(&x->r, A_MIN, 0), hi = arg_int(&x->r, A_MAX_NS, 0);
 		if (hi < lo)
 			hi = lo;
-		int64_t d = rng_int(&l->rng, lo, hi);
-		int64_t e = sleep_ns(l, d);
-		return e < 0 ? e : d;
+		int64_t d = hi > lo ? rng_int(&l->rng, lo, hi) : lo;
+		wf_int(x->out, D_SLEPT, d);
+		return sleep_ns(l, d);
 	}
 	case OP_BARRIER:
 		return do_barrier(x);

@@ -24,6 +24,8 @@ export interface VaryingArg {
 export interface StepInfo {
   op: string;
   handle?: string;
+  /** Events carry their arguments when they vary, for timing ops and for ctl.write (as the simulator does). */
+  withArgs: boolean;
   /** Arguments that do not change between iterations, as written. */
   fixed: Record<string, unknown>;
   varying: VaryingArg[];
@@ -160,7 +162,7 @@ class Compiler {
   step(w: Writer, s: Step): StepInfo {
     const code = OP[s.op];
     if (code === undefined) throw new CompileError(`${s.at}: the agent does not implement ${s.op}`);
-    const info: StepInfo = { op: s.op, fixed: {}, varying: [], at: s.at };
+    const info: StepInfo = { op: s.op, fixed: {}, varying: [], at: s.at, withArgs: false };
     const handle = s.args.handle;
     w.section(SEC.STEP, (x) => {
       x.field(K.OP, { t: 'int', v: code });
@@ -185,7 +187,8 @@ class Compiler {
             x.field(key, { t: 'list', v: raw.values.map((v) => this.scalar(s.op, name, v, s.at)) });
           } else {
             info.varying.push({ name, key, kind: 'random' });
-            const float = name === 'percent';
+            // as app/vocabulary/resolve.ts: integers when both ends are integers
+            const float = !(Number.isInteger(raw.min) && Number.isInteger(raw.max));
             x.field(key, {
               t: 'range',
               v: float ? [{ t: 'float', v: raw.min }, { t: 'float', v: raw.max }] : [{ t: 'int', v: raw.min }, { t: 'int', v: raw.max }],
@@ -197,6 +200,7 @@ class Compiler {
         }
       }
     });
+    info.withArgs = info.varying.length > 0 || opSpec(s.op)!.family === 'timing' || s.op === 'ctl.write';
     return info;
   }
 

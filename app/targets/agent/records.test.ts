@@ -59,15 +59,14 @@ describe('event records', () => {
     expect(out.events).toEqual([
       {
         kind: 'act', t: 1000, dur: 50, lane: 'hw.1', iter: 3, step: 0, op: 'pcm.hw_params', handle: 'pcm', ret: 0, tid: 77,
-        args: { handle: 'pcm', period_size: 4096, periods: 2 },
+        args: { period_size: 4096, periods: 2 },
         data: { params: { access: 'rw_interleaved', format: 'S16_LE', channels: 2, rate: 48000, period_size: 4096, periods: 2, buffer_size: 8192 } },
       },
       {
         kind: 'act', t: 1000, dur: 50, lane: 'hw.0', iter: 3, step: 1, op: 'seq.read', handle: 'c', ret: 2, tid: 77,
-        args: { handle: 'c', max: 8 },
         data: { events: [['hw.0/c', 41], ['setup/c', 0]], foreign: 1 },
       },
-      { kind: 'act', t: 1000, dur: 50, lane: 'hw.0', iter: 3, step: 2, op: 'at_period', handle: 'pcm', ret: -77, errno: 'EBADFD', tid: 77, args: { handle: 'pcm', percent: 42.5 } },
+      { kind: 'act', t: 1000, dur: 50, lane: 'hw.0', iter: 3, step: 2, op: 'at_period', handle: 'pcm', ret: -77, errno: 'EBADFD', tid: 77, args: { percent: 42.5 } },
     ]);
   });
 

@@ -122,10 +122,11 @@ export class RecordDecoder {
     const step: StepInfo | undefined = lane?.steps[stepIx];
     if (!lane || !step) throw new RangeError(`ACT for unknown lane ${laneIx} step ${stepIx}`);
     const f = r.fields();
-    const args: Record<string, unknown> = { ...(step.handle !== undefined ? { handle: step.handle } : {}), ...step.fixed };
+    const args: Record<string, unknown> = { ...step.fixed };
     for (const v of step.varying) args[v.name] = resolvedArg(v, scalarOf(f.get(v.key)));
-    const ev: ActionEvent = { kind: 'act', t, dur, lane: lane.name, iter, step: stepIx, op: step.op, args, ret, tid };
+    const ev: ActionEvent = { kind: 'act', t, dur, lane: lane.name, iter, step: stepIx, op: step.op, ret, tid };
     if (step.handle !== undefined) ev.handle = step.handle;
+    if (step.withArgs) ev.args = args;
     if (ret < 0) ev.errno = errnoName(ret);
     const data = this.data(step.op, f, args, ret);
     if (data) ev.data = data;
@@ -216,9 +217,12 @@ export class RecordDecoder {
         return { value: l && l.t === 'list' ? l.v.map((x) => scalarOf(x)!) : [] };
       }
       case 'barrier':
-        return ret < 0 ? undefined : { generation: n(D.GENERATION) };
+        return f.has(D.GENERATION) ? { generation: n(D.GENERATION) } : undefined;
       case 'at_period':
-        return ret < 0 ? undefined : { target: n(D.TARGET), actual: n(D.ACTUAL) };
+        // one decimal, as the simulator reports it; -1 when the stream was not running
+        return f.has(D.TARGET) ? { target: n(D.TARGET), actual: f.has(D.ACTUAL) ? Math.round(n(D.ACTUAL)! * 10) / 10 : -1 } : undefined;
+      case 'jitter':
+        return f.has(D.SLEPT) ? { slept: n(D.SLEPT) } : undefined;
       case 'device.detach':
       case 'device.attach':
         return f.has(D.DCARD) ? { card: n(D.DCARD) } : undefined;
