@@ -4,12 +4,14 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, buildTypescript } from '../test/build-first.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'stresslab-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-const bin = resolve(import.meta.dirname, '../../bin/stresslab.js');
+const bin = BIN;
+beforeAll(buildTypescript, 120_000);
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, STRESSLAB_NO_AUTOBUILD: '1' }, timeout: 120_000 });

@@ -3,13 +3,15 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, buildTypescript } from '../test/build-first.js';
 import { JournalError, parseJournal } from './reader.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'stresslab-journal-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-const bin = resolve(import.meta.dirname, '../../bin/stresslab.js');
+const bin = BIN;
+beforeAll(buildTypescript, 120_000);
 
 describe('journal', () => {
   it('tolerates a torn last line and reports damage elsewhere with its line number', () => {
