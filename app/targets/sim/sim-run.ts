@@ -341,8 +341,8 @@ export class SimRun {
   }
 
   /** Recent scheduling steps of the given lanes (and kernel contexts) since `since`. */
-  traceFor(lanes: string[], since: number, max = 64): InterleavingStep[] {
-    const steps = this.k.sched.recentSteps(512).filter((s) => s.t >= since - 50e3 && (lanes.includes(s.task.name) || s.task.ctx !== 'user'));
+  traceFor(lanes: string[], since: number, max = 64, margin = 50e3): InterleavingStep[] {
+    const steps = this.k.sched.recentSteps(512).filter((s) => s.t >= since - margin && (lanes.includes(s.task.name) || s.task.ctx !== 'user'));
     return steps.slice(-max).map((s) => ({ t: s.t, task: s.task.name, ctx: s.task.ctx, at: s.at }));
   }
 

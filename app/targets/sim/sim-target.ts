@@ -56,7 +56,7 @@ export class SimTarget implements Target {
     if (!run) return undefined;
     const since = typeof f.evidence?.since === 'number' ? f.evidence.since : f.t - 200e3;
     const lanes = Array.isArray(f.evidence?.lanes) ? (f.evidence.lanes as string[]) : f.lane ? [f.lane] : [];
-    const steps = lanes.length ? run.traceFor(lanes, since) : run.recentTrace(since);
+    const steps = lanes.length ? run.traceFor(lanes, since, 64, 0) : run.recentTrace(since);
     return steps.length ? steps : undefined;
   }
 }
