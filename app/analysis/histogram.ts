@@ -1,7 +1,10 @@
 // A log-linear histogram (8 buckets per power of two, ~9 % resolution) for
 // durations and latencies: constant memory however long the run.
+const BUCKETS = 8 * 64;
+
 export class Histogram {
-  private readonly buckets = new Map<number, number>();
+  /** Bucket i holds values in [2^(i/8), 2^((i+1)/8)). */
+  private readonly buckets = new Float64Array(BUCKETS);
   count = 0;
   max = 0;
   min = Infinity;
@@ -9,8 +12,7 @@ export class Histogram {
 
   add(v: number): void {
     const x = Math.max(1, v);
-    const b = Math.floor(Math.log2(x) * 8);
-    this.buckets.set(b, (this.buckets.get(b) ?? 0) + 1);
+    this.buckets[Math.min(BUCKETS - 1, Math.floor(Math.log2(x) * 8))]!++;
     this.count++;
     this.sum += v;
     if (v > this.max) this.max = v;
@@ -23,8 +25,8 @@ export class Histogram {
     if (q >= 1) return this.max;
     const target = Math.ceil(q * this.count);
     let seen = 0;
-    for (const b of [...this.buckets.keys()].sort((a, c) => a - c)) {
-      seen += this.buckets.get(b)!;
+    for (let b = 0; b < BUCKETS; b++) {
+      seen += this.buckets[b]!;
       if (seen >= target) return Math.min(this.max, Math.round(2 ** ((b + 1) / 8)));
     }
     return this.max;

@@ -47,7 +47,7 @@ export function buildMachine(o: MachineOptions): Machine {
   const env = new Rng(o.seed, 2);
   // The strategy needs the task list, which exists once the kernel does.
   let k!: Kernel;
-  const pct = () => new PctStrategy(schedRng, o.depth ?? 3, () => k.sched.tasks);
+  const pct = () => new PctStrategy(schedRng, o.depth ?? 3);
   const strategy: Strategy = o.strategy === 'replay' ? new ReplayStrategy(o.replay?.choices ?? [], o.replay?.stalls ?? new Map(), pct()) : o.strategy === 'random' ? new RandomStrategy(schedRng) : pct();
   k = new Kernel({ bugs: o.bugs, strategy, env, quantum: o.quantum ?? DEFAULT_QUANTUM, stepCost: STEP_COST, klog: o.klog ?? (() => {}) });
   const snd = new SndCore();

@@ -4,7 +4,9 @@
 // callback) and hrtimer_cancel() (waits for it).
 import type { Kernel } from './kernel.js';
 import { WaitQueue, waitEvent } from './sync.js';
-import { type KGen, type Task, YieldKind } from './task.js';
+import type { KGen, Task } from './task.js';
+
+const NO_STACK: readonly string[] = [];
 
 export class SimHrtimer {
   armed = false;
@@ -53,11 +55,11 @@ export class SimHrtimer {
   private *loop(k: Kernel): KGen<void> {
     for (;;) {
       if (!this.armed) {
-        yield { kind: YieldKind.Block, wq: this.wq, state: 'S', until: Infinity, at: 'hrtimer: idle', stack: [] };
+        yield k.current.block(this.wq, 'S', Infinity, 'hrtimer: idle', NO_STACK);
         continue;
       }
       if (k.now < this.expires) {
-        yield { kind: YieldKind.Block, wq: this.wq, state: 'S', until: this.expires, at: 'hrtimer: armed', stack: [] };
+        yield k.current.block(this.wq, 'S', this.expires, 'hrtimer: armed', NO_STACK);
         continue;
       }
       const gen = this.gen;

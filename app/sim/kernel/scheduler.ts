@@ -202,13 +202,21 @@ export class Scheduler {
         if (s.readyAt < tmin) tmin = s.readyAt;
       }
       const windowEnd = Math.max(tmin, this.clock) + q;
-      cands.length = 0;
-      for (let i = 0; i < runnable.length; i++) if (runnable[i]!.readyAt < windowEnd) cands.push(runnable[i]!);
+      // Most steps have exactly one candidate: find it without building a list.
+      let n = 0;
+      let single: Task | undefined;
+      for (let i = 0; i < runnable.length; i++)
+        if (runnable[i]!.readyAt < windowEnd) {
+          n++;
+          single = runnable[i];
+        }
       let chosen: Task;
-      if (cands.length === 1) {
-        chosen = cands[0]!;
+      if (n === 1) {
+        chosen = single!;
         this.strategy.quiet();
       } else {
+        cands.length = 0;
+        for (let i = 0; i < runnable.length; i++) if (runnable[i]!.readyAt < windowEnd) cands.push(runnable[i]!);
         cands.sort(byId);
         const idx = this.strategy.choose(cands, Math.max(tmin, this.clock));
         const stall = this.strategy.takeStall();
@@ -343,7 +351,10 @@ function byId(a: Task, b: Task): number {
   return a.id - b.id;
 }
 
+/** Order-free removal (candidates are sorted by id when order matters). */
 function removeFrom(xs: Task[], t: Task): void {
   const i = xs.indexOf(t);
-  if (i >= 0) xs.splice(i, 1);
+  if (i < 0) return;
+  const last = xs.pop()!;
+  if (i < xs.length) xs[i] = last;
 }

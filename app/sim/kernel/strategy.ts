@@ -57,26 +57,41 @@ export class PctStrategy implements Strategy {
   private kEstimate = 8;
   private nextLow = 0;
   private stall = 0;
+  /** Priorities are drawn lazily: a task's priority belongs to the episode it was drawn in. */
+  private episode = 0;
+  private readonly drawnIn = new WeakMap<Task, number>();
 
   constructor(
     private readonly rng: Rng,
     private readonly depth: number,
-    private readonly allTasks: () => readonly Task[],
   ) {}
+
+  private prio(t: Task): number {
+    if (this.drawnIn.get(t) !== this.episode) {
+      this.drawnIn.set(t, this.episode);
+      t.prio = this.depth + this.rng.below(1 << 30);
+    }
+    return t.prio;
+  }
 
   /** An episode is a maximal run of contended steps: one PCT attempt. */
   quiet(): void {
     this.inEpisode = false;
   }
 
-  taskCreated(t: Task): void {
-    t.prio = this.depth + this.rng.below(1 << 30);
-  }
+  taskCreated(): void {}
 
   choose(cands: readonly Task[]): number {
     if (!this.inEpisode) this.beginEpisode();
     let best = 0;
-    for (let i = 1; i < cands.length; i++) if (cands[i]!.prio > cands[best]!.prio) best = i;
+    let bestPrio = this.prio(cands[0]!);
+    for (let i = 1; i < cands.length; i++) {
+      const p = this.prio(cands[i]!);
+      if (p > bestPrio) {
+        best = i;
+        bestPrio = p;
+      }
+    }
     const step = this.decisions++;
     if (this.changePoints.includes(step)) {
       // A priority change point: the running task is demoted and stalls.
@@ -97,7 +112,7 @@ export class PctStrategy implements Strategy {
     if (this.decisions > 0) this.kEstimate = Math.max(2, Math.round(0.75 * this.kEstimate + 0.25 * this.decisions));
     this.decisions = 0;
     this.nextLow = 0;
-    for (const t of this.allTasks()) t.prio = this.depth + this.rng.below(1 << 30);
+    this.episode++;
     this.changePoints = [];
     const span = Math.max(2, Math.ceil(this.kEstimate * 1.5));
     for (let i = 0; i < this.depth - 1; i++) this.changePoints.push(this.rng.below(span));

@@ -112,7 +112,7 @@ export function* waitEvent(
 ): KGen<WakeReason> {
   const until = timeoutNs === Infinity ? Infinity : k.now + timeoutNs;
   while (!cond()) {
-    const r = yield { kind: YieldKind.Block, wq, state, until, at, stack };
+    const r = yield k.current.block(wq, state, until, at, stack);
     if (cond()) break;
     if (r === WakeReason.Signal) return WakeReason.Signal;
     if (r === WakeReason.Timeout) return WakeReason.Timeout;
@@ -122,7 +122,7 @@ export function* waitEvent(
 
 /** schedule_timeout(): sleep for a while, not on any queue. */
 export function* scheduleTimeout(k: SyncHost, ns: number, state: 'S' | 'D', at: string, stack: readonly string[]): KGen<WakeReason> {
-  const r = yield { kind: YieldKind.Sleep, until: k.now + ns, state, at, stack };
+  const r = yield k.current.sleepUntil(k.now + ns, state, at, stack);
   return r ?? WakeReason.Timeout;
 }
 

@@ -78,6 +78,41 @@ export class Task {
   error: unknown;
   /** Heap position while in the sleepers heap (-1 when not there). */
   heapIndex = -1;
+  // One reusable request of each kind: the scheduler consumes a request as
+  // soon as it is yielded, so a task never has two outstanding. Waiting is
+  // the most frequent thing tasks do; this keeps it allocation-free.
+  private readonly blockReq: BlockReq = { kind: YieldKind.Block, wq: null as unknown as WaitQueue, state: 'S', until: Infinity, at: '', stack: [] };
+  private readonly sleepReq: SleepReq = { kind: YieldKind.Sleep, until: 0, state: 'S', at: '', stack: [] };
+  private readonly spendReq: SpendReq = { kind: YieldKind.Spend, ns: 0, at: '' };
+
+  /** A request to sleep on `wq` (yield it). */
+  block(wq: WaitQueue, state: 'S' | 'D' | 'R', until: number, at: string, stack: readonly string[]): BlockReq {
+    const r = this.blockReq;
+    r.wq = wq;
+    r.state = state;
+    r.until = until;
+    r.at = at;
+    r.stack = stack;
+    return r;
+  }
+
+  /** A request to sleep until a virtual time (yield it). */
+  sleepUntil(until: number, state: 'S' | 'D', at: string, stack: readonly string[]): SleepReq {
+    const r = this.sleepReq;
+    r.until = until;
+    r.state = state;
+    r.at = at;
+    r.stack = stack;
+    return r;
+  }
+
+  /** A request to spend CPU time without leaving the run queue (yield it). */
+  spend(ns: number, at: string): SpendReq {
+    const r = this.spendReq;
+    r.ns = ns;
+    r.at = at;
+    return r;
+  }
 
   constructor(
     readonly id: number,

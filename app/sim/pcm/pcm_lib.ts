@@ -3,7 +3,7 @@
 import { ERRNO } from '../../vocabulary/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { JIFFY } from '../kernel/kernel.js';
-import { type KGen, WakeReason, YieldKind, returns } from '../kernel/task.js';
+import { type KGen, WakeReason, returns } from '../kernel/task.js';
 import { PcmState, RUNTIME_OFFSET, type SndPcmRuntime, type SndPcmSubstream, Stream, hwAvail, pcmAvail, pcmRunning } from './pcm_types.js';
 import { snd_pcm_start, snd_pcm_stop, streamLock, streamUnlock } from './pcm_native.js';
 import { frameBytes } from './pcm_params.js';
@@ -160,7 +160,7 @@ function* wait_for_avail(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime, io: {
     io.avail = pcmAvail(s, rt);
     if (io.avail >= rt.twake) return 0;
     streamUnlock(k, s);
-    const why = yield { kind: YieldKind.Block, wq: rt.tsleep, state: 'S', until: k.now + waitNs, at: isPlayback ? 'wait_for_avail: sleeping for space' : 'wait_for_avail: sleeping for data', stack: WAIT_STACK };
+    const why = yield k.current.block(rt.tsleep, 'S', k.now + waitNs, isPlayback ? 'wait_for_avail: sleeping for space' : 'wait_for_avail: sleeping for data', WAIT_STACK);
     yield* streamLock(k, s, 'wait_for_avail: relock after wakeup');
     k.use(rt, 'wait_for_avail', RUNTIME_OFFSET.state, 4, false, WAIT_USE_STACK);
     if (why === WakeReason.Signal) return -E.ERESTARTSYS;
@@ -235,7 +235,7 @@ export function* snd_pcm_lib_xfer(k: Kernel, s: SndPcmSubstream, frames: number,
     }
     rt.buffer_accessing++;
     streamUnlock(k, s);
-    yield { kind: YieldKind.Spend, ns: 40 + Math.ceil((n * fb) / 8), at: isPlayback ? '__snd_pcm_lib_xfer: copy_from_user' : '__snd_pcm_lib_xfer: copy_to_user' };
+    yield k.current.spend(40 + Math.ceil((n * fb) / 8), isPlayback ? '__snd_pcm_lib_xfer: copy_from_user' : '__snd_pcm_lib_xfer: copy_to_user');
     yield* streamLock(k, s, '__snd_pcm_lib_xfer: relock after copy');
     rt.buffer_accessing--;
     k.use(rt, '__snd_pcm_lib_xfer', RUNTIME_OFFSET.appl_ptr, 8, true, XFER_STACK);

@@ -7,7 +7,7 @@ import { ERRNO } from '../../vocabulary/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { KObject } from '../kernel/memory.js';
 import { SpinLock, WaitQueue, spinLock, spinUnlock } from '../kernel/sync.js';
-import { type KGen, WakeReason, YieldKind } from '../kernel/task.js';
+import { type KGen, WakeReason } from '../kernel/task.js';
 import { UseLock, useLockFree, useLockSync, useLockUse } from './seq_lock.js';
 import { type SeqCell, type SeqEvent, type SeqPool, snd_seq_cell_free, snd_seq_event_dup, snd_seq_pool_delete, snd_seq_pool_init, snd_seq_pool_mark_closing, snd_seq_pool_new, unusedCells } from './seq_memory.js';
 
@@ -88,7 +88,7 @@ export function* snd_seq_fifo_cell_out(k: Kernel, f: SeqFifo, nonblock: boolean,
       return { err: -E.EAGAIN };
     }
     spinUnlock(k, f.lock);
-    const why = yield { kind: YieldKind.Block, wq: f.input_sleep, state: 'S', until: Infinity, at: 'snd_seq_fifo_cell_out: sleeping for an event', stack: ['schedule', 'snd_seq_fifo_cell_out', ...stack] };
+    const why = yield k.current.block(f.input_sleep, 'S', Infinity, 'snd_seq_fifo_cell_out: sleeping for an event', ['schedule', 'snd_seq_fifo_cell_out', ...stack]);
     yield* spinLock(k, f.lock, 'snd_seq_fifo_cell_out: relock after wakeup');
     if (why === WakeReason.Signal) {
       spinUnlock(k, f.lock);

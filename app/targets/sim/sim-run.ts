@@ -219,6 +219,12 @@ export class SimRun {
       rngInt: (a, b) => this.env.int(a, b),
     };
     const inf: InflightAction = { op: '', since: 0, timeout: 0, reported: false };
+    const plans = steps.map((step) => ({
+      impl: OP_IMPLS[step.op],
+      recordArgs: opSpec(step.op)!.family === 'timing' || step.op === 'ctl.write',
+      timeout: step.timeout ?? sc.expect.hangTimeout,
+      userTime: step.op !== 'barrier',
+    }));
     // One action per pass; written inline rather than as a helper generator
     // because this loop runs for every operation of every lane.
     for (let it = 0; looping ? it < maxIter : it < 1; it++) {
@@ -226,29 +232,29 @@ export class SimRun {
       for (let index = 0; index < steps.length; index++) {
         if (looping && this.stopping) break;
         const step = steps[index]!;
+        const plan = plans[index]!;
         const { values, varied } = this.argsFor(step, iter);
         const handle = typeof values.handle === 'string' ? values.handle : undefined;
         const t0 = k.now;
         inf.op = step.op;
         inf.since = t0;
-        inf.timeout = step.timeout ?? sc.expect.hangTimeout;
+        inf.timeout = plan.timeout;
         inf.reported = false;
         if (handle) inf.handle = handle;
         else delete inf.handle;
         st.inflight = inf;
-        const impl = OP_IMPLS[step.op];
-        const r: OpResult = impl ? yield* impl(ctx, values) : { ret: -E.ENOSYS };
+        const r: OpResult = plan.impl ? yield* plan.impl(ctx, values) : { ret: -E.ENOSYS };
         // A syscall interrupted by a signal restarts or reports EINTR; the lab stops on it.
         const ret = r.ret === -E.ERESTARTSYS ? -E.EINTR : r.ret;
         const ev: ActionEvent = { kind: 'act', t: t0, dur: k.now - t0, lane: st.name, iter, step: index, op: step.op, ret };
         if (handle) ev.handle = handle;
-        if (varied || opSpec(step.op)!.family === 'timing' || step.op === 'ctl.write') ev.args = stripHandle(values);
+        if (varied || plan.recordArgs) ev.args = stripHandle(values);
         if (ret < 0) ev.errno = errnoName(ret);
         if (r.data) ev.data = r.data;
         st.inflight = null;
         this.o.emit(ev);
         // Time spent in user space between calls (syscall entry/exit, the lab's own work).
-        if (step.op !== 'barrier') yield { kind: YieldKind.Sleep, until: k.now + this.env.int(500, 2500), state: 'S', at: 'user space', stack: NO_STACK };
+        if (plan.userTime) yield k.current.sleepUntil(k.now + this.env.int(500, 2500), 'S', 'user space', NO_STACK);
       }
       if (looping && this.stopping) break;
     }
