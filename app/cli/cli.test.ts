@@ -32,6 +32,18 @@ describe('stresslab CLI', () => {
     expect(s.metrics.actions).toBeGreaterThan(0);
   });
 
+  it('run --junit writes a report CI systems read: one case per suite phase, findings as failures', () => {
+    const xml = join(tmp, 'demo.xml');
+    const r = cli('run', 'demo', '--out', join(tmp, 'demo'), '--junit', xml, '--quiet');
+    expect(r.code, r.err).toBe(1);
+    const text = readFileSync(xml, 'utf8');
+    expect(text).toMatch(/^<\?xml version="1.0"/);
+    expect(text).toMatch(/<testsuites name="stresslab" tests="5" failures="5" errors="0">/);
+    expect(text.match(/<testcase /g)).toHaveLength(5);
+    expect(text).toMatch(/<failure type="null-deref" message="\[critical\] null-deref: NULL pointer dereference/);
+    expect(text).not.toMatch(/[\u0000-\u0008]/);
+  });
+
   it('run: exit 0 on a clean run', () => {
     const r = cli('run', 'parallel-hw-params', '--out', join(tmp, 'clean'), '--duration', '50ms');
     expect(r.code, r.err).toBe(0);

@@ -5,6 +5,8 @@ import { UsageError, flag, intOpt, opt, parseArgs } from '../args.js';
 import { type Command, EXIT, type Io } from '../command.js';
 import { PresetLibrary } from '../../engine/presets.js';
 import { type RunHandle, type RunSummary, startRun } from '../../engine/run.js';
+import { junitXml } from '../../engine/junit.js';
+import { writeFileSync } from 'node:fs';
 import { parseDuration } from '../../vocabulary/duration.js';
 import { ProfileError, parseProfile, profileLabel } from '../../sim/profiles.js';
 import { targetFactory, targetIds } from '../../targets/registry.js';
@@ -23,6 +25,7 @@ export const RUN_OPTIONS = [
   { name: 'modules', value: true, valueName: 'DIR', help: 'virtual lab: modules for --kernel' },
   { name: 'allow-detach', help: 'real hardware: allow device.detach to unbind the driver' },
   { name: 'json', help: 'print summary.json to stdout instead of a report' },
+  { name: 'junit', value: true, valueName: 'FILE', help: 'also write a JUnit XML report for CI' },
   { name: 'quiet', help: 'no live status line' },
 ];
 
@@ -141,6 +144,8 @@ export const runCommand: Command = {
       process.off('SIGINT', onSig);
       await target.dispose?.();
     }
+    const junit = opt(p, 'junit');
+    if (junit) writeFileSync(resolve(junit), junitXml(summary));
     if (flag(p, 'json')) io.out(JSON.stringify(summary, null, 2) + '\n');
     else io.out(reportText(summary, outDir));
     if (summary.status === 'error') return EXIT.target;
