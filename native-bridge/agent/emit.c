@@ -133,14 +133,25 @@ static long futex(_Atomic uint32_t *w, int op, uint32_t val, const struct timesp
 	return syscall(SYS_futex, (uint32_t *)w, op, val, ts, NULL, 0);
 }
 
+/* Ring entries are [u32 entry length][u32 sequence][record]. The sequence is
+ * one counter for the whole agent, taken at the moment a record is published:
+ * the writer merges the rings by it, so the host sees records in the order
+ * the operations finished across all lanes (an operation that ended before
+ * another began always comes first), which is the order the simulator emits
+ * in and the order the detectors reason in. */
+#define ENTRY_HDR 8
+#define PAD_SEQ 0xFFFFFFFFu
+static _Atomic uint32_t g_seq;
+
 void emit_record(struct evbuf *e, const uint8_t *rec, size_t len)
 {
 	if (e->shared)
 		pthread_mutex_lock(&e->mu);
+	size_t elen = ENTRY_HDR + len;
 	uint64_t t = atomic_load_explicit(&e->tail, memory_order_relaxed);
 	size_t off = (size_t)(t & (RING_CAP - 1));
-	size_t pad = off + len > RING_CAP ? RING_CAP - off : 0;
-	uint64_t need = pad + len;
+	size_t pad = off + elen > RING_CAP ? RING_CAP - off : 0;
+	uint64_t need = pad + elen;
 	for (;;) {
 		uint32_t sp = atomic_load_explicit(&e->space, memory_order_acquire);
 		uint64_t h = atomic_load_explicit(&e->head, memory_order_acquire);
@@ -152,11 +163,18 @@ void emit_record(struct evbuf *e, const uint8_t *rec, size_t len)
 		futex(&e->space, FUTEX_WAIT_PRIVATE, sp, &ts);
 	}
 	if (pad >= RING_TAIL_MIN) {
-		uint32_t skip = (uint32_t)pad;
-		memcpy(e->ring + off, &skip, 4);
-		e->ring[off + 4] = 0; /* kind 0: padding */
+		uint32_t hdr[2] = { (uint32_t)pad, PAD_SEQ };
+		memcpy(e->ring + off, hdr, ENTRY_HDR);
 	}
-	memcpy(e->ring + ((t + pad) & (RING_CAP - 1)), rec, len);
+	uint8_t *p = e->ring + ((t + pad) & (RING_CAP - 1));
+	uint32_t l32 = (uint32_t)elen;
+	memcpy(p, &l32, 4);
+	memcpy(p + ENTRY_HDR, rec, len);
+	/* numbered last, right before publishing, so that numbering order is publishing order */
+	uint32_t seq = atomic_fetch_add_explicit(&g_seq, 1, memory_order_acq_rel);
+	if (seq == PAD_SEQ)
+		seq = atomic_fetch_add_explicit(&g_seq, 1, memory_order_acq_rel);
+	memcpy(p + 4, &seq, 4);
 	atomic_store_explicit(&e->count, atomic_load_explicit(&e->count, memory_order_relaxed) + 1, memory_order_relaxed);
 	atomic_store_explicit(&e->tail, t + need, memory_order_release);
 	if (e->shared)
@@ -271,36 +289,107 @@ static void stats_record(struct wbuf *out, int64_t t)
 	(void)at;
 }
 
-/* Moves the records of one ring into frames of at most FRAME_MAX_OUT. */
-static void drain(struct evbuf *e, struct wbuf *frame)
+/* ---- draining: a k-way merge of the rings by sequence number ---- */
+
+struct cursor {
+	struct evbuf *e;
+	uint64_t pos, tail;
+	uint32_t seq; /* of the entry at pos */
+};
+
+/* Moves pos past padding; returns 0 when the ring has nothing more before tail. */
+static int cursor_settle(struct cursor *c)
 {
-	uint64_t h = atomic_load_explicit(&e->head, memory_order_relaxed);
-	uint64_t t = atomic_load_explicit(&e->tail, memory_order_acquire);
-	if (h == t)
-		return;
-	while (h < t) {
-		size_t off = (size_t)(h & (RING_CAP - 1));
+	while (c->pos < c->tail) {
+		size_t off = (size_t)(c->pos & (RING_CAP - 1));
 		if (RING_CAP - off < RING_TAIL_MIN) {
-			h += RING_CAP - off;
+			c->pos += RING_CAP - off;
 			continue;
 		}
-		uint32_t rl;
-		memcpy(&rl, e->ring + off, 4);
-		if (e->ring[off + 4] == 0) { /* padding to the end of the ring */
-			h += rl;
+		uint32_t hdr[2];
+		memcpy(hdr, c->e->ring + off, ENTRY_HDR);
+		if (hdr[1] == PAD_SEQ) {
+			c->pos += hdr[0];
 			continue;
 		}
-		if (frame->len + rl > FRAME_MAX_OUT && frame->len) {
-			frame_send(MSG_A_EVENTS, frame->p, frame->len);
-			frame->len = 0;
-		}
-		wb_bytes(frame, e->ring + off, rl);
-		h += rl;
+		c->seq = hdr[1];
+		return 1;
 	}
-	atomic_store_explicit(&e->head, h, memory_order_release);
+	return 0;
+}
+
+static int seq_before(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+
+static void heap_down(struct cursor **h, int n, int i)
+{
+	for (;;) {
+		int l = 2 * i + 1, r = l + 1, m = i;
+		if (l < n && seq_before(h[l]->seq, h[m]->seq))
+			m = l;
+		if (r < n && seq_before(h[r]->seq, h[m]->seq))
+			m = r;
+		if (m == i)
+			return;
+		struct cursor *t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static void ship(struct wbuf *frame, const uint8_t *rec, uint32_t rl)
+{
+	if (frame->len + rl > FRAME_MAX_OUT && frame->len) {
+		frame_send(MSG_A_EVENTS, frame->p, frame->len);
+		frame->len = 0;
+	}
+	wb_bytes(frame, rec, rl);
+}
+
+static void release(struct evbuf *e, uint64_t pos)
+{
+	if (pos == atomic_load_explicit(&e->head, memory_order_relaxed))
+		return;
+	atomic_store_explicit(&e->head, pos, memory_order_release);
 	atomic_fetch_add_explicit(&e->space, 1, memory_order_acq_rel);
 	if (atomic_exchange(&e->waiting, 0))
 		futex(&e->space, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+}
+
+/* Ships every record numbered before the pass began, across all rings, in number
+ * order. Records numbered later wait for the next pass. The caller holds reg_mu. */
+static void drain_all(struct wbuf *frame)
+{
+	static struct cursor cur[MAX_LANES * 2 + 8];
+	static struct cursor *heap[MAX_LANES * 2 + 8];
+	uint32_t cutoff = atomic_load_explicit(&g_seq, memory_order_acquire);
+	int n = 0, k = 0;
+	for (struct evbuf *e = reg_head; e && n < (int)(sizeof cur / sizeof cur[0]); e = e->next) {
+		struct cursor *c = &cur[n++];
+		c->e = e;
+		c->pos = atomic_load_explicit(&e->head, memory_order_relaxed);
+		c->tail = atomic_load_explicit(&e->tail, memory_order_acquire);
+		if (cursor_settle(c) && seq_before(c->seq, cutoff))
+			heap[k++] = c;
+	}
+	for (int i = k / 2 - 1; i >= 0; i--)
+		heap_down(heap, k, i);
+	while (k) {
+		struct cursor *c = heap[0];
+		size_t off = (size_t)(c->pos & (RING_CAP - 1));
+		uint32_t elen;
+		memcpy(&elen, c->e->ring + off, 4);
+		ship(frame, c->e->ring + off + ENTRY_HDR, elen - ENTRY_HDR);
+		c->pos += elen;
+		if (cursor_settle(c) && seq_before(c->seq, cutoff))
+			heap_down(heap, k, 0);
+		else {
+			heap[0] = heap[--k];
+			heap_down(heap, k, 0);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		release(cur[i].e, cur[i].pos);
 }
 
 static void *writer_main(void *arg)
@@ -326,8 +415,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&flush_mu);
 
 		pthread_mutex_lock(&reg_mu);
-		for (struct evbuf *e = reg_head; e; e = e->next)
-			drain(e, &frame);
+		drain_all(&frame);
 		int64_t now = now_ns();
 		int beat = now - last_hb >= HEARTBEAT_EVERY_NS;
 		if (beat && atomic_load(&cur_run))

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -26,7 +27,7 @@ int pcm_sync(int fd, int *state, uint64_t *hw_ptr, uint64_t *appl_ptr);
  * which they can overlap rather than always landing at the same offset. */
 
 #define BARRIER_LEAD_NS 20000
-#define BARRIER_SPIN 4000
+#define BARRIER_SPIN_NS 300000
 #define ALIGN_AFTER_SAMPLES 8
 
 struct barrier {
@@ -105,15 +106,22 @@ static int64_t do_barrier(struct exec *x)
 		atomic_store(&b->gen, g + 1);
 		futex(&b->gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 	} else {
+		/* Spin first (the others are usually microseconds away), yielding so that a
+		 * lane still on its way is not kept off a CPU by the lanes waiting for it
+		 * (more lanes than CPUs is common); sleep in the kernel only after that. */
+		int64_t spin_until = now_ns() + BARRIER_SPIN_NS;
 		int spins = 0;
 		while (atomic_load(&b->gen) == g) {
 			if (stopping(l)) {
 				wf_int(x->out, D_GENERATION, g);
 				return -EINTR;
 			}
-			if (spins < BARRIER_SPIN) {
-				spins++;
+			if (++spins & 63) {
 				cpu_relax();
+				continue;
+			}
+			if (now_ns() < spin_until) {
+				sched_yield();
 				continue;
 			}
 			struct timespec ts = { 0, 5000000 };
@@ -188,8 +196,9 @@ static int64_t at_period_wait(struct exec *x, struct handle *h, int fd, double p
 	int state;
 	uint64_t hw;
 	int e = pcm_sync(fd, &state, &hw, NULL);
+	/* HWSYNC answers EPIPE in XRUN: for at_period that is "not running", like any stopped state */
 	if (e)
-		return e;
+		return e == -EPIPE ? -EBADFD : e;
 	if (state != 3 /* RUNNING */)
 		return -EBADFD; /* XRUN included: the stream is not running, there is no period to aim at */
 	uint64_t P = (uint64_t)period;
@@ -200,7 +209,7 @@ static int64_t at_period_wait(struct exec *x, struct handle *h, int fd, double p
 	if (hw % P >= tgt)
 		target += P; /* already past that point: wait for it in the next period */
 	/* a pointer that stops moving (stalled DMA, stopped stream) must not hold the lane forever */
-	int64_t limit = now_ns() + 4 * (int64_t)(P * 1000000000ULL / (uint64_t)rate) + 50000000LL;
+	int64_t limit = now_ns() + 4 * (int64_t)(P * 1000000000ULL / (uint64_t)rate) + 1000000000LL;
 	while (hw < target) {
 		int64_t left = (int64_t)((target - hw) * 1000000000ULL / (uint64_t)rate);
 		/* sleep while far away (timer wake-ups are late, most of all under emulation), then poll */
@@ -211,7 +220,7 @@ static int64_t at_period_wait(struct exec *x, struct handle *h, int fd, double p
 		}
 		e = pcm_sync(fd, &state, &hw, NULL);
 		if (e)
-			return e;
+			return e == -EPIPE ? -EBADFD : e;
 		if (state != 3)
 			return -EBADFD;
 		if (now_ns() > limit)

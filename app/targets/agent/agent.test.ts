@@ -127,6 +127,31 @@ lanes:
     expect(w0(a).args).toEqual({ frames: a[0]!.args!.frames });
   });
 
+  it('streams actions in causal order across lanes (what one lane finished before another began comes first)', async () => {
+    // Barriers make "before" certain: x(i) ends before the lanes meet at b1, y(i) runs
+    // after it and ends before they meet at b2, x(i+1) runs after that.
+    const { res, acts } = await run(`
+name: order
+iterations: 400
+lanes:
+  - name: a
+    loop:
+      - jitter: 1us
+      - barrier: b1
+      - barrier: b2
+  - name: b
+    loop:
+      - barrier: b1
+      - jitter: 1us
+      - barrier: b2
+`);
+    expect(res.status).toBe('completed');
+    const seq = acts.filter((e) => e.op === 'jitter').map((e) => `${e.lane}${e.iter}`);
+    const want: string[] = [];
+    for (let i = 0; i < 400; i++) want.push(`a${i}`, `b${i}`);
+    expect(seq).toEqual(want);
+  });
+
   it('reports a lane stuck in one operation past its bound, naming the action, and stays quiet otherwise', async () => {
     const { lanes, res } = await run(`
 name: stuck
