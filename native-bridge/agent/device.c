@@ -152,6 +152,7 @@ static int wait_card(int card, const char *id, int present, int64_t timeout)
 }
 
 static char detached_ids[MAX_CARDS][40];
+static char detached_drivers[MAX_CARDS][64]; /* a detached card has no driver link left to read */
 
 int64_t op_device(struct exec *x)
 {
@@ -189,6 +190,10 @@ int64_t op_device(struct exec *x)
 			snprintf(driver, sizeof driver, "%s", basename(target));
 		}
 	}
+	if (!attach)
+		memcpy(detached_drivers[card], driver, sizeof driver);
+	else if (!driver[0])
+		memcpy(driver, detached_drivers[card], sizeof driver);
 	x->t_begin = now_ns();
 	int e = REPLY_DO_IT_YOURSELF;
 	if (r->prog->flags & RUNF_HOST_DEVICES)
