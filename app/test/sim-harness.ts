@@ -53,3 +53,30 @@ export async function runPreset(name: string, profile: string[], seed: number, e
 export function once(setup: unknown[], steps: unknown[], extra: Record<string, unknown> = {}): Scenario {
   return scenario({ duration: '1s', setup, lanes: [{ name: 'app', iterations: 1, loop: steps }], ...extra });
 }
+
+/**
+ * The two claims every race family makes: with its historic bug the preset
+ * reports `finding` for every seed 1..20 within its default budget, and on
+ * today's kernel it passes for seeds 1..200. One file per family calls this,
+ * so the families run in parallel.
+ */
+export function raceFamily(describe: (name: string, fn: () => void) => void, it: (name: string, fn: () => Promise<void>, timeout: number) => void, expectEqual: (a: unknown, b: unknown) => void, preset: string, bugProfile: string, finding: string): void {
+  describe(preset, () => {
+    it(`finds ${finding} on ${bugProfile} for seeds 1..20`, async () => {
+      const misses: string[] = [];
+      for (let seed = 1; seed <= 20; seed++) {
+        const s = await runPreset(preset, [bugProfile], seed);
+        if (s.findings[0]?.type !== finding) misses.push(`seed ${seed}: ${s.findings.map((f) => f.type).join(',') || 'no findings'}`);
+      }
+      expectEqual(misses, []);
+    }, 600_000);
+    it('passes on fixed for seeds 1..200', async () => {
+      const failures: string[] = [];
+      for (let seed = 1; seed <= 200; seed++) {
+        const s = await runPreset(preset, ['fixed'], seed);
+        if (s.verdict !== 'pass') failures.push(`seed ${seed}: ${s.findings.map((f) => `${f.type}: ${f.message}`).join('; ')}`);
+      }
+      expectEqual(failures, []);
+    }, 1_800_000);
+  });
+}

@@ -7,61 +7,47 @@ import { BUG_SWITCHES } from '../../sim/profiles.js';
 import { OPS } from '../../vocabulary/ops.js';
 import { PresetError } from '../../vocabulary/preset-file.js';
 
-export const presetsCommand: Command = {
-  name: 'presets',
-  summary: 'List the preset library',
-  usage: 'presets [--json]',
-  options: [{ name: 'json', help: 'machine-readable output' }],
-  async run(argv, io) {
-    const p = parseArgs(argv, this.options);
-    const list = new PresetLibrary().list();
-    if (flag(p, 'json')) {
-      io.out(JSON.stringify(list, null, 2) + '\n');
+/** A command that prints a listing, as text or (with --json) as data. */
+function listing(name: string, summary: string, data: () => unknown, text: (data: never) => string): Command {
+  return {
+    name,
+    summary,
+    usage: `${name} [--json]`,
+    options: [{ name: 'json', help: 'machine-readable output' }],
+    async run(argv, io) {
+      const p = parseArgs(argv, this.options);
+      const d = data();
+      io.out(flag(p, 'json') ? JSON.stringify(d, null, 2) + '\n' : text(d as never));
       return EXIT.ok;
-    }
+    },
+  };
+}
+
+export const presetsCommand = listing('presets', 'List the preset library', () => new PresetLibrary().list(), (list: ReturnType<PresetLibrary['list']>) => {
     const w = Math.max(...list.map((x) => x.name.length), 4);
-    for (const x of list) {
+    return list.map((x) => {
       const first = x.error ? `INVALID: ${x.error.split('\n')[0]}` : (x.description.split(/(?<=\.)\s/)[0] ?? '');
-      io.out(`${x.name.padEnd(w)}  ${(x.suite ? 'suite' : (x.family ?? '')).padEnd(20)}  ${first}\n`);
-    }
-    return EXIT.ok;
-  },
-};
+      return `${x.name.padEnd(w)}  ${(x.suite ? 'suite' : (x.family ?? '')).padEnd(20)}  ${first}\n`;
+    }).join('');
+});
 
-export const profilesCommand: Command = {
-  name: 'profiles',
-  summary: 'List simulated kernel profiles (bug switches)',
-  usage: 'profiles [--json]',
-  options: [{ name: 'json', help: 'machine-readable output' }],
-  async run(argv, io) {
-    const p = parseArgs(argv, this.options);
-    if (flag(p, 'json')) {
-      io.out(JSON.stringify({ fixed: "today's kernel, no historic bugs", ...BUG_SWITCHES }, null, 2) + '\n');
-      return EXIT.ok;
-    }
-    io.out(`fixed                    today's kernel with every fix (the default)\n`);
-    for (const [name, b] of Object.entries(BUG_SWITCHES)) io.out(`${name.padEnd(24)} seed ${b.seed}, finding ${b.finding}: ${b.summary}\n`);
-    io.out('Bug switches combine: --profile a,b\n');
-    return EXIT.ok;
-  },
-};
+export const profilesCommand = listing(
+  'profiles',
+  'List simulated kernel profiles (bug switches)',
+  () => ({ fixed: { summary: "today's kernel with every fix (the default)" }, ...BUG_SWITCHES }),
+  (all: Record<string, { seed?: string; finding?: string; summary: string }>) =>
+    Object.entries(all)
+      .map(([name, b]) => `${name.padEnd(24)} ${b.seed ? `seed ${b.seed}, finding ${b.finding}: ` : ''}${b.summary}\n`)
+      .join('') + 'Bug switches combine: --profile a,b\n',
+);
 
-export const opsCommand: Command = {
-  name: 'ops',
-  summary: 'List the operations scenarios are written in',
-  usage: 'ops [--json]',
-  options: [{ name: 'json', help: 'machine-readable output' }],
-  async run(argv, io) {
-    const p = parseArgs(argv, this.options);
-    if (flag(p, 'json')) {
-      io.out(JSON.stringify(OPS.map((o) => ({ name: o.name, family: o.family, summary: o.summary, kernel: o.kernel, args: o.args.expected })), null, 2) + '\n');
-      return EXIT.ok;
-    }
-    for (const o of OPS) io.out(`${o.name.padEnd(20)} ${o.summary} [${o.kernel}]\n`);
-    io.out('Every step may also carry expect: [ERRNO...], timeout: <time>, label: <text>.\n');
-    return EXIT.ok;
-  },
-};
+export const opsCommand = listing(
+  'ops',
+  'List the operations scenarios are written in',
+  () => OPS.map((o) => ({ name: o.name, family: o.family, summary: o.summary, kernel: o.kernel, args: o.args.expected })),
+  (ops: { name: string; summary: string; kernel: string }[]) =>
+    ops.map((o) => `${o.name.padEnd(20)} ${o.summary} [${o.kernel}]\n`).join('') + 'Every step may also carry expect: [ERRNO...], timeout: <time>, label: <text>.\n',
+);
 
 export const validateCommand: Command = {
   name: 'validate',

@@ -4,7 +4,7 @@
 // the end of that syscall, as fput() does.
 import { ERRNO } from '../../vocabulary/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
-import type { KGen } from '../kernel/task.js';
+import { type KGen, returns } from '../kernel/task.js';
 import type { SndCard } from './card.js';
 
 /** A request carried by an ioctl/read/write into a driver, already decoded. */
@@ -38,18 +38,8 @@ export class SimFile {
   ) {}
 }
 
-const ZERO_RESULT: IteratorReturnResult<number> = { done: true, value: 0 };
-/** A finished iterator returning 0, so the common fput() allocates nothing. */
-const RETURNS_ZERO: KGen<number> = {
-  next: () => ZERO_RESULT,
-  return: () => ZERO_RESULT,
-  throw: (e: unknown) => {
-    throw e;
-  },
-  [Symbol.iterator]() {
-    return this;
-  },
-} as unknown as KGen<number>;
+/** fput() usually just drops a reference: a finished iterator, so it allocates nothing. */
+const RETURNS_ZERO: KGen<number> = returns(0);
 
 export function fput(k: Kernel, f: SimFile): KGen<number> {
   if (--f.refs > 0 || f.released) return RETURNS_ZERO;

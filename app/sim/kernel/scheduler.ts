@@ -273,12 +273,7 @@ export class Scheduler {
         t.readyAt = this.clock + y.ns;
         return;
       case YieldKind.Block:
-        if (t.pendingSignal && y.state === 'S') {
-          t.pendingSignal = false;
-          t.wake = WakeReason.Signal;
-          t.readyAt = this.clock;
-          return;
-        }
+        if (this.interruptedBySignal(t, y.state)) return;
         removeFrom(this.runnable, t);
         t.state = y.state === 'R' ? 'S' : y.state;
         t.spinning = y.state === 'R';
@@ -292,12 +287,7 @@ export class Scheduler {
         this.trace(t, y.at);
         return;
       case YieldKind.Sleep:
-        if (t.pendingSignal && y.state === 'S') {
-          t.pendingSignal = false;
-          t.wake = WakeReason.Signal;
-          t.readyAt = this.clock;
-          return;
-        }
+        if (this.interruptedBySignal(t, y.state)) return;
         removeFrom(this.runnable, t);
         t.state = y.state;
         t.at = y.at;
@@ -307,6 +297,15 @@ export class Scheduler {
         this.sleepers.push(t);
         return;
     }
+  }
+
+  /** An interruptible sleep with a signal already pending returns at once, as signal_pending() makes it. */
+  private interruptedBySignal(t: Task, state: 'S' | 'D' | 'R'): boolean {
+    if (!t.pendingSignal || state !== 'S') return false;
+    t.pendingSignal = false;
+    t.wake = WakeReason.Signal;
+    t.readyAt = this.clock;
+    return true;
   }
 
   private cost(): number {

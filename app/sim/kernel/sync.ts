@@ -1,7 +1,7 @@
 // Kernel synchronisation primitives, modelled at the level that matters for
 // races: who may run while whom waits. Spinning is modelled as waiting on the
 // lock (state R, so the hung-task detector ignores it, as in Linux).
-import { type KGen, type Task, WakeReason, YieldKind } from './task.js';
+import { type KGen, type Task, WakeReason, YieldKind, returns } from './task.js';
 
 export class WaitQueue {
   readonly waiters: Task[] = [];
@@ -32,21 +32,11 @@ export interface SyncHost {
 }
 
 /**
- * An iterator that is already finished. Uncontended lock paths return it so
- * that `yield* spinLock(...)` costs no generator allocation: lock
- * acquisitions are the hottest thing the simulated kernel does.
+ * Uncontended lock paths return an already-finished iterator so that
+ * `yield* spinLock(...)` costs no generator allocation: lock acquisitions are
+ * the hottest thing the simulated kernel does.
  */
-const DONE_RESULT: IteratorReturnResult<undefined> = { done: true, value: undefined };
-const DONE: KGen = {
-  next: () => DONE_RESULT,
-  return: () => DONE_RESULT,
-  throw: (e: unknown) => {
-    throw e;
-  },
-  [Symbol.iterator]() {
-    return this;
-  },
-} as unknown as KGen;
+const DONE: KGen = returns(undefined);
 
 export function spinLock(k: SyncHost, l: SpinLock, at: string): KGen {
   if (!l.owner) {

@@ -1,25 +1,5 @@
-// Race family dpcm-route-change: with its historic bug (dpcm-unlocked-be-list) the preset must
-// report use-after-free for every seed 1..20 within its default budget, and on
-// today's kernel (fixed) it must pass for seeds 1..200.
+// Race family dpcm-route-change (seed 001): bug profile dpcm-unlocked-be-list must report use-after-free.
 import { describe, expect, it } from 'vitest';
-import { runPreset } from '../sim-harness.js';
+import { raceFamily } from '../sim-harness.js';
 
-describe('dpcm-route-change', () => {
-  it('finds use-after-free on dpcm-unlocked-be-list for seeds 1..20', async () => {
-    const misses: string[] = [];
-    for (let seed = 1; seed <= 20; seed++) {
-      const s = await runPreset('dpcm-route-change', ['dpcm-unlocked-be-list'], seed);
-      if (s.findings[0]?.type !== 'use-after-free') misses.push(`seed ${seed}: ${s.findings.map((f) => f.type).join(',') || 'no findings'}`);
-    }
-    expect(misses).toEqual([]);
-  }, 600_000);
-
-  it('passes on fixed for seeds 1..200', async () => {
-    const failures: string[] = [];
-    for (let seed = 1; seed <= 200; seed++) {
-      const s = await runPreset('dpcm-route-change', ['fixed'], seed);
-      if (s.verdict !== 'pass') failures.push(`seed ${seed}: ${s.findings.map((f) => `${f.type}: ${f.message}`).join('; ')}`);
-    }
-    expect(failures).toEqual([]);
-  }, 1_800_000);
-});
+raceFamily(describe, it, (a, b) => expect(a).toEqual(b), 'dpcm-route-change', 'dpcm-unlocked-be-list', 'use-after-free');

@@ -1,25 +1,5 @@
-// Race family parallel-hw-params: with its historic bug (pcm-unlocked-hw-params) the preset must
-// report torn-hw-params for every seed 1..20 within its default budget, and on
-// today's kernel (fixed) it must pass for seeds 1..200.
+// Race family parallel-hw-params (seed 002): bug profile pcm-unlocked-hw-params must report torn-hw-params.
 import { describe, expect, it } from 'vitest';
-import { runPreset } from '../sim-harness.js';
+import { raceFamily } from '../sim-harness.js';
 
-describe('parallel-hw-params', () => {
-  it('finds torn-hw-params on pcm-unlocked-hw-params for seeds 1..20', async () => {
-    const misses: string[] = [];
-    for (let seed = 1; seed <= 20; seed++) {
-      const s = await runPreset('parallel-hw-params', ['pcm-unlocked-hw-params'], seed);
-      if (s.findings[0]?.type !== 'torn-hw-params') misses.push(`seed ${seed}: ${s.findings.map((f) => f.type).join(',') || 'no findings'}`);
-    }
-    expect(misses).toEqual([]);
-  }, 600_000);
-
-  it('passes on fixed for seeds 1..200', async () => {
-    const failures: string[] = [];
-    for (let seed = 1; seed <= 200; seed++) {
-      const s = await runPreset('parallel-hw-params', ['fixed'], seed);
-      if (s.verdict !== 'pass') failures.push(`seed ${seed}: ${s.findings.map((f) => `${f.type}: ${f.message}`).join('; ')}`);
-    }
-    expect(failures).toEqual([]);
-  }, 1_800_000);
-});
+raceFamily(describe, it, (a, b) => expect(a).toEqual(b), 'parallel-hw-params', 'pcm-unlocked-hw-params', 'torn-hw-params');
