@@ -1,0 +1,195 @@
+// bootGuest(): from a hardware list to a ready guest. Resolves the kernel
+// (cached distribution kernel or the user's), builds the initramfs, picks the
+// accelerator, starts QEMU owned by this process, and waits until guestd says
+// the modules are loaded and the cards are there.
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { TargetError } from '../targets/target.js';
+import { type AccelChoice, chooseAccel } from './accel.js';
+import { GuestDownError, VlabInputError } from './errors.js';
+import { Guest } from './guest.js';
+import { guestdBinary } from './guestd-build.js';
+import { checkSupported, DEFAULT_HW, HW, type HwName, parseHwList } from './hw.js';
+import { buildInitramfs, findStaticBusybox, initramfsModules } from './initramfs.js';
+import { distroKernel, type KernelSpec } from './kernel-cache.js';
+import { spawnOwned } from './lifecycle.js';
+import { cacheRoot } from './paths.js';
+import { guestCmdline, qemuArgs } from './qemu-args.js';
+import { Qmp } from './qmp.js';
+import { makeGuestDir, sweepStaleGuestDirs } from './tmpdir.js';
+import { planModules } from './module-plan.js';
+import { moduleName } from './modules.js';
+import { requireTool } from './tools.js';
+import { userKernel } from './user-kernel.js';
+
+export interface BootOptions {
+  /** Virtual sound hardware; default DEFAULT_HW. */
+  hw?: HwName[] | string;
+  /** A kernel image of your own (bzImage, or a vmlinux with PVH); default: the distribution kernel. */
+  kernel?: string;
+  /** Modules for `kernel` (a modules_install root or /lib/modules/<release> dir). */
+  modules?: string;
+  memoryMb?: number;
+  /** vCPUs. Two by default: races need two CPUs to be real. */
+  cpus?: number;
+  accel?: AccelChoice;
+  signal?: AbortSignal;
+  /** How long boot may take before it counts as failed. */
+  bootTimeoutMs?: number;
+  /** Heartbeat silence after which the guest counts as hung. */
+  hangTimeoutMs?: number;
+  /** The kernel's hung-task detector threshold in the guest, seconds. */
+  hungTaskSecs?: number;
+  /** Extra kernel command line items. */
+  cmdline?: string[];
+  /** Progress lines (kernel download, KVM probe). */
+  log?: (line: string) => void;
+  /** Called with the guest as soon as QEMU runs, before it is ready (to watch the boot's kernel log). */
+  onStart?: (g: Guest) => void;
+}
+
+export async function resolveKernel(opts: Pick<BootOptions, 'kernel' | 'modules' | 'log'>): Promise<KernelSpec> {
+  const root = cacheRoot();
+  if (opts.kernel) return userKernel(root, opts.kernel, opts.modules, opts.log);
+  if (opts.modules) throw new VlabInputError('--modules goes with --kernel (the distribution kernel brings its own)');
+  return distroKernel(root, opts.log);
+}
+
+function listenOn(path: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(path, () => resolve(s));
+  });
+}
+
+function firstConnection(s: Server): Promise<Socket> {
+  return new Promise((resolve) => s.once('connection', resolve));
+}
+
+function aborted(signal: AbortSignal | undefined): Error {
+  const e = new Error('boot aborted');
+  e.name = 'AbortError';
+  return signal?.reason instanceof Error ? signal.reason : e;
+}
+
+export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
+  const t0 = Date.now();
+  const log = opts.log ?? (() => {});
+  const hw = opts.hw === undefined ? [...DEFAULT_HW] : typeof opts.hw === 'string' ? parseHwList(opts.hw) : parseHwList(opts.hw);
+  checkSupported(hw);
+  const memoryMb = opts.memoryMb ?? 512;
+  const cpus = opts.cpus ?? 2;
+  if (!Number.isInteger(memoryMb) || memoryMb < 128 || memoryMb > 16384) throw new VlabInputError(`memory must be 128..16384 MB, got ${memoryMb}`);
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > 8) throw new VlabInputError(`cpus must be 1..8, got ${cpus}`);
+  if (opts.signal?.aborted) throw aborted(opts.signal);
+
+  const qemu = requireTool('qemu-system-x86_64', 'emulate the guest machine');
+  const busybox = findStaticBusybox();
+  const root = cacheRoot();
+  const kernel = await resolveKernel(opts);
+  const guestd = await guestdBinary(root);
+  const accel = await chooseAccel({ requested: opts.accel ?? envAccel(), kernel, qemu, busybox, cacheRoot: root, log });
+  if (opts.signal?.aborted) throw aborted(opts.signal);
+
+  sweepStaleGuestDirs();
+  const dir = makeGuestDir();
+  const initrd = join(dir, 'initramfs.cpio');
+  const plan = planModules(kernel, hw);
+  const config = { release: kernel.release, modulesDir: kernel.modulesDir, waitFor: hw.flatMap((h) => HW[h].waitFor), waitSecs: 30, loadPlan: plan.lines };
+  writeFileSync(initrd, buildInitramfs({ busybox, guestd, modules: initramfsModules(kernel), config }));
+  const sockets = { console: join(dir, 'console.sock'), control: join(dir, 'ctl.sock'), qmp: join(dir, 'qmp.sock') };
+  const servers = await Promise.all([listenOn(sockets.console), listenOn(sockets.control), listenOn(sockets.qmp)]);
+  const [conServer, ctlServer, qmpServer] = servers as [Server, Server, Server];
+  const conConn = firstConnection(conServer);
+  const ctlConn = firstConnection(ctlServer);
+  const qmpConn = firstConnection(qmpServer);
+
+  const name = `vlab-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const cmdline = guestCmdline({ hungTaskSecs: opts.hungTaskSecs ?? 20, moduleParams: plan.cmdline, extra: opts.cmdline });
+  const args = qemuArgs({ kernelImage: kernel.image, initrd, cmdline, memoryMb, cpus, accel, sockets, hw, name });
+  const child = spawnOwned(qemu, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const guest = new Guest({
+    name,
+    hw,
+    kernel,
+    accel,
+    cpus,
+    memoryMb,
+    child,
+    servers,
+    tmpDir: dir,
+    hangTimeoutMs: opts.hangTimeoutMs ?? 20_000,
+    heartbeatMs: 1000,
+  });
+  opts.onStart?.(guest);
+
+  const onAbort = () => void guest.shutdown();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    // QEMU connects to all three sockets while it starts; if it dies first, ended settles.
+    const conns = Promise.all([conConn, ctlConn, qmpConn]);
+    const first = await Promise.race([conns, guest.ended]);
+    if (!Array.isArray(first)) throw new GuestDownError(first);
+    const [con, ctl, qmpSock] = first;
+    guest.attachConsole(con);
+    guest.attachChannel(ctl);
+    const qmp = new Qmp(qmpSock);
+    guest.attachQmp(qmp);
+    await Promise.race([qmp.init(), guest.ended.then((d) => Promise.reject(new GuestDownError(d)))]);
+
+    const report = await guest.waitHello(opts.bootTimeoutMs ?? 120_000);
+    guest.bootReport = report.split('\n').filter(Boolean);
+    const problems = bootProblems(guest.bootReport, hw, kernel);
+    if (problems.length) {
+      await guest.shutdown();
+      throw new TargetError(`the guest booted but its sound hardware is not ready:\n  ${problems.join('\n  ')}`, problemHint(kernel));
+    }
+    guest.startHeartbeat();
+    guest.readyMs = Date.now() - t0;
+    if (opts.signal?.aborted) throw aborted(opts.signal);
+    return guest;
+  } catch (e) {
+    await guest.shutdown();
+    if (opts.signal?.aborted) throw aborted(opts.signal);
+    if (e instanceof GuestDownError && e.down.reason !== 'shutdown') {
+      const d = e.down;
+      throw new TargetError(`the guest failed to boot: ${d.message}${d.text ? `\n--- console ---\n${d.text}` : ''}`, problemHint(kernel));
+    }
+    throw e;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function envAccel(): AccelChoice {
+  const v = process.env.STRESSLAB_VLAB_ACCEL;
+  return v === 'kvm' || v === 'tcg' ? v : 'auto';
+}
+
+/** Reads stage 2's report: a module that did not load or a card that did not appear is a failed boot. */
+export function bootProblems(report: string[], hw: HwName[], kernel: KernelSpec): string[] {
+  const problems: string[] = [];
+  for (const stamped of report) {
+    const line = stamped.replace(/ @[\d.]+$/, '');
+    const [what, subject, status, ...rest] = line.split(' ');
+    if (what === 'error') problems.push(line.slice(6));
+    if (what === 'mod' && status !== 'ok') {
+      const owner = hw.find((h) => HW[h].modules.some((m) => moduleName(m.name) === subject));
+      problems.push(`module ${subject}${owner ? ` (for ${owner})` : ''} did not load on kernel ${kernel.release}: ${rest.join(' ').trim()}`);
+    }
+    if (what === 'wait' && status !== 'ok') {
+      const owner = hw.find((h) => HW[h].waitFor.includes(subject!));
+      problems.push(`${subject}${owner ? ` (${owner})` : ''} did not appear in the guest`);
+    }
+  }
+  if (!report.some((l) => /^ready( |$)/.test(l))) problems.push('stage 2 did not finish (no "ready" in the boot report)');
+  return problems;
+}
+
+function problemHint(kernel: KernelSpec): string | undefined {
+  if (kernel.origin === 'user') return `check that kernel ${kernel.release} has the sound drivers as modules or built in, and pass --modules DIR for its modules`;
+  return undefined;
+}
