@@ -124,14 +124,18 @@ export function deviceListFromProc(target: string, files: ProcFiles, notes: stri
   return list;
 }
 
-/** Splits the "@@@FILE path" framed dump a guest prints (see app/vlab/devices.ts). */
-export function splitFileDump(dump: string): ProcFiles {
+/** Splits `tail -n +1 FILE...` output ("==> path <==" headers, a blank line between files). */
+export function splitTailDump(dump: string): ProcFiles {
   const files: ProcFiles = new Map();
-  const parts = dump.split(/^@@@FILE /m);
-  for (const part of parts.slice(1)) {
-    const nl = part.indexOf('\n');
-    if (nl < 0) continue;
-    files.set(part.slice(0, nl).trim(), part.slice(nl + 1));
-  }
+  const re = /^==> (.+) <==\n/gm;
+  const heads = [...dump.matchAll(re)];
+  heads.forEach((m, i) => {
+    const start = m.index! + m[0].length;
+    const end = i + 1 < heads.length ? heads[i + 1]!.index! : dump.length;
+    let body = dump.slice(start, end);
+    // tail separates files with one blank line
+    if (i + 1 < heads.length && body.endsWith('\n\n')) body = body.slice(0, -1);
+    files.set(m[1]!, body);
+  });
   return files;
 }

@@ -11,7 +11,7 @@ import { type AccelChoice, chooseAccel } from './accel.js';
 import { GuestDownError, VlabInputError } from './errors.js';
 import { Guest } from './guest.js';
 import { guestdBinary } from './guestd-build.js';
-import { checkSupported, DEFAULT_HW, HW, type HwName, parseHwList } from './hw.js';
+import { DEFAULT_HW, HW, type HwName, parseHwList } from './hw.js';
 import { buildInitramfs, findStaticBusybox, initramfsModules } from './initramfs.js';
 import { distroKernel, type KernelSpec } from './kernel-cache.js';
 import { spawnOwned } from './lifecycle.js';
@@ -79,17 +79,18 @@ export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
   const t0 = Date.now();
   const log = opts.log ?? (() => {});
   const hw = opts.hw === undefined ? [...DEFAULT_HW] : typeof opts.hw === 'string' ? parseHwList(opts.hw) : parseHwList(opts.hw);
-  checkSupported(hw);
   const memoryMb = opts.memoryMb ?? 512;
   const cpus = opts.cpus ?? 2;
   if (!Number.isInteger(memoryMb) || memoryMb < 128 || memoryMb > 16384) throw new VlabInputError(`memory must be 128..16384 MB, got ${memoryMb}`);
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > 8) throw new VlabInputError(`cpus must be 1..8, got ${cpus}`);
   if (opts.signal?.aborted) throw aborted(opts.signal);
 
+  // A kernel the user names is checked first: a typo there is the likelier mistake.
+  const userSpec = opts.kernel ? await resolveKernel(opts) : undefined;
   const qemu = requireTool('qemu-system-x86_64', 'emulate the guest machine');
   const busybox = findStaticBusybox();
   const root = cacheRoot();
-  const kernel = await resolveKernel(opts);
+  const kernel = userSpec ?? (await resolveKernel(opts));
   const guestd = await guestdBinary(root);
   const accel = await chooseAccel({ requested: opts.accel ?? envAccel(), kernel, qemu, busybox, cacheRoot: root, log });
   if (opts.signal?.aborted) throw aborted(opts.signal);

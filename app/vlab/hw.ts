@@ -6,8 +6,8 @@ import { VlabInputError } from './errors.js';
 export const HW_NAMES = ['dummy', 'aloop', 'seq-dummy', 'ac97', 'usb-audio', 'hda'] as const;
 export type HwName = (typeof HW_NAMES)[number];
 
-/** Everything that boots and plays under software emulation here. */
-export const DEFAULT_HW: HwName[] = ['dummy', 'aloop', 'seq-dummy', 'ac97', 'usb-audio'];
+/** Everything that boots and plays under software emulation here: all of it. */
+export const DEFAULT_HW: HwName[] = ['dummy', 'aloop', 'seq-dummy', 'ac97', 'usb-audio', 'hda'];
 
 export interface ModuleLoad {
   name: string;
@@ -35,8 +35,6 @@ export interface HwSpec {
   /** ALSA card ids (/proc/asound/<id>) this hardware brings. */
   cardIds: string[];
   hotplug?: HotplugDevice;
-  /** Set when the hardware cannot work under this lab; booting it is refused with this text. */
-  unsupported?: string;
 }
 
 const USB_AUDIO: HotplugDevice = { id: 'usbsnd', driver: 'usb-audio', props: { bus: 'xhci.0', audiodev: 'vlabsnd' } };
@@ -91,13 +89,15 @@ export const HW: Record<HwName, HwSpec> = {
   },
   hda: {
     name: 'hda',
-    summary: 'QEMU Intel HDA with a duplex codec (snd-hda-intel)',
+    summary: 'QEMU Intel HDA controller with a duplex codec (snd-hda-intel + the generic codec driver)',
     qemuArgs: ['-device', 'intel-hda,id=hda', '-device', 'hda-duplex,audiodev=vlabsnd'],
-    modules: [{ name: 'snd-hda-intel' }],
+    // The codec driver must be there before the controller probes: the guest's
+    // early /init has no modprobe for the kernel to request it with, and
+    // without a codec driver the probe ends in "Cannot probe codecs, giving up".
+    modules: [{ name: 'snd-hda-codec-generic' }, { name: 'snd-hda-intel' }],
     cardModule: 'snd-hda-intel',
-    waitFor: [],
-    cardIds: [],
-    unsupported: 'HDA_UNSUPPORTED',
+    waitFor: ['/proc/asound/Intel'],
+    cardIds: ['Intel'],
   },
 };
 
@@ -119,13 +119,6 @@ export function parseHwList(values: string | string[]): HwName[] {
     if (!out.includes(it as HwName)) out.push(it as HwName);
   }
   return out;
-}
-
-export function checkSupported(hw: HwName[]): void {
-  for (const h of hw) {
-    const u = HW[h].unsupported;
-    if (u) throw new VlabInputError(`virtual hardware "${h}" is not available: ${u}`);
-  }
 }
 
 export function hotplugDevice(id: string, hw: HwName[]): HotplugDevice | undefined {

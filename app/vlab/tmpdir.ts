@@ -1,7 +1,7 @@
 // One temporary directory per guest (its sockets and initramfs), named with the
 // owning process id so that one left behind by a killed process is recognised
 // and removed by the next boot: a kill -9 gives no chance to clean up.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -35,11 +35,16 @@ export function sweepStaleGuestDirs(base = guestTmpBase()): number {
   return n;
 }
 
+/** True while `pid` runs; a zombie (dead, not yet reaped) counts as gone. */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true; // no procfs to ask: trust kill(0)
   }
 }

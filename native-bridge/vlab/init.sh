@@ -34,7 +34,7 @@ for m in $($B cat /vlab/modules.order); do
   $B insmod "/vlab/modules/$m.ko" || fatal "insmod $m failed (initramfs module)"
 done
 $B mkdir -p /lower /rw /newroot
-$B mount -t 9p -o "trans=virtio,version=9p2000.L,ro,msize=${vlab_msize:-262144}" hostroot /lower \
+$B mount -t 9p -o "trans=virtio,version=9p2000.L,ro,msize=${vlab_msize:-262144},cache=loose" hostroot /lower \
   || fatal "cannot mount the host root over 9p"
 $B mount -t tmpfs -o mode=0755 vlabrw /rw
 $B mkdir /rw/upper /rw/work

@@ -2,8 +2,10 @@ import type { Command } from '../command.js';
 import { runCommand } from './run.js';
 import { replayCommand } from './replay.js';
 import { opsCommand, presetsCommand, profilesCommand, validateCommand } from './catalog.js';
+import { devicesCommand } from './devices.js';
+import { vmCommand } from './vm.js';
 
 /** Every command the lab core offers. main/ adds serve and start. */
 export function appCommands(): Command[] {
-  return [runCommand, presetsCommand, profilesCommand, replayCommand, validateCommand, opsCommand];
+  return [runCommand, presetsCommand, profilesCommand, replayCommand, validateCommand, opsCommand, devicesCommand(), vmCommand()];
 }

@@ -1,0 +1,145 @@
+// `stresslab vm`: the virtual lab from the command line.
+//   vm exec [--hw LIST] [--kernel PATH [--modules DIR]] -- CMD ARGS...
+//     boots a fresh guest, runs CMD in it with its output streamed, prints the
+//     kernel log lines logged while it ran (prefixed), exits with CMD's status.
+//   vm prepare
+//     fetches and caches the kernel, builds the guest daemon, probes KVM, so
+//     that later boots (and CI test runs) start at once.
+import { flag, intOpt, opt, type OptionSpec, type Parsed, parseArgs, UsageError } from '../args.js';
+import { type Command, EXIT, type Io } from '../command.js';
+import { bootGuest, type BootOptions, ExecError, formatKmsg, type Guest, GuestDownError, HW_NAMES, type KmsgRecord, parseHwList, resolveKernel, VlabInputError } from '../../vlab/index.js';
+import { guestdBinary } from '../../vlab/guestd-build.js';
+import { cacheRoot } from '../../vlab/paths.js';
+import { constants as osConstants } from 'node:os';
+
+export const GUEST_OPTIONS: OptionSpec[] = [
+  { name: 'hw', value: true, repeat: true, valueName: 'LIST', help: `virtual sound hardware, comma-separated: ${HW_NAMES.join(', ')}, default (the default set)` },
+  { name: 'kernel', value: true, valueName: 'PATH', help: 'boot this kernel (bzImage, or vmlinux with PVH) instead of the distribution kernel' },
+  { name: 'modules', value: true, valueName: 'DIR', help: 'modules for --kernel (INSTALL_MOD_PATH root or /lib/modules/<release>)' },
+  { name: 'memory', value: true, valueName: 'MB', help: 'guest memory (default 512)' },
+  { name: 'cpus', value: true, valueName: 'N', help: 'guest vCPUs (default 2)' },
+  { name: 'accel', value: true, valueName: 'auto|kvm|tcg', help: 'KVM or software emulation (default auto: KVM only if a probe boot works)' },
+];
+
+/** Boot options from the shared guest flags; bad values are usage errors. */
+export function guestOptions(p: Parsed, io: Io): BootOptions {
+  const accel = opt(p, 'accel') ?? 'auto';
+  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') throw new UsageError(`--accel must be auto, kvm or tcg, got "${accel}"`);
+  const o: BootOptions = { accel, log: (l) => io.err(l + '\n') };
+  try {
+    const hw = p.options.get('hw');
+    if (hw) o.hw = parseHwList(hw);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const kernel = opt(p, 'kernel');
+  if (kernel) o.kernel = kernel;
+  const modules = opt(p, 'modules');
+  if (modules) {
+    if (!kernel) throw new UsageError('--modules goes with --kernel (the distribution kernel brings its own modules)');
+    o.modules = modules;
+  }
+  const mem = intOpt(p, 'memory', 128, 16384);
+  if (mem !== undefined) o.memoryMb = mem;
+  const cpus = intOpt(p, 'cpus', 1, 8);
+  if (cpus !== undefined) o.cpus = cpus;
+  return o;
+}
+
+/** Boots, turning input errors into usage errors (exit 2). */
+export async function bootForCli(o: BootOptions): Promise<Guest> {
+  try {
+    return await bootGuest(o);
+  } catch (e) {
+    if (e instanceof VlabInputError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+const EXEC_OPTIONS: OptionSpec[] = [
+  ...GUEST_OPTIONS,
+  { name: 'boot-log', help: 'also print the kernel log of the boot itself' },
+  { name: 'no-klog', help: 'do not print the kernel log' },
+  { name: 'stdin', help: "forward this process's stdin to CMD (default: CMD's stdin is empty)" },
+  { name: 'cwd', value: true, valueName: 'DIR', help: 'working directory of CMD in the guest (default: the current directory)' },
+];
+
+async function vmExec(argv: string[], io: Io): Promise<number> {
+  const p = parseArgs(argv, EXEC_OPTIONS);
+  if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"; put the command after "--"`);
+  if (p.rest.length === 0) throw new UsageError('no command given; usage: stresslab vm exec [options] -- CMD [ARGS...]');
+  const o = guestOptions(p, io);
+  const showKlog = !flag(p, 'no-klog');
+  const bootLog = flag(p, 'boot-log');
+  const printRec = (r: KmsgRecord) => io.err(`klog: ${formatKmsg(r)}\n`);
+  let bootEnd = -1;
+  o.onStart = (g) => {
+    if (showKlog && bootLog) g.on('klog', printRec);
+  };
+  const guest = await bootForCli(o);
+  try {
+    if (showKlog && !bootLog) {
+      bootEnd = await guest.checkpoint();
+      guest.on('klog', (r) => r.seq > bootEnd && printRec(r));
+    }
+    io.err(`vm: guest ready in ${(guest.readyMs / 1000).toFixed(1)} s (${guest.kernel.release}, ${guest.accel}, hw: ${guest.hw.join(',')})\n`);
+    const [cmd, ...args] = p.rest as [string, ...string[]];
+    const h = guest.exec(cmd, args, { cwd: opt(p, 'cwd') ?? io.cwd });
+    h.stdout.on('data', (d: Buffer) => io.out(d.toString('utf8')));
+    h.stderr.on('data', (d: Buffer) => io.err(d.toString('utf8')));
+    if (flag(p, 'stdin')) process.stdin.pipe(h.stdin);
+    else h.stdin.end();
+    try {
+      const st = await h.exit;
+      // Let the last kernel lines the command caused arrive before the guest goes.
+      await guest.checkpoint().catch(() => undefined);
+      if (st.code !== null) return st.code;
+      return 128 + (osConstants.signals[st.signal!] ?? 0);
+    } catch (e) {
+      if (e instanceof GuestDownError) {
+        io.err(`vm: ${e.message}\n${e.down.text ?? ''}`);
+        return EXIT.target;
+      }
+      if (e instanceof ExecError) {
+        // As a shell does for a command it cannot run.
+        io.err(`vm: ${e.message}\n`);
+        return 127;
+      }
+      throw e;
+    } finally {
+      process.stdin.unpipe(h.stdin);
+    }
+  } finally {
+    await guest.shutdown();
+  }
+}
+
+async function vmPrepare(argv: string[], io: Io): Promise<number> {
+  const p = parseArgs(argv, GUEST_OPTIONS.filter((s) => s.name === 'kernel' || s.name === 'modules'));
+  const log = (l: string) => io.err(l + '\n');
+  let k;
+  try {
+    k = await resolveKernel({ kernel: opt(p, 'kernel'), modules: opt(p, 'modules'), log });
+  } catch (e) {
+    if (e instanceof VlabInputError) throw new UsageError(e.message);
+    throw e;
+  }
+  const guestd = await guestdBinary(cacheRoot());
+  io.out(`kernel ${k.release} (${k.origin}${k.package ? `, ${k.package}` : ''})\n  image   ${k.image} (${k.imageKind})\n  modules ${k.modulesDir ?? '(none: built-in only)'}\nguestd ${guestd}\ncache ${cacheRoot()}\n`);
+  return EXIT.ok;
+}
+
+export function vmCommand(): Command {
+  return {
+    name: 'vm',
+    summary: 'virtual lab: run a command in a fresh guest with a real kernel and virtual sound hardware',
+    usage: 'vm exec [--hw LIST] [--kernel PATH [--modules DIR]] -- CMD [ARGS...]\n       stresslab vm prepare [--kernel PATH [--modules DIR]]',
+    options: EXEC_OPTIONS,
+    async run(argv, io) {
+      const [sub, ...rest] = argv;
+      if (sub === 'exec') return vmExec(rest, io);
+      if (sub === 'prepare') return vmPrepare(rest, io);
+      throw new UsageError(sub ? `unknown vm subcommand "${sub}" (exec, prepare)` : 'missing subcommand: exec or prepare');
+    },
+  };
+}

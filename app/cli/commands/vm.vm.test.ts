@@ -1,0 +1,33 @@
+// `stresslab vm exec` and `stresslab devices --target vm` with real guests.
+import { describe, expect, it } from 'vitest';
+import type { Io } from '../command.js';
+import { runCli } from '../main.js';
+import { devicesCommand } from './devices.js';
+import { vmCommand } from './vm.js';
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: Io = { out: (t) => void (out += t), err: (t) => void (err += t), isTTY: false, cwd: '/', env: {} };
+  const code = await runCli(argv, [vmCommand(), devicesCommand()], io);
+  return { code, out, err };
+}
+
+describe('stresslab vm exec / devices --target vm', { timeout: 300_000 }, () => {
+  it("runs the command, streams its output and the kernel log, and exits with the command's status", async () => {
+    const r = await cli('vm', 'exec', '--hw', 'dummy', '--', 'sh', '-c', 'cat /proc/asound/cards; echo "<4>from-the-test" > /dev/kmsg; exit 5');
+    expect(r.err).toMatch(/vm: guest ready in [\d.]+ s/);
+    expect(r.out).toMatch(/^ 0 \[Dummy\s+\]: Dummy - Dummy$/m);
+    expect(r.err).toMatch(/^klog: \[\s*\d+\.\d{6}\] from-the-test$/m);
+    expect(r.code).toBe(5);
+  });
+
+  it('lists the guest devices as JSON', async () => {
+    const r = await cli('devices', '--target', 'vm', '--hw', 'aloop,seq-dummy', '--json');
+    expect(r.code).toBe(0);
+    const list = JSON.parse(r.out) as { target: string; cards: { id: string }[]; seqClients: { name: string }[] };
+    expect(list.target).toBe('vm');
+    expect(list.cards.map((c) => c.id)).toEqual(['Loopback']);
+    expect(list.seqClients.map((c) => c.name)).toContain('Midi Through');
+  });
+});
