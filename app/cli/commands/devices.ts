@@ -3,7 +3,7 @@
 import { flag, opt, parseArgs, UsageError } from '../args.js';
 import { type Command, EXIT } from '../command.js';
 import { formatDeviceList } from '../../devices/format.js';
-import { localDeviceList } from '../../devices/local.js';
+import { localDeviceList } from '../../targets/local-devices.js';
 import type { DeviceList } from '../../devices/types.js';
 import { simDeviceList } from '../../sim/devices.js';
 import { listGuestDevices } from '../../vlab/index.js';

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { localDeviceList, readProcAsound } from './local.js';
+import { readProcAsound } from '../devices/local.js';
+import { localDeviceList, nodeHostFiles } from './local-devices.js';
 
 const root = mkdtempSync(join(tmpdir(), 'asound-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -21,7 +22,7 @@ function fakeProc(): string {
 
 describe("this machine's devices", () => {
   it('reads a /proc/asound tree', () => {
-    const files = readProcAsound(fakeProc());
+    const files = readProcAsound(nodeHostFiles, fakeProc());
     expect([...files.keys()].sort()).toEqual(['card0/pcm0p/info', 'card0/pcm0p/sub0/info', 'cards', 'seq/clients']);
   });
 
