@@ -392,10 +392,15 @@ void metrics_scan_capture(struct exec *x, struct handle *h, const uint8_t *buf, 
 	pthread_mutex_unlock(&probe_mu);
 	if (!ok)
 		return;
-	/* the burst's first frame became readable (total - at) frames before this read returned */
-	int64_t t_cap = t_ret - (int64_t)((double)(total - at) * 1e9 / rate);
+	/* Application to application: from the return of the write that handed the burst to
+	 * the kernel to the return of the read that gave it back. Estimating when the burst
+	 * entered the capture buffer from the frame count would assume the stream delivers
+	 * frames evenly at its nominal rate, which a loopback's timer (or an emulated device)
+	 * does not; the read's return is measured, so the figure is never below the truth by
+	 * more than nothing and above it by at most one read. */
+	(void)at;
 	int64_t t = run_t(x->lane->run, t_ret);
-	emit_metric(x->lane->ev, M_LATENCY, x->lane->index, h->index, t, (double)(t_cap - sent));
+	emit_metric(x->lane->ev, M_LATENCY, x->lane->index, h->index, t, (double)(t_ret - sent));
 	emit_metric(x->lane->ev, M_LATENCY_CONFIDENCE, x->lane->index, h->index, t, best);
 }
 
