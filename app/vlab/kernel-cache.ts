@@ -39,7 +39,6 @@ export const INFRA_MODULES = [
   '9p',
   'overlay',
   'xhci_pci',
-  'pvpanic_pci',
 ];
 
 const MANIFEST = 'manifest.json';

@@ -1,11 +1,13 @@
 // How guests end: a kernel panic, a frozen machine, and the lab itself being
 // killed. Each needs a guest of its own (the smallest hardware set boots fastest).
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bootGuest, GuestDownError } from './index.js';
-import { projectRoot } from './paths.js';
+import { distroKernel, validateEntry } from './kernel-cache.js';
+import { cacheRoot, projectRoot } from './paths.js';
 import { guestTmpBase, sweepStaleGuestDirs } from './tmpdir.js';
 
 function pidGone(pid: number): boolean {
@@ -88,5 +90,26 @@ describe('virtual lab lifecycle', { timeout: 300_000 }, () => {
     // The killed process could not remove its temp dir; the next boot's sweep does.
     sweepStaleGuestDirs();
     expect(existsSync(join(guestTmpBase(), dir!))).toBe(false);
+  });
+
+  it('rebuilds a damaged kernel cache instead of booting from it', async () => {
+    const good = await distroKernel(cacheRoot());
+    const entry = join(good.image, '..');
+    const copy = mkdtempSync(join(tmpdir(), 'vlab-cache-copy-'));
+    try {
+      const dest = join(copy, 'kernels', good.package!);
+      cpSync(entry, dest, { recursive: true });
+      cpSync(join(cacheRoot(), 'kernels', 'resolved.json'), join(copy, 'kernels', 'resolved.json'));
+      const module = join(dest, 'modules', readFileSync(join(dest, 'modules', 'modules.dep'), 'utf8').split(':')[0]!);
+      truncateSync(module, 10);
+      expect(validateEntry(dest)).toMatch(/bytes, manifest says/);
+      const lines: string[] = [];
+      const k = await distroKernel(copy, (l) => lines.push(l));
+      expect(lines.join('\n')).toMatch(/is unusable .* rebuilding/);
+      expect(validateEntry(dest)).toBeUndefined();
+      expect(k.release).toBe(good.release);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 });

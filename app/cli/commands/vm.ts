@@ -10,6 +10,9 @@ import { type Command, EXIT, type Io } from '../command.js';
 import { bootGuest, type BootOptions, ExecError, formatKmsg, type Guest, GuestDownError, HW_NAMES, type KmsgRecord, parseHwList, resolveKernel, VlabInputError } from '../../vlab/index.js';
 import { guestdBinary } from '../../vlab/guestd-build.js';
 import { cacheRoot } from '../../vlab/paths.js';
+import { chooseAccel } from '../../vlab/accel.js';
+import { findStaticBusybox } from '../../vlab/initramfs.js';
+import { requireTool } from '../../vlab/tools.js';
 import { constants as osConstants } from 'node:os';
 
 export const GUEST_OPTIONS: OptionSpec[] = [
@@ -89,6 +92,10 @@ async function vmExec(argv: string[], io: Io): Promise<number> {
     h.stderr.on('data', (d: Buffer) => io.err(d.toString('utf8')));
     if (flag(p, 'stdin')) process.stdin.pipe(h.stdin);
     else h.stdin.end();
+    // Ctrl-C and kill reach the command in the guest, which then ends the normal way.
+    const forward = (sig: NodeJS.Signals) => h.kill(sig);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
     try {
       const st = await h.exit;
       // Let the last kernel lines the command caused arrive before the guest goes.
@@ -108,6 +115,8 @@ async function vmExec(argv: string[], io: Io): Promise<number> {
       throw e;
     } finally {
       process.stdin.unpipe(h.stdin);
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
     }
   } finally {
     await guest.shutdown();
@@ -125,7 +134,12 @@ async function vmPrepare(argv: string[], io: Io): Promise<number> {
     throw e;
   }
   const guestd = await guestdBinary(cacheRoot());
-  io.out(`kernel ${k.release} (${k.origin}${k.package ? `, ${k.package}` : ''})\n  image   ${k.image} (${k.imageKind})\n  modules ${k.modulesDir ?? '(none: built-in only)'}\nguestd ${guestd}\ncache ${cacheRoot()}\n`);
+  const qemu = requireTool('qemu-system-x86_64', 'emulate the guest machine');
+  const accel = await chooseAccel({ requested: 'auto', kernel: k, qemu, busybox: findStaticBusybox(), cacheRoot: cacheRoot(), log });
+  io.out(
+    `kernel ${k.release} (${k.origin}${k.package ? `, ${k.package}` : ''})\n  image   ${k.image} (${k.imageKind})\n  modules ${k.modulesDir ?? '(none: built-in only)'}\n` +
+      `guestd ${guestd}\naccel  ${accel}\ncache  ${cacheRoot()}\n`,
+  );
   return EXIT.ok;
 }
 
