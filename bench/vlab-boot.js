@@ -6,6 +6,7 @@
 //   node bench/vlab-boot.js [boots, default 7] [hardware, default "default"]
 // Needs a built tree (node scripts/build.js --ts) and the setup step's packages.
 // One warm-up boot first (kernel cache, guestd build, KVM probe), not counted.
+import { loadavg } from 'node:os';
 import { bootGuest } from '../dist/app/vlab/index.js';
 
 const boots = Number(process.argv[2] ?? 7);
@@ -112,8 +113,9 @@ async function channel(g) {
   return out;
 }
 
+const load0 = loadavg()[0];
 const warm = await bootOnce();
-process.stderr.write(`warm-up boot: ${warm.r.readyMs} ms (${warm.r.accel})\n`);
+process.stderr.write(`warm-up boot: ${warm.r.readyMs} ms (${warm.r.accel}); load average before: ${load0}\n`);
 await warm.g.shutdown();
 
 const runs = [];
@@ -129,6 +131,7 @@ for (let i = 0; i < boots; i++) {
     const med = Object.fromEntries(keys.map((k) => [k, Math.round(median(runs.map((x) => x[k])) * 100) / 100]));
     const spread = { readyMsMin: Math.min(...runs.map((x) => x.readyMs)), readyMsMax: Math.max(...runs.map((x) => x.readyMs)) };
     const round = Object.fromEntries(Object.entries(c).map(([k, v]) => [k, Math.round(v * 10) / 10]));
-    console.log(JSON.stringify({ hw, boots, accel: runs[0].accel, median: med, ...spread, channel: round }, null, 2));
+    // Other work on the machine shows in wall-clock numbers; say how busy it was.
+    console.log(JSON.stringify({ hw, boots, accel: runs[0].accel, loadavg1m: loadavg()[0], median: med, ...spread, channel: round }, null, 2));
   }
 }
