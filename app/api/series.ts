@@ -1,0 +1,268 @@
+// What the charts show, computed from the event stream in constant memory:
+// time buckets that double in width as the run grows (so a chart never has
+// more than MAX_BUCKETS points however long the run), log-scale histograms,
+// and a capped kernel-log list. Shared by the live run view and the HTML
+// report so both show the same numbers. Runs anywhere (no Node, no DOM).
+import type { Finding, RunEvent, Severity } from './types.js';
+
+export const MAX_BUCKETS = 512;
+const FIRST_WIDTH_NS = 1_000;
+/** Histogram resolution: sub-buckets per power of two (~19 % wide). */
+const HIST_SUB = 4;
+const HIST_MIN_NS = 100;
+const HIST_BINS = 4 * 40;
+export const MAX_KLOG_LINES = 20_000;
+export const MAX_FINDINGS = 1_000;
+
+/**
+ * Ops whose duration is not an ioctl's latency: waits the scenario asked for
+ * (the timing family) and transfers that block by design until the device
+ * has room or data. Kept equal to the vocabulary's timing family by a test.
+ */
+export const NOT_IOCTL = new Set(['sleep', 'jitter', 'barrier', 'at_period', 'pcm.write', 'pcm.read', 'seq.read', 'pcm.drain']);
+export const TIMING_OPS = ['sleep', 'jitter', 'barrier', 'at_period'];
+
+export interface KlogLine {
+  /** Index of the event in the run (journal line - 1): stable across reloads. */
+  i: number;
+  t: number;
+  level: number;
+  text: string;
+  source: string;
+  /** Index of the first line of the report this line belongs to (same t and source). */
+  group: number;
+  /** The report's first line carries the simulated kernel's scheduling trace. */
+  hasTrace: boolean;
+}
+
+export interface PhaseMark {
+  t: number;
+  name: string;
+  profile: string[];
+}
+
+/** A log-scale histogram of nanosecond values. */
+export class LogHistogram {
+  readonly bins = new Float64Array(HIST_BINS);
+  count = 0;
+  max = 0;
+
+  add(ns: number): void {
+    const b = binOf(ns);
+    this.bins[b]!++;
+    this.count++;
+    if (ns > this.max) this.max = ns;
+  }
+
+  /** Upper edge (ns) of the bin holding the q-quantile. */
+  quantile(q: number): number {
+    if (!this.count) return 0;
+    const target = Math.ceil(q * this.count);
+    let seen = 0;
+    for (let b = 0; b < HIST_BINS; b++) {
+      seen += this.bins[b]!;
+      if (seen >= target) return Math.min(this.max, binUpper(b));
+    }
+    return this.max;
+  }
+
+  /** Non-empty range of bins, for plotting: [lower edge ns, count] per bin. */
+  points(): { lo: number; hi: number; n: number }[] {
+    let first = -1;
+    let last = -1;
+    for (let b = 0; b < HIST_BINS; b++) {
+      if (this.bins[b]) {
+        if (first < 0) first = b;
+        last = b;
+      }
+    }
+    const out: { lo: number; hi: number; n: number }[] = [];
+    if (first < 0) return out;
+    for (let b = first; b <= last; b++) out.push({ lo: binLower(b), hi: binUpper(b), n: this.bins[b]! });
+    return out;
+  }
+}
+
+function binOf(ns: number): number {
+  if (ns <= HIST_MIN_NS) return 0;
+  return Math.min(HIST_BINS - 1, Math.floor(Math.log2(ns / HIST_MIN_NS) * HIST_SUB) + 1);
+}
+export function binLower(b: number): number {
+  return b === 0 ? 0 : HIST_MIN_NS * 2 ** ((b - 1) / HIST_SUB);
+}
+function binUpper(b: number): number {
+  return HIST_MIN_NS * 2 ** (b / HIST_SUB);
+}
+
+/** Per-bucket sums over time. Buckets are [k * width, (k + 1) * width) ns. */
+export class TimeBuckets {
+  width = FIRST_WIDTH_NS;
+  /** Highest bucket index written + 1. */
+  used = 0;
+  readonly ops = new Float64Array(MAX_BUCKETS);
+  readonly errors = new Float64Array(MAX_BUCKETS);
+  readonly xruns = new Float64Array(MAX_BUCKETS);
+  readonly ioctlSum = new Float64Array(MAX_BUCKETS);
+  readonly ioctlCount = new Float64Array(MAX_BUCKETS);
+  readonly ioctlMax = new Float64Array(MAX_BUCKETS);
+  readonly klog = new Float64Array(MAX_BUCKETS);
+
+  /** Bucket index for time t, widening the buckets until t fits. */
+  index(t: number): number {
+    let k = Math.floor(Math.max(0, t) / this.width);
+    while (k >= MAX_BUCKETS) {
+      this.widen();
+      k = Math.floor(t / this.width);
+    }
+    if (k + 1 > this.used) this.used = k + 1;
+    return k;
+  }
+
+  private widen(): void {
+    for (const a of [this.ops, this.errors, this.xruns, this.ioctlSum, this.ioctlCount, this.klog]) {
+      for (let i = 0; i < MAX_BUCKETS / 2; i++) a[i] = a[2 * i]! + a[2 * i + 1]!;
+      a.fill(0, MAX_BUCKETS / 2);
+    }
+    const m = this.ioctlMax;
+    for (let i = 0; i < MAX_BUCKETS / 2; i++) m[i] = Math.max(m[2 * i]!, m[2 * i + 1]!);
+    m.fill(0, MAX_BUCKETS / 2);
+    this.width *= 2;
+    this.used = Math.ceil(this.used / 2);
+  }
+}
+
+export class RunSeries {
+  readonly buckets = new TimeBuckets();
+  readonly latency = new LogHistogram();
+  readonly ioctl = new LogHistogram();
+  readonly klog: KlogLine[] = [];
+  klogDropped = 0;
+  readonly findings: Finding[] = [];
+  readonly phases: PhaseMark[] = [];
+  readonly lanes = new Map<string, string>();
+  /** Events seen; also the index the next event will have. */
+  events = 0;
+  actions = 0;
+  errors = 0;
+  xrunsTotal = 0;
+  lastT = 0;
+  private readonly xrunsByHandle = new Map<string, number>();
+  private lastGroup: { t: number; source: string; i: number } | null = null;
+
+  /** Feed events in order; `from` is the index of the first (for gaps or repeats after a reconnect). */
+  feed(events: readonly RunEvent[], from = this.events): void {
+    // Events already seen (a resubscription overlapping the old one) are skipped.
+    const skip = Math.max(0, this.events - from);
+    for (let j = skip; j < events.length; j++) this.add(events[j]!, from + j);
+    if (from + events.length > this.events) this.events = from + events.length;
+  }
+
+  private add(e: RunEvent, i: number): void {
+    if (e.t > this.lastT) this.lastT = e.t;
+    const b = this.buckets;
+    switch (e.kind) {
+      case 'act': {
+        const k = b.index(e.t);
+        this.actions++;
+        b.ops[k]!++;
+        if (e.ret < 0) {
+          this.errors++;
+          b.errors[k]!++;
+        }
+        if (!NOT_IOCTL.has(e.op)) {
+          b.ioctlSum[k]! += e.dur;
+          b.ioctlCount[k]!++;
+          if (e.dur > b.ioctlMax[k]!) b.ioctlMax[k] = e.dur;
+          this.ioctl.add(e.dur);
+        }
+        if (e.t + e.dur > this.lastT) this.lastT = e.t + e.dur;
+        return;
+      }
+      case 'metric': {
+        if (e.name === 'xruns') {
+          // The metric is a running count per stream; the chart wants increments.
+          const key = `${e.lane ?? ''}/${e.handle ?? ''}`;
+          const prev = this.xrunsByHandle.get(key) ?? 0;
+          if (e.value > prev) {
+            b.xruns[b.index(e.t)]! += e.value - prev;
+            this.xrunsTotal += e.value - prev;
+          }
+          this.xrunsByHandle.set(key, e.value);
+        } else if (e.name === 'latency') this.latency.add(e.value);
+        return;
+      }
+      case 'klog': {
+        b.klog[b.index(e.t)]!++;
+        const g = this.lastGroup && this.lastGroup.t === e.t && this.lastGroup.source === e.source ? this.lastGroup.i : i;
+        if (g === i) this.lastGroup = { t: e.t, source: e.source, i };
+        // Bounded and O(1): past the cap only lines of warning level or worse are
+        // kept (up to twice the cap); the journal keeps everything.
+        if (this.klog.length >= MAX_KLOG_LINES && (e.level > 4 || this.klog.length >= 2 * MAX_KLOG_LINES)) {
+          this.klogDropped++;
+          return;
+        }
+        this.klog.push({ i, t: e.t, level: e.level, text: e.text, source: e.source, group: g, hasTrace: Boolean(e.trace?.length) });
+        return;
+      }
+      case 'finding':
+        if (this.findings.length < MAX_FINDINGS) this.findings.push(e.finding);
+        return;
+      case 'phase':
+        this.phases.push({ t: e.t, name: e.name, profile: e.profile });
+        return;
+      case 'lane':
+        this.lanes.set(e.lane, e.state);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Chart-ready series: x in seconds (bucket centres), y per unit. */
+  timeline(): { x: number[]; opsPerS: number[]; xruns: number[]; ioctlMeanUs: (number | null)[]; ioctlMaxUs: (number | null)[]; klog: number[]; bucketS: number } {
+    const b = this.buckets;
+    const w = b.width;
+    const n = b.used;
+    const x = new Array<number>(n);
+    const opsPerS = new Array<number>(n);
+    const xruns = new Array<number>(n);
+    const mean = new Array<number | null>(n);
+    const max = new Array<number | null>(n);
+    const klog = new Array<number>(n);
+    for (let k = 0; k < n; k++) {
+      x[k] = ((k + 0.5) * w) / 1e9;
+      opsPerS[k] = (b.ops[k]! * 1e9) / w;
+      xruns[k] = b.xruns[k]!;
+      const c = b.ioctlCount[k]!;
+      mean[k] = c ? b.ioctlSum[k]! / c / 1e3 : null;
+      max[k] = c ? b.ioctlMax[k]! / 1e3 : null;
+      klog[k] = b.klog[k]!;
+    }
+    return { x, opsPerS, xruns, ioctlMeanUs: mean, ioctlMaxUs: max, klog, bucketS: w / 1e9 };
+  }
+}
+
+/** printk levels 0-7 as the kernel names them. */
+export const LEVEL_NAMES = ['emerg', 'alert', 'crit', 'err', 'warn', 'notice', 'info', 'debug'];
+
+/** One colour per printk level, readable on a dark and a light background. */
+export function levelColour(level: number): string {
+  if (level <= 2) return '#e5484d';
+  if (level === 3) return '#f76b15';
+  if (level === 4) return '#e2a336';
+  if (level === 5) return '#3e9ee8';
+  return '#8b949e';
+}
+
+export function severityColour(s: Severity): string {
+  return s === 'critical' ? '#e5484d' : s === 'error' ? '#f76b15' : '#e2a336';
+}
+
+/** ns → "12.3 us", "4.56 ms", "1.234 s". */
+export function formatNs(ns: number): string {
+  const a = Math.abs(ns);
+  if (a >= 1e9) return `${(ns / 1e9).toFixed(3)} s`;
+  if (a >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
+  if (a >= 1e3) return `${(ns / 1e3).toFixed(1)} us`;
+  return `${Math.round(ns)} ns`;
+}

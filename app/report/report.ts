@@ -1,0 +1,141 @@
+// A run's report as one self-contained HTML file: verdict, charts, findings
+// with their interleavings and kernel log, and the JSON summary embedded, so
+// it can be attached to a bug or archived by CI and read anywhere, offline.
+import type { Journal } from '../journal/reader.js';
+import type { Finding, InterleavingStep, RunSummary } from '../api/types.js';
+import { RunSeries, formatNs, levelColour, severityColour, LEVEL_NAMES } from '../api/series.js';
+import { esc, histogramChart, klogChart, timeChart } from './svg.js';
+
+export interface ReportInput {
+  journal: Journal;
+  summary: RunSummary | null;
+  runId: string;
+}
+
+const W = 880;
+const H = 220;
+const MAX_LOG_LINES = 3_000;
+
+export function buildReport({ journal, summary, runId }: ReportInput): string {
+  const h = journal.header;
+  const series = new RunSeries();
+  series.feed(journal.events);
+  const tl = series.timeline();
+  const verdict = summary?.verdict ?? (journal.trailer ? journal.trailer.verdict : 'incomplete');
+  const findings = summary?.findings ?? series.findings;
+  const elapsed = summary?.elapsed_ns ?? series.lastT;
+  const timeLabel = h.target === 'sim' ? 'virtual time' : 'time';
+
+  const charts = [
+    timeChart({ width: W, height: H, title: 'Operations per second', xLabel: timeLabel, yLabel: 'ops/s' }, tl.x, [{ label: 'ops/s', colour: '#3e9ee8', values: tl.opsPerS }], tl.bucketS),
+    timeChart({ width: W, height: H, title: 'Xruns', xLabel: timeLabel, yLabel: 'xruns per bucket' }, tl.x, [{ label: 'xruns', colour: '#e5484d', values: tl.xruns, bars: true }], tl.bucketS),
+    timeChart(
+      { width: W, height: H, title: 'ioctl latency', xLabel: timeLabel, yLabel: 'us' },
+      tl.x,
+      [
+        { label: 'max', colour: '#f76b15', values: tl.ioctlMaxUs },
+        { label: 'mean', colour: '#3e9ee8', values: tl.ioctlMeanUs },
+      ],
+      tl.bucketS,
+    ),
+    histogramChart({ width: W, height: H, title: 'Latency distribution', xLabel: 'latency (log scale)', yLabel: 'samples' }, [
+      { label: `stream latency (${series.latency.count})`, colour: '#8e4ec6', bins: series.latency.points() },
+      { label: `ioctl duration (${series.ioctl.count})`, colour: '#3e9ee8', bins: series.ioctl.points() },
+    ]),
+    klogChart({ width: W, height: H, title: 'Kernel log', xLabel: timeLabel, yLabel: 'level' }, series.klog.map((l) => ({ t: l.t, level: l.level, colour: levelColour(l.level) })), elapsed),
+  ];
+
+  const m = (summary?.metrics ?? {}) as { ops?: Record<string, { count: number; errors: Record<string, number>; dur_ns: { p50: number; p99: number; max: number } }> };
+  const opsRows = Object.entries(m.ops ?? {})
+    .map(([op, s]) => `<tr><td>${esc(op)}</td><td class="n">${s.count}</td><td>${esc(Object.entries(s.errors).map(([e, n]) => `${e} x${n}`).join(', ') || '—')}</td><td class="n">${formatNs(s.dur_ns.p50)}</td><td class="n">${formatNs(s.dur_ns.p99)}</td><td class="n">${formatNs(s.dur_ns.max)}</td></tr>`)
+    .join('');
+
+  const phases = series.phases.length
+    ? `<h2>Phases</h2><table><tr><th>phase</th><th>profile</th><th>starts at</th><th>status</th><th>findings</th></tr>${series.phases
+        .map((p, i) => {
+          const ps = summary?.phases?.[i];
+          return `<tr><td>${esc(p.name)}</td><td>${esc(p.profile.join(', '))}</td><td class="n">${formatNs(p.t)}</td><td>${esc(ps?.status ?? '')}</td><td>${esc(ps?.findings.join(', ') ?? '')}</td></tr>`;
+        })
+        .join('')}</table>`
+    : '';
+
+  const logLines = series.klog.filter((l) => l.level <= 4).slice(0, MAX_LOG_LINES);
+  const log = logLines.length
+    ? `<h2>Kernel log (warnings and worse${logLines.length === MAX_LOG_LINES ? `, first ${MAX_LOG_LINES}` : ''})</h2><pre class="log">${logLines
+        .map((l) => `<span style="color:${levelColour(l.level)}">[${formatNs(l.t).padStart(11)}] &lt;${LEVEL_NAMES[l.level] ?? l.level}&gt; ${esc(l.text)}</span>`)
+        .join('\n')}</pre>`
+    : '';
+
+  const summaryJson = JSON.stringify(summary ?? { state: 'incomplete', preset: h.preset, target: h.target, profile: h.profile, seed: h.seed, findings }, null, 2);
+
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="generator" content="${esc(h.tool)}">
+<title>${esc(`${verdict.toUpperCase()} · ${h.preset} on ${h.target} · Audio Stress Lab`)}</title>
+<style>${CSS}</style></head>
+<body>
+<header><h1>Audio Stress Lab report</h1>
+<p class="verdict v-${esc(verdict)}">${esc(verdict.toUpperCase())}</p>
+<table class="kv">
+<tr><th>run</th><td>${esc(runId)}</td></tr>
+<tr><th>preset</th><td>${esc(h.preset)}${h.scenario.family ? ` (${esc(h.scenario.family)})` : ''}</td></tr>
+<tr><th>target</th><td>${esc(h.target)}</td></tr>
+<tr><th>kernel profile</th><td>${esc(h.scenario.suite ? 'per phase (suite)' : h.profile.join(', '))}</td></tr>
+<tr><th>seed / strategy</th><td>${h.seed} / ${esc(h.strategy)}</td></tr>
+<tr><th>status</th><td>${esc(summary ? `${summary.status}${summary.reason ? ` — ${summary.reason}` : ''}` : journal.truncated ? 'journal cut short (the writer died mid-line)' : 'no summary (the run did not finish)')}</td></tr>
+<tr><th>covered</th><td>${formatNs(elapsed)} ${h.target === 'sim' ? 'of virtual time' : ''}${summary ? ` in ${(summary.wall_ms / 1000).toFixed(1)} s` : ''}</td></tr>
+<tr><th>events</th><td>${series.events} (${series.actions} operations, ${series.errors} failed, ${series.xrunsTotal} xruns, ${series.klog.length + series.klogDropped} kernel log lines)</td></tr>
+</table>
+<p class="desc">${esc(h.scenario.description.trim())}</p></header>
+<h2>Findings (${findings.length})</h2>
+${findings.length ? findings.map(findingHtml).join('\n') : '<p>No findings.</p>'}
+${phases}
+<h2>Charts</h2>
+<div class="charts">${charts.join('\n')}</div>
+${opsRows ? `<h2>Operations</h2><table><tr><th>op</th><th>count</th><th>errors</th><th>p50</th><th>p99</th><th>max</th></tr>${opsRows}</table>` : ''}
+${log}
+<h2>Summary (JSON)</h2>
+<details><summary>summary.json</summary><pre>${esc(summaryJson)}</pre></details>
+<script type="application/json" id="stresslab-summary">${summaryJson.replace(/</g, '\\u003c')}</script>
+<footer>${esc(h.tool)} · generated ${new Date().toISOString()}</footer>
+</body></html>
+`;
+}
+
+function findingHtml(f: Finding): string {
+  const inflight = f.inflight?.length
+    ? `<h4>In flight</h4><ul>${f.inflight.map((a) => `<li>${esc(a.lane)}: ${esc(a.op)}${a.handle ? ` (${esc(a.handle)})` : ''} since ${formatNs(a.since)}</li>`).join('')}</ul>`
+    : '';
+  return `<section class="finding" id="${esc(f.id)}">
+<h3><span class="sev" style="background:${severityColour(f.severity)}">${esc(f.severity)}</span> ${esc(f.type)} <small>${esc(f.id)} at ${formatNs(f.t)}${f.lane ? ` · lane ${esc(f.lane)}` : ''}${f.op ? ` · ${esc(f.op)}` : ''}</small></h3>
+<p>${esc(f.message)}</p>
+${inflight}
+${f.interleaving?.length ? `<h4>Interleaving</h4>${interleavingTable(f.interleaving)}` : ''}
+${f.klog?.length ? `<h4>Kernel log</h4><pre class="log">${esc(f.klog.join('\n'))}</pre>` : ''}
+</section>`;
+}
+
+/** One column per task (lane, interrupt, kernel thread), one row per scheduling step. */
+export function interleavingTable(steps: InterleavingStep[]): string {
+  const tasks: string[] = [];
+  for (const s of steps) if (!tasks.includes(s.task)) tasks.push(s.task);
+  const ctx = new Map(steps.map((s) => [s.task, s.ctx]));
+  const t0 = steps[0]?.t ?? 0;
+  const head = `<tr><th>+time</th>${tasks.map((t) => `<th class="ctx-${ctx.get(t)}">${esc(t)}<br><small>${esc(ctx.get(t) ?? '')}</small></th>`).join('')}</tr>`;
+  const rows = steps.map((s) => `<tr><td class="n">${formatNs(s.t - t0)}</td>${tasks.map((t) => (t === s.task ? `<td class="step ctx-${s.ctx}">${esc(s.at)}</td>` : '<td></td>')).join('')}</tr>`).join('');
+  return `<table class="il">${head}${rows}</table>`;
+}
+
+const CSS = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:960px;color:#1f2328;background:#fff;padding:0 16px}
+h1{font-size:22px;margin:0 0 8px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #d0d7de;padding-bottom:4px}h3{font-size:15px;margin:8px 0}h4{font-size:13px;margin:10px 0 4px}
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #d0d7de;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f6f8fa}
+.kv th{width:140px}.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.verdict{display:inline-block;font-weight:700;padding:2px 12px;border-radius:4px;color:#fff;background:#57606a}.v-pass{background:#1a7f37}.v-fail{background:#cf222e}.v-error{background:#bc4c00}.v-aborted{background:#6e7781}
+.desc{color:#57606a}.sev{color:#fff;border-radius:3px;padding:1px 6px;font-size:12px}
+.finding{border:1px solid #d0d7de;border-radius:6px;padding:8px 12px;margin:10px 0}
+pre{background:#f6f8fa;padding:8px;overflow-x:auto;font:12px/1.4 ui-monospace,monospace}pre.log{background:#0d1117;color:#c9d1d9}
+.il td,.il th{font:12px ui-monospace,monospace}.il td.step{background:#ddf4ff}.il td.ctx-irq{background:#ffebe9}.il td.ctx-kthread{background:#fff8c5}
+.chart{display:block;margin:8px 0;font:11px system-ui,sans-serif}.chart .g{stroke:#eaeef2}.chart .a{stroke:#8c959f}.chart text{fill:#57606a}.chart .t{font-weight:600;fill:#1f2328}
+footer{margin-top:32px;color:#8c959f;font-size:12px}`;

@@ -1,0 +1,274 @@
+// The API's implementation, whichever transport carries it: Electron IPC and
+// the headless server both hand it checked requests and a client to push to.
+// Everything slow or unsafe (runs, target probes, reports) happens in worker
+// threads; this class only routes and reads small files.
+import { mkdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DevicesResult, Finding, LabInfo, Method, Params, PushMessage, ReplayStarted, Result, RunEvent, RunStarted, RunSummary, RunTrailer, SubscribeResult } from '../../app/api/types.js';
+import { ApiError, checkParams } from '../../app/api/validate.js';
+import { BUG_SWITCHES, ProfileError, parseProfile, profileLabel } from '../../app/sim/profiles.js';
+import { checkPreset, formatProblem } from '../../app/vocabulary/preset-file.js';
+import type { Scenario } from '../../app/vocabulary/scenario.js';
+import { VERSION } from '../../app/version.js';
+import { RunManager } from '../runs/run-manager.js';
+import { runTask } from '../runs/tasks.js';
+import { PresetStore } from './presets.js';
+import { RunsStore } from './runs-store.js';
+
+/** Whoever is on the other end of a transport: a window or a WebSocket. */
+export interface Client {
+  push(m: PushMessage): void;
+  /** Bytes queued towards the client; journal replays wait while it is high. */
+  backlog(): number;
+}
+
+export interface LabServiceOptions {
+  mode: LabInfo['mode'];
+  runsDir: string;
+  builtinPresetDir: string;
+  userPresetDir: string;
+  /** Probe and device-list deadline, ms. */
+  taskTimeoutMs?: number;
+}
+
+const MAX_BACKLOG = 32 * 1024 * 1024;
+
+interface Subscription {
+  client: Client;
+  cancel: () => void;
+  state: { cancelled: boolean };
+}
+
+export class LabService {
+  readonly presets: PresetStore;
+  readonly runs: RunsStore;
+  private readonly manager: RunManager;
+  private readonly clients = new Set<Client>();
+  private readonly subs = new Map<string, Subscription>();
+  private nextSub = 1;
+  private readonly devices = new Map<string, Promise<DevicesResult>>();
+
+  constructor(readonly opts: LabServiceOptions) {
+    this.presets = new PresetStore(opts.builtinPresetDir, opts.userPresetDir);
+    this.runs = new RunsStore(opts.runsDir);
+    this.manager = new RunManager(this.runs, () => this.broadcast({ type: 'runs-changed' }));
+  }
+
+  /** Checks the parameters again (cheap) so no transport can skip validation. */
+  async call<M extends Method>(method: M, params: unknown, client: Client): Promise<Result<M>> {
+    this.clients.add(client);
+    const p = checkParams(method, params);
+    const h = this.handlers[method] as (p: Params<M>, c: Client) => Promise<Result<M>> | Result<M>;
+    return h(p, client);
+  }
+
+  /** The client went away: its subscriptions end. */
+  detach(client: Client): void {
+    this.clients.delete(client);
+    for (const [id, s] of this.subs) if (s.client === client) this.endSub(id);
+  }
+
+  async close(): Promise<void> {
+    for (const id of [...this.subs.keys()]) this.endSub(id);
+    await this.manager.closeAll();
+  }
+
+  private broadcast(m: PushMessage): void {
+    for (const c of this.clients) c.push(m);
+  }
+
+  private readonly handlers: { [M in Method]: (p: Params<M>, c: Client) => Promise<Result<M>> | Result<M> } = {
+    'lab.info': () => ({ version: VERSION, mode: this.opts.mode, runsDir: this.runs.dir, userPresetDir: this.opts.userPresetDir, builtinPresetDir: this.opts.builtinPresetDir }),
+    'targets.list': async () => (await runTask({ kind: 'targets' }, this.opts.taskTimeoutMs ?? 60_000)).targets,
+    'devices.list': (p) => this.listDevices(p.target, p.refresh ?? false),
+    'profiles.list': () => Object.entries(BUG_SWITCHES).map(([name, b]) => ({ name, seed: b.seed, summary: b.summary, finding: b.finding })),
+    'presets.list': () => this.presets.list(),
+    'presets.load': (p) => this.presets.load(p.name),
+    'presets.validate': (p) => this.presets.validate(p.text, p.file),
+    'presets.save': (p) => {
+      const r = this.presets.save(p.name, p.text, p.overwrite ?? false);
+      return r;
+    },
+    'run.start': (p) => this.startRun(p),
+    'run.stop': (p) => ({ stopping: this.manager.stop(p.runId) }),
+    'run.abort': async (p) => ({ aborted: await this.manager.abort(p.runId) }),
+    'run.replay': (p) => this.replay(p),
+    'runs.list': async () => {
+      const live = new Set(this.manager.liveIds());
+      return (await this.runs.list()).map((r) => (live.has(r.id) ? { ...r, state: 'running' as const } : r));
+    },
+    'runs.subscribe': (p, c) => this.subscribe(p.runId, p.from ?? 0, c),
+    'runs.unsubscribe': (p, c) => {
+      const s = this.subs.get(p.sub);
+      if (!s || s.client !== c) return { ok: false };
+      this.endSub(p.sub);
+      return { ok: true };
+    },
+    'runs.inflight': (p) => this.runs.inflight(p.runId, p.t, p.i),
+    'report.export': async (p) => {
+      const dir = this.runs.path(p.runId);
+      this.runs.journalPath(p.runId);
+      if (this.manager.isLive(p.runId)) throw new ApiError('conflict', 'the run is still going; export its report when it has finished');
+      const outFile = join(dir, 'report.html');
+      const r = await runTask({ kind: 'report', runDir: dir, outFile }, 120_000);
+      return { file: outFile, name: `stresslab-report_${p.runId}.html`, html: r.html };
+    },
+  };
+
+  private listDevices(target: string, refresh: boolean): Promise<DevicesResult> {
+    // Cached: listing a virtual lab's devices boots a guest.
+    let p = refresh ? undefined : this.devices.get(target);
+    if (!p) {
+      p = runTask({ kind: 'devices', target }, this.opts.taskTimeoutMs ?? 120_000).then((r) => r.devices);
+      this.devices.set(target, p);
+      p.catch(() => this.devices.delete(target));
+    }
+    return p;
+  }
+
+  private newRunDir(preset: string, target: string): { id: string; dir: string } {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+    mkdirSync(this.runs.dir, { recursive: true });
+    for (let n = 1; ; n++) {
+      const id = `${stamp}_${preset}_${target}${n > 1 ? `-${n}` : ''}`;
+      const dir = join(this.runs.dir, id);
+      if (!existsSync(dir)) {
+        mkdirSync(dir);
+        return { id, dir };
+      }
+    }
+  }
+
+  private scenarioFor(source: Params<'run.start'>['source']): Scenario {
+    if ('preset' in source) return this.presets.scenario(source.preset);
+    const r = checkPreset(source.text, `${source.name}.yaml`);
+    if (!r.scenario) throw new ApiError('bad-request', `the preset does not validate:\n${r.problems.slice(0, 5).map(formatProblem).join('\n')}`);
+    return r.scenario;
+  }
+
+  private profileOf(list: string[]): string[] {
+    try {
+      return profileLabel(parseProfile(list.length ? list : ['fixed']));
+    } catch (e) {
+      if (e instanceof ProfileError) throw new ApiError('bad-request', `params.profile: ${e.message}`);
+      throw e;
+    }
+  }
+
+  private startRun(p: Params<'run.start'>): Promise<RunStarted> {
+    return this.launch(this.scenarioFor(p.source), p);
+  }
+
+  private async launch(scenario: Scenario, p: Omit<Params<'run.start'>, 'source'>, replay?: string): Promise<RunStarted> {
+    const profile = this.profileOf(p.profile);
+    const { id, dir } = this.newRunDir(scenario.name, p.target);
+    await this.manager.start(id, {
+      kind: 'run',
+      builtinPresetDir: this.opts.builtinPresetDir,
+      userPresetDir: this.opts.userPresetDir,
+      scenario,
+      target: p.target,
+      profile,
+      seed: p.seed,
+      ...(p.duration !== undefined ? { duration: p.duration } : {}),
+      ...(replay !== undefined ? { replay } : {}),
+      outDir: dir,
+    });
+    return { runId: id, dir };
+  }
+
+  /**
+   * A sim finding again. A single preset is replayed exactly (the recorded
+   * scheduler decisions); a suite phase is re-run from its preset with the
+   * run's seed and the phase's profile, which the simulator makes deterministic.
+   */
+  private async replay(p: Params<'run.replay'>): Promise<ReplayStarted> {
+    const header = await this.runs.header(p.runId);
+    if (!header) throw new ApiError('not-found', `run ${p.runId} has no header yet`);
+    if (header.target !== 'sim') throw new ApiError('bad-request', `replay needs the simulated kernel; this run was on ${header.target}`);
+    let finding: Finding | undefined;
+    const phases: { t: number; name: string; profile: string[] }[] = [];
+    let decisions = '';
+    await this.runs.stream(p.runId, {}, (_f, events: RunEvent[]) => {
+      for (const e of events) {
+        if (e.kind === 'finding' && e.finding.id === p.findingId && (p.t === undefined || e.finding.t === p.t)) finding ??= e.finding;
+        else if (e.kind === 'phase') phases.push({ t: e.t, name: e.name, profile: e.profile });
+        else if (e.kind === 'sched') decisions += e.decisions;
+      }
+    });
+    if (!finding) throw new ApiError('not-found', `run ${p.runId} has no finding ${p.findingId}`);
+    if (!header.scenario.suite) {
+      const started = await this.launch(header.scenario, { target: 'sim', profile: header.profile, seed: header.seed, duration: header.duration }, decisions);
+      return { ...started, mode: 'exact', expect: { type: finding.type, message: finding.message, t: finding.t } };
+    }
+    const phase = [...phases].reverse().find((ph) => ph.t <= finding!.t);
+    if (!phase) throw new ApiError('not-found', `finding ${p.findingId} is not inside any phase of ${p.runId}`);
+    const entry = header.scenario.suite.find((e) => e.preset === phase.name);
+    const started = await this.startRun({ source: { preset: phase.name }, target: 'sim', profile: phase.profile, seed: header.seed, ...(entry?.duration !== undefined ? { duration: entry.duration } : {}) });
+    return { ...started, mode: 'phase', phase: phase.name, expect: { type: finding.type, message: finding.message, t: finding.t - phase.t } };
+  }
+
+  private async subscribe(runId: string, from: number, client: Client): Promise<SubscribeResult> {
+    this.runs.journalPath(runId);
+    const id = `s${this.nextSub++}`;
+    const state = { cancelled: false };
+    const header = await this.waitHeader(runId);
+    let cancelLive: (() => void) | null = null;
+    const sub: Subscription = { client, state, cancel: () => cancelLive?.() };
+    this.subs.set(id, sub);
+    const end = (summary: RunSummary | null, trailer: RunTrailer | null, truncated: boolean, error?: string) => {
+      if (state.cancelled) return;
+      client.push({ type: 'end', sub: id, runId, summary, trailer, truncated, ...(error ? { error } : {}) });
+      this.subs.delete(id);
+    };
+    cancelLive = this.manager.subscribe(runId, from, {
+      events: (f, events) => {
+        if (state.cancelled) return;
+        // A client that cannot keep up is cut off with a reason rather than
+        // letting its queue grow without bound; it can resubscribe from where it was.
+        if (client.backlog() > MAX_BACKLOG) {
+          end(null, null, false, `the client fell ${MAX_BACKLOG >> 20} MB behind; resubscribe from event ${f}`);
+          state.cancelled = true;
+          cancelLive?.();
+          return;
+        }
+        client.push({ type: 'events', sub: id, runId, from: f, events });
+      },
+      end: (summary, error) => end(summary, null, false, error),
+    });
+    const live = cancelLive !== null;
+    if (!live) {
+      // A finished run: stream its journal, pausing while the client is behind.
+      setImmediate(() => {
+        void this.runs
+          .stream(runId, { from, signal: state }, async (f, events) => {
+            while (client.backlog() > MAX_BACKLOG && !state.cancelled) await new Promise((r) => setTimeout(r, 20));
+            if (!state.cancelled) client.push({ type: 'events', sub: id, runId, from: f, events });
+          })
+          .then(
+            async (r) => end(await this.runs.summary(runId), r.trailer, r.truncated),
+            (e: Error) => end(null, null, false, e.message),
+          );
+      });
+    }
+    return { sub: id, header, live };
+  }
+
+  private async waitHeader(runId: string): Promise<SubscribeResult['header']> {
+    // A run that just started may not have flushed its header yet (journals flush every 100 ms).
+    for (let i = 0; i < 100; i++) {
+      const h = await this.runs.header(runId);
+      if (h) return h;
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    throw new ApiError('unavailable', `run ${runId} has not written its journal header`);
+  }
+
+  private endSub(id: string): void {
+    const s = this.subs.get(id);
+    if (!s) return;
+    s.state.cancelled = true;
+    s.cancel();
+    this.subs.delete(id);
+  }
+}

@@ -1,0 +1,267 @@
+// What the whole window shares: the lab's targets, presets, the editor, the
+// run settings, the history and the run on screen.
+import type { DevicesResult, LabInfo, PresetEntry, PresetProblem, ProfileSwitch, RunInfo, ScenarioOutline, TargetInfo } from '../../../app/api/types.js';
+import { api, ApiError } from './api.js';
+import { RunView } from './run-view.svelte.js';
+import { parseDurationText } from './format.js';
+
+export type Tab = 'setup' | 'run' | 'history';
+
+const NEW_PRESET = `name: my-scenario
+description: >
+  Two lanes race HW_PARAMS on one substream while a third polls its status.
+duration: 2s
+setup:
+  - pcm.open: { handle: pcm, card: Dummy, device: 0, subdevice: 0, stream: playback }
+lanes:
+  - name: small
+    loop:
+      - barrier: go
+      - pcm.hw_params: { handle: pcm, format: S16_LE, channels: 2, rate: 48000, period_size: 64, periods: 4 }
+  - name: large
+    loop:
+      - barrier: go
+      - pcm.hw_params: { handle: pcm, format: S16_LE, channels: 2, rate: 48000, period_size: 1024, periods: 4 }
+  - name: poll
+    loop:
+      - pcm.status: pcm
+      - sleep: 50us
+teardown:
+  - pcm.close: pcm
+`;
+
+class Lab {
+  info = $state<LabInfo | null>(null);
+  connection = $state<'connecting' | 'open' | 'closed'>('connecting');
+  tab = $state<Tab>('setup');
+  error = $state<string | null>(null);
+
+  targets = $state<TargetInfo[]>([]);
+  target = $state('sim');
+  devices = $state<DevicesResult | null>(null);
+  devicesError = $state<string | null>(null);
+  devicesLoading = $state(false);
+
+  profiles = $state<ProfileSwitch[]>([]);
+  presets = $state<PresetEntry[]>([]);
+  /** The library preset the editor was loaded from (null for a new one). */
+  presetName = $state<string | null>(null);
+  presetOrigin = $state<'builtin' | 'user' | null>(null);
+  text = $state('');
+  savedText = $state('');
+  problems = $state<PresetProblem[]>([]);
+  outline = $state<ScenarioOutline | null>(null);
+  validating = $state(false);
+  saveMessage = $state<{ kind: 'ok' | 'error' | 'confirm'; text: string } | null>(null);
+
+  bugs = $state<string[]>([]);
+  seed = $state(1);
+  durationText = $state('');
+
+  runs = $state<RunInfo[]>([]);
+  view = $state<RunView | null>(null);
+  starting = $state(false);
+
+  private validateTimer: ReturnType<typeof setTimeout> | null = null;
+  private validateSeq = 0;
+
+  get dirty(): boolean {
+    return this.text !== this.savedText;
+  }
+
+  get durationNs(): number | undefined | 'invalid' {
+    return parseDurationText(this.durationText);
+  }
+
+  async init(): Promise<void> {
+    api.onState((s) => {
+      const was = this.connection;
+      this.connection = s;
+      if (s === 'open' && was === 'closed') {
+        this.view?.resume();
+        void this.refreshRuns();
+      }
+    });
+    api.onPush((m) => {
+      if (m.type === 'runs-changed') void this.refreshRuns();
+      else this.view?.handle(m);
+    });
+    try {
+      const [info, profiles, presets] = await Promise.all([api.call('lab.info', {}), api.call('profiles.list', {}), api.call('presets.list', {})]);
+      this.info = info;
+      this.profiles = profiles;
+      this.presets = presets;
+      const first = presets.find((p) => p.name === 'demo') ?? presets[0];
+      if (first) await this.loadPreset(first.name);
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+    void this.refreshTargets();
+    void this.refreshRuns();
+  }
+
+  async refreshTargets(): Promise<void> {
+    try {
+      this.targets = await api.call('targets.list', {});
+      if (!this.targets.some((t) => t.id === this.target && t.available)) this.target = this.targets.find((t) => t.available)?.id ?? 'sim';
+      await this.loadDevices(false);
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+  }
+
+  async selectTarget(id: string): Promise<void> {
+    this.target = id;
+    await this.loadDevices(false);
+  }
+
+  async loadDevices(refresh: boolean): Promise<void> {
+    const target = this.target;
+    this.devicesLoading = true;
+    this.devicesError = null;
+    try {
+      const d = await api.call('devices.list', { target, refresh });
+      if (this.target === target) this.devices = d;
+    } catch (e) {
+      if (this.target === target) {
+        this.devices = null;
+        this.devicesError = (e as Error).message;
+      }
+    } finally {
+      this.devicesLoading = false;
+    }
+  }
+
+  async refreshPresets(): Promise<void> {
+    this.presets = await api.call('presets.list', {});
+  }
+
+  async loadPreset(name: string): Promise<void> {
+    const p = await api.call('presets.load', { name });
+    this.presetName = p.name;
+    this.presetOrigin = p.origin;
+    this.text = p.text;
+    this.savedText = p.text;
+    this.saveMessage = null;
+    const entry = this.presets.find((x) => x.name === name);
+    // A preset that names its historic bug starts with that bug switched on: that is what it is for.
+    this.bugs = entry?.bugProfile ? [...entry.bugProfile] : [];
+    this.durationText = '';
+    await this.validateNow();
+  }
+
+  newPreset(): void {
+    this.presetName = null;
+    this.presetOrigin = null;
+    this.text = NEW_PRESET;
+    this.savedText = '';
+    this.bugs = [];
+    this.saveMessage = null;
+    void this.validateNow();
+  }
+
+  edit(text: string): void {
+    this.text = text;
+    this.saveMessage = null;
+    if (this.validateTimer !== null) clearTimeout(this.validateTimer);
+    this.validateTimer = setTimeout(() => void this.validateNow(), 200);
+  }
+
+  private fileLabel(): string {
+    return `${this.outline?.name ?? this.presetName ?? 'editor'}.yaml`;
+  }
+
+  async validateNow(): Promise<void> {
+    const seq = ++this.validateSeq;
+    this.validating = true;
+    try {
+      const r = await api.call('presets.validate', { text: this.text, file: this.fileLabel() });
+      if (seq !== this.validateSeq) return;
+      this.problems = r.problems;
+      if (r.outline) this.outline = r.outline;
+      else if (!this.text.trim()) this.outline = null;
+    } catch (e) {
+      if (seq === this.validateSeq) this.problems = [{ file: this.fileLabel(), path: '(editor)', message: (e as Error).message }];
+    } finally {
+      if (seq === this.validateSeq) this.validating = false;
+    }
+  }
+
+  async save(overwrite = false): Promise<void> {
+    const name = this.outline?.name;
+    if (!name || this.problems.length) {
+      this.saveMessage = { kind: 'error', text: 'fix the problems first' };
+      return;
+    }
+    try {
+      const entry = await api.call('presets.save', { name, text: this.text, overwrite });
+      this.savedText = this.text;
+      this.presetName = entry.name;
+      this.presetOrigin = 'user';
+      this.saveMessage = { kind: 'ok', text: `saved as ${entry.name} in ${this.info?.userPresetDir ?? 'your presets'}` };
+      await this.refreshPresets();
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'conflict' && /overwrite/.test(e.message)) this.saveMessage = { kind: 'confirm', text: e.message };
+      else this.saveMessage = { kind: 'error', text: (e as Error).message };
+    }
+  }
+
+  async refreshRuns(): Promise<void> {
+    try {
+      this.runs = await api.call('runs.list', {});
+    } catch {
+      /* the history refreshes on the next change */
+    }
+  }
+
+  show(view: RunView): void {
+    this.view?.close();
+    this.view = view;
+    this.tab = 'run';
+  }
+
+  async openRun(runId: string): Promise<void> {
+    const v = new RunView(runId);
+    this.show(v);
+    await v.open();
+  }
+
+  async start(): Promise<void> {
+    const d = this.durationNs;
+    if (d === 'invalid') {
+      this.error = 'duration: write a time such as 500ms, 5s or 2m (or leave it empty for the preset\'s)';
+      return;
+    }
+    if (this.problems.length) {
+      this.error = 'the preset has problems; fix them before running';
+      return;
+    }
+    this.starting = true;
+    this.error = null;
+    try {
+      const unsaved = this.dirty || !this.presetName;
+      const source = unsaved ? { text: this.text, name: this.outline?.name ?? 'editor' } : { preset: this.presetName! };
+      const r = await api.call('run.start', { source, target: this.target, profile: this.bugs.length ? [...this.bugs] : ['fixed'], seed: this.seed, ...(d !== undefined ? { duration: d } : {}) });
+      await this.openRun(r.runId);
+    } catch (e) {
+      this.error = (e as Error).message;
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  async replay(runId: string, findingId: string, t: number): Promise<void> {
+    this.error = null;
+    try {
+      const started = await api.call('run.replay', { runId, findingId, t });
+      const v = new RunView(started.runId);
+      v.replayOf = { runId, findingId, started };
+      this.show(v);
+      await v.open();
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+  }
+}
+
+export const lab = new Lab();
