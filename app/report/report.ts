@@ -89,10 +89,11 @@ export function buildReport({ journal, summary, runId }: ReportInput): string {
 </table>
 <p class="desc">${esc(h.scenario.description.trim())}</p></header>
 <h2>Findings (${findings.length})</h2>
-${findings.length ? findings.map(findingHtml).join('\n') : '<p>No findings.</p>'}
-${phases}
+${findings.length ? `<table><tr><th>severity</th><th>finding</th><th>at</th><th>what</th></tr>${findings.map((f, i) => `<tr><td><span class="sev" style="background:${severityColour(f.severity)}">${esc(f.severity)}</span></td><td><a href="#f${i}">${esc(f.id)}</a></td><td class="n">${formatNs(f.t)}</td><td>${esc(f.message.length > 140 ? f.message.slice(0, 140) + '…' : f.message)}</td></tr>`).join('')}</table>` : '<p>No findings.</p>'}
 <h2>Charts</h2>
 <div class="charts">${charts.join('\n')}</div>
+${phases}
+${findings.length ? `<h2>Finding details</h2>\n${findings.map(findingHtml).join('\n')}` : ''}
 ${opsRows ? `<h2>Operations</h2><table><tr><th>op</th><th>count</th><th>errors</th><th>p50</th><th>p99</th><th>max</th></tr>${opsRows}</table>` : ''}
 ${log}
 <h2>Summary (JSON)</h2>
@@ -103,11 +104,11 @@ ${log}
 `;
 }
 
-function findingHtml(f: Finding): string {
+function findingHtml(f: Finding, index: number): string {
   const inflight = f.inflight?.length
     ? `<h4>In flight</h4><ul>${f.inflight.map((a) => `<li>${esc(a.lane)}: ${esc(a.op)}${a.handle ? ` (${esc(a.handle)})` : ''} since ${formatNs(a.since)}</li>`).join('')}</ul>`
     : '';
-  return `<section class="finding" id="${esc(f.id)}">
+  return `<section class="finding" id="f${index}">
 <h3><span class="sev" style="background:${severityColour(f.severity)}">${esc(f.severity)}</span> ${esc(f.type)} <small>${esc(f.id)} at ${formatNs(f.t)}${f.lane ? ` · lane ${esc(f.lane)}` : ''}${f.op ? ` · ${esc(f.op)}` : ''}</small></h3>
 <p>${esc(f.message)}</p>
 ${inflight}

@@ -22,6 +22,9 @@ export function bindIpc(service: LabService): void {
         push: (m) => {
           if (!wc.isDestroyed()) wc.send('lab:push', m);
         },
+        pushEvents: (sub, runId, from, lines) => {
+          if (!wc.isDestroyed()) wc.send('lab:push', { type: 'events', sub, runId, from, events: JSON.parse(`[${lines.join(',')}]`) });
+        },
         backlog: () => 0,
       };
       clients.set(wc, client);

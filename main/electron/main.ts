@@ -2,7 +2,7 @@
 // purpose: the lab's work runs in worker threads (main/runs) and child
 // processes (the agent), so this thread only routes messages and never
 // waits on a kernel.
-import { app, BrowserWindow, Menu, session, shell, type Session } from 'electron';
+import { app, BrowserWindow, Menu, session, type Session } from 'electron';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,7 @@ import { LabService } from '../service/lab-service.js';
 import { rendererDir } from '../paths.js';
 import { bindIpc } from './ipc.js';
 import { registerAppScheme, serveRenderer } from './protocol.js';
-import { APP_ORIGIN, APP_URL, windowOptions } from './window.js';
+import { APP_ORIGIN, APP_URL, createMainWindow } from './window.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
@@ -43,11 +43,8 @@ app.on('web-contents-created', (_e, contents) => {
     if (!url.startsWith(`${APP_ORIGIN}/`)) ev.preventDefault();
   });
   contents.on('will-attach-webview', (ev) => ev.preventDefault());
-  contents.setWindowOpenHandler(({ url }) => {
-    // Links to documentation open in the user's browser, never in the app.
-    if (url.startsWith('https://')) void shell.openExternal(url);
-    return { action: 'deny' };
-  });
+  // The lab opens no windows and follows no links out of itself.
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
 });
 
 if (!app.requestSingleInstanceLock()) app.quit();
@@ -55,8 +52,8 @@ if (!app.requestSingleInstanceLock()) app.quit();
 let service: LabService | null = null;
 
 async function createWindow(): Promise<void> {
-  const icon = join(here, '..', '..', '..', 'build', 'icon.png');
-  const win = new BrowserWindow(windowOptions(join(here, 'preload.cjs'), existsSync(icon) ? icon : undefined));
+  const icon = join(here, '..', '..', '..', 'main', 'assets', 'icon.png');
+  const win = createMainWindow(join(here, 'preload.cjs'), existsSync(icon) ? icon : undefined);
   win.once('ready-to-show', () => win.show());
   await win.loadURL(APP_URL);
 }

@@ -122,7 +122,7 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
       } catch (e) {
         throw new ApiError('bad-request', `body: not JSON (${(e as Error).message})`);
       }
-      const client: Client = { push: () => {}, backlog: () => 0 };
+      const client: Client = { push: () => {}, pushEvents: () => {}, backlog: () => 0 };
       const result = await o.service.call(name, checkParams(name, params), client);
       o.service.detach(client);
       sendJson(res, 200, { ok: true, result });

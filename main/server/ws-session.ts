@@ -11,7 +11,13 @@ export function attachSession(ws: WebSocket, service: LabService): void {
   const send = (m: ServerMessage) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
   };
-  const client: Client = { push: send, backlog: () => ws.bufferedAmount };
+  const client: Client = {
+    push: send,
+    pushEvents(sub, runId, from, lines) {
+      if (ws.readyState === ws.OPEN) ws.send(`{"type":"events","sub":${JSON.stringify(sub)},"runId":${JSON.stringify(runId)},"from":${from},"events":[${lines.join(',')}]}`);
+    },
+    backlog: () => ws.bufferedAmount,
+  };
   ws.on('message', (data: RawData, isBinary: boolean) => {
     let raw: unknown;
     try {

@@ -18,6 +18,11 @@ import { RunsStore } from './runs-store.js';
 /** Whoever is on the other end of a transport: a window or a WebSocket. */
 export interface Client {
   push(m: PushMessage): void;
+  /**
+   * Events as JSON lines, exactly as the journal has them. A WebSocket sends
+   * them on without parsing; the Electron window gets them parsed.
+   */
+  pushEvents(sub: string, runId: string, from: number, lines: string[]): void;
   /** Bytes queued towards the client; journal replays wait while it is high. */
   backlog(): number;
 }
@@ -161,6 +166,7 @@ export class LabService {
 
   private async launch(scenario: Scenario, p: Omit<Params<'run.start'>, 'source'>, replay?: string): Promise<RunStarted> {
     const profile = this.profileOf(p.profile);
+    this.manager.assertFree(p.target);
     const { id, dir } = this.newRunDir(scenario.name, p.target);
     await this.manager.start(id, {
       kind: 'run',
@@ -187,12 +193,17 @@ export class LabService {
     if (!header) throw new ApiError('not-found', `run ${p.runId} has no header yet`);
     if (header.target !== 'sim') throw new ApiError('bad-request', `replay needs the simulated kernel; this run was on ${header.target}`);
     let finding: Finding | undefined;
-    const phases: { t: number; name: string; profile: string[] }[] = [];
+    // The phase a finding belongs to is the one running when it was reported
+    // (by journal order: a phase starts at the very instant the last one stopped).
+    let current: { t: number; name: string; profile: string[] } | undefined;
+    let phase: typeof current;
     let decisions = '';
     await this.runs.stream(p.runId, {}, (_f, events: RunEvent[]) => {
       for (const e of events) {
-        if (e.kind === 'finding' && e.finding.id === p.findingId && (p.t === undefined || e.finding.t === p.t)) finding ??= e.finding;
-        else if (e.kind === 'phase') phases.push({ t: e.t, name: e.name, profile: e.profile });
+        if (e.kind === 'finding' && !finding && e.finding.id === p.findingId && (p.t === undefined || e.finding.t === p.t)) {
+          finding = e.finding;
+          phase = current;
+        } else if (e.kind === 'phase') current = { t: e.t, name: e.name, profile: e.profile };
         else if (e.kind === 'sched') decisions += e.decisions;
       }
     });
@@ -201,11 +212,11 @@ export class LabService {
       const started = await this.launch(header.scenario, { target: 'sim', profile: header.profile, seed: header.seed, duration: header.duration }, decisions);
       return { ...started, mode: 'exact', expect: { type: finding.type, message: finding.message, t: finding.t } };
     }
-    const phase = [...phases].reverse().find((ph) => ph.t <= finding!.t);
-    if (!phase) throw new ApiError('not-found', `finding ${p.findingId} is not inside any phase of ${p.runId}`);
-    const entry = header.scenario.suite.find((e) => e.preset === phase.name);
-    const started = await this.startRun({ source: { preset: phase.name }, target: 'sim', profile: phase.profile, seed: header.seed, ...(entry?.duration !== undefined ? { duration: entry.duration } : {}) });
-    return { ...started, mode: 'phase', phase: phase.name, expect: { type: finding.type, message: finding.message, t: finding.t - phase.t } };
+    const ph = phase as { t: number; name: string; profile: string[] } | undefined;
+    if (!ph) throw new ApiError('not-found', `finding ${p.findingId} is not inside any phase of ${p.runId}`);
+    const entry = header.scenario.suite.find((e) => e.preset === ph.name);
+    const started = await this.startRun({ source: { preset: ph.name }, target: 'sim', profile: ph.profile, seed: header.seed, ...(entry?.duration !== undefined ? { duration: entry.duration } : {}) });
+    return { ...started, mode: 'phase', phase: ph.name, expect: { type: finding.type, message: finding.message, t: finding.t - ph.t } };
   }
 
   private async subscribe(runId: string, from: number, client: Client): Promise<SubscribeResult> {
@@ -222,7 +233,7 @@ export class LabService {
       this.subs.delete(id);
     };
     cancelLive = this.manager.subscribe(runId, from, {
-      events: (f, events) => {
+      events: (f, lines) => {
         if (state.cancelled) return;
         // A client that cannot keep up is cut off with a reason rather than
         // letting its queue grow without bound; it can resubscribe from where it was.
@@ -232,7 +243,7 @@ export class LabService {
           cancelLive?.();
           return;
         }
-        client.push({ type: 'events', sub: id, runId, from: f, events });
+        client.pushEvents(id, runId, f, lines);
       },
       end: (summary, error) => end(summary, null, false, error),
     });
@@ -241,9 +252,9 @@ export class LabService {
       // A finished run: stream its journal, pausing while the client is behind.
       setImmediate(() => {
         void this.runs
-          .stream(runId, { from, signal: state }, async (f, events) => {
+          .stream(runId, { from, signal: state }, async (f, _events, lines) => {
             while (client.backlog() > MAX_BACKLOG && !state.cancelled) await new Promise((r) => setTimeout(r, 20));
-            if (!state.cancelled) client.push({ type: 'events', sub: id, runId, from: f, events });
+            if (!state.cancelled) client.pushEvents(id, runId, f, lines);
           })
           .then(
             async (r) => end(await this.runs.summary(runId), r.trailer, r.truncated),

@@ -97,12 +97,13 @@ export class RunsStore {
   async stream(
     runId: string,
     opts: { from?: number; until?: number; signal?: { cancelled: boolean } },
-    onBatch: (from: number, events: RunEvent[]) => Promise<void> | void,
+    onBatch: (from: number, events: RunEvent[], lines: string[]) => Promise<void> | void,
   ): Promise<{ trailer: RunTrailer | null; truncated: boolean; next: number }> {
     const from = opts.from ?? 0;
     const until = opts.until ?? Infinity;
     let index = -1;
     let batch: RunEvent[] = [];
+    let lines: string[] = [];
     let batchFrom = from;
     let trailer: RunTrailer | null = null;
     let truncated = false;
@@ -129,15 +130,17 @@ export class RunsStore {
       if (index >= from) {
         if (!batch.length) batchFrom = index;
         batch.push(v as RunEvent);
+        lines.push(line);
         if (batch.length >= BATCH) {
-          await onBatch(batchFrom, batch);
+          await onBatch(batchFrom, batch, lines);
           batch = [];
+          lines = [];
         }
       }
       index++;
       return true;
     });
-    if (batch.length) await onBatch(batchFrom, batch);
+    if (batch.length) await onBatch(batchFrom, batch, lines);
     return { trailer, truncated, next: Math.max(index, from) };
   }
 
@@ -194,11 +197,14 @@ export class RunsStore {
 /** Calls fn for each line; `last` is true for a final line without a newline. fn returns false to stop. */
 async function forEachLine(file: string, signal: { cancelled: boolean } | undefined, fn: (line: string, last: boolean) => Promise<boolean> | boolean): Promise<void> {
   const size = statSync(file).size;
-  const input = createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024, end: Math.max(0, size - 1) });
+  if (!size) return;
+  // Whether the file (as far as we read it) ends with a newline decides if its last line is complete.
+  // Asked before the line reader exists: readline emits lines as soon as it is created, and
+  // lines emitted before the loop below starts iterating would be lost.
+  const endsWithNewline = await lastByteIsNewline(file, size);
+  const input = createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024, end: size - 1 });
   const rl = createInterface({ input, crlfDelay: Infinity });
   let seen = 0;
-  // Whether the file (as far as we read it) ends with a newline decides if its last line is complete.
-  const endsWithNewline = await lastByteIsNewline(file, size);
   try {
     for await (const line of rl) {
       if (signal?.cancelled) break;

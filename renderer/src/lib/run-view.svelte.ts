@@ -6,7 +6,8 @@ import type { PushMessage, ReplayStarted, RunHeader, RunSummary, RunTrailer } fr
 import { RunSeries } from '../../../app/api/series.js';
 import { api } from './api.js';
 
-export const REDRAW_MS = 150;
+/** At most four redraws a second: live enough to watch, cheap enough at any event rate. */
+export const REDRAW_MS = 250;
 
 export type ViewState = 'loading' | 'live' | 'ended' | 'failed';
 

@@ -1,0 +1,60 @@
+// The exported report of a real demo run: one file, no script, nothing
+// fetched, the findings with their interleavings, the charts, and the
+// summary embedded as JSON that parses back to summary.json.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runPreset } from '../test/sim-harness.js';
+import { readJournal } from '../journal/reader.js';
+import type { RunSummary } from '../engine/run.js';
+import { buildReport, interleavingTable } from './report.js';
+
+let dir: string;
+let summary: RunSummary;
+let html: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'stresslab-report-'));
+  summary = await runPreset('demo', ['fixed'], 1, { outDir: dir });
+  html = buildReport({ journal: readJournal(join(dir, 'journal.jsonl')), summary, runId: 'demo-run' });
+}, 120_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('HTML report', () => {
+  it('is self-contained: no script runs, nothing is fetched', () => {
+    expect(html).toMatch(/^<!doctype html>/);
+    const scripts = [...html.matchAll(/<script([^>]*)>/g)].map((m) => m[1]);
+    expect(scripts).toEqual([' type="application/json" id="stresslab-summary"']);
+    expect(html).not.toMatch(/\b(src|href)="(https?:)?\/\//);
+    expect(html).toContain(`default-src 'none'`);
+  });
+
+  it('embeds the JSON summary exactly', () => {
+    const m = /<script type="application\/json" id="stresslab-summary">([\s\S]*?)<\/script>/.exec(html)!;
+    expect(JSON.parse(m[1]!)).toEqual(JSON.parse(JSON.stringify(summary)));
+  });
+
+  it('shows the verdict, every finding, its interleaving and its kernel log', () => {
+    expect(html).toContain('class="verdict v-fail">FAIL<');
+    for (const f of summary.findings) expect(html).toContain(f.message.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;').slice(0, 60));
+    const uaf = summary.findings.find((f) => f.type === 'use-after-free')!;
+    expect(uaf.interleaving?.length).toBeGreaterThan(0);
+    expect(html).toContain('class="il"');
+    expect(html).toContain('BUG: KASAN: slab-use-after-free');
+  });
+
+  it('draws the five charts as inline SVG with data in them', () => {
+    const svgs = [...html.matchAll(/<svg [^>]*aria-label="([^"]+)"/g)].map((m) => m[1]);
+    expect(svgs).toEqual(['Operations per second', 'Xruns', 'ioctl latency', 'Latency distribution', 'Kernel log']);
+    expect(html).toMatch(/<path d="M[\d.]+,[\d.]+L/);
+    expect(html).toMatch(/<circle cx=/);
+  });
+
+  it('escapes what the kernel and the preset say', () => {
+    const t = interleavingTable([{ t: 0, task: '<img src=x>', ctx: 'user', at: '</script><script>alert(1)</script>' }]);
+    expect(t).not.toContain('<script>');
+    expect(t).toContain('&lt;/script&gt;');
+    expect(t).toContain('&lt;img src=x&gt;');
+  });
+});
