@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KmsgReader, parseConsoleLine, parseKmsgRecord, toKlogEvent } from './kmsg.js';
+import { KlogAligner, KmsgReader, parseConsoleLine, parseKmsgRecord, toKlogEvent } from './kmsg.js';
 
 describe('kernel log records', () => {
   it('parses /dev/kmsg records, unescaping and dropping continuation lines', () => {
@@ -19,6 +19,28 @@ describe('kernel log records', () => {
   it('puts kernel time on the run clock', () => {
     const e = toKlogEvent({ level: 4, usec: 2_000_000, text: 'x' }, 1_500_000_000, 'guest');
     expect(e).toEqual({ kind: 'klog', t: 500_000_000, level: 4, text: 'x', ktime: 2_000_000, source: 'guest' });
+  });
+
+  it("maps kernel time through the agent's clock lines, which it consumes", () => {
+    const a = new KlogAligner('guest');
+    a.start(5_000_000_000); // agent t0
+    // before any clock line: held
+    expect(a.push({ level: 6, usec: 100_000, text: 'early' })).toEqual([]);
+    // kernel 0.2 s = agent 5.3 s: the kernel clock runs 5.1 s behind the agent's
+    const first = a.push({ level: 6, usec: 200_000, text: 'stresslab-agent: clock sync 5300000000' });
+    expect(first.map((e) => [e.text, e.t])).toEqual([['early', 200_000_000]]);
+    expect(a.push({ level: 3, usec: 250_000, text: 'BUG: oops' })).toEqual([{ kind: 'klog', t: 350_000_000, level: 3, text: 'BUG: oops', ktime: 250_000, source: 'guest' }]);
+    // a later line follows drift
+    a.push({ level: 6, usec: 1_200_000, text: 'stresslab-agent: clock sync 6310000000' });
+    expect(a.push({ level: 4, usec: 1_300_000, text: 'x' })[0]!.t).toBe(1_410_000_000);
+  });
+
+  it('without clock lines, records flush as if the clocks agreed', () => {
+    const a = new KlogAligner('host');
+    a.start(1_000_000_000);
+    expect(a.push({ level: 6, usec: 2_000_000, text: 'y' })).toEqual([]);
+    expect(a.flush().map((e) => e.t)).toEqual([1_000_000_000]);
+    expect(a.push({ level: 6, usec: 3_000_000, text: 'z' }).map((e) => e.t)).toEqual([2_000_000_000]);
   });
 
   it('says clearly why the log cannot be read', () => {

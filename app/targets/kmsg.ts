@@ -43,6 +43,57 @@ export function toKlogEvent(r: KmsgRecord, t0ns: number, source: KlogSource): Kl
   return { kind: 'klog', t: Math.round(r.usec * 1000 - t0ns), level: r.level, text: r.text, ktime: r.usec, source };
 }
 
+const SYNC = /^stresslab-agent: clock sync (\d+)$/;
+
+/**
+ * Puts kernel-log records on the run clock. The kernel stamps records with its
+ * local_clock(), which need not agree with the agent's CLOCK_MONOTONIC (an
+ * emulated guest drifts by tens of milliseconds), so the agent writes its own
+ * time into the log every second ("stresslab-agent: clock sync <ns>"); each
+ * record is mapped through the latest such line before it. Until the first one
+ * (or where the agent may not write to the log) the clocks are taken to agree.
+ * The sync lines themselves are consumed, not reported.
+ */
+export class KlogAligner {
+  private t0 = 0;
+  /** kernel ns and agent ns of the latest sync line */
+  private sync?: { k: number; a: number };
+  /** Records seen before the first sync line; mapped through it when it comes. */
+  private early: KmsgRecord[] = [];
+  private waiting = true;
+
+  constructor(private readonly source: KlogSource) {}
+
+  start(t0ns: number): void {
+    this.t0 = t0ns;
+  }
+
+  /** Events for one record: none for a sync line; records before the first sync wait for it. */
+  push(r: KmsgRecord): KlogEvent[] {
+    const m = SYNC.exec(r.text);
+    if (m) {
+      this.sync = { k: r.usec * 1000, a: Number(m[1]) };
+      this.waiting = false;
+      return this.early.splice(0).map((x) => this.map(x));
+    }
+    if (this.waiting) {
+      this.early.push(r);
+      return [];
+    }
+    return [this.map(r)];
+  }
+
+  /** Stop waiting for a sync line (the agent may not write to the log): map what waited as is. */
+  flush(): KlogEvent[] {
+    this.waiting = false;
+    return this.early.splice(0).map((x) => this.map(x));
+  }
+
+  private map(r: KmsgRecord): KlogEvent {
+    const agentNs = this.sync ? r.usec * 1000 - this.sync.k + this.sync.a : r.usec * 1000;
+    return { kind: 'klog', t: Math.round(agentNs - this.t0), level: r.level, text: r.text, ktime: r.usec, source: this.source };
+  }
+}
 export type KmsgOpen = { ok: true; reader: KmsgReader } | { ok: false; why: string };
 
 /**

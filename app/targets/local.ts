@@ -10,7 +10,7 @@ import { spawnAgent } from './agent/process.js';
 import { RUNF } from './agent/protocol.js';
 import { runOnAgent, type KernelLogFeed } from './agent/runner.js';
 import { AgentSession, parseDeviceJson } from './agent/session.js';
-import { KmsgReader, toKlogEvent } from './kmsg.js';
+import { KlogAligner, KmsgReader } from './kmsg.js';
 
 export interface LocalTargetOptions {
   /** Use this agent binary instead of building native-bridge/. */
@@ -72,20 +72,29 @@ export class LocalTarget implements Target {
       return { start() {}, stop() {} };
     }
     const reader = opened.reader;
-    let t0 = 0;
+    const align = new KlogAligner('host');
+    let started = false;
     let timer: NodeJS.Timeout | undefined;
+    let startedAt = 0;
     const pump = () => {
-      for (const r of reader.poll()) req.emit(toKlogEvent(r, t0, 'host'));
+      for (const r of reader.poll()) for (const e of align.push(r)) req.emit(e);
+      // without root the agent cannot write its clock lines: do not wait for them
+      if (Date.now() - startedAt > 1000) for (const e of align.flush()) req.emit(e);
     };
     return {
       start(at) {
-        t0 = at;
+        align.start(at);
+        started = true;
+        startedAt = Date.now();
         pump();
         timer = setInterval(pump, 100);
       },
       stop() {
         if (timer) clearInterval(timer);
-        if (t0) pump();
+        if (started) {
+          pump();
+          for (const e of align.flush()) req.emit(e);
+        }
         reader.close();
       },
     };

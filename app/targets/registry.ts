@@ -2,6 +2,7 @@
 import type { Target } from './target.js';
 import { SimTarget } from './sim/sim-target.js';
 import { LocalTarget } from './local.js';
+import { VmTarget } from './vm.js';
 
 export interface TargetOptions {
   /** Virtual lab: hardware to give the guest. */
@@ -21,6 +22,11 @@ export interface TargetFactory {
 const factories: TargetFactory[] = [
   { id: 'sim', label: 'Simulated kernel', create: () => new SimTarget() },
   { id: 'local', label: "This machine's sound cards (native agent)", create: (o) => new LocalTarget({ ...(o.allowDetach ? { allowUnbind: true } : {}) }) },
+  {
+    id: 'vm',
+    label: 'Virtual lab: a real kernel in QEMU (native agent)',
+    create: (o) => new VmTarget({ boot: { ...(o.hw ? { hw: o.hw.join(',') } : {}), ...(o.kernel ? { kernel: o.kernel } : {}), ...(o.modules ? { modules: o.modules } : {}) } }),
+  },
 ];
 
 export function registerTarget(f: TargetFactory): void {

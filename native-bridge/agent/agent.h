@@ -204,6 +204,7 @@ int64_t now_ns(void);
 void clock_init(void);
 const char *clock_tick(void);
 const char *clock_describe(void);
+void kmsg_sync(void);
 int64_t run_t(const struct run *r, int64_t abs_ns);
 
 /* Executes one step; writes op data fields to `out`; returns ret (>=0 or -errno). */

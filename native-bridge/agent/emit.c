@@ -20,6 +20,7 @@
 
 #define FLUSH_EVERY_NS 5000000LL      /* 5 ms */
 #define HEARTBEAT_EVERY_NS 200000000LL /* 200 ms */
+#define KMSG_SYNC_EVERY_NS 1000000000LL /* a clock line in the kernel log every second of a run */
 #define RING_CAP (2u << 20)            /* per lane; a power of two */
 #define RING_TAIL_MIN 8                /* fewer bytes than this before the end of the ring are skipped */
 
@@ -397,7 +398,7 @@ static void *writer_main(void *arg)
 	(void)arg;
 	struct wbuf frame;
 	wb_init(&frame, 256 * 1024);
-	int64_t last_hb = 0;
+	int64_t last_hb = 0, last_sync = 0;
 	for (;;) {
 		pthread_mutex_lock(&flush_mu);
 		uint64_t req = flush_req;
@@ -422,6 +423,10 @@ static void *writer_main(void *arg)
 			stats_record(&frame, rel_t(now));
 		pthread_mutex_unlock(&reg_mu);
 
+		if (beat && atomic_load(&cur_run) && now - last_sync >= KMSG_SYNC_EVERY_NS) {
+			kmsg_sync();
+			last_sync = now;
+		}
 		if (beat) {
 			/* straight into the frame: the writer must never wait on a ring only it drains */
 			const char *note = clock_tick();

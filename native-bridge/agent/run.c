@@ -405,6 +405,7 @@ static void *controller_main(void *arg)
 	}
 	close_leftovers(r);
 	int64_t elapsed = now_ns() - r->t0; /* the run, not the time the host takes to drain its events */
+	kmsg_sync();
 	metrics_run_end(r);
 	watchdog_stop();
 	emit_flush();
@@ -491,6 +492,7 @@ int run_start(struct program *p, char *err, size_t errlen)
 	wb_free(&w);
 
 	emit_note(g_ctl_ev, 0, 0, "%s", clock_describe());
+	kmsg_sync();
 	if (pthread_create(&r->controller, NULL, controller_main, r) != 0) {
 		snprintf(err, errlen, "cannot start the run controller thread");
 		return -1;

@@ -1,0 +1,227 @@
+// The native agent inside the virtual lab: a throwaway QEMU guest with a real
+// kernel and real sound drivers. The agent binary is the host's own (the
+// guest sees the host's root read-only) and talks the agent protocol over
+// the guest's process channel; the kernel log comes from the guest itself,
+// so a panic that kills the agent is still seen; USB unplug goes through QMP.
+import { spawnSync } from 'node:child_process';
+import type { DeviceList } from '../devices/types.js';
+import type { RunEvent } from '../events/types.js';
+import { bootGuest, type BootOptions, type ExecHandle, type Guest, type GuestDown, GuestDownError, type KmsgRecord } from '../vlab/index.js';
+import { ensureAgent } from './agent/binary.js';
+import { RUNF } from './agent/protocol.js';
+import { runOnAgent, type KernelLogFeed } from './agent/runner.js';
+import { type AgentChannel, AgentSession, type DeviceRequest, parseDeviceJson } from './agent/session.js';
+import { KlogAligner, parseConsoleLine } from './kmsg.js';
+import { type RunOutcome, type RunRequest, type Target, TargetError } from './target.js';
+
+export interface VmTargetOptions {
+  /** Boot options for the guest this target starts on first use. */
+  boot?: BootOptions;
+  /** Use this running guest instead (the caller shuts it down). */
+  guest?: Guest;
+  agentPath?: string;
+  /** Heartbeat silence after which the agent counts as dead (emulated guests are slow to schedule). */
+  silenceMs?: number;
+}
+
+/** A guest process as the agent's byte channel. */
+export function execChannel(h: ExecHandle): AgentChannel {
+  let stderr = '';
+  h.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString('utf8')).slice(-4096);
+  });
+  h.stdin.on('error', () => {});
+  return {
+    write: (b) => {
+      if (!h.stdin.destroyed) h.stdin.write(b);
+    },
+    onData: (cb) => h.stdout.on('data', cb),
+    onClose: (cb) =>
+      void h.exit.then(
+        (st) => cb(`${st.signal ? `killed by ${st.signal}` : `exit code ${st.code}`}${stderr.trim() ? ` (stderr: ${stderr.trim().split('\n').slice(-3).join(' | ')})` : ''}`),
+        (e: Error) => cb(e instanceof GuestDownError ? `the guest went down: ${e.message}` : e.message),
+      ),
+    kill: () => {
+      try {
+        h.kill('SIGKILL');
+      } catch {
+        /* the guest is gone already */
+      }
+    },
+  };
+}
+
+export class VmTarget implements Target {
+  readonly id = 'vm' as const;
+  readonly label = 'virtual lab (real kernel in QEMU, native agent)';
+  private guest?: Guest;
+  private booting?: Promise<Guest>;
+  private readonly own: boolean;
+
+  constructor(private readonly opts: VmTargetOptions = {}) {
+    if (opts.guest) this.guest = opts.guest;
+    this.own = !opts.guest;
+  }
+
+  async available(): Promise<{ ok: boolean; why?: string }> {
+    const q = spawnSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' });
+    if (q.error || q.status !== 0) return { ok: false, why: 'qemu-system-x86_64 is not installed (node scripts/setup.js installs it)' };
+    try {
+      ensureAgent(this.opts.agentPath ? { path: this.opts.agentPath } : {});
+    } catch (e) {
+      return { ok: false, why: (e as Error).message };
+    }
+    return { ok: true };
+  }
+
+  /** The guest, booted on first use and again if it went down (a crashed kernel is not reused). */
+  async ready(): Promise<Guest> {
+    if (this.guest?.alive) return this.guest;
+    if (!this.own) throw new TargetError('the virtual-lab guest given to this target is not running');
+    this.booting ??= bootGuest(this.opts.boot ?? {}).finally(() => (this.booting = undefined));
+    this.guest = await this.booting;
+    return this.guest;
+  }
+
+  async listDevices(): Promise<DeviceList> {
+    const bin = ensureAgent(this.opts.agentPath ? { path: this.opts.agentPath } : {});
+    const g = await this.ready();
+    const r = await g.run(bin, ['--list'], { timeoutMs: 60_000 });
+    if (r.code !== 0) throw new TargetError(`the agent could not list the guest's devices: ${r.timedOut ? 'timed out' : r.stderr.trim() || `exit ${r.code ?? r.signal}`}`);
+    return parseDeviceJson(r.stdout, 'vm');
+  }
+
+  async run(req: RunRequest): Promise<RunOutcome> {
+    const bin = ensureAgent(this.opts.agentPath ? { path: this.opts.agentPath } : {});
+    const g = await this.ready();
+    const klog = await guestKernelLog(g, req.emit);
+    let h: ExecHandle;
+    try {
+      h = g.exec(bin, []);
+    } catch (e) {
+      klog.stop();
+      throw new TargetError(`cannot start the agent in the guest: ${(e as Error).message}`);
+    }
+    const session = new AgentSession(execChannel(h));
+    let down: GuestDown | undefined;
+    const onDown = (d: GuestDown) => (down = d);
+    g.on('down', onDown);
+    try {
+      const { outcome } = await runOnAgent(session, req, {
+        // The guest is thrown away after use: unbinding a driver there harms nothing.
+        flags: RUNF.HOST_DEVICES | RUNF.ALLOW_UNBIND,
+        onDeviceRequest: (r) => this.device(g, r, req.emit),
+        klog,
+        silenceMs: this.opts.silenceMs ?? 15_000,
+      });
+      if (outcome.status === 'crashed' && !down) down = await downSoon(g);
+      if (down) {
+        klog.panic(down);
+        return { status: 'crashed', reason: describeDown(down), elapsed: outcome.elapsed };
+      }
+      return outcome;
+    } catch (e) {
+      down ??= e instanceof GuestDownError ? e.down : await downSoon(g);
+      if (down) {
+        klog.panic(down);
+        return { status: 'crashed', reason: describeDown(down), elapsed: 0 };
+      }
+      if (e instanceof TargetError) throw e;
+      throw new TargetError(`the native agent failed in the guest: ${(e as Error).message}`);
+    } finally {
+      g.off('down', onDown);
+      session.quit();
+      const t = setTimeout(() => session.kill(), 3000);
+      await h.exit.catch(() => undefined);
+      clearTimeout(t);
+    }
+  }
+
+  /** USB sound goes out and back through QMP; other cards are unbound by the agent in the guest. */
+  private async device(g: Guest, r: DeviceRequest, emit: (e: RunEvent) => void): Promise<number | 'agent'> {
+    if (r.driver !== 'snd-usb-audio' || !g.hw.includes('usb-audio')) return 'agent';
+    try {
+      if (r.kind === 'detach') await g.unplug('usbsnd');
+      else await g.replug('usbsnd');
+      return 0;
+    } catch (e) {
+      emit({ kind: 'note', t: 0, level: 'warn', text: `QMP ${r.kind} of the USB audio device failed: ${(e as Error).message}` });
+      // already out (or already in): the kernel's answer for a card that is busy or gone
+      return /already/.test((e as Error).message) ? -16 : -5;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.own && this.guest) await this.guest.shutdown();
+    this.guest = undefined;
+  }
+}
+
+/** When the agent vanished, the guest may be on its way down (a panic): wait briefly to know. */
+async function downSoon(g: Guest): Promise<GuestDown | undefined> {
+  if (!g.alive) return g.ended;
+  let timer: NodeJS.Timeout | undefined;
+  const r = await Promise.race([g.ended, new Promise<undefined>((res) => (timer = setTimeout(() => res(undefined), 5000)))]);
+  clearTimeout(timer);
+  return r;
+}
+
+function describeDown(d: GuestDown): string {
+  return d.reason === 'panic' ? `the guest kernel crashed: ${d.title ?? d.message}` : d.reason === 'hang' ? `the guest stopped responding: ${d.message}` : `the guest went away: ${d.message}`;
+}
+
+/**
+ * The guest's kernel log from a checkpoint taken before the agent starts,
+ * on the agent's clock (both are the guest's CLOCK_MONOTONIC). Records that
+ * arrive before the agent reports its start are held until it does. If the
+ * kernel dies, the panic text from the console (which outlives the log
+ * channel) is added after the last record the log delivered.
+ */
+async function guestKernelLog(g: Guest, emit: (e: RunEvent) => void): Promise<KernelLogFeed & { panic(d: GuestDown): void }> {
+  const since = await g.checkpoint();
+  const align = new KlogAligner('guest');
+  let started = false;
+  let lastUs = -1;
+  const held: KmsgRecord[] = [];
+  const out = (r: { level: number; tsUs: number; text: string }) => {
+    lastUs = Math.max(lastUs, r.tsUs);
+    for (const e of align.push({ level: r.level, usec: r.tsUs, text: r.text })) emit(e);
+  };
+  let flushTimer: NodeJS.Timeout | undefined;
+  const onRec = (r: KmsgRecord) => {
+    if (r.seq <= since) return;
+    if (!started) held.push(r);
+    else out(r);
+  };
+  for (const r of g.klogSince(since)) onRec(r);
+  g.on('klog', onRec);
+  return {
+    start(at) {
+      align.start(at);
+      started = true;
+      for (const r of held.splice(0)) out(r);
+      // the agent writes its first clock line at once; if none comes, map as is
+      flushTimer = setTimeout(() => {
+        for (const e of align.flush()) emit(e);
+      }, 2000);
+    },
+    stop() {
+      g.off('klog', onRec);
+      clearTimeout(flushTimer);
+      for (const r of held.splice(0)) out(r);
+      for (const e of align.flush()) emit(e);
+    },
+    /** The end of a panic is only on the console: add what the log channel did not deliver. */
+    panic(d) {
+      if (!d.text) return;
+      for (const line of d.text.split('\n')) {
+        const c = parseConsoleLine(line);
+        if (c && c.usec > lastUs) out({ level: c.level, tsUs: c.usec, text: c.text });
+      }
+    },
+  };
+}
+
+export function createVmTarget(opts: VmTargetOptions = {}): Target {
+  return new VmTarget(opts);
+}
