@@ -1,5 +1,5 @@
 // The Electron main process: one sandboxed window on the lab. Thin on
-// purpose: the lab's work runs in worker threads (main/runs) and child
+// purpose: the lab's work runs in worker threads (main/workers) and child
 // processes (the agent), so this thread only routes messages and never
 // waits on a kernel.
 import { app, BrowserWindow, Menu, session, type Session } from 'electron';

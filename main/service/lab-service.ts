@@ -10,8 +10,8 @@ import { BUG_SWITCHES, ProfileError, parseProfile, profileLabel } from '../../ap
 import { checkPreset, formatProblem } from '../../app/vocabulary/preset-file.js';
 import type { Scenario } from '../../app/vocabulary/scenario.js';
 import { VERSION } from '../../app/version.js';
-import { RunManager } from '../runs/run-manager.js';
-import { runTask } from '../runs/tasks.js';
+import { RunManager } from '../workers/run-manager.js';
+import { runTask } from '../workers/tasks.js';
 import { PresetStore } from './presets.js';
 import { RunsStore } from './runs-store.js';
 

@@ -1,0 +1,61 @@
+// Messages between the main thread and the worker threads that do the lab's
+// heavy or possibly slow work (runs, target probes, reports). Both sides are
+// ours, but a worker that dies mid-message must never confuse the main side,
+// so the main side checks the shape of what it receives.
+import type { DevicesResult, RunSummary, TargetInfo } from '../../app/api/types.js';
+import type { Scenario } from '../../app/vocabulary/scenario.js';
+
+export interface RunJob {
+  kind: 'run';
+  builtinPresetDir: string;
+  userPresetDir: string;
+  scenario: Scenario;
+  target: string;
+  profile: string[];
+  seed: number;
+  duration?: number;
+  outDir: string;
+  /** Recorded scheduler decisions (exact sim replay). */
+  replay?: string;
+  /** How often to hand a batch of events to the main thread, ms. */
+  batchMs?: number;
+}
+
+export type TaskJob =
+  | { kind: 'targets' }
+  | { kind: 'devices'; target: string }
+  | { kind: 'report'; runDir: string; outFile: string };
+
+export type TaskResult = { kind: 'targets'; targets: TargetInfo[] } | { kind: 'devices'; devices: DevicesResult } | { kind: 'report'; html: string };
+
+/** main → run worker */
+export type RunControl = { type: 'stop'; reason: string };
+
+/** run worker → main */
+export type RunWorkerMessage =
+  /** The target is available and the journal is open. */
+  | { type: 'started' }
+  /** Events as JSON lines, serialised when they were emitted (as the journal writes them: later changes to the objects do not leak in). */
+  | { type: 'events'; from: number; lines: string[] }
+  | { type: 'done'; summary: RunSummary }
+  | { type: 'failed'; message: string };
+
+/** task worker → main */
+export type TaskWorkerMessage = { type: 'result'; result: TaskResult } | { type: 'failed'; message: string; code?: 'not-found' | 'unavailable' | 'bad-request' };
+
+export function isRunWorkerMessage(m: unknown): m is RunWorkerMessage {
+  if (typeof m !== 'object' || m === null) return false;
+  const x = m as Record<string, unknown>;
+  return (
+    x.type === 'started' ||
+    (x.type === 'events' && typeof x.from === 'number' && Array.isArray(x.lines)) ||
+    (x.type === 'done' && typeof x.summary === 'object' && x.summary !== null) ||
+    (x.type === 'failed' && typeof x.message === 'string')
+  );
+}
+
+export function isTaskWorkerMessage(m: unknown): m is TaskWorkerMessage {
+  if (typeof m !== 'object' || m === null) return false;
+  const x = m as Record<string, unknown>;
+  return (x.type === 'result' && typeof x.result === 'object' && x.result !== null) || (x.type === 'failed' && typeof x.message === 'string');
+}

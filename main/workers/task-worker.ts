@@ -1,0 +1,66 @@
+// One-shot jobs off the main thread: probing targets (which may build the
+// agent or start a guest), listing devices, and building reports from
+// journals that can be large.
+import { parentPort, workerData } from 'node:worker_threads';
+import { writeFileSync, renameSync } from 'node:fs';
+import { targetFactory, targetIds } from '../../app/targets/registry.js';
+import { formatPcmList, formatSeqList } from '../../app/devices/format.js';
+import { readJournal } from '../../app/journal/reader.js';
+import { buildReport } from '../../app/report/report.js';
+import type { RunSummary, TargetInfo } from '../../app/api/types.js';
+import type { TaskJob, TaskResult, TaskWorkerMessage } from './messages.js';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const port = parentPort;
+if (!port) throw new Error('task-worker.js runs as a worker thread');
+const job = workerData as TaskJob;
+
+async function run(): Promise<TaskResult> {
+  switch (job.kind) {
+    case 'targets': {
+      const targets: TargetInfo[] = [];
+      for (const id of targetIds()) {
+        const f = targetFactory(id)!;
+        try {
+          const a = await f.create({}).available();
+          targets.push({ id, label: f.label, available: a.ok, ...(a.why ? { why: a.why } : {}) });
+        } catch (e) {
+          targets.push({ id, label: f.label, available: false, why: (e as Error).message });
+        }
+      }
+      return { kind: 'targets', targets };
+    }
+    case 'devices': {
+      const f = targetFactory(job.target);
+      if (!f) throw Object.assign(new Error(`unknown target "${job.target}"`), { code: 'not-found' });
+      const t = f.create({});
+      const a = await t.available();
+      if (!a.ok) throw Object.assign(new Error(`target ${job.target} is not available: ${a.why ?? ''}`), { code: 'unavailable' });
+      try {
+        const list = await t.listDevices();
+        return { kind: 'devices', devices: { target: job.target, list, text: { playback: formatPcmList(list, 'playback'), capture: formatPcmList(list, 'capture'), seq: formatSeqList(list) } } };
+      } finally {
+        await t.dispose?.();
+      }
+    }
+    case 'report': {
+      const journal = readJournal(join(job.runDir, 'journal.jsonl'));
+      const sfile = join(job.runDir, 'summary.json');
+      const summary = existsSync(sfile) ? (JSON.parse(readFileSync(sfile, 'utf8')) as RunSummary) : null;
+      const html = buildReport({ journal, summary, runId: job.runDir.split('/').pop() ?? '' });
+      const tmp = `${job.outFile}.tmp`;
+      writeFileSync(tmp, html);
+      renameSync(tmp, job.outFile);
+      return { kind: 'report', html };
+    }
+  }
+}
+
+run().then(
+  (result) => port.postMessage({ type: 'result', result } satisfies TaskWorkerMessage),
+  (e: unknown) => {
+    const code = (e as { code?: unknown }).code;
+    port.postMessage({ type: 'failed', message: e instanceof Error ? e.message : String(e), ...(code === 'not-found' || code === 'unavailable' ? { code } : {}) } satisfies TaskWorkerMessage);
+  },
+);

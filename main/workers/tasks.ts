@@ -1,0 +1,33 @@
+// Running a one-shot job in a task worker, with a deadline: a target probe
+// that hangs (a guest that never boots, an agent stuck in the kernel) is
+// terminated, and the caller gets a clear error instead of a frozen window.
+import { Worker } from 'node:worker_threads';
+import { ApiError } from '../../app/api/validate.js';
+import { isTaskWorkerMessage, type TaskJob, type TaskResult } from './messages.js';
+
+export function workerUrl(name: 'run-worker' | 'task-worker'): URL {
+  return new URL(`./${name}.js`, import.meta.url);
+}
+
+export function runTask<K extends TaskJob['kind']>(job: TaskJob & { kind: K }, timeoutMs: number): Promise<Extract<TaskResult, { kind: K }>> {
+  return new Promise((resolvePromise, reject) => {
+    const w = new Worker(workerUrl('task-worker'), { workerData: job });
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      fn();
+      void w.terminate();
+    };
+    const timer = setTimeout(() => finish(() => reject(new ApiError('unavailable', `${job.kind} did not answer within ${Math.round(timeoutMs / 1000)} s and was stopped`))), timeoutMs);
+    w.on('message', (m: unknown) => {
+      if (!isTaskWorkerMessage(m)) return finish(() => reject(new ApiError('internal', `${job.kind}: unexpected message from the worker`)));
+      if (m.type === 'failed') return finish(() => reject(new ApiError(m.code ?? 'internal', m.message)));
+      if (m.result.kind !== job.kind) return finish(() => reject(new ApiError('internal', `${job.kind}: the worker answered ${m.result.kind}`)));
+      finish(() => resolvePromise(m.result as Extract<TaskResult, { kind: K }>));
+    });
+    w.on('error', (e) => finish(() => reject(new ApiError('internal', `${job.kind} failed: ${e.message}`))));
+    w.on('exit', (code) => finish(() => reject(new ApiError('internal', `${job.kind}: the worker exited (${code}) without an answer`))));
+  });
+}
