@@ -15,10 +15,13 @@ class Client {
   private next = 1;
   private readonly waiting = new Map<number, (m: { ok: boolean; result?: unknown; error?: { code: string; message: string } }) => void>();
   readonly pushes: PushMessage[] = [];
+  /** Every message in arrival order: "result:<id>" or "<type>:<sub>". */
+  readonly order: string[] = [];
   private readonly pushWaiters: (() => void)[] = [];
   constructor(readonly ws: WebSocket) {
     ws.on('message', (d) => {
       const m = JSON.parse(String(d));
+      this.order.push(m.type === 'result' ? `result:${m.id}` : `${m.type}:${m.sub ?? ''}`);
       if (m.type === 'result') this.waiting.get(m.id)?.(m);
       else {
         this.pushes.push(m);
@@ -89,6 +92,10 @@ describe('runs over the WebSocket API', () => {
     expect(header.preset).toBe('demo');
     const got = await a.collect(sub);
     expect(got.end.summary?.verdict).toBe('fail');
+    // The subscription's id reaches the client before any of its events do.
+    const replyAt = a.order.indexOf('result:2');
+    expect(replyAt).toBeGreaterThanOrEqual(0);
+    expect(a.order.indexOf(`events:${sub}`)).toBeGreaterThan(replyAt);
     const journal = journalEvents(server.runsDir, runId);
     if (got.events.length !== journal.length) {
       const mine = got.events.map((e) => JSON.stringify(e));

@@ -232,8 +232,18 @@ export class LabService {
       client.push({ type: 'end', sub: id, runId, summary, trailer, truncated, ...(error ? { error } : {}) });
       this.subs.delete(id);
     };
+    // Nothing is pushed for this subscription before its id has reached the
+    // client (the reply goes out when this call resolves; a setImmediate comes
+    // after that), or the client could not tell whose events they are.
+    let held: (() => void)[] | null = [];
+    const whenAnswered = (fn: () => void) => (held ? held.push(fn) : fn());
+    setImmediate(() => {
+      const queued = held ?? [];
+      held = null;
+      for (const fn of queued) fn();
+    });
     cancelLive = this.manager.subscribe(runId, from, {
-      events: (f, lines) => {
+      events: (f, lines) => whenAnswered(() => {
         if (state.cancelled) return;
         // A client that cannot keep up is cut off with a reason rather than
         // letting its queue grow without bound; it can resubscribe from where it was.
@@ -244,8 +254,8 @@ export class LabService {
           return;
         }
         client.pushEvents(id, runId, f, lines);
-      },
-      end: (summary, error) => end(summary, null, false, error),
+      }),
+      end: (summary, error) => whenAnswered(() => end(summary, null, false, error)),
     });
     const live = cancelLive !== null;
     if (!live) {

@@ -25,6 +25,8 @@ export class RunView {
   /** Set when this run replays a finding of another run. */
   replayOf = $state<{ runId: string; findingId: string; started: ReplayStarted } | null>(null);
   private sub: string | null = null;
+  /** Pushes for this run that arrived before the subscription id did. */
+  private early: PushMessage[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
 
@@ -45,6 +47,9 @@ export class RunView {
       this.header = r.header;
       this.live = r.live;
       this.state = r.live ? 'live' : 'loading';
+      const early = this.early;
+      this.early = [];
+      for (const m of early) this.handle(m);
     } catch (e) {
       this.error = (e as Error).message;
       this.state = 'failed';
@@ -60,7 +65,12 @@ export class RunView {
   }
 
   handle(m: PushMessage): boolean {
-    if (m.type === 'runs-changed' || m.sub !== this.sub) return false;
+    if (m.type === 'runs-changed') return false;
+    if (this.sub === null && m.runId === this.runId && !this.closed) {
+      this.early.push(m);
+      return true;
+    }
+    if (m.sub !== this.sub) return false;
     if (m.type === 'events') {
       this.series.feed(m.events, m.from);
       this.schedule();
