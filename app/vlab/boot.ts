@@ -170,7 +170,7 @@ function envAccel(): AccelChoice {
   return v === 'kvm' || v === 'tcg' ? v : 'auto';
 }
 
-/** Reads stage 2's report: a module that did not load or a card that did not appear is a failed boot. */
+/** Reads the guest /init's report: a module that did not load or a card that did not appear is a failed boot. */
 export function bootProblems(report: string[], hw: HwName[], kernel: KernelSpec): string[] {
   const problems: string[] = [];
   for (const stamped of report) {
@@ -186,7 +186,7 @@ export function bootProblems(report: string[], hw: HwName[], kernel: KernelSpec)
       problems.push(`${subject}${owner ? ` (${owner})` : ''} did not appear in the guest`);
     }
   }
-  if (!report.some((l) => /^ready( |$)/.test(l))) problems.push('stage 2 did not finish (no "ready" in the boot report)');
+  if (!report.some((l) => /^ready( |$)/.test(l))) problems.push('the guest init did not finish (no "ready" in its boot report)');
   return problems;
 }
 

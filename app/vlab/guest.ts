@@ -76,7 +76,7 @@ export class Guest extends EventEmitter<GuestEvents> {
   readonly ended: Promise<GuestDown>;
   /** Milliseconds from bootGuest() to the guest being ready (set by boot). */
   readyMs = 0;
-  /** What stage 2 did: modules loaded, cards that appeared (raw report lines). */
+  /** What the guest's /init did, with guest uptimes: modules loaded, cards that appeared (raw report lines). */
   bootReport: string[] = [];
 
   private readonly child: ChildProcess;

@@ -394,7 +394,7 @@ static void send_pong(uint32_t seq) {
 }
 
 static void send_hello(void) {
-  /* guest-init.sh leaves what it did (modules, cards that appeared) here. */
+  /* /init (init.sh) leaves what it did (modules, cards that appeared) here. */
   struct buf b = {0};
   int fd = open("/run/vlab/boot-report", O_RDONLY | O_CLOEXEC);
   if (fd >= 0) {
