@@ -166,6 +166,44 @@ describe('control channel, host end', () => {
     expect(await h.exit).toEqual({ code: 0, signal: null });
   });
 
+  it('gives stdout and stderr their own credit, so unread stderr does not stall stdout', async () => {
+    const WINDOW = 1 << 20;
+    const total = 3 * WINDOW;
+    const sent = [0, 0];
+    const unacked = [0, 0];
+    let overAcked = false;
+    let chan = 0;
+    const pump = () => {
+      for (const w of [0, 1]) {
+        while (sent[w]! < total && unacked[w]! < WINDOW) {
+          guest.send(w === 0 ? F.STDOUT : F.STDERR, chan, Buffer.alloc(65536, w));
+          sent[w]! += 65536;
+          unacked[w]! += 65536;
+        }
+      }
+      if (sent[0] === total) guest.send(F.EXIT, chan, i32(0));
+    };
+    guest.onFrame((f) => {
+      if (f.type === F.EXEC) {
+        chan = f.chan;
+        guest.send(F.STARTED, chan, u32(3));
+        pump();
+      } else if (f.type === F.ACK_OUT || f.type === F.ACK_ERR) {
+        const w = f.type === F.ACK_OUT ? 0 : 1;
+        unacked[w]! -= f.payload.readUInt32LE(0);
+        overAcked ||= unacked[w]! < 0; // credit for bytes of the other stream
+        if (sent[0]! < total) pump();
+      }
+    });
+    const h = host.exec(['noisy']);
+    h.stdin.end();
+    const out = await collect(h.stdout); // stderr is never read
+    expect(out.length).toBe(total);
+    expect(sent[1]).toBeLessThan(total);
+    expect(overAcked).toBe(false);
+    expect(await h.exit).toEqual({ code: 0, signal: null });
+  });
+
   it('fails waiting processes when the guest goes down', async () => {
     guest.onFrame((f) => f.type === F.EXEC && guest.send(F.STARTED, f.chan, u32(1)));
     const h = host.exec(['sleep', '100']);

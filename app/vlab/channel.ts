@@ -6,7 +6,8 @@
 // blocks the others and nothing buffers without bound: the host sends a
 // process at most STDIN_WINDOW unread stdin bytes; guestd stops reading a
 // process's output once the host has OUT_WINDOW unacknowledged bytes, and the
-// host acknowledges as its consumer reads.
+// host acknowledges as its consumer reads. stdout and stderr have separate
+// credit, like two pipes: a caller that never reads stderr does not stall stdout.
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
@@ -82,7 +83,9 @@ class Proc implements ExecHandle {
   private credit = STDIN_WINDOW;
   private waitingWrite: { data: Buffer; cb: (e?: Error | null) => void } | undefined;
   private waitingFinal: ((e?: Error | null) => void) | undefined;
-  private owedAck = 0;
+  /** Output bytes delivered but not yet acknowledged, [stdout, stderr]. */
+  private owed = [0, 0];
+  private ackScheduled = [false, false];
   private ended = false;
 
   constructor(
@@ -103,9 +106,8 @@ class Proc implements ExecHandle {
         else this.sendEof(cb);
       },
     });
-    const read = () => this.ackOwed();
-    this.stdout = new Readable({ highWaterMark: 256 * 1024, read });
-    this.stderr = new Readable({ highWaterMark: 256 * 1024, read });
+    this.stdout = new Readable({ highWaterMark: 256 * 1024, read: () => this.ackOwed(0) });
+    this.stderr = new Readable({ highWaterMark: 256 * 1024, read: () => this.ackOwed(1) });
   }
 
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): void {
@@ -154,9 +156,9 @@ class Proc implements ExecHandle {
       }
       case F.STDOUT:
       case F.STDERR: {
-        const stream = f.type === F.STDOUT ? this.stdout : this.stderr;
-        if (stream.push(f.payload)) this.owe(f.payload.length, true);
-        else this.owe(f.payload.length, false);
+        const which = f.type === F.STDOUT ? 0 : 1;
+        const consumed = (which === 0 ? this.stdout : this.stderr).push(f.payload);
+        this.owe(which, f.payload.length, consumed);
         break;
       }
       case F.ACK_IN:
@@ -173,26 +175,25 @@ class Proc implements ExecHandle {
     }
   }
 
-  private ackScheduled = false;
-
-  private owe(n: number, consumed: boolean): void {
-    this.owedAck += n;
+  private owe(which: 0 | 1, n: number, consumed: boolean): void {
+    this.owed[which]! += n;
     if (!consumed) return; // acknowledged from read(), when the consumer catches up
-    if (this.owedAck >= ACK_BATCH) this.ackOwed();
-    else if (!this.ackScheduled) {
+    if (this.owed[which]! >= ACK_BATCH) this.ackOwed(which);
+    else if (!this.ackScheduled[which]) {
       // Small writes (protocol lines) are acknowledged together, once per turn of the event loop.
-      this.ackScheduled = true;
+      this.ackScheduled[which] = true;
       setImmediate(() => {
-        this.ackScheduled = false;
-        this.ackOwed();
+        this.ackScheduled[which] = false;
+        this.ackOwed(which);
       });
     }
   }
 
-  private ackOwed(): void {
-    if (this.owedAck > 0 && !this.ended) {
-      this.ch.send(F.ACK_OUT, this.chan, u32(this.owedAck));
-      this.owedAck = 0;
+  private ackOwed(which: 0 | 1): void {
+    const n = this.owed[which]!;
+    if (n > 0 && !this.ended) {
+      this.ch.send(which === 0 ? F.ACK_OUT : F.ACK_ERR, this.chan, u32(n));
+      this.owed[which] = 0;
     }
   }
 

@@ -14,6 +14,7 @@ export const F = {
   PING: 6,
   CHECKPOINT: 7,
   POWEROFF: 8,
+  ACK_ERR: 9,
   // guest -> host
   HELLO: 64,
   STARTED: 65,

@@ -34,7 +34,7 @@
 enum {
   /* host -> guest */
   F_EXEC = 1, F_STDIN = 2, F_STDIN_EOF = 3, F_SIGNAL = 4, F_ACK_OUT = 5,
-  F_PING = 6, F_CHECKPOINT = 7, F_POWEROFF = 8,
+  F_PING = 6, F_CHECKPOINT = 7, F_POWEROFF = 8, F_ACK_ERR = 9,
   /* guest -> host */
   F_HELLO = 64, F_STARTED = 65, F_EXEC_ERR = 66, F_STDOUT = 67, F_STDERR = 68,
   F_EXIT = 69, F_ACK_IN = 70, F_PONG = 71, F_KMSG = 72, F_CHECKPOINT_DONE = 73,
@@ -44,9 +44,11 @@ enum {
 #define HDR 9
 #define MAX_FRAME (1u << 20)
 #define CHUNK 65536
-/* Bytes of a child's output the host may have un-acknowledged before guestd
- * stops reading that child: a slow consumer on the host slows the child, it
- * never makes guestd buffer without bound. */
+/* Bytes of a child's stdout (and, separately, stderr) the host may have
+ * un-acknowledged before guestd stops reading that stream: a slow consumer on
+ * the host slows the child, it never makes guestd buffer without bound. The
+ * two streams have their own credit, as two pipes would: a host that never
+ * reads stderr does not stop stdout. */
 #define OUT_WINDOW (1u << 20)
 #define MAX_PROCS 256
 
@@ -91,7 +93,7 @@ struct proc {
   int in_fd, out_fd, err_fd; /* -1 when closed */
   struct buf in;             /* stdin bytes waiting for the child to read */
   int in_eof;                /* host closed stdin: close the pipe once drained */
-  uint32_t unacked;          /* output bytes sent and not yet acknowledged */
+  uint32_t unacked[2];       /* stdout/stderr bytes sent and not yet acknowledged */
   int exited, status;
 };
 
@@ -304,14 +306,15 @@ static void flush_stdin(struct proc *p) {
 /* Reads one chunk of a child's output; returns 0 at EOF/error (fd closed). */
 static int pump_output(struct proc *p, int *fd, uint8_t type, int ignore_window) {
   static uint8_t chunk[CHUNK];
+  uint32_t *unacked = &p->unacked[type == F_STDERR];
   for (;;) {
-    if (!ignore_window && p->unacked >= OUT_WINDOW) return 1;
+    if (!ignore_window && *unacked >= OUT_WINDOW) return 1;
     size_t want = CHUNK;
-    if (!ignore_window && OUT_WINDOW - p->unacked < want) want = OUT_WINDOW - p->unacked;
+    if (!ignore_window && OUT_WINDOW - *unacked < want) want = OUT_WINDOW - *unacked;
     ssize_t k = read(*fd, chunk, want);
     if (k > 0) {
       send_frame(type, p->chan, chunk, (size_t)k);
-      p->unacked += (uint32_t)k;
+      *unacked += (uint32_t)k;
       if (!ignore_window) return 1; /* one chunk per poll round keeps channels fair */
       continue;
     }
@@ -437,9 +440,10 @@ static void handle_frame(uint8_t type, uint32_t chan, const uint8_t *d, size_t n
     }
     break;
   case F_ACK_OUT:
+  case F_ACK_ERR:
     if ((p = find_proc(chan)) && n >= 4) {
-      uint32_t k = get_u32(d);
-      p->unacked = k > p->unacked ? 0 : p->unacked - k;
+      uint32_t k = get_u32(d), *u = &p->unacked[type == F_ACK_ERR];
+      *u = k > *u ? 0 : *u - k;
     }
     break;
   case F_PING:
@@ -532,8 +536,8 @@ int main(void) {
     for (int i = 0; i < MAX_PROCS; i++) {
       struct proc *p = &procs[i];
       if (!p->used) continue;
-      if (p->out_fd >= 0 && p->unacked < OUT_WINDOW) pf[n] = (struct pollfd){p->out_fd, POLLIN, 0}, owner[n++] = p;
-      if (p->err_fd >= 0 && p->unacked < OUT_WINDOW) pf[n] = (struct pollfd){p->err_fd, POLLIN, 0}, owner[n++] = p;
+      if (p->out_fd >= 0 && p->unacked[0] < OUT_WINDOW) pf[n] = (struct pollfd){p->out_fd, POLLIN, 0}, owner[n++] = p;
+      if (p->err_fd >= 0 && p->unacked[1] < OUT_WINDOW) pf[n] = (struct pollfd){p->err_fd, POLLIN, 0}, owner[n++] = p;
       if (p->in_fd >= 0 && buf_pending(&p->in)) pf[n] = (struct pollfd){p->in_fd, POLLOUT, 0}, owner[n++] = p;
     }
     if (poll(pf, (nfds_t)n, -1) < 0) {
