@@ -22,8 +22,9 @@ export class Analysis {
   readonly detach: SuccessAfterDetachDetector;
   private readonly detectors: Detector[];
 
-  constructor(readonly scenario: Scenario) {
-    this.ctx = new AnalysisContext(scenario);
+  /** `ids`: finding counters to share with other analyses of the same run (suite phases). */
+  constructor(readonly scenario: Scenario, ids?: Map<string, number>) {
+    this.ctx = new AnalysisContext(scenario, ids);
     this.klog = new KlogDetector(this.ctx, scenario.expect.klogIgnore);
     this.hang = new HangDetector(this.ctx);
     this.torn = new TornHwParamsDetector(this.ctx);
@@ -58,6 +59,7 @@ export class Analysis {
     return {
       ...this.metrics.summary(elapsed),
       errors: this.errno.errors,
+      ...(Object.keys(this.errno.repeats).length ? { unexpected_errno_repeats: this.errno.repeats } : {}),
       hw_params: { rounds_checked: this.torn.rounds, torn: this.torn.torn },
       ...(this.seq.counts && this.seq.counts.sent + this.seq.counts.received > 0 ? { seq: this.seq.counts } : {}),
       ...(this.detach.callsAfterDetach ? { after_detach: { calls: this.detach.callsAfterDetach, failed: this.detach.failedAfterDetach } } : {}),

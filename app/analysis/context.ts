@@ -32,11 +32,13 @@ export interface Detector {
 const RING = 4096;
 
 export class AnalysisContext {
-  private readonly counts = new Map<FindingType, number>();
   private readonly ring: ActionEvent[] = [];
   private ringPos = 0;
 
-  constructor(readonly scenario: Scenario) {}
+  constructor(
+    readonly scenario: Scenario,
+    private readonly counts: Map<string, number> = new Map(),
+  ) {}
 
   finding(type: FindingType, t: number, message: string, extra: Partial<Finding> = {}): Finding {
     const n = (this.counts.get(type) ?? 0) + 1;

@@ -70,7 +70,9 @@ export class RunHandle {
   abortReason: string | null = null;
 
   constructor(readonly spec: RunSpec) {
-    this.done = this.execute();
+    // Start on a microtask, so whoever called startRun() can subscribe before
+    // the first event (the simulator emits synchronously from its first step).
+    this.done = Promise.resolve().then(() => this.execute());
   }
 
   subscribe(fn: Listener): () => void {
@@ -119,6 +121,8 @@ export class RunHandle {
     let reason: string | undefined;
     const allFindings: Finding[] = [];
     const analyses: Analysis[] = [];
+    // One id sequence for the whole run, so suite phases never repeat an id.
+    const findingIds = new Map<string, number>();
     const entries = sc.suite
       ? sc.suite.map((e) => ({ scenario: this.loadSuiteEntry(e.preset), profile: e.profile ?? ['fixed'], duration: e.duration }))
       : [{ scenario: sc, profile: spec.profile, duration: budget }];
@@ -128,7 +132,7 @@ export class RunHandle {
         const phase = new AbortController();
         const onAbort = () => phase.abort();
         this.controller.signal.addEventListener('abort', onAbort);
-        const analysis = new Analysis(entry.scenario);
+        const analysis = new Analysis(entry.scenario, findingIds);
         analyses.push(analysis);
         const findings: Finding[] = [];
         const emitOut = (e: RunEvent) => {

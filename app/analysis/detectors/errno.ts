@@ -9,6 +9,8 @@ export class UnexpectedErrnoDetector implements Detector {
   readonly name = 'unexpected-errno';
   private readonly seen = new Map<string, Finding>();
   errors: Record<string, number> = {};
+  /** Occurrences per lane:iteration-kind:step:errno, for summary.json. */
+  repeats: Record<string, number> = {};
 
   constructor(private readonly ctx: AnalysisContext, private readonly scenario: Scenario) {}
 
@@ -27,9 +29,9 @@ export class UnexpectedErrnoDetector implements Detector {
     if (step?.expect === 'any' || step?.expect?.includes(e.errno)) return;
     if (this.scenario.expect.errnos[e.op]?.includes(e.errno)) return;
     const id = `${e.lane}:${e.iter < 0 ? e.iter : 0}:${e.step}:${e.errno}`;
-    const prev = this.seen.get(id);
-    if (prev) {
-      prev.evidence = { ...prev.evidence, count: ((prev.evidence?.count as number) ?? 1) + 1 };
+    if (this.seen.has(id)) {
+      // Repeats are counted for the summary; the finding itself stays as emitted.
+      this.repeats[id] = (this.repeats[id] ?? 1) + 1;
       return;
     }
     const where = step ? ` (step ${step.at})` : '';
@@ -37,7 +39,7 @@ export class UnexpectedErrnoDetector implements Detector {
       lane: e.lane,
       op: e.op,
       ...(e.handle ? { handle: e.handle } : {}),
-      evidence: { errno: e.errno, iter: e.iter, count: 1, lanes: [e.lane], since: e.t },
+      evidence: { errno: e.errno, iter: e.iter, lanes: [e.lane], since: e.t },
     });
     this.seen.set(id, f);
     return [f];

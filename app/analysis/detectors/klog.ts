@@ -1,7 +1,7 @@
 // Kernel-log findings: each report (KASAN, oops, BUG, WARNING, hung task)
 // becomes one finding carrying its text, what was in flight, and, on the
 // simulated kernel, the interleaving that led to it.
-import type { Finding, KlogEvent, RunEvent, ActionEvent } from '../../events/types.js';
+import type { Finding, KlogEvent, RunEvent } from '../../events/types.js';
 import type { AnalysisContext, Detector } from '../context.js';
 import { type HeaderMatch, isContinuation, isEndMarker, matchHeader, ripFunction } from '../klog.js';
 
@@ -23,7 +23,6 @@ export class KlogDetector implements Detector {
   /** A "=====" line seen just before a KASAN header belongs to its report. */
   private pendingSeparator: KlogEvent | null = null;
   private readonly ignore: RegExp[];
-  private readonly waitingForInflight: Finding[] = [];
   lines = 0;
   errors = 0;
 
@@ -33,7 +32,6 @@ export class KlogDetector implements Detector {
 
   feed(e: RunEvent): Finding[] | void {
     if (e.kind === 'act') {
-      this.correlate(e);
       if (this.open && e.t - this.open.lastT > QUIET) return this.close();
       return;
     }
@@ -83,23 +81,15 @@ export class KlogDetector implements Detector {
     this.open = null;
     if (!o) return [];
     const h = o.header;
+    // What was in flight as far as known when the report closed: actions
+    // seen to span its first line. A finding is final once emitted, so the
+    // journal and summary.json say the same.
     const f = this.ctx.finding(h.type, o.first.t, h.where && !h.summary.includes(h.where) ? `${h.summary} (in ${h.where})` : h.summary, {
       klog: o.lines,
       evidence: { source: o.first.source, ...(o.first.ktime !== undefined ? { ktime: o.first.ktime } : {}), function: h.where || undefined },
       inflight: this.ctx.inflightAt(o.first.t),
       ...(o.first.trace ? { interleaving: o.first.trace } : {}),
     });
-    this.waitingForInflight.push(f);
     return [f];
-  }
-
-  /** Actions that started before a report and end after it were in flight too. */
-  private correlate(a: ActionEvent): void {
-    for (const f of this.waitingForInflight) {
-      if (a.t <= f.t && a.t + a.dur >= f.t && !f.inflight?.some((x) => x.lane === a.lane && x.since === a.t)) {
-        (f.inflight ??= []).push({ lane: a.lane, op: a.op, since: a.t, ...(a.handle ? { handle: a.handle } : {}) });
-      }
-    }
-    if (this.waitingForInflight.length > 64) this.waitingForInflight.splice(0, this.waitingForInflight.length - 64);
   }
 }

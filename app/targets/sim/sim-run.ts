@@ -24,8 +24,11 @@ const METRIC_INTERVAL = 100e6;
 const WATCHDOG_INTERVAL = 20e6;
 /** How long lanes get to leave after the run's budget is spent. */
 const GRACE = 2e9;
-/** Steps per chunk before giving the event loop a turn. */
-const CHUNK_STEPS = 40_000;
+/**
+ * Steps per chunk before giving the event loop a turn (journal flushes,
+ * Ctrl+C, the UI's stop button): a few milliseconds of wall time.
+ */
+const CHUNK_STEPS = 4_000;
 
 export interface SimRunOptions {
   scenario: Scenario;
