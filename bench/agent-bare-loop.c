@@ -1,7 +1,9 @@
 /* The baseline for the agent's ioctl rate: the same ioctl on the same device,
- * in a bare loop with nothing around it. Usage: agent-bare-loop CARD SECONDS
- * Prints "ops <n> ns <elapsed>" on stdout. Built by bench/agent-bench.mjs with
- * the agent's own flags (static, -O2). */
+ * in a bare loop with nothing around it.
+ *   agent-bare-loop CARD SECONDS [status|prepare]
+ * Prints "ops <n> ns <elapsed>" on stdout. Built by bench/agent-bench.js with
+ * the agent's own flags (static, -O2), configured as the agent's benchmark
+ * scenario configures the stream (its hw_params defaults). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,7 +26,7 @@ static long long now(void)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s CARD SECONDS\n", argv[0]);
+		fprintf(stderr, "usage: %s CARD SECONDS [status|prepare]\n", argv[0]);
 		return 2;
 	}
 	char path[64];
@@ -47,17 +49,30 @@ int main(int argc, char **argv)
 	p.info = ~0u;
 	memset(&p.masks[0], 0, sizeof p.masks[0]);
 	p.masks[0].bits[0] = 1u << SNDRV_PCM_ACCESS_RW_INTERLEAVED;
+	memset(&p.masks[1], 0, sizeof p.masks[1]);
+	p.masks[1].bits[0] = 1u << SNDRV_PCM_FORMAT_S16_LE;
+	static const struct { int param; unsigned v; } fix[] = {
+		{ SNDRV_PCM_HW_PARAM_CHANNELS, 2 }, { SNDRV_PCM_HW_PARAM_RATE, 48000 },
+		{ SNDRV_PCM_HW_PARAM_PERIOD_SIZE, 1024 }, { SNDRV_PCM_HW_PARAM_PERIODS, 4 },
+	};
+	for (size_t i = 0; i < sizeof fix / sizeof fix[0]; i++) {
+		struct snd_interval *iv = &p.intervals[fix[i].param - SNDRV_PCM_HW_PARAM_FIRST_INTERVAL];
+		iv->min = iv->max = fix[i].v;
+		iv->integer = 1;
+	}
 	if (ioctl(fd, SNDRV_PCM_IOCTL_HW_PARAMS, &p) < 0 || ioctl(fd, SNDRV_PCM_IOCTL_PREPARE) < 0) {
 		perror("hw_params/prepare");
 		return 1;
 	}
+	int prepare = argc > 3 && !strcmp(argv[3], "prepare");
 	long long t0 = now(), until = t0 + (long long)(atof(argv[2]) * 1e9), n = 0, t;
 	struct snd_pcm_status st; /* the kernel fills all of it, as in the agent */
 	/* check the clock only every 256 calls: the loop is about the ioctl */
 	do {
 		for (int i = 0; i < 256; i++) {
-			if (ioctl(fd, SNDRV_PCM_IOCTL_STATUS, &st) < 0) {
-				perror("status");
+			int rc = prepare ? ioctl(fd, SNDRV_PCM_IOCTL_PREPARE) : ioctl(fd, SNDRV_PCM_IOCTL_STATUS, &st);
+			if (rc < 0) {
+				perror(prepare ? "prepare" : "status");
 				return 1;
 			}
 		}

@@ -145,9 +145,12 @@ export class VmTarget implements Target {
       else await g.replug('usbsnd');
       return 0;
     } catch (e) {
-      emit({ kind: 'note', t: 0, level: 'warn', text: `QMP ${r.kind} of the USB audio device failed: ${(e as Error).message}` });
-      // already out (or already in): the kernel's answer for a card that is busy or gone
-      return /already/.test((e as Error).message) ? -16 : -5;
+      const msg = (e as Error).message;
+      // already out: the card is gone (ENODEV); already in: nothing to attach (EBUSY, as the simulator says)
+      if (/already unplugged/.test(msg)) return -19;
+      if (/is plugged in/.test(msg)) return -16;
+      emit({ kind: 'note', t: 0, level: 'warn', text: `QMP ${r.kind} of the USB audio device failed: ${msg}` });
+      return -5;
     }
   }
 

@@ -37,6 +37,7 @@ static _Atomic uint32_t seq;
 static _Atomic int64_t a_mono;
 static _Atomic uint64_t a_tsc;
 static _Atomic uint64_t a_k_bits; /* double, ns per tick */
+static _Atomic uint64_t a_mult;   /* the same as a 32.32 fixed-point factor: no floating point on the hot path */
 static _Atomic int use_tsc;
 static int64_t base_mono; /* first calibration, for a long baseline */
 static uint64_t base_tsc;
@@ -58,6 +59,7 @@ static void anchor_set(int64_t m, uint64_t t, double k)
 	atomic_store_explicit(&a_mono, m, memory_order_relaxed);
 	atomic_store_explicit(&a_tsc, t, memory_order_relaxed);
 	atomic_store_explicit(&a_k_bits, b, memory_order_relaxed);
+	atomic_store_explicit(&a_mult, (uint64_t)(k * 4294967296.0), memory_order_relaxed);
 	atomic_fetch_add_explicit(&seq, 1, memory_order_acq_rel);
 }
 
@@ -69,12 +71,16 @@ static int64_t tsc_now(void)
 			continue;
 		int64_t m = atomic_load_explicit(&a_mono, memory_order_relaxed);
 		uint64_t t0 = atomic_load_explicit(&a_tsc, memory_order_relaxed);
-		double k = k_get();
+		uint64_t mult = atomic_load_explicit(&a_mult, memory_order_relaxed);
 		uint64_t t = __rdtsc();
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&seq, memory_order_relaxed) != s)
 			continue;
-		return m + (int64_t)((double)(int64_t)(t - t0) * k);
+		int64_t d = (int64_t)(t - t0);
+		/* an anchor is refreshed every 200 ms, so d is small and never negative by much */
+		if (d < 0)
+			return m - (int64_t)(((unsigned __int128)(uint64_t)-d * mult) >> 32);
+		return m + (int64_t)(((unsigned __int128)(uint64_t)d * mult) >> 32);
 	}
 }
 #endif

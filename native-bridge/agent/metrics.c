@@ -28,7 +28,7 @@ struct stream_metrics {
 	int n;
 	int64_t t[REG_MAX];
 	uint64_t hw[REG_MAX];
-	int64_t last_avail_t;
+	_Atomic int64_t last_avail_t;
 	float tail[BURST];
 	int ntail;
 };
@@ -144,20 +144,18 @@ void metrics_xrun(struct exec *x, struct handle *h, int64_t t)
 
 void metrics_status(struct exec *x, struct handle *h, int64_t t, int state, uint64_t hw_ptr, long avail)
 {
+	/* on every STATUS: nothing here may lock or read the clock unless there is work */
 	if (state == SNDRV_PCM_STATE_RUNNING)
-		rate_sample(x, h, t, hw_ptr);
+		rate_sample(x, h, t ? t : (t = now_ns()), hw_ptr);
 	if (avail < 0)
 		return;
+	if (!t)
+		t = now_ns();
 	struct stream_metrics *m = h->m;
-	int due = 0;
-	pthread_mutex_lock(&m->mu);
-	if (t - m->last_avail_t >= AVAIL_EVERY_NS) {
-		m->last_avail_t = t;
-		due = 1;
-	}
-	pthread_mutex_unlock(&m->mu);
-	if (due)
-		emit_metric(x->lane->ev, M_AVAIL, x->lane->index, h->index, run_t(x->lane->run, t), (double)avail);
+	int64_t last = atomic_load_explicit(&m->last_avail_t, memory_order_relaxed);
+	if (t - last < AVAIL_EVERY_NS || !atomic_compare_exchange_strong(&m->last_avail_t, &last, t))
+		return;
+	emit_metric(x->lane->ev, M_AVAIL, x->lane->index, h->index, run_t(x->lane->run, t), (double)avail);
 }
 
 /* Period wake-up lateness, like cyclictest but for audio periods: after a

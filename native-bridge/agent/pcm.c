@@ -437,7 +437,7 @@ static int64_t do_status(struct exec *x)
 	if (st.state == SNDRV_PCM_STATE_XRUN)
 		metrics_xrun(x, h, now_ns());
 	if (!(x->lane->run->prog->flags & RUNF_NO_METRICS))
-		metrics_status(x, h, now_ns(), st.state, st.hw_ptr, (long)st.avail);
+		metrics_status(x, h, 0, st.state, st.hw_ptr, (long)st.avail);
 	return 0;
 }
 

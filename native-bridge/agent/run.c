@@ -369,8 +369,9 @@ static void *controller_main(void *arg)
 	atomic_store(&r->stop, 1);
 	barriers_wake_all(r->barriers, p->nbarriers);
 	/* Interrupt lanes sleeping in the kernel (blocking reads, writes, waits). A lane in
-	 * uninterruptible sleep cannot be moved: after the grace period it is abandoned. */
-	int64_t grace = p->hang_timeout < 2000000000LL ? p->hang_timeout : 2000000000LL;
+	 * uninterruptible sleep cannot be moved: it is given the scenario's hang bound to come
+	 * back (a device detach may legitimately take seconds), then it is abandoned. */
+	int64_t grace = p->hang_timeout > 2000000000LL ? p->hang_timeout : 2000000000LL;
 	int64_t until = now_ns() + grace;
 	for (;;) {
 		int alive = 0;

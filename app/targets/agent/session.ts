@@ -56,6 +56,8 @@ export interface SessionRunResult {
   elapsed: number;
   hung: number;
   abandoned: number;
+  /** Operations the agent ran (its own count, from DONE). */
+  ops: number;
   /** Agent CLOCK_MONOTONIC ns at run start. */
   t0: number;
   latency: LatencySample[];
@@ -216,7 +218,7 @@ export class AgentSession {
     const rec = new RecordDecoder(program.layout);
     const silenceMs = o.silenceMs ?? 5000;
     const stopGraceMs = o.stopGraceMs ?? 10000;
-    const result: SessionRunResult = { status: 'completed', elapsed: 0, hung: 0, abandoned: 0, t0: 0, latency: [], protocolErrors: [] };
+    const result: SessionRunResult = { status: 'completed', elapsed: 0, hung: 0, abandoned: 0, ops: 0, t0: 0, latency: [], protocolErrors: [] };
     let started = false;
     let stopAskedAt = 0;
     let framingSeen = this.framingErrors.length;
@@ -341,6 +343,7 @@ export class AgentSession {
             result.elapsed = numOf(m.get(2)) ?? 0;
             result.hung = numOf(m.get(3)) ?? 0;
             result.abandoned = numOf(m.get(4)) ?? 0;
+            result.ops = numOf(m.get(5)) ?? 0;
             const stopped = numOf(m.get(1)) === 1;
             if (result.abandoned) {
               // a thread stuck in the kernel keeps this agent from ever running again
