@@ -51,6 +51,28 @@ export function execChannel(h: ExecHandle): AgentChannel {
   };
 }
 
+const guestPaths = new WeakMap<Guest, Map<string, string>>();
+
+/**
+ * The agent's path as the guest sees it. The guest runs on this machine's root,
+ * but with its own /tmp (a checkout under /tmp, as CI makes, is not there); the
+ * raw host root stays reachable at /run/vlab/host.
+ */
+async function agentInGuest(g: Guest, bin: string): Promise<string> {
+  let m = guestPaths.get(g);
+  if (!m) guestPaths.set(g, (m = new Map()));
+  const known = m.get(bin);
+  if (known) return known;
+  for (const p of [bin, `/run/vlab/host${bin}`]) {
+    const r = await g.run('test', ['-x', p], { timeoutMs: 30_000 });
+    if (r.code === 0) {
+      m.set(bin, p);
+      return p;
+    }
+  }
+  throw new TargetError(`the agent binary ${bin} is not visible inside the guest (neither at its own path nor under /run/vlab/host)`);
+}
+
 export class VmTarget implements Target {
   readonly id = 'vm' as const;
   readonly label = 'virtual lab (real kernel in QEMU, native agent)';
@@ -86,7 +108,7 @@ export class VmTarget implements Target {
   async listDevices(): Promise<DeviceList> {
     const bin = ensureAgent(this.opts.agentPath ? { path: this.opts.agentPath } : {});
     const g = await this.ready();
-    const r = await g.run(bin, ['--list'], { timeoutMs: 60_000 });
+    const r = await g.run(await agentInGuest(g, bin), ['--list'], { timeoutMs: 60_000 });
     if (r.code !== 0) throw new TargetError(`the agent could not list the guest's devices: ${r.timedOut ? 'timed out' : r.stderr.trim() || `exit ${r.code ?? r.signal}`}`);
     return parseDeviceJson(r.stdout, 'vm');
   }
@@ -94,10 +116,11 @@ export class VmTarget implements Target {
   async run(req: RunRequest): Promise<RunOutcome> {
     const bin = ensureAgent(this.opts.agentPath ? { path: this.opts.agentPath } : {});
     const g = await this.ready();
+    const path = await agentInGuest(g, bin);
     const klog = await guestKernelLog(g, req.emit);
     let h: ExecHandle;
     try {
-      h = g.exec(bin, []);
+      h = g.exec(path, []);
     } catch (e) {
       klog.stop();
       throw new TargetError(`cannot start the agent in the guest: ${(e as Error).message}`);
