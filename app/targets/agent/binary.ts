@@ -1,7 +1,7 @@
 // Finding (and on first use, building) the native agent binary. The build is
 // the project's own Makefile; without a C compiler the error says what to install.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TargetError } from '../target.js';
@@ -39,8 +39,28 @@ export function ensureAgent(opts: { path?: string; root?: string } = {}): string
   const cc = spawnSync('cc', ['--version'], { stdio: 'ignore' });
   if (cc.error || cc.status !== 0)
     throw new TargetError('the native agent is not built and no C compiler (cc) is installed', 'install gcc, make and libc6-dev (sudo apt-get install gcc make libc6-dev), or run "node scripts/setup.js"');
-  const r = spawnSync('make', ['-s', '-C', dir], { encoding: 'utf8' });
-  if (r.error) throw new TargetError(`cannot run make to build the agent: ${r.error.message}`, 'install make (sudo apt-get install make)');
-  if (r.status !== 0) throw new TargetError(`building the native agent failed:\n${(r.stderr || r.stdout).trim()}`);
-  return bin;
+  // Several processes may want the agent at once (test files run in parallel):
+  // one builds, the others wait for it, so make never runs twice on one tree.
+  mkdirSync(join(dir, 'build'), { recursive: true });
+  const lock = join(dir, 'build', '.build-lock');
+  const until = Date.now() + 120_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (Date.now() > until) throw new TargetError(`another build of the agent holds ${lock}; remove it if no build is running`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
+  try {
+    if (existsSync(bin) && statSync(bin).mtimeMs >= newestSource(dir)) return bin;
+    const r = spawnSync('make', ['-s', '-C', dir], { encoding: 'utf8' });
+    if (r.error) throw new TargetError(`cannot run make to build the agent: ${r.error.message}`, 'install make (sudo apt-get install make)');
+    if (r.status !== 0) throw new TargetError(`building the native agent failed:\n${(r.stderr || r.stdout).trim()}`);
+    return bin;
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
