@@ -6,6 +6,7 @@
 //   node bench/vlab-boot.js [boots, default 7] [hardware, default "default"]
 // Needs a built tree (node scripts/build.js --ts) and the setup step's packages.
 // One warm-up boot first (kernel cache, guestd build, KVM probe), not counted.
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { bootGuest } from '../dist/app/vlab/index.js';
 
@@ -20,12 +21,18 @@ const stamp = (g, what) => {
   const l = g.bootReport.find((x) => x.startsWith(what));
   return l ? Number(l.split('@')[1]) : NaN;
 };
+/** CPU seconds QEMU has used (user + system, all its threads): what a boot costs, whatever else runs. */
+const qemuCpuS = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+};
 const heartbeat = (g) => g.heartbeat ?? new Promise((r) => g.once('heartbeat', r));
 
 async function bootOnce() {
   const t0 = process.cpuUsage();
   const g = await bootGuest({ hw });
   const cpu = process.cpuUsage(t0);
+  const qemuCpuAtReadyS = qemuCpuS(g.qemuPid);
   const hb = await heartbeat(g);
   const r = {
     readyMs: g.readyMs,
@@ -37,6 +44,7 @@ async function bootOnce() {
     guestTotalMb: hb.memTotalKb / 1024,
     qemuRssMb: (g.qemuRssKb() ?? NaN) / 1024,
     labCpuMs: (cpu.user + cpu.system) / 1000,
+    qemuCpuAtReadyS,
     accel: g.accel,
   };
   return { g, r };

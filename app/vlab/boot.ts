@@ -191,6 +191,9 @@ export function bootProblems(report: string[], hw: HwName[], kernel: KernelSpec)
 }
 
 function problemHint(kernel: KernelSpec): string | undefined {
-  if (kernel.origin === 'user') return `check that kernel ${kernel.release} has the sound drivers as modules or built in, and pass --modules DIR for its modules`;
-  return undefined;
+  if (kernel.origin !== 'user') return undefined;
+  if (!kernel.modulesDir) {
+    return `no modules were found for ${kernel.release}: pass --modules DIR (the INSTALL_MOD_PATH of "make modules_install"), unless virtio-pci, virtio-console, 9p, overlayfs and the sound drivers are built in`;
+  }
+  return `check that kernel ${kernel.release} has the drivers the lab needs (virtio, 9p, overlayfs, the sound drivers), as modules in ${kernel.modulesDir} or built in`;
 }

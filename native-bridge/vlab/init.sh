@@ -35,7 +35,7 @@ for m in $($B cat /vlab/modules.order); do
 done
 $B mkdir -p /lower /rw /newroot
 $B mount -t 9p -o "trans=virtio,version=9p2000.L,ro,msize=${vlab_msize:-262144},cache=loose" hostroot /lower \
-  || fatal "cannot mount the host root over 9p"
+  || fatal "cannot mount the host root over 9p (the kernel needs 9p and virtio: CONFIG_9P_FS, CONFIG_NET_9P_VIRTIO, CONFIG_VIRTIO_PCI)"
 $B mount -t tmpfs -o mode=0755 vlabrw /rw
 $B mkdir /rw/upper /rw/work
 $B mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work vlabroot /newroot \

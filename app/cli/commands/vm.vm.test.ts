@@ -1,5 +1,8 @@
 // `stresslab vm exec` and `stresslab devices --target vm` with real guests.
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { distroKernel } from '../../vlab/kernel-cache.js';
+import { cacheRoot } from '../../vlab/paths.js';
 import type { Io } from '../command.js';
 import { runCli } from '../main.js';
 import { devicesCommand } from './devices.js';
@@ -29,5 +32,13 @@ describe('stresslab vm exec / devices --target vm', { timeout: 300_000 }, () => 
     expect(list.target).toBe('vm');
     expect(list.cards.map((c) => c.id)).toEqual(['Loopback']);
     expect(list.seqClients.map((c) => c.name)).toContain('Midi Through');
+  });
+
+  it('boots a kernel given with --kernel and --modules (here: the cached distribution bzImage, as a user would pass theirs)', async () => {
+    const k = await distroKernel(cacheRoot());
+    const bz = join(k.image, '..', 'vmlinuz');
+    const r = await cli('vm', 'exec', '--kernel', bz, '--modules', k.modulesDir!, '--hw', 'dummy', '--no-klog', '--', 'sh', '-c', 'uname -r; cat /proc/asound/cards');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(new RegExp(`^${k.release.replace(/\./g, '\\.')}\n 0 \\[Dummy`));
   });
 });
