@@ -51,6 +51,8 @@ export interface MetricEvent {
   value: number;
   handle?: string;
   lane?: string;
+  /** 0..1: how sure a measurement is (the loopback latency correlation peak). */
+  confidence?: number;
 }
 
 export type MetricName =

@@ -272,7 +272,12 @@ export class RecordDecoder {
     if (name === 'latency_confidence') {
       // travels right after its latency sample; the MetricEvent shape has no room for it
       const p = this.pendingLatency;
-      if (p) out.latency.push({ t: p.t, value: p.value, confidence: value, lane: p.lane, ...(p.handle ? { handle: p.handle } : {}) });
+      if (p) {
+        out.latency.push({ t: p.t, value: p.value, confidence: value, lane: p.lane, ...(p.handle ? { handle: p.handle } : {}) });
+        // The agent writes the two records back to back: when they arrive in
+        // one batch the sample has not been emitted yet and can carry it.
+        if (out.events.includes(p)) p.confidence = value;
+      }
       this.pendingLatency = undefined;
       return undefined;
     }
