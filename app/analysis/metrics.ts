@@ -19,7 +19,9 @@ export class MetricsAggregator {
   private readonly xruns = new Map<string, number>();
   private readonly latency = new Histogram();
   private readonly wakeupLate = new Histogram();
-  private readonly hwPtrRate = new Map<string, number>();
+  /** Measured hw_ptr rates per stream, and the rate its last HW_PARAMS granted. */
+  private readonly hwPtrRate = new Map<string, { sum: number; n: number; min: number; max: number }>();
+  private readonly nominalRate = new Map<string, number>();
   klogLines = 0;
   firstT = Infinity;
   lastT = 0;
@@ -36,13 +38,26 @@ export class MetricsAggregator {
         if (e.errno) s.errors[e.errno] = (s.errors[e.errno] ?? 0) + 1;
         s.dur.add(e.dur);
         if (e.t + e.dur > this.lastT) this.lastT = e.t + e.dur;
+        if (e.op === 'pcm.hw_params' && e.ret >= 0) {
+          const rate = (e.data?.params as { rate?: unknown } | undefined)?.rate;
+          if (typeof rate === 'number' && rate > 0) this.nominalRate.set(e.handle ?? '?', rate);
+        }
         return;
       }
       case 'metric':
         if (e.name === 'xruns') this.xruns.set(e.handle ?? '?', Math.max(this.xruns.get(e.handle ?? '?') ?? 0, e.value));
         else if (e.name === 'latency') this.latency.add(e.value);
         else if (e.name === 'wakeup_late') this.wakeupLate.add(e.value);
-        else if (e.name === 'hw_ptr_rate') this.hwPtrRate.set(e.handle ?? '?', e.value);
+        else if (e.name === 'hw_ptr_rate') {
+          const k = e.handle ?? '?';
+          const r = this.hwPtrRate.get(k);
+          if (r) {
+            r.sum += e.value;
+            r.n++;
+            r.min = Math.min(r.min, e.value);
+            r.max = Math.max(r.max, e.value);
+          } else this.hwPtrRate.set(k, { sum: e.value, n: 1, min: e.value, max: e.value });
+        }
         return;
       case 'klog':
         this.klogLines++;
@@ -75,6 +90,25 @@ export class MetricsAggregator {
     return out;
   }
 
+  /**
+   * Frames per second the DMA position really advanced, against the rate the
+   * stream was configured for: a ratio below 1 is a clock running slow (or an
+   * emulated device falling behind), which xrun counts alone do not show.
+   */
+  private hwPtrRateSummary(): Record<string, { hz: number; min_hz: number; max_hz: number; samples: number; nominal_hz?: number; ratio?: number }> {
+    const out: Record<string, { hz: number; min_hz: number; max_hz: number; samples: number; nominal_hz?: number; ratio?: number }> = {};
+    for (const [k, r] of [...this.hwPtrRate].sort((a, b) => a[0].localeCompare(b[0]))) {
+      const hz = r.sum / r.n;
+      const nominal = this.nominalRate.get(k);
+      out[k] = { hz: Math.round(hz * 10) / 10, min_hz: Math.round(r.min * 10) / 10, max_hz: Math.round(r.max * 10) / 10, samples: r.n };
+      if (nominal) {
+        out[k].nominal_hz = nominal;
+        out[k].ratio = Math.round((hz / nominal) * 10000) / 10000;
+      }
+    }
+    return out;
+  }
+
   summary(elapsed: number): Record<string, unknown> {
     const ops: Record<string, unknown> = {};
     for (const [op, s] of [...this.ops].sort((a, b) => a[0].localeCompare(b[0]))) ops[op] = { count: s.count, errors: s.errors, dur_ns: s.dur.summary() };
@@ -85,7 +119,7 @@ export class MetricsAggregator {
       xruns: { total: this.totalXruns, by_handle: Object.fromEntries(this.xruns) },
       latency_ns: this.latency.summary(),
       wakeup_late_ns: this.wakeupLate.summary(),
-      hw_ptr_rate: Object.fromEntries(this.hwPtrRate),
+      hw_ptr_rate: this.hwPtrRateSummary(),
       klog_lines: this.klogLines,
     };
   }

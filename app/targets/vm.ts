@@ -54,9 +54,9 @@ export function execChannel(h: ExecHandle): AgentChannel {
 const guestPaths = new WeakMap<Guest, Map<string, string>>();
 
 /**
- * The agent's path as the guest sees it. The guest runs on this machine's root,
- * but with its own /tmp (a checkout under /tmp, as CI makes, is not there); the
- * raw host root stays reachable at /run/vlab/host.
+ * The agent's path as the guest sees it: normally its own path (the guest runs
+ * on this machine's root, /tmp included); a guest whose init could not overlay
+ * the host's /tmp still reaches the raw host root at /run/vlab/host.
  */
 async function agentInGuest(g: Guest, bin: string): Promise<string> {
   let m = guestPaths.get(g);

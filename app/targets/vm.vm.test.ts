@@ -276,5 +276,10 @@ teardown:
     expect(inRates.length).toBeGreaterThan(0);
     const mean = inRates.reduce((a, b) => a + b, 0) / inRates.length;
     expect(Math.abs(mean / readRate - 1)).toBeLessThan(0.1);
+    // summary.json puts the same measurement against the rate HW_PARAMS granted
+    const sr = m(summary).hw_ptr_rate.in;
+    expect(sr.nominal_hz).toBe(48000);
+    expect(sr.samples).toBe(inRates.length);
+    expect(Math.abs(sr.ratio - mean / 48000)).toBeLessThan(1e-3);
   });
 });

@@ -137,11 +137,15 @@ describe('virtual lab guest (default hardware)', { timeout: 180_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'vlab-share-'));
     try {
       writeFileSync(join(dir, 'note'), 'from the host\n');
-      // The guest's /tmp is its own tmpfs; the host's is reachable under /run/vlab/host.
-      const seen = await guest.run('sh', ['-c', `cat /run/vlab/host${dir}/note; ls ${dir} >/dev/null; echo guest > /root/vlab-write-probe && cat /root/vlab-write-probe`]);
-      expect(seen.stdout).toBe('from the host\nguest\n');
-      expect(seen.stderr).toMatch(/No such file or directory/);
+      // Host paths under /tmp are where the host says (a CI clone lives there), and the
+      // guest's writes, there as anywhere, stay in the guest.
+      const seen = await guest.run('sh', ['-c', `cat ${dir}/note && cat /run/vlab/host${dir}/note && echo guest > ${dir}/from-guest && cat ${dir}/from-guest && echo guest > /root/vlab-write-probe && cat /root/vlab-write-probe`]);
+      expect(seen).toMatchObject({ code: 0, stdout: 'from the host\nfrom the host\nguest\nguest\n' });
       expect(existsSync('/root/vlab-write-probe')).toBe(false);
+      expect(existsSync(join(dir, 'from-guest'))).toBe(false);
+      // and the project is visible at its own path, wherever it was cloned
+      const cwd = await guest.run('pwd', [], { cwd: projectRoot() });
+      expect(cwd.stdout).toBe(`${projectRoot()}\n`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

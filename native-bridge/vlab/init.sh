@@ -49,8 +49,19 @@ $B mount -t sysfs sysfs $N/sys
 $B mkdir -p $N/dev/pts $N/dev/shm
 $B mount -t devpts -o gid=5,mode=620 devpts $N/dev/pts
 $B mount -t tmpfs -o mode=1777 shm $N/dev/shm
-# A clean /tmp of its own, as virtme-ng does: the host's /tmp holds other runs' sockets.
-$B mount -t tmpfs -o mode=1777 tmp $N/tmp
+# The host's /tmp shows through (a checkout or a working directory under /tmp, as
+# CI clones make, must be where host paths say), but as an overlay of its own: the
+# guest's writes there stay in RAM, and a stale host socket it sees cannot connect
+# to anything. A host without a /tmp of its own gives the guest a clean tmpfs.
+$B mkdir -p /rw/tmp
+$B mount -t tmpfs -o mode=1777 vlabtmp /rw/tmp
+$B mkdir /rw/tmp/upper /rw/tmp/work
+$B chmod 1777 /rw/tmp/upper
+if [ -d /lower/tmp ] && $B mount -t overlay -o lowerdir=/lower/tmp,upperdir=/rw/tmp/upper,workdir=/rw/tmp/work vlabtmp $N/tmp; then
+  :
+else
+  $B mount -t tmpfs -o mode=1777 tmp $N/tmp
+fi
 $B ln -sf /proc/self/fd $N/dev/fd
 echo vlab >/proc/sys/kernel/hostname
 if [ -n "${vlab_moddir:-}" ]; then
@@ -103,7 +114,7 @@ for p in ${vlab_wait:-}; do
 done
 report "ready"
 $B cp /vlab/guestd $R $N/run/vlab/
-# The raw host root stays reachable (read-only) for paths the guest shadows, like /tmp.
+# The raw host root stays reachable (read-only) for paths the guest shadows.
 $B mount --move /lower $N/run/vlab/host
 $B umount /proc /dev
 exec $B switch_root $N /run/vlab/guestd
