@@ -29,8 +29,26 @@ describe('demo', () => {
         }
       }
       expect(j.trailer?.verdict).toBe('fail');
+      // the run as a whole is labelled with every switch its phases turned on
+      const all = ['detach-without-drain', 'dpcm-unlocked-be-list', 'pcm-no-sync-stop', 'pcm-unlocked-hw-params', 'seq-fifo-stale-cell'];
+      expect(s.profile).toEqual(all);
+      expect(j.header.profile).toEqual(all);
+      expect(j.events.some((e) => e.kind === 'note' && /was not applied/.test((e as { text: string }).text))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('says so when a profile is asked of a suite, whose phases name their own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stresslab-demo-'));
+    try {
+      const s = await runPreset('demo', ['pcm-no-sync-stop'], 2, { outDir: dir });
+      expect(s.profile).toHaveLength(5);
+      const j = parseJournal(readFileSync(join(dir, 'journal.jsonl'), 'utf8'));
+      const note = j.events.find((e) => e.kind === 'note');
+      expect(note).toMatchObject({ level: 'warn', text: 'demo is a suite whose phases name their own kernel profiles; the requested profile pcm-no-sync-stop was not applied' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

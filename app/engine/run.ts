@@ -101,13 +101,25 @@ export class RunHandle {
     const depth = sc.sim.depth ?? spec.depth ?? 3;
     const budget = spec.duration ?? sc.duration;
     const journal = spec.outDir ? new JournalWriter(join(spec.outDir, 'journal.jsonl'), { sync: spec.journalSync ?? true }) : null;
+    // A suite entry that cannot be loaded fails the run inside the journal, below.
+    let entries: { scenario: Scenario; profile: string[]; duration?: number | undefined }[] = [];
+    let entriesError: unknown;
+    try {
+      entries = sc.suite
+        ? sc.suite.map((e) => ({ scenario: this.loadSuiteEntry(e.preset), profile: e.profile ?? ['fixed'], duration: e.duration }))
+        : [{ scenario: sc, profile: spec.profile, duration: budget }];
+    } catch (e) {
+      entriesError = e;
+    }
+    // A suite's phases name their own profiles; the run's is every switch any phase turns on.
+    const requested = parseProfile(spec.profile);
     const header: RunHeader = {
       kind: 'run',
       format: 1,
       preset: sc.name,
       scenario: sc,
       target: spec.target.id,
-      profile: profileLabel(parseProfile(spec.profile)),
+      profile: profileLabel(new Set(entries.flatMap((e) => [...parseProfile(e.profile)]))),
       seed: spec.seed,
       strategy,
       depth,
@@ -115,6 +127,11 @@ export class RunHandle {
       tool: TOOL,
     };
     journal?.write(header);
+    if (sc.suite && requested.size) {
+      const note: RunEvent = { kind: 'note', t: 0, level: 'warn', text: `${sc.name} is a suite whose phases name their own kernel profiles; the requested profile ${[...requested].join(',')} was not applied` };
+      journal?.write(note);
+      this.publish(note);
+    }
     const phases: PhaseSummary[] = [];
     let offset = 0;
     let status: RunSummary['status'] = 'completed';
@@ -123,10 +140,8 @@ export class RunHandle {
     const analyses: Analysis[] = [];
     // One id sequence for the whole run, so suite phases never repeat an id.
     const findingIds = new Map<string, number>();
-    const entries = sc.suite
-      ? sc.suite.map((e) => ({ scenario: this.loadSuiteEntry(e.preset), profile: e.profile ?? ['fixed'], duration: e.duration }))
-      : [{ scenario: sc, profile: spec.profile, duration: budget }];
     try {
+      if (entriesError !== undefined) throw entriesError;
       for (const entry of entries) {
         if (this.controller.signal.aborted) break;
         const phase = new AbortController();
