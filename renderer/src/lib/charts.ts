@@ -49,7 +49,10 @@ export function phasePlugin(get: () => PhaseMark[]): Plugin {
       ctx.fillStyle = 'rgba(226,163,54,0.9)';
       ctx.setLineDash([3, 3]);
       ctx.font = '10px system-ui, sans-serif';
-      let lastLabel = -Infinity;
+      // Phases can start close together (a phase that finds its bug at once): labels
+      // go on the first of three rows where they fit, right of their line or, at the
+      // chart's right edge, left of it; a label that fits nowhere is left out.
+      const rowEnd = [-Infinity, -Infinity, -Infinity];
       for (const p of phases) {
         const px = x.getPixelForValue(p.t / 1e9);
         if (px < chartArea.left - 1 || px > chartArea.right + 1) continue;
@@ -57,9 +60,12 @@ export function phasePlugin(get: () => PhaseMark[]): Plugin {
         ctx.moveTo(px, chartArea.top);
         ctx.lineTo(px, chartArea.bottom);
         ctx.stroke();
-        if (px - lastLabel > 70) {
-          ctx.fillText(p.name, px + 3, chartArea.top + 10);
-          lastLabel = px;
+        const w = ctx.measureText(p.name).width;
+        const start = px + 3 + w <= chartArea.right ? px + 3 : px - 3 - w;
+        const row = rowEnd.findIndex((end) => start > end + 4);
+        if (row >= 0 && start >= chartArea.left) {
+          ctx.fillText(p.name, start, chartArea.top + 10 + 11 * row);
+          rowEnd[row] = start + w;
         }
       }
       ctx.restore();
