@@ -89,4 +89,37 @@ describe('stresslab CLI', () => {
     expect(r.code, r.err).toBe(1);
     expect(r.out).toMatch(/replay identical to the recorded journal/);
   });
+
+  it('run --oracle runs the fixed kernel beside the run and records where the two diverge', () => {
+    const out = join(tmp, 'oracle');
+    const r = cli('run', 'parallel-hw-params', '--profile', 'pcm-unlocked-hw-params', '--seed', '4', '--out', out, '--quiet', '--oracle');
+    expect(r.code, r.err).toBe(1);
+    expect(r.out).toMatch(/oracle: \d+ step\(s\) compared with the simulated kernel \(fixed\): 1 divergence\(s\)/);
+    expect(r.out).toMatch(/\[result\] small loop#4 pcm\.readback on pcm: the sim \(pcm-unlocked-hw-params\) answered/);
+    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(s.oracle).toMatchObject({ against: 'sim (profile fixed)', divergences: 1, report: 'oracle.json', journal: 'oracle/journal.jsonl' });
+    expect(s.verdict).toBe('fail');
+    const report = JSON.parse(readFileSync(join(out, 'oracle.json'), 'utf8'));
+    expect(report.divergences[0]).toMatchObject({ kind: 'result', op: 'pcm.readback', significant: true });
+    const model = JSON.parse(readFileSync(join(out, 'oracle', 'summary.json'), 'utf8'));
+    expect(model).toMatchObject({ verdict: 'pass', profile: ['fixed'], seed: 4 });
+
+    // compare: the same two journals, exit 1; a journal against itself, exit 0; not a journal, exit 2
+    const c = cli('compare', join(out, 'journal.jsonl'), join(out, 'oracle', 'journal.jsonl'));
+    expect(c.code, c.err).toBe(1);
+    expect(c.out).toMatch(/compared between sim \(pcm-unlocked-hw-params\) and sim \(fixed\): 1 divergence/);
+    expect(cli('compare', join(out, 'oracle', 'journal.jsonl'), join(out, 'oracle', 'journal.jsonl')).code).toBe(0);
+    const bad = cli('compare', join(out, 'summary.json'), join(out, 'journal.jsonl'));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/summary\.json:1: not a JSON line/);
+  });
+
+  it('run --oracle refuses what it cannot compare', () => {
+    const fixed = cli('run', 'stop-close-race', '--oracle', '--out', join(tmp, 'o2'));
+    expect(fixed.code).toBe(2);
+    expect(fixed.err).toMatch(/already is one/);
+    const suite = cli('run', 'demo', '--oracle', '--out', join(tmp, 'o3'));
+    expect(suite.code).toBe(2);
+    expect(suite.err).toMatch(/demo is a suite/);
+  });
 });

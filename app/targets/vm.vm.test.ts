@@ -15,6 +15,8 @@ import { parsePreset } from '../vocabulary/preset-file.js';
 import type { Scenario } from '../vocabulary/scenario.js';
 import { repoRoot } from './agent/binary.js';
 import { VmTarget } from './vm.js';
+import { OracleSide, type OracleReport } from '../analysis/oracle.js';
+import { runOracle } from '../engine/oracle-run.js';
 
 let guest: Guest;
 let target: VmTarget;
@@ -46,6 +48,13 @@ async function run(scenario: Scenario, opts: { seed?: number; duration?: number 
   await h.done;
   const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
   return { summary, events };
+}
+
+/** The same scenario on the simulated kernel (fixed), compared step by step with what the guest did. */
+async function oracle(scenario: Scenario, events: RunEvent[], duration?: number): Promise<OracleReport> {
+  const observed = new OracleSide();
+  for (const e of events) observed.feed(e);
+  return (await runOracle({ scenario, seed: 1, observed, observedLabel: 'vm', ...(duration ? { duration } : {}) })).report;
 }
 
 const acts = (ev: RunEvent[]) => ev.filter((e): e is ActionEvent => e.kind === 'act');
@@ -108,8 +117,14 @@ lanes:
   });
 
   it('stop-close-race on snd-dummy: thousands of stop/free/close cycles racing the period interrupt, no findings', async () => {
-    const { summary } = await run(vmPreset('stop-close-race-vm'));
+    const sc = vmPreset('stop-close-race-vm');
+    const { summary, events } = await run(sc);
     expect(summary.findings).toEqual([]);
+    // The model agrees with real snd-dummy on what every step can return
+    const o = await oracle(sc, events);
+    expect(o.divergences.filter((d) => d.significant).map((d) => d.message)).toEqual([]);
+    expect(o.compared).toBeGreaterThan(15);
+    expect(o.not_comparable).toEqual([]);
     expect(summary.status).toBe('completed');
     const ops = m(summary).ops;
     // counts depend on how fast the emulated guest runs; these are far below a normal run's
@@ -122,8 +137,13 @@ lanes:
 
   it('parallel-hw-params on snd-dummy: thousands of racing HW_PARAMS rounds, none torn', async () => {
     // the preset runs 3000 iterations; the budget only caps a guest that is far too slow
-    const { summary } = await run(shipped('parallel-hw-params'), { duration: 60e9 });
+    const sc = shipped('parallel-hw-params');
+    const { summary, events } = await run(sc, { duration: 60e9 });
     expect(summary.findings).toEqual([]);
+    // and on what real snd-dummy grants each request: HW_PARAMS answers compared field by field
+    const o = await oracle(sc, events, 60e9);
+    expect(o.divergences.filter((d) => d.significant).map((d) => d.message)).toEqual([]);
+    expect(o.results_compared).toBeGreaterThanOrEqual(4);
     expect(m(summary).hw_params.rounds_checked).toBe(3000);
     expect(m(summary).hw_params.torn).toBe(0);
   });

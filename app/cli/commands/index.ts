@@ -4,8 +4,9 @@ import { replayCommand } from './replay.js';
 import { opsCommand, presetsCommand, profilesCommand, validateCommand } from './catalog.js';
 import { devicesCommand } from './devices.js';
 import { vmCommand } from './vm.js';
+import { compareCommand } from './compare.js';
 
 /** Every command the lab core offers. main/ adds serve and start. */
 export function appCommands(): Command[] {
-  return [runCommand, presetsCommand, profilesCommand, replayCommand, validateCommand, opsCommand, devicesCommand(), vmCommand()];
+  return [runCommand, presetsCommand, profilesCommand, replayCommand, compareCommand, validateCommand, opsCommand, devicesCommand(), vmCommand()];
 }

@@ -11,6 +11,7 @@ import { parseDuration } from '../../vocabulary/duration.js';
 import { ProfileError, parseProfile, profileLabel } from '../../sim/profiles.js';
 import { targetFactory, targetIds } from '../../targets/registry.js';
 import type { Scenario } from '../../vocabulary/scenario.js';
+import { oracleText, recordOracle, runOracle, watchForOracle } from '../../engine/oracle-run.js';
 
 export const RUN_OPTIONS = [
   { name: 'target', value: true, valueName: 'sim|local|vm', help: 'where to run (default: sim)' },
@@ -27,6 +28,7 @@ export const RUN_OPTIONS = [
   { name: 'json', help: 'print summary.json to stdout instead of a report' },
   { name: 'junit', value: true, valueName: 'FILE', help: 'also write a JUnit XML report for CI' },
   { name: 'quiet', help: 'no live status line' },
+  { name: 'oracle', help: 'afterwards, run the same scenario and seed on the simulated kernel (fixed) and compare step by step' },
 ];
 
 export function parseDurationArg(v: string | undefined): number | undefined {
@@ -117,6 +119,9 @@ export const runCommand: Command = {
       ...(opt(p, 'modules') ? { modules: opt(p, 'modules')! } : {}),
       allowDetach: flag(p, 'allow-detach'),
     });
+    const oracle = flag(p, 'oracle');
+    if (oracle && preset.scenario.suite) throw new UsageError(`--oracle compares one scenario; ${preset.scenario.name} is a suite (run the presets it includes)`);
+    if (oracle && targetId === 'sim' && profile.join(',') === 'fixed') throw new UsageError('--oracle compares a run with the simulated kernel on profile fixed; this run already is one (use another --target, or a bug --profile)');
     const avail = await target.available();
     if (!avail.ok) {
       io.err(`stresslab run: target ${targetId} is not available: ${avail.why}\n`);
@@ -133,6 +138,7 @@ export const runCommand: Command = {
       outDir,
       loadScenario: (name: string): Scenario => lib.load(name).scenario,
     });
+    const observed = oracle ? watchForOracle(h) : null;
     const onSig = () => h.abort('interrupted');
     process.once('SIGINT', onSig);
     const stop = flag(p, 'quiet') || flag(p, 'json') ? () => {} : statusLine(io, h);
@@ -144,10 +150,17 @@ export const runCommand: Command = {
       process.off('SIGINT', onSig);
       await target.dispose?.();
     }
+    let oracleReport = '';
+    if (observed && summary.status !== 'error') {
+      if (!flag(p, 'quiet') && !flag(p, 'json')) io.err('running the oracle: the same scenario on the simulated kernel (fixed)…\n');
+      const { report } = await runOracle({ scenario: preset.scenario, seed, ...(duration !== undefined ? { duration } : {}), observed, observedLabel: targetId === 'sim' ? `sim (${profile.join(',')})` : targetId, outDir });
+      summary = recordOracle(outDir, summary, report);
+      oracleReport = oracleText(report);
+    }
     const junit = opt(p, 'junit');
     if (junit) writeFileSync(resolve(junit), junitXml(summary));
     if (flag(p, 'json')) io.out(JSON.stringify(summary, null, 2) + '\n');
-    else io.out(reportText(summary, outDir));
+    else io.out(reportText(summary, outDir) + oracleReport);
     if (summary.status === 'error') return EXIT.target;
     return summary.findings.length ? EXIT.findings : EXIT.ok;
   },

@@ -1,0 +1,67 @@
+// A run's oracle: the same scenario, seed and budget on the simulated kernel
+// with today's fixes, compared step by step with what the run saw (see
+// analysis/oracle.ts). Its own journal goes to <out>/oracle/, the comparison
+// to <out>/oracle.json, and summary.json says where they are.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { OracleSide, compareSides, type OracleReport } from '../analysis/oracle.js';
+import { SimTarget } from '../targets/sim/sim-target.js';
+import type { Scenario } from '../vocabulary/scenario.js';
+import { type RunHandle, type RunSummary, startRun } from './run.js';
+
+export interface OracleSummary {
+  against: string;
+  compared: number;
+  /** Significant divergences (see OracleReport.significant). */
+  divergences: number;
+  /** Differences that timing alone could explain. */
+  rare: number;
+  /** Steps on devices only one side has. */
+  not_comparable: number;
+  report: string;
+  journal?: string;
+}
+
+/** Feed a run's events into one side of the comparison as they stream. */
+export function watchForOracle(h: RunHandle): OracleSide {
+  const side = new OracleSide();
+  h.subscribe((e) => side.feed(e));
+  return side;
+}
+
+export async function runOracle(o: { scenario: Scenario; seed: number; duration?: number; observed: OracleSide; observedLabel: string; outDir?: string; loadScenario?: (n: string) => Scenario }): Promise<{ report: OracleReport; model: RunSummary }> {
+  const h = startRun({
+    scenario: o.scenario,
+    target: new SimTarget(),
+    seed: o.seed,
+    profile: ['fixed'],
+    ...(o.duration !== undefined ? { duration: o.duration } : {}),
+    ...(o.outDir ? { outDir: join(o.outDir, 'oracle') } : {}),
+    journalSync: false,
+    ...(o.loadScenario ? { loadScenario: o.loadScenario } : {}),
+  });
+  const model = new OracleSide();
+  h.subscribe((e) => model.feed(e));
+  const summary = await h.done;
+  return { report: compareSides(o.observed, model, { a: o.observedLabel, b: 'model' }), model: summary };
+}
+
+/** Write oracle.json and add its digest to summary.json (atomically: a reader never sees half a file). */
+export function recordOracle(outDir: string, summary: RunSummary, report: OracleReport): RunSummary & { oracle: OracleSummary } {
+  writeFileSync(join(outDir, 'oracle.json'), JSON.stringify(report, null, 2) + '\n');
+  const oracle: OracleSummary = { against: 'sim (profile fixed)', compared: report.compared, divergences: report.significant, rare: report.divergences.length - report.significant, not_comparable: report.not_comparable.length, report: 'oracle.json', journal: 'oracle/journal.jsonl' };
+  const path = join(outDir, 'summary.json');
+  const onDisk = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  writeFileSync(`${path}.tmp`, JSON.stringify({ ...onDisk, oracle }, null, 2) + '\n');
+  renameSync(`${path}.tmp`, path);
+  return { ...summary, oracle };
+}
+
+export function oracleText(r: OracleReport, max = 20, between = 'with the simulated kernel (fixed)'): string {
+  const rare = r.divergences.length - r.significant;
+  const lines = [`oracle: ${r.compared} step(s) compared ${between}: ${r.significant} divergence(s)${rare ? `, ${rare} rare difference(s) timing alone could explain` : ''}${r.only_a.length || r.only_b.length ? `; ${r.only_a.length + r.only_b.length} step(s) ran on one side only` : ''}`];
+  for (const n of r.not_comparable.slice(0, max)) lines.push(`  [not compared] ${n}`);
+  for (const d of r.divergences.slice(0, max)) lines.push(`  [${d.significant ? d.kind : `rare ${d.kind}, chance ${d.chance.toFixed(2)}`}] ${d.message}`);
+  if (r.divergences.length > max) lines.push(`  … ${r.divergences.length - max} more in oracle.json`);
+  return lines.join('\n') + '\n';
+}
