@@ -178,6 +178,9 @@ describe('runs over the WebSocket API', () => {
     await expect(c.call('run.start', { source: { text: 'name: broken\nlanes:\n  - name: x\n    loop:\n      - pcm.bogus: 1\n', name: 'broken' }, target: 'sim', profile: ['fixed'], seed: 1 })).rejects.toThrow(/broken\.yaml:5:\d+: lanes\[0\]\.loop\[0\]/);
     await expect(c.call('run.start', { source: { preset: 'demo' }, target: 'sim', profile: ['no-such-bug'], seed: 1 })).rejects.toThrow(/unknown kernel profile "no-such-bug"/);
     await expect(c.call('run.start', { source: { preset: 'demo' }, target: 'nonexistent', profile: ['fixed'], seed: 1 })).rejects.toThrow(/unknown target/);
+    // the oracle compares one scenario with the fixed model: not a suite, not the fixed model itself
+    await expect(c.call('run.start', { source: { preset: 'demo' }, target: 'sim', profile: ['fixed'], seed: 1, oracle: true })).rejects.toThrow(/demo is a suite/);
+    await expect(c.call('run.start', { source: { preset: 'stop-close-race' }, target: 'sim', profile: ['fixed'], seed: 1, oracle: true })).rejects.toThrow(/already is one/);
     c.close();
   });
 

@@ -169,4 +169,25 @@ describe('a new user on the headless server', () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-finding]').length === 6);
     expect(errors).toEqual([]);
   });
+
+  it('checks a run with its bug on against the fixed model: the oracle names the torn readback', async () => {
+    await page.click('button[role=tab]:has-text("Scenario")');
+    await page.click('[data-preset="parallel-hw-params"]');
+    await page.waitForSelector('[data-testid=validation-status]:has-text("valid")');
+    expect(await page.isChecked('input[data-switch="pcm-unlocked-hw-params"]')).toBe(true);
+    // on the fixed kernel there is nothing to compare with: the switch is off
+    await page.uncheck('input[data-switch="pcm-unlocked-hw-params"]');
+    expect(await page.isDisabled('[data-testid=oracle]')).toBe(true);
+    await page.check('input[data-switch="pcm-unlocked-hw-params"]');
+    await page.check('[data-testid=oracle]');
+    await page.click('button.run');
+    const panel = page.locator('[data-testid=oracle-panel]');
+    await panel.waitFor({ timeout: 60_000 });
+    expect(await page.textContent('[data-testid=verdict]')).toBe('FAIL');
+    expect(await page.textContent('[data-testid=oracle-divergences]')).toMatch(/^\s*1 divergence\s*$/);
+    expect(await panel.textContent()).toMatch(/small loop#4 pcm\.readback on pcm: the sim \(pcm-unlocked-hw-params\) answered/);
+    await panel.scrollIntoViewIfNeeded();
+    await shot('10-oracle');
+    expect(errors).toEqual([]);
+  });
 });

@@ -121,6 +121,22 @@ export interface OracleReport {
   significant: number;
 }
 
+/** What summary.json says of a run's oracle (the whole report is in oracle.json). */
+export interface OracleSummary {
+  against: string;
+  compared: number;
+  /** Significant divergences (see OracleReport.significant). */
+  divergences: number;
+  /** Differences that timing alone could explain. */
+  rare: number;
+  /** Steps on devices only one side has (the first 20). */
+  not_comparable: string[];
+  /** The divergences and rare differences, significant first (the first 20; all in oracle.json). */
+  items: { kind: string; significant: boolean; chance: number; message: string }[];
+  report: string;
+  journal?: string;
+}
+
 export const SIGNIFICANT = 0.01;
 
 export function outcomeOf(e: ActionEvent): string {

@@ -97,6 +97,8 @@ export interface RunStartParams {
   seed: number;
   /** Budget in ns; absent means the preset's. */
   duration?: number;
+  /** Afterwards, run the same scenario on the fixed simulated kernel and compare (summary.oracle). */
+  oracle?: boolean;
 }
 
 export interface RunStarted {

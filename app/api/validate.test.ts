@@ -23,11 +23,13 @@ describe('checkRequest', () => {
     expect(checkRequest({ id: 4, method: 'run.start', params: { source: { text: 'name: x', name: 'x' }, target: 'sim', profile: [], seed: 0 } }).params).toMatchObject({ source: { text: 'name: x' } });
     expect(checkRequest({ id: 5, method: 'runs.subscribe', params: { runId: '2026-11-21T05-09-47_demo_sim', from: 100 } }).params).toEqual({ runId: '2026-11-21T05-09-47_demo_sim', from: 100 });
     expect(checkRequest({ id: 6, method: 'run.replay', params: { runId: 'r1', findingId: 'use-after-free#2', t: 5 } }).method).toBe('run.replay');
+    expect(checkRequest({ id: 7, method: 'run.start', params: { source: { preset: 'x' }, target: 'vm', profile: ['fixed'], seed: 1, oracle: true } }).params).toMatchObject({ oracle: true });
   });
 
   it('names the field and what was expected', () => {
     expect(refuse({ id: 1, method: 'run.start', params: { source: { preset: 'demo' }, target: 'sim', profile: ['fixed'], seed: -1 } })).toMatch(/params\.seed: expected an integer from 0 to 4294967295, got number -1/);
     expect(refuse({ id: 1, method: 'run.start', params: { source: { preset: 'demo' }, target: 'sim', seed: 1 } })).toMatch(/params\.profile: missing/);
+    expect(refuse({ id: 1, method: 'run.start', params: { source: { preset: 'demo' }, target: 'sim', profile: ['fixed'], seed: 1, oracle: 'yes' } })).toMatch(/params\.oracle: expected/);
     expect(refuse({ id: 1, method: 'presets.load', params: { name: 'demo', extra: 1 } })).toMatch(/unknown field "extra"/);
     expect(refuse({ id: 1, method: 'devices.list', params: { target: 'SIM!' } })).toMatch(/params\.target: expected a target id/);
   });

@@ -108,7 +108,7 @@ const PARAMS: { [M in Method]: Check<Params<M>> } = {
   'presets.save': obj({ name: presetName, text: str(null, 'preset text') }, { overwrite: bool }),
   'run.start': obj(
     { source, target, profile: list(str(PROFILE_NAME, 'a profile name ("fixed" or a bug switch)', 64), 16), seed: int(0, 2 ** 32 - 1) },
-    { duration: int(1, 7 * 24 * 3600 * 1e9) },
+    { duration: int(1, 7 * 24 * 3600 * 1e9), oracle: bool },
   ),
   'run.stop': obj({ runId }),
   'run.abort': obj({ runId }),

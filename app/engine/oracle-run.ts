@@ -4,23 +4,11 @@
 // to <out>/oracle.json, and summary.json says where they are.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OracleSide, compareSides, type OracleReport } from '../analysis/oracle.js';
+import { OracleSide, compareSides, type OracleReport, type OracleSummary } from '../analysis/oracle.js';
 import { SimTarget } from '../targets/sim/sim-target.js';
 import type { Scenario } from '../vocabulary/scenario.js';
 import { type RunHandle, type RunSummary, startRun } from './run.js';
 
-export interface OracleSummary {
-  against: string;
-  compared: number;
-  /** Significant divergences (see OracleReport.significant). */
-  divergences: number;
-  /** Differences that timing alone could explain. */
-  rare: number;
-  /** Steps on devices only one side has. */
-  not_comparable: number;
-  report: string;
-  journal?: string;
-}
 
 /** Feed a run's events into one side of the comparison as they stream. */
 export function watchForOracle(h: RunHandle): OracleSide {
@@ -47,9 +35,9 @@ export async function runOracle(o: { scenario: Scenario; seed: number; duration?
 }
 
 /** Write oracle.json and add its digest to summary.json (atomically: a reader never sees half a file). */
-export function recordOracle(outDir: string, summary: RunSummary, report: OracleReport): RunSummary & { oracle: OracleSummary } {
+export function recordOracle(outDir: string, summary: RunSummary, report: OracleReport): RunSummary {
   writeFileSync(join(outDir, 'oracle.json'), JSON.stringify(report, null, 2) + '\n');
-  const oracle: OracleSummary = { against: 'sim (profile fixed)', compared: report.compared, divergences: report.significant, rare: report.divergences.length - report.significant, not_comparable: report.not_comparable.length, report: 'oracle.json', journal: 'oracle/journal.jsonl' };
+  const oracle: OracleSummary = { against: 'sim (profile fixed)', compared: report.compared, divergences: report.significant, rare: report.divergences.length - report.significant, not_comparable: report.not_comparable.slice(0, 20), items: report.divergences.slice(0, 20).map((d) => ({ kind: d.kind, significant: d.significant, chance: d.chance, message: d.message })), report: 'oracle.json', journal: 'oracle/journal.jsonl' };
   const path = join(outDir, 'summary.json');
   const onDisk = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   writeFileSync(`${path}.tmp`, JSON.stringify({ ...onDisk, oracle }, null, 2) + '\n');

@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Finding, RunEvent, RunHeader, Verdict } from '../events/types.js';
 import type { Scenario } from '../vocabulary/scenario.js';
+import type { OracleSummary } from '../analysis/oracle.js';
 import { Analysis } from '../analysis/analysis.js';
 import { JournalWriter } from '../journal/writer.js';
 import { TargetError, type RunOutcome, type Target } from '../targets/target.js';
@@ -56,6 +57,8 @@ export interface RunSummary {
   metrics: Record<string, unknown>;
   phases?: PhaseSummary[];
   journal?: string;
+  /** Written by --oracle (engine/oracle-run.ts). */
+  oracle?: OracleSummary;
 }
 
 export type Listener = (e: RunEvent) => void;

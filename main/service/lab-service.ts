@@ -166,6 +166,8 @@ export class LabService {
 
   private async launch(scenario: Scenario, p: Omit<Params<'run.start'>, 'source'>, replay?: string): Promise<RunStarted> {
     const profile = this.profileOf(p.profile);
+    if (p.oracle && scenario.suite) throw new ApiError('bad-request', `the oracle compares one scenario; ${scenario.name} is a suite`);
+    if (p.oracle && p.target === 'sim' && profile.join(',') === 'fixed') throw new ApiError('bad-request', 'the oracle compares a run with the simulated kernel on profile fixed, and this run already is one: choose another target or a bug profile');
     this.manager.assertFree(p.target);
     const { id, dir } = this.newRunDir(scenario.name, p.target);
     await this.manager.start(id, {
@@ -178,6 +180,7 @@ export class LabService {
       seed: p.seed,
       ...(p.duration !== undefined ? { duration: p.duration } : {}),
       ...(replay !== undefined ? { replay } : {}),
+      ...(p.oracle ? { oracle: true } : {}),
       outDir: dir,
     });
     return { runId: id, dir };
@@ -220,7 +223,6 @@ export class LabService {
   }
 
   private async subscribe(runId: string, from: number, client: Client): Promise<SubscribeResult> {
-    this.runs.journalPath(runId);
     const id = `s${this.nextSub++}`;
     const state = { cancelled: false };
     const header = await this.waitHeader(runId);
@@ -276,10 +278,15 @@ export class LabService {
   }
 
   private async waitHeader(runId: string): Promise<SubscribeResult['header']> {
-    // A run that just started may not have flushed its header yet (journals flush every 100 ms).
+    // A run that just started may not have created its journal, or flushed its
+    // header, yet: its worker reports "started" before the engine's first step,
+    // and journals flush every 100 ms. A run directory that does not exist is an error at once.
     for (let i = 0; i < 100; i++) {
-      const h = await this.runs.header(runId);
-      if (h) return h;
+      if (!existsSync(this.runs.path(runId))) throw new ApiError('not-found', `run ${runId} has no journal`);
+      if (existsSync(join(this.runs.path(runId), 'journal.jsonl'))) {
+        const h = await this.runs.header(runId);
+        if (h) return h;
+      }
       await new Promise((r) => setTimeout(r, 30));
     }
     throw new ApiError('unavailable', `run ${runId} has not written its journal header`);

@@ -17,6 +17,8 @@ export interface RunJob {
   outDir: string;
   /** Recorded scheduler decisions (exact sim replay). */
   replay?: string;
+  /** Compare with the fixed simulated kernel afterwards (app/engine/oracle-run.ts). */
+  oracle?: boolean;
   /** How often to hand a batch of events to the main thread, ms. */
   batchMs?: number;
 }

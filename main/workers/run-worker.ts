@@ -14,6 +14,7 @@ import { startRun } from '../../app/engine/run.js';
 import { targetFactory } from '../../app/targets/registry.js';
 import type { Target } from '../../app/targets/target.js';
 import { PresetStore } from '../service/presets.js';
+import { recordOracle, runOracle, watchForOracle } from '../../app/engine/oracle-run.js';
 import type { RunControl, RunJob, RunWorkerMessage } from './messages.js';
 
 const port = parentPort;
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
     outDir: job.outDir,
     loadScenario: (name) => presets.scenario(name),
   });
+  const observed = job.oracle ? watchForOracle(h) : null;
   const early = h.events;
   let batch: string[] = [];
   let from = early;
@@ -122,8 +124,12 @@ async function main(): Promise<void> {
   if (early) post({ type: 'events', from: 0, lines: await journalPrefix(early) });
   open();
   try {
-    const summary = await h.done;
+    let summary = await h.done;
     flush();
+    if (observed && summary.status !== 'error') {
+      const { report } = await runOracle({ scenario: job.scenario, seed: job.seed, ...(job.duration !== undefined ? { duration: job.duration } : {}), observed, observedLabel: job.target === 'sim' ? `sim (${job.profile.join(',')})` : job.target, outDir: job.outDir, loadScenario: (name) => presets.scenario(name) });
+      summary = recordOracle(job.outDir, summary, report);
+    }
     post({ type: 'done', summary });
   } finally {
     clearInterval(timer);

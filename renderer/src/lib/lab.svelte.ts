@@ -56,6 +56,8 @@ class Lab {
 
   bugs = $state<string[]>([]);
   seed = $state(1);
+  /** Afterwards, run the scenario on the fixed simulated kernel and compare (the oracle). */
+  oracle = $state(false);
   durationText = $state('');
 
   runs = $state<RunInfo[]>([]);
@@ -226,6 +228,11 @@ class Lab {
     await v.open();
   }
 
+  /** The oracle compares one scenario with the fixed model: not a suite, and not a run that already is the fixed model. */
+  get oracleAllowed(): boolean {
+    return !!this.outline && !this.outline.suite && (this.target !== 'sim' || this.bugs.length > 0);
+  }
+
   async start(): Promise<void> {
     const d = this.durationNs;
     if (d === 'invalid') {
@@ -241,7 +248,8 @@ class Lab {
     try {
       const unsaved = this.dirty || !this.presetName;
       const source = unsaved ? { text: this.text, name: this.outline?.name ?? 'editor' } : { preset: this.presetName! };
-      const r = await api.call('run.start', { source, target: this.target, profile: this.bugs.length ? [...this.bugs] : ['fixed'], seed: this.seed, ...(d !== undefined ? { duration: d } : {}) });
+      const oracle = this.oracle && this.oracleAllowed;
+      const r = await api.call('run.start', { source, target: this.target, profile: this.bugs.length ? [...this.bugs] : ['fixed'], seed: this.seed, ...(d !== undefined ? { duration: d } : {}), ...(oracle ? { oracle } : {}) });
       await this.openRun(r.runId);
     } catch (e) {
       this.error = (e as Error).message;
