@@ -57,4 +57,21 @@ describe('HTML report', () => {
     expect(t).toContain('&lt;/script&gt;');
     expect(t).toContain('&lt;img src=x&gt;');
   });
+
+  it("shows the oracle's divergences when the run had one, and nothing about it otherwise", () => {
+    expect(html).not.toContain('<h2>Oracle');
+    const oracle = {
+      against: 'sim (profile fixed)', compared: 6, divergences: 1, rare: 1, report: 'oracle.json', journal: 'oracle/journal.jsonl',
+      not_comparable: ['app setup#0 pcm.open on ac97: the model has no such device'],
+      items: [
+        { kind: 'result', significant: true, chance: 0, message: 'small loop#4 pcm.readback on pcm: the vm answered <torn>' },
+        { kind: 'outcome', significant: false, chance: 0.37, message: 'mixer loop#0 ctl.write: the vm returned ENODEV 1 of 1650 times' },
+      ],
+    };
+    const withOracle = buildReport({ journal: readJournal(join(dir, 'journal.jsonl')), summary: { ...summary, oracle }, runId: 'demo-run' });
+    expect(withOracle).toContain('<h2>Oracle: 1 divergence(s) against sim (profile fixed)</h2>');
+    expect(withOracle).toContain('the vm answered &lt;torn&gt;');
+    expect(withOracle).toMatch(/rare outcome<\/td><td class="n">0\.37/);
+    expect(withOracle).toContain('not compared</td><td></td><td>app setup#0 pcm.open on ac97');
+  });
 });

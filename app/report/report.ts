@@ -93,6 +93,7 @@ ${findings.length ? `<table><tr><th>severity</th><th>finding</th><th>at</th><th>
 <h2>Charts</h2>
 <div class="charts">${charts.join('\n')}</div>
 ${phases}
+${oracleHtml(summary?.oracle)}
 ${findings.length ? `<h2>Finding details</h2>\n${findings.map(findingHtml).join('\n')}` : ''}
 ${opsRows ? `<h2>Operations</h2><table><tr><th>op</th><th>count</th><th>errors</th><th>p50</th><th>p99</th><th>max</th></tr>${opsRows}</table>` : ''}
 ${log}
@@ -102,6 +103,15 @@ ${log}
 <footer>${esc(h.tool)} · generated ${new Date().toISOString()}</footer>
 </body></html>
 `;
+}
+
+/** The oracle's verdict on the run (--oracle): the same scenario on the fixed model, compared. */
+function oracleHtml(o: RunSummary['oracle']): string {
+  if (!o) return '';
+  const items = [...o.not_comparable.map((n) => `<tr><td>not compared</td><td></td><td>${esc(n)}</td></tr>`), ...o.items.map((d) => `<tr><td>${d.significant ? `<b>${esc(d.kind)}</b>` : `rare ${esc(d.kind)}`}</td><td class="n">${d.significant ? '' : d.chance.toFixed(2)}</td><td>${esc(d.message)}</td></tr>`)];
+  return `<h2>Oracle: ${o.divergences} divergence(s) against ${esc(o.against)}</h2>
+<p>${o.compared} step(s) compared${o.rare ? `, ${o.rare} rare difference(s) timing alone could explain` : ''}; the full comparison is <code>${esc(o.report)}</code> next to the journal.</p>
+${items.length ? `<table><tr><th>kind</th><th>chance</th><th>what</th></tr>${items.join('')}</table>` : ''}`;
 }
 
 function findingHtml(f: Finding, index: number): string {
