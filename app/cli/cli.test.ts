@@ -66,6 +66,10 @@ describe('stresslab CLI', () => {
       [['bogus'], /unknown command "bogus"/],
       [['replay', join(tmp, 'missing.jsonl')], /cannot read journal/],
       [['validate', bad], /stream: expected one of/],
+      [['run', 'stop-close-race', '--target', 'vm', '--hw', 'dummy,bogus'], /unknown virtual hardware "bogus"; choose from: dummy, aloop/],
+      [['run', 'stop-close-race', '--target', 'vm', '--kernel', join(tmp, 'no-bzImage')], /--kernel .*no-bzImage: no such file or directory/],
+      [['run', 'stop-close-race', '--hw', 'dummy'], /--hw applies only to --target vm/],
+      [['compare', join(tmp, 'missing.jsonl')], /expected two journals/],
     ];
     for (const [args, re] of cases) {
       const r = cli(...args);

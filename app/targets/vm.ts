@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import type { DeviceList } from '../devices/types.js';
 import type { RunEvent } from '../events/types.js';
-import { bootGuest, type BootOptions, type ExecHandle, type Guest, type GuestDown, GuestDownError, type KmsgRecord } from '../vlab/index.js';
+import { bootGuest, type BootOptions, type ExecHandle, type Guest, type GuestDown, GuestDownError, type KmsgRecord, VlabInputError } from '../vlab/index.js';
 import { ensureAgent } from './agent/binary.js';
 import { RUNF } from './agent/protocol.js';
 import { runOnAgent, type KernelLogFeed } from './agent/runner.js';
@@ -100,7 +100,13 @@ export class VmTarget implements Target {
   async ready(): Promise<Guest> {
     if (this.guest?.alive) return this.guest;
     if (!this.own) throw new TargetError('the virtual-lab guest given to this target is not running');
-    this.booting ??= bootGuest(this.opts.boot ?? {}).finally(() => (this.booting = undefined));
+    // Bad boot options (an unknown piece of hardware, a missing kernel) are the
+    // target's to report, with their own message, not an internal error.
+    this.booting ??= bootGuest(this.opts.boot ?? {})
+      .catch((e: unknown) => {
+        throw e instanceof VlabInputError ? new TargetError(`virtual lab: ${e.message}`) : e;
+      })
+      .finally(() => (this.booting = undefined));
     this.guest = await this.booting;
     return this.guest;
   }

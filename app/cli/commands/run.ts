@@ -6,7 +6,9 @@ import { type Command, EXIT, type Io } from '../command.js';
 import { PresetLibrary } from '../../engine/presets.js';
 import { type RunHandle, type RunSummary, startRun } from '../../engine/run.js';
 import { junitXml } from '../../engine/junit.js';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { parseHwList } from '../../vlab/hw.js';
+import { VlabInputError } from '../../vlab/errors.js';
 import { parseDuration } from '../../vocabulary/duration.js';
 import { ProfileError, parseProfile, profileLabel } from '../../sim/profiles.js';
 import { targetFactory, targetIds } from '../../targets/registry.js';
@@ -45,6 +47,25 @@ export function parseProfileArg(v: string | undefined): string[] {
   } catch (e) {
     if (e instanceof ProfileError) throw new UsageError(e.message);
     throw e;
+  }
+}
+
+/** Virtual-lab options are checked before anything starts, so a typo is a usage error (exit 2). */
+function checkVmOptions(target: string, hw: string | undefined, kernel: string | undefined, modules: string | undefined): void {
+  if (target !== 'vm') {
+    const given = [hw && '--hw', kernel && '--kernel', modules && '--modules'].filter(Boolean);
+    if (given.length) throw new UsageError(`${given.join(', ')} ${given.length > 1 ? 'apply' : 'applies'} only to --target vm`);
+    return;
+  }
+  try {
+    if (hw !== undefined) parseHwList(hw.split(','));
+  } catch (e) {
+    if (e instanceof VlabInputError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (modules && !kernel) throw new UsageError('--modules goes with --kernel (the distribution kernel brings its own)');
+  for (const [flagName, path] of [['--kernel', kernel], ['--modules', modules]] as const) {
+    if (path && !existsSync(path)) throw new UsageError(`${flagName} ${path}: no such file or directory`);
   }
 }
 
@@ -113,6 +134,7 @@ export const runCommand: Command = {
     const duration = parseDurationArg(opt(p, 'duration'));
     const outDir = resolve(opt(p, 'out') ?? join('runs', `${stamp()}_${preset.scenario.name}_${targetId}`));
     const hw = opt(p, 'hw');
+    checkVmOptions(targetId, hw, opt(p, 'kernel'), opt(p, 'modules'));
     const target = factory.create({
       ...(hw ? { hw: hw.split(',') } : {}),
       ...(opt(p, 'kernel') ? { kernel: opt(p, 'kernel')! } : {}),
