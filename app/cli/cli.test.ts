@@ -67,8 +67,8 @@ describe('stresslab CLI', () => {
       [['replay', join(tmp, 'missing.jsonl')], /cannot read journal/],
       [['validate', bad], /stream: expected one of/],
       [['run', 'stop-close-race', '--target', 'vm', '--hw', 'dummy,bogus'], /unknown virtual hardware "bogus"; choose from: dummy, aloop/],
-      [['run', 'stop-close-race', '--target', 'vm', '--kernel', join(tmp, 'no-bzImage')], /--kernel .*no-bzImage: no such file or directory/],
-      [['run', 'stop-close-race', '--hw', 'dummy'], /--hw applies only to --target vm/],
+      [['run', 'stop-close-race', '--target', 'vm', '--kernel', join(tmp, 'no-bzImage')], /kernel image not found or unreadable: .*no-bzImage \(no such file or directory\)/],
+      [['run', 'stop-close-race', '--hw', 'dummy'], /--hw only applies to --target vm/],
       [['compare', join(tmp, 'missing.jsonl')], /expected two journals/],
     ];
     for (const [args, re] of cases) {

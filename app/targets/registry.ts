@@ -3,12 +3,11 @@ import type { Target } from './target.js';
 import { SimTarget } from './sim/sim-target.js';
 import { LocalTarget } from './local.js';
 import { VmTarget } from './vm.js';
+import type { BootOptions } from '../vlab/index.js';
 
 export interface TargetOptions {
-  /** Virtual lab: hardware to give the guest. */
-  hw?: string[];
-  kernel?: string;
-  modules?: string;
+  /** Virtual lab: how to boot the guest (hardware, kernel, modules). */
+  boot?: BootOptions;
   /** Real hardware: allow device.detach to unbind drivers. */
   allowDetach?: boolean;
 }
@@ -25,7 +24,7 @@ const factories: TargetFactory[] = [
   {
     id: 'vm',
     label: 'Virtual lab: a real kernel in QEMU (native agent)',
-    create: (o) => new VmTarget({ boot: { ...(o.hw ? { hw: o.hw.join(',') } : {}), ...(o.kernel ? { kernel: o.kernel } : {}), ...(o.modules ? { modules: o.modules } : {}) } }),
+    create: (o) => new VmTarget(o.boot ? { boot: o.boot } : {}),
   },
 ];
 

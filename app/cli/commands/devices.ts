@@ -7,7 +7,7 @@ import { localDeviceList } from '../../targets/local-devices.js';
 import type { DeviceList } from '../../devices/types.js';
 import { simDeviceList } from '../../sim/devices.js';
 import { listGuestDevices } from '../../vlab/index.js';
-import { bootForCli, GUEST_OPTIONS, guestOptions } from './vm.js';
+import { bootForCli, GUEST_OPTIONS, guestOptions, refuseGuestFlags } from './vm.js';
 
 const OPTIONS = [
   { name: 'target', value: true, valueName: 'vm|local|sim', help: 'whose devices: a fresh virtual-lab guest, this machine, or the simulated kernel (default local)' },
@@ -25,8 +25,7 @@ export function devicesCommand(): Command {
       const p = parseArgs(argv, OPTIONS);
       if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
       const target = opt(p, 'target') ?? 'local';
-      const guestFlags = GUEST_OPTIONS.map((o) => o.name).filter((n) => p.options.has(n));
-      if (target !== 'vm' && guestFlags.length) throw new UsageError(`--${guestFlags[0]} only applies to --target vm`);
+      refuseGuestFlags(p, target);
       let list: DeviceList;
       if (target === 'local') list = localDeviceList();
       else if (target === 'sim') list = simDeviceList();

@@ -6,9 +6,8 @@ import { type Command, EXIT, type Io } from '../command.js';
 import { PresetLibrary } from '../../engine/presets.js';
 import { type RunHandle, type RunSummary, startRun } from '../../engine/run.js';
 import { junitXml } from '../../engine/junit.js';
-import { existsSync, writeFileSync } from 'node:fs';
-import { parseHwList } from '../../vlab/hw.js';
-import { VlabInputError } from '../../vlab/errors.js';
+import { writeFileSync } from 'node:fs';
+import { GUEST_OPTIONS, guestOptions, refuseGuestFlags } from './vm.js';
 import { parseDuration } from '../../vocabulary/duration.js';
 import { ProfileError, parseProfile, profileLabel } from '../../sim/profiles.js';
 import { targetFactory, targetIds } from '../../targets/registry.js';
@@ -23,9 +22,7 @@ export const RUN_OPTIONS = [
   { name: 'out', value: true, valueName: 'DIR', help: 'where to write journal.jsonl and summary.json (default runs/<time>_<preset>_<target>)' },
   { name: 'strategy', value: true, valueName: 'pct|random', help: 'simulator scheduling strategy (default pct)' },
   { name: 'depth', value: true, valueName: 'D', help: 'PCT bug depth (default 3)' },
-  { name: 'hw', value: true, valueName: 'LIST', help: 'virtual lab hardware (vm target)' },
-  { name: 'kernel', value: true, valueName: 'PATH', help: 'virtual lab: boot this kernel image' },
-  { name: 'modules', value: true, valueName: 'DIR', help: 'virtual lab: modules for --kernel' },
+  ...GUEST_OPTIONS.filter((o) => ['hw', 'kernel', 'modules'].includes(o.name)).map((o) => ({ ...o, help: `${o.help} (--target vm)` })),
   { name: 'allow-detach', help: 'real hardware: allow device.detach to unbind the driver' },
   { name: 'json', help: 'print summary.json to stdout instead of a report' },
   { name: 'junit', value: true, valueName: 'FILE', help: 'also write a JUnit XML report for CI' },
@@ -47,25 +44,6 @@ export function parseProfileArg(v: string | undefined): string[] {
   } catch (e) {
     if (e instanceof ProfileError) throw new UsageError(e.message);
     throw e;
-  }
-}
-
-/** Virtual-lab options are checked before anything starts, so a typo is a usage error (exit 2). */
-function checkVmOptions(target: string, hw: string | undefined, kernel: string | undefined, modules: string | undefined): void {
-  if (target !== 'vm') {
-    const given = [hw && '--hw', kernel && '--kernel', modules && '--modules'].filter(Boolean);
-    if (given.length) throw new UsageError(`${given.join(', ')} ${given.length > 1 ? 'apply' : 'applies'} only to --target vm`);
-    return;
-  }
-  try {
-    if (hw !== undefined) parseHwList(hw.split(','));
-  } catch (e) {
-    if (e instanceof VlabInputError) throw new UsageError(e.message);
-    throw e;
-  }
-  if (modules && !kernel) throw new UsageError('--modules goes with --kernel (the distribution kernel brings its own)');
-  for (const [flagName, path] of [['--kernel', kernel], ['--modules', modules]] as const) {
-    if (path && !existsSync(path)) throw new UsageError(`${flagName} ${path}: no such file or directory`);
   }
 }
 
@@ -133,14 +111,10 @@ export const runCommand: Command = {
     const depth = intOpt(p, 'depth', 1, 10);
     const duration = parseDurationArg(opt(p, 'duration'));
     const outDir = resolve(opt(p, 'out') ?? join('runs', `${stamp()}_${preset.scenario.name}_${targetId}`));
-    const hw = opt(p, 'hw');
-    checkVmOptions(targetId, hw, opt(p, 'kernel'), opt(p, 'modules'));
-    const target = factory.create({
-      ...(hw ? { hw: hw.split(',') } : {}),
-      ...(opt(p, 'kernel') ? { kernel: opt(p, 'kernel')! } : {}),
-      ...(opt(p, 'modules') ? { modules: opt(p, 'modules')! } : {}),
-      allowDetach: flag(p, 'allow-detach'),
-    });
+    refuseGuestFlags(p, targetId);
+    // The guest boots inside the run, which reports its own progress: no boot log here.
+    const boot = targetId === 'vm' ? { ...guestOptions(p, io), log: undefined } : undefined;
+    const target = factory.create({ ...(boot ? { boot } : {}), allowDetach: flag(p, 'allow-detach') });
     const oracle = flag(p, 'oracle');
     if (oracle && preset.scenario.suite) throw new UsageError(`--oracle compares one scenario; ${preset.scenario.name} is a suite (run the presets it includes)`);
     if (oracle && targetId === 'sim' && profile.join(',') === 'fixed') throw new UsageError('--oracle compares a run with the simulated kernel on profile fixed; this run already is one (use another --target, or a bug --profile)');

@@ -14,6 +14,7 @@ import { chooseAccel } from '../../vlab/accel.js';
 import { findStaticBusybox } from '../../vlab/initramfs.js';
 import { requireTool } from '../../vlab/tools.js';
 import { constants as osConstants } from 'node:os';
+import { existsSync } from 'node:fs';
 
 export const GUEST_OPTIONS: OptionSpec[] = [
   { name: 'hw', value: true, repeat: true, valueName: 'LIST', help: `virtual sound hardware, comma-separated: ${HW_NAMES.join(', ')}, default (the default set)` },
@@ -24,11 +25,22 @@ export const GUEST_OPTIONS: OptionSpec[] = [
   { name: 'accel', value: true, valueName: 'auto|kvm|tcg', help: 'KVM or software emulation (default auto: KVM only if a probe boot works)' },
 ];
 
-/** Boot options from the shared guest flags; bad values are usage errors. */
+/** The guest flags mean nothing to other targets: say so rather than ignore them. */
+export function refuseGuestFlags(p: Parsed, target: string): void {
+  const given = GUEST_OPTIONS.map((o) => o.name).filter((n) => p.options.has(n));
+  if (target !== 'vm' && given.length) throw new UsageError(`--${given[0]} only applies to --target vm`);
+}
+
+/**
+ * Boot options from the shared guest flags; bad values are usage errors,
+ * paths that do not exist included, before anything boots (a run starts its
+ * guest only once the engine is under way).
+ */
 export function guestOptions(p: Parsed, io: Io): BootOptions {
-  const accel = opt(p, 'accel') ?? 'auto';
-  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') throw new UsageError(`--accel must be auto, kvm or tcg, got "${accel}"`);
-  const o: BootOptions = { accel, log: (l) => io.err(l + '\n') };
+  const accel = opt(p, 'accel');
+  if (accel !== undefined && accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') throw new UsageError(`--accel must be auto, kvm or tcg, got "${accel}"`);
+  // Without --accel, bootGuest's default applies (STRESSLAB_VLAB_ACCEL, else auto).
+  const o: BootOptions = { ...(accel ? { accel } : {}), log: (l) => io.err(l + '\n') };
   try {
     const hw = p.options.get('hw');
     if (hw) o.hw = parseHwList(hw);
@@ -36,10 +48,14 @@ export function guestOptions(p: Parsed, io: Io): BootOptions {
     throw new UsageError((e as Error).message);
   }
   const kernel = opt(p, 'kernel');
-  if (kernel) o.kernel = kernel;
+  if (kernel) {
+    if (!existsSync(kernel)) throw new UsageError(`kernel image not found or unreadable: ${kernel} (no such file or directory)`);
+    o.kernel = kernel;
+  }
   const modules = opt(p, 'modules');
   if (modules) {
     if (!kernel) throw new UsageError('--modules goes with --kernel (the distribution kernel brings its own modules)');
+    if (!existsSync(modules)) throw new UsageError(`modules directory not found: ${modules}`);
     o.modules = modules;
   }
   const mem = intOpt(p, 'memory', 128, 16384);
