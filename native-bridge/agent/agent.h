@@ -232,6 +232,7 @@ void barrier_note(struct lane *l, int64_t dur);
 uint8_t *lane_buf(struct lane *l, size_t n);
 
 /* control helpers (ctl.c) */
+int open_control(int card, int flags);
 int ctl_fd_for(struct run *r, int card);
 void ctl_forget(struct run *r, int card, int fd);
 int card_resolve(const struct resolved *x, int key, int dflt);

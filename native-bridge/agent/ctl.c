@@ -36,6 +36,14 @@ int card_resolve(const struct resolved *x, int key, int dflt)
 	return card;
 }
 
+/* open(2) of /dev/snd/controlC<card>, close-on-exec: -1 and errno on failure. */
+int open_control(int card, int flags)
+{
+	char path[32];
+	snprintf(path, sizeof path, "/dev/snd/controlC%d", card);
+	return open(path, flags | O_CLOEXEC);
+}
+
 int ctl_fd_for(struct run *r, int card)
 {
 	if (card < 0 || card >= MAX_CARDS)
@@ -43,9 +51,7 @@ int ctl_fd_for(struct run *r, int card)
 	pthread_mutex_lock(&r->ctl_lock);
 	int fd = r->ctl_fd[card];
 	if (fd < 0) {
-		char path[64];
-		snprintf(path, sizeof path, "/dev/snd/controlC%d", card);
-		fd = open(path, O_RDWR | O_CLOEXEC);
+		fd = open_control(card, O_RDWR);
 		if (fd < 0)
 			fd = neg_errno();
 		else

@@ -78,13 +78,11 @@ static void list_cards(struct js *j, struct cardinfo *cards, struct js *notes)
 	j->first = 1;
 	int any_node = 0;
 	for (int c = 0; c < MAX_CARDS; c++) {
-		char path[64];
-		snprintf(path, sizeof path, "/dev/snd/controlC%d", c);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int fd = open_control(c, O_RDONLY);
 		if (fd < 0) {
 			if (errno == EACCES || errno == EPERM) {
 				sep(notes);
-				fmt(notes, "\"no permission to open %s (add the user to the audio group)\"", path);
+				fmt(notes, "\"no permission to open /dev/snd/controlC%d (add the user to the audio group)\"", c);
 			}
 			continue;
 		}
@@ -123,9 +121,7 @@ static void list_pcms(struct js *j, struct cardinfo *cards)
 	for (int c = 0; c < MAX_CARDS; c++) {
 		if (!cards[c].present)
 			continue;
-		char path[64];
-		snprintf(path, sizeof path, "/dev/snd/controlC%d", c);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int fd = open_control(c, O_RDONLY);
 		if (fd < 0)
 			continue;
 		int dev = -1;
@@ -178,9 +174,7 @@ static void list_controls(struct js *j, struct cardinfo *cards)
 	for (int c = 0; c < MAX_CARDS; c++) {
 		if (!cards[c].present)
 			continue;
-		char path[64];
-		snprintf(path, sizeof path, "/dev/snd/controlC%d", c);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int fd = open_control(c, O_RDONLY);
 		if (fd < 0)
 			continue;
 		struct snd_ctl_elem_list l;

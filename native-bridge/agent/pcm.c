@@ -228,9 +228,7 @@ static int64_t do_open(struct exec *x)
 	 * file that thread opened, so it takes a private control fd. */
 	int cfd = -1;
 	if (sub >= 0) {
-		char cpath[64];
-		snprintf(cpath, sizeof cpath, "/dev/snd/controlC%d", card);
-		cfd = open(cpath, O_RDWR | O_CLOEXEC);
+		cfd = open_control(card, O_RDWR);
 		if (cfd < 0)
 			return neg_errno();
 		if (ioctl(cfd, SNDRV_CTL_IOCTL_PCM_PREFER_SUBDEVICE, &sub) < 0) {
