@@ -9,6 +9,7 @@
 // the length of the run, so a side can be fed a live stream.
 import type { ActionEvent, RunEvent } from '../events/types.js';
 import { opSpec } from '../vocabulary/ops.js';
+import type { Scenario } from '../vocabulary/scenario.js';
 
 /**
  * Ops whose results are compared: "exact" ones answer a request with one result
@@ -138,6 +139,13 @@ export interface OracleSummary {
 }
 
 export const SIGNIFICANT = 0.01;
+
+/** Why a run cannot have an oracle, or null when it can (the CLI and the app ask the same; kept here, away from the simulator, for the app's main process). */
+export function oracleRefusal(scenario: Scenario, target: string, profile: readonly string[]): string | null {
+  if (scenario.suite) return `the oracle compares one scenario; ${scenario.name} is a suite (run the presets it includes)`;
+  if (target === 'sim' && profile.join(',') === 'fixed') return 'the oracle compares a run with the simulated kernel on profile fixed, and this run already is one: choose another target or a bug profile';
+  return null;
+}
 
 export function outcomeOf(e: ActionEvent): string {
   return e.ret >= 0 ? 'ok' : (e.errno ?? `errno ${-e.ret}`);

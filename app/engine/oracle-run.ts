@@ -2,13 +2,12 @@
 // with today's fixes, compared step by step with what the run saw (see
 // analysis/oracle.ts). Its own journal goes to <out>/oracle/, the comparison
 // to <out>/oracle.json, and summary.json says where they are.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OracleSide, compareSides, type OracleReport, type OracleSummary } from '../analysis/oracle.js';
 import { SimTarget } from '../targets/sim/sim-target.js';
 import type { Scenario } from '../vocabulary/scenario.js';
 import { type RunHandle, type RunSummary, startRun } from './run.js';
-
 
 /** Feed a run's events into one side of the comparison as they stream. */
 export function watchForOracle(h: RunHandle): OracleSide {
@@ -17,7 +16,8 @@ export function watchForOracle(h: RunHandle): OracleSide {
   return side;
 }
 
-export async function runOracle(o: { scenario: Scenario; seed: number; duration?: number; observed: OracleSide; observedLabel: string; outDir?: string; loadScenario?: (n: string) => Scenario }): Promise<{ report: OracleReport; model: RunSummary }> {
+/** Runs the model and compares; `target` and `profile` are the observed run's, for its label. */
+export async function runOracle(o: { scenario: Scenario; seed: number; duration?: number; observed: OracleSide; target: string; profile: readonly string[]; outDir?: string; loadScenario?: (n: string) => Scenario }): Promise<OracleReport> {
   const h = startRun({
     scenario: o.scenario,
     target: new SimTarget(),
@@ -30,19 +30,19 @@ export async function runOracle(o: { scenario: Scenario; seed: number; duration?
   });
   const model = new OracleSide();
   h.subscribe((e) => model.feed(e));
-  const summary = await h.done;
-  return { report: compareSides(o.observed, model, { a: o.observedLabel, b: 'model' }), model: summary };
+  await h.done;
+  return compareSides(o.observed, model, { a: o.target === 'sim' ? `sim (${o.profile.join(',')})` : o.target, b: 'model' });
 }
 
-/** Write oracle.json and add its digest to summary.json (atomically: a reader never sees half a file). */
+/** Write oracle.json and summary.json with the oracle's digest (atomically: a reader never sees half a file). */
 export function recordOracle(outDir: string, summary: RunSummary, report: OracleReport): RunSummary {
   writeFileSync(join(outDir, 'oracle.json'), JSON.stringify(report, null, 2) + '\n');
   const oracle: OracleSummary = { against: 'sim (profile fixed)', compared: report.compared, divergences: report.significant, rare: report.divergences.length - report.significant, not_comparable: report.not_comparable.slice(0, 20), items: report.divergences.slice(0, 20).map((d) => ({ kind: d.kind, significant: d.significant, chance: d.chance, message: d.message })), report: 'oracle.json', journal: 'oracle/journal.jsonl' };
+  const withOracle = { ...summary, oracle };
   const path = join(outDir, 'summary.json');
-  const onDisk = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  writeFileSync(`${path}.tmp`, JSON.stringify({ ...onDisk, oracle }, null, 2) + '\n');
+  writeFileSync(`${path}.tmp`, JSON.stringify(withOracle, null, 2) + '\n');
   renameSync(`${path}.tmp`, path);
-  return { ...summary, oracle };
+  return withOracle;
 }
 
 export function oracleText(r: OracleReport, max = 20, between = 'with the simulated kernel (fixed)'): string {

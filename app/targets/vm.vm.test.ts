@@ -54,7 +54,7 @@ async function run(scenario: Scenario, opts: { seed?: number; duration?: number 
 async function oracle(scenario: Scenario, events: RunEvent[], duration?: number): Promise<OracleReport> {
   const observed = new OracleSide();
   for (const e of events) observed.feed(e);
-  return (await runOracle({ scenario, seed: 1, observed, observedLabel: 'vm', ...(duration ? { duration } : {}) })).report;
+  return runOracle({ scenario, seed: 1, observed, target: 'vm', profile: ['fixed'], ...(duration ? { duration } : {}) });
 }
 
 const acts = (ev: RunEvent[]) => ev.filter((e): e is ActionEvent => e.kind === 'act');

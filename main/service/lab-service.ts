@@ -11,6 +11,7 @@ import { checkPreset, formatProblem } from '../../app/vocabulary/preset-file.js'
 import type { Scenario } from '../../app/vocabulary/scenario.js';
 import { VERSION } from '../../app/version.js';
 import { RunManager } from '../workers/run-manager.js';
+import { oracleRefusal } from '../../app/analysis/oracle.js';
 import { runTask } from '../workers/tasks.js';
 import { PresetStore } from './presets.js';
 import { RunsStore } from './runs-store.js';
@@ -166,8 +167,8 @@ export class LabService {
 
   private async launch(scenario: Scenario, p: Omit<Params<'run.start'>, 'source'>, replay?: string): Promise<RunStarted> {
     const profile = this.profileOf(p.profile);
-    if (p.oracle && scenario.suite) throw new ApiError('bad-request', `the oracle compares one scenario; ${scenario.name} is a suite`);
-    if (p.oracle && p.target === 'sim' && profile.join(',') === 'fixed') throw new ApiError('bad-request', 'the oracle compares a run with the simulated kernel on profile fixed, and this run already is one: choose another target or a bug profile');
+    const refusal = p.oracle ? oracleRefusal(scenario, p.target, profile) : null;
+    if (refusal) throw new ApiError('bad-request', refusal);
     this.manager.assertFree(p.target);
     const { id, dir } = this.newRunDir(scenario.name, p.target);
     await this.manager.start(id, {

@@ -127,7 +127,7 @@ async function main(): Promise<void> {
     let summary = await h.done;
     flush();
     if (observed && summary.status !== 'error') {
-      const { report } = await runOracle({ scenario: job.scenario, seed: job.seed, ...(job.duration !== undefined ? { duration: job.duration } : {}), observed, observedLabel: job.target === 'sim' ? `sim (${job.profile.join(',')})` : job.target, outDir: job.outDir, loadScenario: (name) => presets.scenario(name) });
+      const report = await runOracle({ scenario: job.scenario, seed: job.seed, ...(job.duration !== undefined ? { duration: job.duration } : {}), observed, target: job.target, profile: job.profile, outDir: job.outDir, loadScenario: (name) => presets.scenario(name) });
       summary = recordOracle(job.outDir, summary, report);
     }
     post({ type: 'done', summary });

@@ -13,6 +13,7 @@ import { ProfileError, parseProfile, profileLabel } from '../../sim/profiles.js'
 import { targetFactory, targetIds } from '../../targets/registry.js';
 import type { Scenario } from '../../vocabulary/scenario.js';
 import { oracleText, recordOracle, runOracle, watchForOracle } from '../../engine/oracle-run.js';
+import { oracleRefusal } from '../../analysis/oracle.js';
 
 export const RUN_OPTIONS = [
   { name: 'target', value: true, valueName: 'sim|local|vm', help: 'where to run (default: sim)' },
@@ -116,8 +117,8 @@ export const runCommand: Command = {
     const boot = targetId === 'vm' ? { ...guestOptions(p, io), log: undefined } : undefined;
     const target = factory.create({ ...(boot ? { boot } : {}), allowDetach: flag(p, 'allow-detach') });
     const oracle = flag(p, 'oracle');
-    if (oracle && preset.scenario.suite) throw new UsageError(`--oracle compares one scenario; ${preset.scenario.name} is a suite (run the presets it includes)`);
-    if (oracle && targetId === 'sim' && profile.join(',') === 'fixed') throw new UsageError('--oracle compares a run with the simulated kernel on profile fixed; this run already is one (use another --target, or a bug --profile)');
+    const refusal = oracle ? oracleRefusal(preset.scenario, targetId, profile) : null;
+    if (refusal) throw new UsageError(`--oracle: ${refusal}`);
     const avail = await target.available();
     if (!avail.ok) {
       io.err(`stresslab run: target ${targetId} is not available: ${avail.why}\n`);
@@ -149,7 +150,7 @@ export const runCommand: Command = {
     let oracleReport = '';
     if (observed && summary.status !== 'error') {
       if (!flag(p, 'quiet') && !flag(p, 'json')) io.err('running the oracle: the same scenario on the simulated kernel (fixed)…\n');
-      const { report } = await runOracle({ scenario: preset.scenario, seed, ...(duration !== undefined ? { duration } : {}), observed, observedLabel: targetId === 'sim' ? `sim (${profile.join(',')})` : targetId, outDir });
+      const report = await runOracle({ scenario: preset.scenario, seed, ...(duration !== undefined ? { duration } : {}), observed, target: targetId, profile, outDir });
       summary = recordOracle(outDir, summary, report);
       oracleReport = oracleText(report);
     }
