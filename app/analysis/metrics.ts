@@ -7,6 +7,16 @@ import { opSpec } from '../vocabulary/ops.js';
 import type { AnalysisContext } from './context.js';
 import { Histogram } from './histogram.js';
 
+/** summary.json's hw_ptr_rate entry for one stream. */
+interface HwPtrRate {
+  hz: number;
+  min_hz: number;
+  max_hz: number;
+  samples: number;
+  nominal_hz?: number;
+  ratio?: number;
+}
+
 interface OpStats {
   count: number;
   errors: Record<string, number>;
@@ -95,8 +105,8 @@ export class MetricsAggregator {
    * stream was configured for: a ratio below 1 is a clock running slow (or an
    * emulated device falling behind), which xrun counts alone do not show.
    */
-  private hwPtrRateSummary(): Record<string, { hz: number; min_hz: number; max_hz: number; samples: number; nominal_hz?: number; ratio?: number }> {
-    const out: Record<string, { hz: number; min_hz: number; max_hz: number; samples: number; nominal_hz?: number; ratio?: number }> = {};
+  private hwPtrRateSummary(): Record<string, HwPtrRate> {
+    const out: Record<string, HwPtrRate> = {};
     for (const [k, r] of [...this.hwPtrRate].sort((a, b) => a[0].localeCompare(b[0]))) {
       const hz = r.sum / r.n;
       const nominal = this.nominalRate.get(k);

@@ -214,11 +214,12 @@ export function compareSides(a: OracleSide, b: OracleSide, labels = { a: 'hardwa
       if (!rb || !mode) continue;
       report.results_compared++;
       const r = `${where(x)}${req ? ` ${req}` : ''}`;
-      const results = { a: { ...counts(x), results: [...ra.keys()].map((v) => JSON.parse(v) as unknown) }, b: { ...counts(y), results: [...rb.keys()].map((v) => JSON.parse(v) as unknown) } };
+      // Built only for a divergence: most requests get the same answers on both sides.
+      const results = () => ({ a: { ...counts(x), results: [...ra.keys()].map((v) => JSON.parse(v) as unknown) }, b: { ...counts(y), results: [...rb.keys()].map((v) => JSON.parse(v) as unknown) } });
       if (mode === 'exact' && ra.size === 1 && rb.size === 1) {
         const [va] = ra.keys();
         const [vb] = rb.keys();
-        if (va !== vb) push({ kind: 'result', seen_on: 'a', ...at, message: `${r}: for the same request the ${labels.a} answered ${describeDiff(JSON.parse(va!), JSON.parse(vb!), labels.b)}`, chance: 0, ...results });
+        if (va !== vb) push({ kind: 'result', seen_on: 'a', ...at, message: `${r}: for the same request the ${labels.a} answered ${describeDiff(JSON.parse(va!), JSON.parse(vb!), labels.b)}`, chance: 0, ...results() });
         continue;
       }
       const sides = mode === 'exact' ? ([[ra, rb, 'a'], [rb, ra, 'b']] as const) : ([[ra, rb, 'a']] as const);
@@ -229,7 +230,7 @@ export function compareSides(a: OracleSide, b: OracleSide, labels = { a: 'hardwa
           if (other.has(v)) continue;
           // A request with one right answer: any other answer is wrong, however rare.
           const chance = mode === 'exact' ? 0 : missChance(c, n, sum(other));
-          push({ kind: 'result', seen_on: side, ...at, message: `${r}: the ${me} answered ${v} ${c} of ${n} times, the ${them} never (it answered ${[...other.keys()].join(' | ')})`, chance, ...results });
+          push({ kind: 'result', seen_on: side, ...at, message: `${r}: the ${me} answered ${v} ${c} of ${n} times, the ${them} never (it answered ${[...other.keys()].join(' | ')})`, chance, ...results() });
         }
       }
     }
