@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError, opt, parseArgs } from '../../app/cli/args.js';
 import { type Command, EXIT } from '../../app/cli/command.js';
-import { JournalError, readJournal } from '../../app/journal/reader.js';
+import { readJournalArg } from '../../app/cli/journal-arg.js';
 import { buildReport } from '../../app/report/report.js';
 import type { RunSummary } from '../../app/api/types.js';
 
@@ -20,13 +20,7 @@ export const reportCommand: Command = {
     if (!existsSync(given)) throw new UsageError(`${p.positionals[0]} does not exist`);
     const journalFile = statSync(given).isDirectory() ? join(given, 'journal.jsonl') : given;
     const dir = dirname(journalFile);
-    let journal;
-    try {
-      journal = readJournal(journalFile);
-    } catch (e) {
-      if (e instanceof JournalError) throw new UsageError(e.message);
-      throw e;
-    }
+    const journal = readJournalArg(journalFile);
     const sfile = join(dir, 'summary.json');
     const summary = existsSync(sfile) ? (JSON.parse(readFileSync(sfile, 'utf8')) as RunSummary) : null;
     const html = buildReport({ journal, summary, runId: basename(dir) });

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { UsageError, flag, parseArgs } from '../args.js';
 import { type Command, EXIT } from '../command.js';
-import { JournalError, readJournal } from '../../journal/reader.js';
+import { readJournalArg } from '../journal-arg.js';
 import { compareRuns } from '../../analysis/oracle.js';
 import { oracleText } from '../../engine/oracle-run.js';
 
@@ -18,14 +18,7 @@ export const compareCommand: Command = {
   async run(argv, io) {
     const p = parseArgs(argv, this.options);
     if (p.positionals.length !== 2) throw new UsageError('expected two journals (journal.jsonl of each run)');
-    const [a, b] = p.positionals.map((f) => {
-      try {
-        return readJournal(resolve(f));
-      } catch (e) {
-        if (e instanceof JournalError) throw new UsageError(e.message);
-        throw e;
-      }
-    }) as [ReturnType<typeof readJournal>, ReturnType<typeof readJournal>];
+    const [a, b] = [readJournalArg(resolve(p.positionals[0]!)), readJournalArg(resolve(p.positionals[1]!))];
     if (a.header.scenario.suite || b.header.scenario.suite) throw new UsageError('suites are compared phase by phase: compare runs of the presets they include');
     if (a.header.preset !== b.header.preset) io.err(`note: comparing different presets (${a.header.preset}, ${b.header.preset}); steps are matched by lane and position\n`);
     const label = (h: typeof a.header, other: typeof a.header) => (h.target === other.target ? `${h.target} (${h.profile.join(',')})` : h.target === 'sim' ? 'model' : h.target);

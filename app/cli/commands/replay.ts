@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError, flag, opt, parseArgs } from '../args.js';
 import { type Command, EXIT } from '../command.js';
-import { JournalError, readJournal } from '../../journal/reader.js';
+import { readJournalArg } from '../journal-arg.js';
 import { startRun } from '../../engine/run.js';
 import { SimTarget } from '../../targets/sim/sim-target.js';
 import { reportText, statusLine } from './run.js';
@@ -28,13 +28,7 @@ export const replayCommand: Command = {
     const p = parseArgs(argv, this.options);
     if (p.positionals.length !== 1) throw new UsageError('expected the path of a journal.jsonl');
     const path = resolve(p.positionals[0]!);
-    let j;
-    try {
-      j = readJournal(path);
-    } catch (e) {
-      if (e instanceof JournalError) throw new UsageError(e.message);
-      throw e;
-    }
+    const j = readJournalArg(path);
     const h = j.header;
     if (h.target !== 'sim') throw new UsageError(`replay needs a simulated-kernel journal; this one is from target "${h.target}"`);
     if (h.scenario.suite) throw new UsageError(`${h.preset} is a suite; replay one of its phases by running that preset with --seed ${h.seed}`);
