@@ -1,17 +1,10 @@
 // Usage errors of `vm` and `devices` are found before any guest boots.
 import { describe, expect, it } from 'vitest';
-import type { Io } from '../command.js';
-import { runCli } from '../main.js';
+import { runCommands } from '../../test/cli-in-process.js';
 import { devicesCommand } from './devices.js';
 import { vmCommand } from './vm.js';
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => void (out += t), err: (t) => void (err += t), isTTY: false, cwd: '/', env: {} };
-  const code = await runCli(argv, [vmCommand(), devicesCommand()], io);
-  return { code, out, err };
-}
+const cli = (...argv: string[]) => runCommands([vmCommand(), devicesCommand()], argv);
 
 describe('stresslab vm / devices usage', () => {
   it('wants a subcommand and a command after --', async () => {

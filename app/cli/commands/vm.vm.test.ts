@@ -3,18 +3,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { distroKernel } from '../../vlab/kernel-cache.js';
 import { cacheRoot } from '../../vlab/paths.js';
-import type { Io } from '../command.js';
-import { runCli } from '../main.js';
+import { runCommands } from '../../test/cli-in-process.js';
 import { devicesCommand } from './devices.js';
 import { vmCommand } from './vm.js';
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => void (out += t), err: (t) => void (err += t), isTTY: false, cwd: '/', env: {} };
-  const code = await runCli(argv, [vmCommand(), devicesCommand()], io);
-  return { code, out, err };
-}
+const cli = (...argv: string[]) => runCommands([vmCommand(), devicesCommand()], argv);
 
 describe('stresslab vm exec / devices --target vm', { timeout: 300_000 }, () => {
   it("runs the command, streams its output and the kernel log, and exits with the command's status", async () => {
