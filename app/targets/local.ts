@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { DeviceList } from '../devices/types.js';
 import { type RunOutcome, type RunRequest, type Target, TargetError } from './target.js';
-import { ensureAgent } from './agent/binary.js';
+import { agentUnavailable, ensureAgent } from './agent/binary.js';
 import { spawnAgent } from './agent/process.js';
 import { RUNF } from './agent/protocol.js';
 import { runOnAgent, type KernelLogFeed } from './agent/runner.js';
@@ -31,23 +31,19 @@ export class LocalTarget implements Target {
 
   async available(): Promise<{ ok: boolean; why?: string }> {
     if (!existsSync('/dev/snd')) return { ok: false, why: 'this machine has no /dev/snd (no ALSA sound devices)' };
-    try {
-      ensureAgent(this.opts.agentPath ? { path: this.opts.agentPath } : {});
-    } catch (e) {
-      return { ok: false, why: (e as Error).message };
-    }
-    return { ok: true };
+    const why = agentUnavailable(this.opts.agentPath);
+    return why ? { ok: false, why } : { ok: true };
   }
 
   async listDevices(): Promise<DeviceList> {
-    const bin = ensureAgent(this.opts.agentPath ? { path: this.opts.agentPath } : {});
+    const bin = ensureAgent({ path: this.opts.agentPath });
     const r = spawnSync(bin, ['--list'], { encoding: 'utf8', timeout: 30000 });
     if (r.error || r.status !== 0) throw new TargetError(`the agent could not list devices: ${r.error?.message ?? r.stderr.trim()}`);
     return parseDeviceJson(r.stdout, 'local');
   }
 
   async run(req: RunRequest): Promise<RunOutcome> {
-    const bin = ensureAgent(this.opts.agentPath ? { path: this.opts.agentPath } : {});
+    const bin = ensureAgent({ path: this.opts.agentPath });
     const child = spawnAgent(bin);
     const session = new AgentSession(child);
     const klog = this.kernelLog(req);

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import type { DeviceList } from '../devices/types.js';
 import type { RunEvent } from '../events/types.js';
 import { bootGuest, type BootOptions, type ExecHandle, type Guest, type GuestDown, GuestDownError, type KmsgRecord, VlabInputError } from '../vlab/index.js';
-import { ensureAgent } from './agent/binary.js';
+import { agentUnavailable, ensureAgent } from './agent/binary.js';
 import { RUNF } from './agent/protocol.js';
 import { runOnAgent, type KernelLogFeed } from './agent/runner.js';
 import { type AgentChannel, AgentSession, type DeviceRequest, parseDeviceJson } from './agent/session.js';
@@ -88,12 +88,8 @@ export class VmTarget implements Target {
   async available(): Promise<{ ok: boolean; why?: string }> {
     const q = spawnSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' });
     if (q.error || q.status !== 0) return { ok: false, why: 'qemu-system-x86_64 is not installed (node scripts/setup.js installs it)' };
-    try {
-      ensureAgent(this.opts.agentPath ? { path: this.opts.agentPath } : {});
-    } catch (e) {
-      return { ok: false, why: (e as Error).message };
-    }
-    return { ok: true };
+    const why = agentUnavailable(this.opts.agentPath);
+    return why ? { ok: false, why } : { ok: true };
   }
 
   /** The guest, booted on first use and again if it went down (a crashed kernel is not reused). */
@@ -112,7 +108,7 @@ export class VmTarget implements Target {
   }
 
   async listDevices(): Promise<DeviceList> {
-    const bin = ensureAgent(this.opts.agentPath ? { path: this.opts.agentPath } : {});
+    const bin = ensureAgent({ path: this.opts.agentPath });
     const g = await this.ready();
     const r = await g.run(await agentInGuest(g, bin), ['--list'], { timeoutMs: 60_000 });
     if (r.code !== 0) throw new TargetError(`the agent could not list the guest's devices: ${r.timedOut ? 'timed out' : r.stderr.trim() || `exit ${r.code ?? r.signal}`}`);
@@ -120,7 +116,7 @@ export class VmTarget implements Target {
   }
 
   async run(req: RunRequest): Promise<RunOutcome> {
-    const bin = ensureAgent(this.opts.agentPath ? { path: this.opts.agentPath } : {});
+    const bin = ensureAgent({ path: this.opts.agentPath });
     const g = await this.ready();
     const path = await agentInGuest(g, bin);
     const klog = await guestKernelLog(g, req.emit);

@@ -27,7 +27,7 @@ function newestSource(dir: string): number {
 }
 
 /** Path of an up-to-date agent binary, building it when missing or older than its sources. */
-export function ensureAgent(opts: { path?: string; root?: string } = {}): string {
+export function ensureAgent(opts: { path?: string | undefined; root?: string } = {}): string {
   const env = opts.path ?? process.env.STRESSLAB_AGENT;
   if (env) {
     if (!existsSync(env)) throw new TargetError(`agent binary ${env} does not exist`);
@@ -62,5 +62,15 @@ export function ensureAgent(opts: { path?: string; root?: string } = {}): string
     return bin;
   } finally {
     rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** Why the agent cannot be had (no compiler, a missing binary), or undefined when it can: a target's availability. */
+export function agentUnavailable(path?: string): string | undefined {
+  try {
+    ensureAgent({ path });
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
   }
 }
