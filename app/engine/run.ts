@@ -61,6 +61,16 @@ export interface RunSummary {
   oracle?: OracleSummary;
 }
 
+/**
+ * A suite's phases name their own profiles; the run's is every switch any phase
+ * turns on. Read, not parsed: a phase with a bad profile fails in the journal,
+ * like any other phase error.
+ */
+function suiteProfileLabel(suite: NonNullable<Scenario['suite']>): string[] {
+  const names = suite.flatMap((e) => e.profile ?? []).flatMap((n) => n.split(',')).map((n) => n.trim());
+  return profileLabel(new Set(names.filter((n) => n && n !== 'fixed')));
+}
+
 export type Listener = (e: RunEvent) => void;
 
 export class RunHandle {
@@ -104,17 +114,6 @@ export class RunHandle {
     const depth = sc.sim.depth ?? spec.depth ?? 3;
     const budget = spec.duration ?? sc.duration;
     const journal = spec.outDir ? new JournalWriter(join(spec.outDir, 'journal.jsonl'), { sync: spec.journalSync ?? true }) : null;
-    // A suite entry that cannot be loaded fails the run inside the journal, below.
-    let entries: { scenario: Scenario; profile: string[]; duration?: number | undefined }[] = [];
-    let entriesError: unknown;
-    try {
-      entries = sc.suite
-        ? sc.suite.map((e) => ({ scenario: this.loadSuiteEntry(e.preset), profile: e.profile ?? ['fixed'], duration: e.duration }))
-        : [{ scenario: sc, profile: spec.profile, duration: budget }];
-    } catch (e) {
-      entriesError = e;
-    }
-    // A suite's phases name their own profiles; the run's is every switch any phase turns on.
     const requested = parseProfile(spec.profile);
     const header: RunHeader = {
       kind: 'run',
@@ -122,7 +121,7 @@ export class RunHandle {
       preset: sc.name,
       scenario: sc,
       target: spec.target.id,
-      profile: profileLabel(new Set(entries.flatMap((e) => [...parseProfile(e.profile)]))),
+      profile: sc.suite ? suiteProfileLabel(sc.suite) : profileLabel(requested),
       seed: spec.seed,
       strategy,
       depth,
@@ -144,7 +143,9 @@ export class RunHandle {
     // One id sequence for the whole run, so suite phases never repeat an id.
     const findingIds = new Map<string, number>();
     try {
-      if (entriesError !== undefined) throw entriesError;
+      const entries = sc.suite
+        ? sc.suite.map((e) => ({ scenario: this.loadSuiteEntry(e.preset), profile: e.profile ?? ['fixed'], duration: e.duration }))
+        : [{ scenario: sc, profile: spec.profile, duration: budget }];
       for (const entry of entries) {
         if (this.controller.signal.aborted) break;
         const phase = new AbortController();
