@@ -12,6 +12,7 @@ spawnSync(process.execPath, [join(root, 'scripts', 'build.js'), '--ts'], { stdio
 for (const [script, args] of [
   ['sim-speed.js', ['20', '5']],
   ['schedules.js', ['500', '5']],
+  ['journal-encode.js', ['5']],
 ]) {
   process.stderr.write(`\n== bench/${script} ${args.join(' ')}\n`);
   const r = spawnSync(process.execPath, [join(root, 'bench', script), ...args], { stdio: 'inherit' });
