@@ -11,6 +11,7 @@ import { JournalWriter } from '../journal/writer.js';
 import { TargetError, type RunOutcome, type Target } from '../targets/target.js';
 import { TOOL } from '../version.js';
 import { profileLabel, parseProfile } from '../sim/profiles.js';
+import type { ScheduleSource } from '../sim/kernel/strategy.js';
 
 export interface RunSpec {
   scenario: Scenario;
@@ -22,8 +23,8 @@ export interface RunSpec {
   duration?: number;
   strategy?: 'pct' | 'random';
   depth?: number;
-  /** Recorded scheduler decisions (sim replay). */
-  replay?: string;
+  /** Recorded scheduler decisions (sim replay): DecisionLog text, or read as the run goes. */
+  replay?: string | ScheduleSource;
   /** Directory for journal.jsonl and summary.json; none means no files. */
   outDir?: string;
   /** fdatasync each journal batch (default true). */

@@ -68,7 +68,8 @@ export interface LaneEvent {
   kind: 'lane';
   t: number;
   lane: string;
-  state: 'start' | 'end' | 'hung' | 'died' | 'abandoned';
+  /** livelock: the lanes (or the kernel) kept running without virtual time passing; the run was stopped. */
+  state: 'start' | 'end' | 'hung' | 'died' | 'abandoned' | 'livelock';
   detail?: string;
   /** For hung lanes on real targets: task state and wait channel. */
   wchan?: string;
@@ -112,6 +113,7 @@ export const FINDING_TYPES = [
   'use-after-free',
   'null-deref',
   'hang',
+  'livelock',
   'event-loss',
   'event-duplicate',
   'event-reorder',

@@ -4,6 +4,7 @@
 import type { DeviceList } from '../devices/types.js';
 import type { Finding, InterleavingStep, RunEvent, TargetId } from '../events/types.js';
 import type { Scenario } from '../vocabulary/scenario.js';
+import type { ScheduleSource } from '../sim/kernel/strategy.js';
 
 export interface RunRequest {
   scenario: Scenario;
@@ -14,8 +15,8 @@ export interface RunRequest {
   duration: number;
   strategy: 'pct' | 'random';
   depth: number;
-  /** Recorded scheduler decisions to follow instead of choosing (sim replay). */
-  replay?: string;
+  /** Recorded scheduler decisions to follow instead of choosing (sim replay): DecisionLog text, or read as the run goes. */
+  replay?: string | ScheduleSource;
   /** Set by the engine when the run must stop (abort, stop-on-finding, budget). */
   signal: AbortSignal;
   emit(e: RunEvent): void;

@@ -4,7 +4,7 @@ import type { Finding, InterleavingStep } from '../../events/types.js';
 import { TargetError, type RunOutcome, type RunRequest, type Target } from '../target.js';
 import { ProfileError, parseProfile } from '../../sim/profiles.js';
 import { simDeviceList } from '../../sim/devices.js';
-import { DecisionLog } from '../../sim/kernel/strategy.js';
+import { ScheduleReader } from '../../sim/kernel/strategy.js';
 import { SimRun } from './sim-run.js';
 import type { DeviceList } from '../../devices/types.js';
 
@@ -36,7 +36,7 @@ export class SimTarget implements Target {
       duration: req.duration,
       strategy: req.strategy,
       depth: req.depth,
-      ...(req.replay !== undefined ? { replay: DecisionLog.decode(req.replay) } : {}),
+      ...(req.replay !== undefined ? { replay: typeof req.replay === 'string' ? ScheduleReader.of(req.replay) : req.replay } : {}),
       emit: req.emit,
       stopRequested: () => req.signal.aborted,
     });
