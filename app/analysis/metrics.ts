@@ -106,17 +106,21 @@ export class MetricsAggregator {
    * emulated device falling behind), which xrun counts alone do not show.
    */
   private hwPtrRateSummary(): Record<string, HwPtrRate> {
-    const out: Record<string, HwPtrRate> = {};
-    for (const [k, r] of [...this.hwPtrRate].sort((a, b) => a[0].localeCompare(b[0]))) {
-      const hz = r.sum / r.n;
-      const nominal = this.nominalRate.get(k);
-      out[k] = { hz: Math.round(hz * 10) / 10, min_hz: Math.round(r.min * 10) / 10, max_hz: Math.round(r.max * 10) / 10, samples: r.n };
-      if (nominal) {
-        out[k].nominal_hz = nominal;
-        out[k].ratio = Math.round((hz / nominal) * 10000) / 10000;
-      }
-    }
-    return out;
+    // Keyed by handle names the preset chose: built with fromEntries so "__proto__" is an entry like any other.
+    return Object.fromEntries(
+      [...this.hwPtrRate]
+        .sort((a, b) => a[0].localeCompare(b[0]))
+        .map(([k, r]) => {
+          const hz = r.sum / r.n;
+          const nominal = this.nominalRate.get(k);
+          const v: HwPtrRate = { hz: Math.round(hz * 10) / 10, min_hz: Math.round(r.min * 10) / 10, max_hz: Math.round(r.max * 10) / 10, samples: r.n };
+          if (nominal) {
+            v.nominal_hz = nominal;
+            v.ratio = Math.round((hz / nominal) * 10000) / 10000;
+          }
+          return [k, v];
+        }),
+    );
   }
 
   summary(elapsed: number): Record<string, unknown> {

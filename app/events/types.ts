@@ -27,6 +27,22 @@ export interface ActionEvent {
   data?: Record<string, unknown>;
   /** Kernel thread id on real targets. */
   tid?: number;
+  /**
+   * In a sampled journal (a preset's journal.max_size): how many operations
+   * of this step this line stands for, itself and those sampled away since
+   * the step's previous line. Absent means 1.
+   */
+  w?: number;
+}
+
+/** Successful operations of one step sampled away after its last kept line (see ActionEvent.w). */
+export interface SkippedOps {
+  lane: string;
+  /** -1 setup, -2 teardown, 0 a lane's loop. */
+  iter: number;
+  step: number;
+  op: string;
+  n: number;
 }
 
 export type KlogSource = 'sim' | 'guest' | 'host';
@@ -84,6 +100,8 @@ export interface NoteEvent {
   t: number;
   level: 'info' | 'warn' | 'error';
   text: string;
+  /** Written by the journal itself when it samples or fills up (app/journal/README.md). */
+  journal?: { keep?: number; full?: boolean; skipped?: SkippedOps[] };
 }
 
 export interface PhaseEvent {

@@ -196,7 +196,8 @@ export function map<T>(item: Schema<T>, key: Schema<string> = str()): Schema<Rec
       for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
         key.check(k, [...path, k], issues);
         const r = item.check(x, [...path, k], issues);
-        if (r !== undefined) out[k] = r;
+        // An own entry even for "__proto__": assigning would replace the table's prototype instead.
+        if (r !== undefined) Object.defineProperty(out, k, { value: r, enumerable: true, writable: true, configurable: true });
       }
       return issues.length === before ? out : undefined;
     },

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { DevicesResult, Finding, LabInfo, Method, Params, PushMessage, ReplayStarted, Result, RunEvent, RunStarted, RunSummary, RunTrailer, SubscribeResult } from '../../app/api/types.js';
 import { ApiError, checkParams } from '../../app/api/validate.js';
 import { BUG_SWITCHES, ProfileError, parseProfile, profileLabel } from '../../app/sim/profiles.js';
-import { checkPreset, formatProblem } from '../../app/vocabulary/preset-file.js';
+import { formatProblem } from '../../app/vocabulary/preset-file.js';
 import type { Scenario } from '../../app/vocabulary/scenario.js';
 import { VERSION } from '../../app/version.js';
 import { RunManager } from '../workers/run-manager.js';
@@ -147,7 +147,7 @@ export class LabService {
 
   private scenarioFor(source: Params<'run.start'>['source']): Scenario {
     if ('preset' in source) return this.presets.scenario(source.preset);
-    const r = checkPreset(source.text, `${source.name}.yaml`);
+    const r = this.presets.check(source.text, `${source.name}.yaml`);
     if (!r.scenario) throw new ApiError('bad-request', `the preset does not validate:\n${r.problems.slice(0, 5).map(formatProblem).join('\n')}`);
     return r.scenario;
   }

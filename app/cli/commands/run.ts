@@ -6,7 +6,10 @@ import { type Command, EXIT, type Io } from '../command.js';
 import { PresetLibrary } from '../../engine/presets.js';
 import { type RunHandle, type RunSummary, startRun } from '../../engine/run.js';
 import { junitXml } from '../../engine/junit.js';
-import { writeFileSync } from 'node:fs';
+import { checkOutFile, prepareOutDir, writeOutFile } from '../../journal/out-path.js';
+import { parseSize } from '../../vocabulary/size.js';
+import { MAX_DURATION } from '../../vocabulary/scenario.js';
+import { runExitCode, supervise } from '../supervise.js';
 import { GUEST_OPTIONS, guestOptions, refuseGuestFlags } from './vm.js';
 import { parseDuration } from '../../vocabulary/duration.js';
 import { ProfileError, parseProfile, profileLabel } from '../../sim/profiles.js';
@@ -27,15 +30,26 @@ export const RUN_OPTIONS = [
   { name: 'allow-detach', help: 'real hardware: allow device.detach to unbind the driver' },
   { name: 'json', help: 'print summary.json to stdout instead of a report' },
   { name: 'junit', value: true, valueName: 'FILE', help: 'also write a JUnit XML report for CI' },
+  { name: 'wall-limit', value: true, valueName: 'TIME', help: 'stop the run after this much wall-clock time (default: 2 min + 10x the budget on sim; budget + 3 min + two hang bounds on real targets)' },
+  { name: 'journal-max', value: true, valueName: 'SIZE', help: 'bound the journal, e.g. 200MB: repetitive events are sampled past half of it (default: the preset\'s journal.max_size, else unbounded)' },
   { name: 'quiet', help: 'no live status line' },
   { name: 'oracle', help: 'afterwards, run the same scenario and seed on the simulated kernel (fixed) and compare step by step' },
 ];
 
-export function parseDurationArg(v: string | undefined): number | undefined {
+export function parseDurationArg(v: string | undefined, name = 'duration', max = MAX_DURATION): number | undefined {
   if (v === undefined) return undefined;
-  const ns = /^\d+(\.\d+)?$/.test(v) ? Number(v) * 1e9 : parseDuration(v);
-  if (ns === undefined || ns <= 0) throw new UsageError(`--duration must be a time like 5s, 250ms or 2m, got "${v}"`);
+  const shown = v.length > 40 ? `${v.slice(0, 37)}...` : v;
+  const ns = /^\d{1,15}(\.\d{1,9})?$/.test(v) ? Math.round(Number(v) * 1e9) : v.length <= 40 ? parseDuration(v) : undefined;
+  if (ns === undefined || !Number.isFinite(ns) || ns <= 0) throw new UsageError(`--${name} must be a time like 5s, 250ms or 2m, got "${shown}"`);
+  if (ns > max) throw new UsageError(`--${name} must be at most ${max / 3600e9} h, got "${shown}"`);
   return ns;
+}
+
+export function parseSizeArg(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = parseSize(v);
+  if (n === undefined || n < 1e6 || n > 2 ** 40) throw new UsageError(`--${name} must be a size between 1MB and 1TiB like 200MB or 2GB, got "${v.slice(0, 40)}"`);
+  return n;
 }
 
 export function parseProfileArg(v: string | undefined): string[] {
@@ -56,13 +70,15 @@ export function formatNs(ns: number): string {
   return ns >= 1e9 ? `${(ns / 1e9).toFixed(3)}s` : ns >= 1e6 ? `${(ns / 1e6).toFixed(3)}ms` : `${(ns / 1e3).toFixed(1)}us`;
 }
 
-export function reportText(s: RunSummary, outDir?: string): string {
+export function reportText(s: RunSummary, outDir?: string, summaryPath?: string | null): string {
   const lines = [`${s.verdict.toUpperCase()}: ${s.preset} on ${s.target} (profile ${s.profile.join(',')}, seed ${s.seed}) — ${s.status}, ${formatNs(s.elapsed_ns)} covered in ${(s.wall_ms / 1000).toFixed(1)}s`];
   const m = s.metrics as { actions?: number; ops_per_s?: number; xruns?: { total: number } };
   if (m.actions !== undefined) lines.push(`  ${m.actions} operations, ${m.ops_per_s} ops/s, ${m.xruns?.total ?? 0} xruns`);
   for (const f of s.findings) lines.push(`  [${f.severity}] ${f.type} at ${formatNs(f.t)}: ${f.message}`);
   if (s.reason && s.status === 'error') lines.push(`  error: ${s.reason}`);
-  if (outDir) lines.push(`  journal: ${join(outDir, 'journal.jsonl')}`, `  summary: ${join(outDir, 'summary.json')}`);
+  else if (s.reason && s.status === 'stopped') lines.push(`  stopped: ${s.reason}`);
+  if (s.journal_state?.sampled_away) lines.push(`  journal sampled: ${s.journal_state.sampled_away} repetitive events left out (${s.journal_state.keep} kept past the size bound)${s.journal_state.full ? '; the journal filled up' : ''}`);
+  if (outDir) lines.push(`  journal: ${join(outDir, 'journal.jsonl')}`, `  summary: ${summaryPath === undefined ? join(outDir, 'summary.json') : (summaryPath ?? 'not written (see above)')}`);
   return lines.join('\n') + '\n';
 }
 
@@ -111,8 +127,13 @@ export const runCommand: Command = {
     const seed = intOpt(p, 'seed', 0, 2 ** 32 - 1) ?? 1;
     const depth = intOpt(p, 'depth', 1, 10);
     const duration = parseDurationArg(opt(p, 'duration'));
-    const outDir = resolve(opt(p, 'out') ?? join('runs', `${stamp()}_${preset.scenario.name}_${targetId}`));
+    const wallLimit = parseDurationArg(opt(p, 'wall-limit'), 'wall-limit', 30 * 24 * 3600e9);
+    const journalMax = parseSizeArg(opt(p, 'journal-max'), 'journal-max');
     refuseGuestFlags(p, targetId);
+    // Where the results go is checked before anything runs: a bad path is bad input, not a crash at the end.
+    const outDir = prepareOutDir(opt(p, 'out') ?? join('runs', `${stamp()}_${preset.scenario.name}_${targetId}`));
+    const junit = opt(p, 'junit');
+    const junitFile = junit !== undefined ? checkOutFile(resolve(io.cwd, junit), '--junit') : undefined;
     // The guest boots inside the run, which reports its own progress: no boot log here.
     const boot = targetId === 'vm' ? { ...guestOptions(p, io), log: undefined } : undefined;
     const target = factory.create({ ...(boot ? { boot } : {}), allowDetach: flag(p, 'allow-detach') });
@@ -134,31 +155,62 @@ export const runCommand: Command = {
       ...(depth !== undefined ? { depth } : {}),
       outDir,
       loadScenario: (name: string): Scenario => lib.load(name).scenario,
+      ...(wallLimit !== undefined ? { wallLimitMs: wallLimit / 1e6 } : {}),
+      ...(journalMax !== undefined ? { journalLimits: { maxBytes: journalMax, sampleAfter: Math.floor(journalMax / 2) } } : {}),
     });
     const observed = oracle ? watchForOracle(h) : null;
-    const onSig = () => h.abort('interrupted');
-    process.once('SIGINT', onSig);
+    const sup = supervise(h, io);
     const stop = flag(p, 'quiet') || flag(p, 'json') ? () => {} : statusLine(io, h);
     let summary: RunSummary;
     try {
       summary = await h.done;
     } finally {
       stop();
-      process.off('SIGINT', onSig);
-      await target.dispose?.();
+      // After a forced stop the target may still be busy: give it a moment, no more.
+      await boundedDispose(target, sup.forced ? 3000 : 60_000);
     }
+    const interrupted = sup.signal !== null;
     let oracleReport = '';
-    if (observed && summary.status !== 'error') {
+    if (observed && summary.status !== 'error' && !interrupted && !h.recordFailure) {
       if (!flag(p, 'quiet') && !flag(p, 'json')) io.err('running the oracle: the same scenario on the simulated kernel (fixed)…\n');
       const report = await runOracle({ scenario: preset.scenario, seed, ...(duration !== undefined ? { duration } : {}), observed, target: targetId, profile, outDir });
       summary = recordOracle(outDir, summary, report);
       oracleReport = oracleText(report);
     }
-    const junit = opt(p, 'junit');
-    if (junit) writeFileSync(resolve(junit), junitXml(summary));
+    sup.dispose();
+    let junitProblem = '';
+    if (junitFile) {
+      try {
+        writeOutFile(junitFile, junitXml(summary), '--junit');
+      } catch (e) {
+        junitProblem = `${(e as Error).message}\n`;
+      }
+    }
     if (flag(p, 'json')) io.out(JSON.stringify(summary, null, 2) + '\n');
-    else io.out(reportText(summary, outDir) + oracleReport);
-    if (summary.status === 'error') return EXIT.target;
-    return summary.findings.length ? EXIT.findings : EXIT.ok;
+    else io.out(reportText(summary, outDir, h.summaryPath) + oracleReport);
+    if (junitProblem) io.err(`stresslab run: ${junitProblem}`);
+    if (h.recordFailure) io.err(recordingText(h.recordFailure, outDir, h.summaryPath));
+    if (summary.failure === 'internal' && io.env.STRESSLAB_DEBUG && h.internalError instanceof Error) io.err(`${h.internalError.stack}\n`);
+    if (interrupted) io.err(`stresslab run: interrupted by ${sup.signal}; exit status ${EXIT.interrupted}\n`);
+    const code = runExitCode(summary, interrupted);
+    return junitProblem && (code === EXIT.ok || code === EXIT.findings) ? EXIT.recording : code;
   },
 };
+
+/** The disk holding the run's files failed: what was kept and where. */
+export function recordingText(f: { code: string; message: string; linesWritten: number }, outDir: string, summaryPath: string | null): string {
+  return [
+    `stresslab run: the run could not be recorded: ${f.code === 'ENOSPC' ? 'the disk holding it is full' : f.message} (${f.code}); the run was stopped`,
+    `  journal: ${join(outDir, 'journal.jsonl')} is readable up to line ${f.linesWritten}`,
+    `  summary: ${summaryPath ? `${summaryPath}${summaryPath.startsWith(outDir) ? ' (written into the space reserved for it)' : ' (no room next to the journal)'}` : 'could not be written anywhere'}`,
+    '',
+  ].join('\n');
+}
+
+/** target.dispose(), but a target that does not let go within `ms` is left behind rather than holding the command. */
+async function boundedDispose(target: { dispose?: () => Promise<void> }, ms: number): Promise<void> {
+  if (!target.dispose) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([target.dispose().catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
