@@ -148,6 +148,10 @@ export class RunSeries {
   lastT = 0;
   private readonly xrunsByHandle = new Map<string, number>();
   private lastGroup: { t: number; source: string; i: number } | null = null;
+  /** The journal sampled successful operations: 1 in this many kept at the most (1: not sampled). */
+  sampledKeep = 1;
+  /** The journal reached its size bound. */
+  journalFull = false;
 
   /** Feed events in order; `from` is the index of the first (for gaps or repeats after a reconnect). */
   feed(events: readonly RunEvent[], from = this.events): void {
@@ -163,8 +167,10 @@ export class RunSeries {
     switch (e.kind) {
       case 'act': {
         const k = b.index(e.t);
-        this.actions++;
-        b.ops[k]!++;
+        // A sampled journal's line stands for w operations (itself and those sampled away before it).
+        const n = e.w ?? 1;
+        this.actions += n;
+        b.ops[k]! += n;
         if (e.ret < 0) {
           this.errors++;
           b.errors[k]!++;
@@ -212,6 +218,12 @@ export class RunSeries {
         return;
       case 'lane':
         this.lanes.set(e.lane, e.state);
+        return;
+      case 'note':
+        if (e.journal?.keep && e.journal.keep > this.sampledKeep) this.sampledKeep = e.journal.keep;
+        if (e.journal?.full) this.journalFull = true;
+        // Counted, not charted: they happened since each step's last kept line, at no one time.
+        for (const x of e.journal?.skipped ?? []) this.actions += x.n;
         return;
       default:
         return;

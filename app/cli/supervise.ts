@@ -54,6 +54,7 @@ export function runExitCode(s: RunSummary, interrupted: boolean): number {
   if (interrupted) return EXIT.interrupted;
   if (s.failure === 'recording') return EXIT.recording;
   if (s.failure === 'internal') return EXIT.internal;
+  if (s.failure === 'input') return EXIT.usage;
   if (s.status === 'error') return EXIT.target;
   return s.findings.length ? EXIT.findings : EXIT.ok;
 }

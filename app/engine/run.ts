@@ -11,7 +11,8 @@ import { SummarySlot } from '../journal/out-path.js';
 import { TargetError, type RunOutcome, type Target } from '../targets/target.js';
 import { TOOL } from '../version.js';
 import { profileLabel, parseProfile } from '../sim/profiles.js';
-import type { ScheduleSource } from '../sim/kernel/strategy.js';
+import { ReplayDiverged, ScheduleEncodingError, type ScheduleSource } from '../sim/kernel/strategy.js';
+import { JournalError } from '../journal/reader.js';
 
 export interface RunSpec {
   scenario: Scenario;
@@ -100,7 +101,7 @@ export function defaultWallLimitMs(target: string, budgetNs: number, sc: Scenari
 }
 
 /** Why a run could not finish as a run: what the CLI's exit code says. */
-export type RunFailure = 'target' | 'internal' | 'recording' | 'wall-limit';
+export type RunFailure = 'target' | 'internal' | 'recording' | 'wall-limit' | 'input';
 
 export class RunHandle {
   private readonly listeners = new Set<Listener>();
@@ -231,6 +232,7 @@ export class RunHandle {
       depth,
       duration: budget,
       tool: TOOL,
+      ...(limits ? { journal: limits } : {}),
     };
     st.header = header;
     journal?.write(header);
@@ -312,7 +314,9 @@ export class RunHandle {
           st.reason = outcome.reason;
         } else if (outcome.status === 'stopped' && st.status === 'completed') {
           st.status = 'stopped';
-          if (outcome.reason) st.reason = outcome.reason;
+          // Why it was asked to stop says more than how the target acknowledged it.
+          const why = this.abortReason ?? outcome.reason;
+          if (why) st.reason = why;
         }
         st.offset += outcome.elapsed;
       }
@@ -320,7 +324,9 @@ export class RunHandle {
       if (this.final) return this.final;
       st.status = 'error';
       st.reason = e instanceof Error ? e.message : String(e);
-      if (e instanceof TargetError) st.failure ??= 'target';
+      if (e instanceof TargetError || e instanceof ReplayDiverged) st.failure ??= 'target';
+      // A replayed journal whose schedule turned out to be damaged: bad input, found late.
+      else if (e instanceof JournalError || e instanceof ScheduleEncodingError) st.failure ??= 'input';
       else {
         st.failure = 'internal';
         st.reason = `internal error: ${st.reason}`;

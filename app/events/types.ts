@@ -198,6 +198,8 @@ export interface RunHeader {
   depth: number;
   duration: number;
   tool: string;
+  /** The size bound the journal was written under, when it had one (a replay writes its journal the same way). */
+  journal?: { maxBytes: number; sampleAfter: number };
 }
 
 /** Last line of a complete journal. */

@@ -73,6 +73,12 @@ export class JournalWriter {
   lines = 0;
   /** Bytes accepted (buffered or written). */
   size = 0;
+  /**
+   * Bytes of events accepted (the header not counted): what the size bound
+   * and sampling go by, so a replay, whose header says "replay", writes the
+   * same journal as the run it replays.
+   */
+  body = 0;
   /** Bytes known to be in the file. */
   written = 0;
   private linesWritten = 0;
@@ -89,7 +95,9 @@ export class JournalWriter {
   constructor(path: string, o: JournalWriterOptions = {}) {
     mkdirp(dirname(path));
     this.path = path;
-    this.fd = openSync(path, 'a');
+    // A new run in a directory replaces what was there, as summary.json is replaced: two
+    // runs appended into one journal would not read back as either.
+    this.fd = openSync(path, 'w');
     this.maxBuffer = o.maxBuffer ?? 256 * 1024;
     this.sync = o.sync ?? true;
     if (o.limits) this.limits = o.limits;
@@ -118,10 +126,10 @@ export class JournalWriter {
         this.dropped++;
         return false;
       }
-      if (this.size >= this.limits.maxBytes - this.reserve) {
+      if (this.body >= this.limits.maxBytes - this.reserve) {
         this.full = true;
         this.dropped++;
-        this.append({ kind: 'note', t: line.t, level: 'warn', text: `journal full: it reached ${this.size} bytes of its max_size of ${this.limits.maxBytes}; nothing more is recorded in it (summary.json counts every event)`, journal: { full: true } });
+        this.append({ kind: 'note', t: line.t, level: 'warn', text: `journal full: its events reached ${this.body} bytes of their max_size of ${this.limits.maxBytes}; nothing more is recorded in it (summary.json counts every event)`, journal: { full: true } });
         return false;
       }
       this.updateLevel(line.t);
@@ -144,16 +152,16 @@ export class JournalWriter {
 
   private updateLevel(t: number): void {
     const { maxBytes, sampleAfter } = this.limits!;
-    if (this.size < sampleAfter) return;
+    if (this.body < sampleAfter) return;
     // Each level takes half of the room left: the journal approaches max_size but
     // covers ever longer stretches of the run, since each level keeps a quarter as much.
     const room = Math.max(1, maxBytes - this.reserve - sampleAfter);
-    const left = Math.max(1, maxBytes - this.reserve - this.size);
+    const left = Math.max(1, maxBytes - this.reserve - this.body);
     const level = Math.min(12, 1 + Math.floor(Math.log2(room / left)));
     if (level <= this.level) return;
     this.level = level;
     const keep = SAMPLE_BASE ** level;
-    this.append({ kind: 'note', t, level: 'info', text: `journal: past ${this.size} bytes, 1 in ${keep} successful operations of each step (and metric samples) is kept from here; each kept operation carries in "w" how many it stands for`, journal: { keep } });
+    this.append({ kind: 'note', t, level: 'info', text: `journal: past ${this.body} bytes of events, 1 in ${keep} successful operations of each step (and metric samples) is kept from here; each kept operation carries in "w" how many it stands for`, journal: { keep } });
   }
 
   private sampleAct(a: ActionEvent): boolean {
@@ -175,8 +183,10 @@ export class JournalWriter {
     const s = JSON.stringify(line) + '\n';
     this.buf.push(s);
     this.bytes += s.length;
-    this.size += Buffer.byteLength(s);
+    const n = Buffer.byteLength(s);
+    this.size += n;
     const index = this.lines - 1;
+    if (index >= 0) this.body += n;
     this.lines++;
     if (index >= 0) for (const l of this.listeners) l(s.slice(0, -1), index);
     if (this.bytes >= this.maxBuffer) this.flush();

@@ -1,25 +1,46 @@
 // A run's report as one self-contained HTML file: verdict, charts, findings
 // with their interleavings and kernel log, and the JSON summary embedded, so
 // it can be attached to a bug or archived by CI and read anywhere, offline.
-import type { Journal } from '../journal/reader.js';
-import type { Finding, InterleavingStep, RunSummary } from '../api/types.js';
+import { readJournal, type JournalInfo } from '../journal/reader.js';
+import type { Finding, InterleavingStep, RunEvent, RunSummary } from '../api/types.js';
 import { RunSeries, formatNs, levelColour, severityColour, LEVEL_NAMES } from '../api/series.js';
 import { esc, histogramChart, klogChart, timeChart } from './svg.js';
 
 export interface ReportInput {
-  journal: Journal;
+  /** What the journal holds; its events went into `series`. */
+  journal: JournalInfo;
+  series: RunSeries;
   summary: RunSummary | null;
   runId: string;
+}
+
+/** Reads a journal of any size into a report's series (constant memory: see api/series.ts). */
+export async function reportFromJournal(path: string, summary: RunSummary | null, runId: string, signal?: { cancelled: boolean }): Promise<string> {
+  const series = new RunSeries();
+  const batch: RunEvent[] = [];
+  let from = 0;
+  const journal = await readJournal(
+    path,
+    (e) => {
+      batch.push(e);
+      if (batch.length >= 4096) {
+        series.feed(batch, from);
+        from += batch.length;
+        batch.length = 0;
+      }
+    },
+    signal ? { signal } : {},
+  );
+  series.feed(batch, from);
+  return buildReport({ journal, series, summary, runId });
 }
 
 const W = 880;
 const H = 220;
 const MAX_LOG_LINES = 3_000;
 
-export function buildReport({ journal, summary, runId }: ReportInput): string {
+export function buildReport({ journal, series, summary, runId }: ReportInput): string {
   const h = journal.header;
-  const series = new RunSeries();
-  series.feed(journal.events);
   const tl = series.timeline();
   const verdict = summary?.verdict ?? (journal.trailer ? journal.trailer.verdict : 'incomplete');
   const findings = summary?.findings ?? series.findings;
@@ -86,6 +107,8 @@ export function buildReport({ journal, summary, runId }: ReportInput): string {
 <tr><th>status</th><td>${esc(summary ? `${summary.status}${summary.reason ? ` — ${summary.reason}` : ''}` : journal.truncated ? 'journal cut short (the writer died mid-line)' : 'no summary (the run did not finish)')}</td></tr>
 <tr><th>covered</th><td>${formatNs(elapsed)} ${h.target === 'sim' ? 'of virtual time' : ''}${summary ? ` in ${(summary.wall_ms / 1000).toFixed(1)} s` : ''}</td></tr>
 <tr><th>events</th><td>${series.events} (${series.actions} operations, ${series.errors} failed, ${series.xrunsTotal} xruns, ${series.klog.length + series.klogDropped} kernel log lines)</td></tr>
+${journal.keep > 1 || journal.full ? `<tr><th>journal</th><td>${journal.keep > 1 ? `sampled past its size bound: down to 1 in ${journal.keep} successful operations kept, each standing for the ones left out (counts are exact; charts place them at the kept lines)` : ''}${journal.full ? `${journal.keep > 1 ? '; ' : ''}it filled up before the run ended: later events are in summary.json's counts only` : ''}</td></tr>` : ''}
+${!journal.trailer ? `<tr><th>journal end</th><td>${journal.truncated ? 'cut inside a line' : 'cut at a line boundary'}: the run's closing line is missing (a crash, a kill, a full disk); everything up to the cut is shown</td></tr>` : ''}
 </table>
 <p class="desc">${esc(h.scenario.description.trim())}</p></header>
 <h2>Findings (${findings.length})</h2>

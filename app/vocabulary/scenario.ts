@@ -2,7 +2,7 @@
 // what the run must or must not see. This module turns an already-parsed
 // document into a validated, normalized Scenario; preset-file.ts adds file
 // positions to the errors.
-import { type Issue, type Path, describe, int, list, map, obj, oneOf, str, closest, transform } from './schema.js';
+import { type Issue, type Path, describe, encodeWith, int, list, map, obj, oneOf, str, closest, transform } from './schema.js';
 import { duration } from './duration.js';
 import { OPS, OP_NAMES, type OpSpec, checkExclusive, opSpec } from './ops.js';
 import { ERRNO_NAMES } from './errno.js';
@@ -407,3 +407,77 @@ export function allSteps(sc: Scenario): Step[] {
 }
 
 export { OPS, type OpSpec };
+
+/** A step back in the form a preset writes it. */
+function stepOf(s: Step): Record<string, unknown> {
+  const spec = opSpec(s.op);
+  if (!spec) throw new Error(`unknown op "${s.op}"`);
+  const args: Record<string, unknown> = { ...s.args };
+  if (s.expect !== undefined) args.expect = s.expect === 'any' ? ['any'] : s.expect;
+  if (s.timeout !== undefined) args.timeout = s.timeout;
+  if (s.label !== undefined) args.label = s.label;
+  return { [s.op]: encodeWith(spec.args, args) };
+}
+
+/**
+ * A checked scenario back in preset form: what validateScenario turns into
+ * this very scenario. Replicated lanes ("x.0", "x.1", ...) become one lane
+ * with replicas again (a lane name cannot contain a dot, so only replicas do).
+ */
+export function presetOf(sc: Scenario): Record<string, unknown> {
+  const out: Record<string, unknown> = { name: sc.name, description: sc.description };
+  if (sc.family) out.family = sc.family;
+  if (sc.suite) {
+    if (sc.duration) out.duration = encodeWith(duration(), sc.duration);
+    out.suite = sc.suite.map((e) => ({ preset: e.preset, ...(e.profile ? { profile: e.profile } : {}), ...(e.duration !== undefined ? { duration: encodeWith(duration(), e.duration) } : {}) }));
+  } else {
+    out.duration = encodeWith(duration(), sc.duration);
+    if (sc.iterations !== undefined) out.iterations = sc.iterations;
+    if (sc.setup.length) out.setup = sc.setup.map(stepOf);
+    const lanes: Record<string, unknown>[] = [];
+    for (let i = 0; i < sc.lanes.length; ) {
+      const l = sc.lanes[i]!;
+      const m = /^(.*)\.(\d+)$/.exec(l.name);
+      let n = 1;
+      if (m && m[2] === '0') while (i + n < sc.lanes.length && sc.lanes[i + n]!.name === `${m[1]}.${n}`) n++;
+      lanes.push({ name: n > 1 || m ? m![1] : l.name, ...(n > 1 || m ? { replicas: n } : {}), ...(l.iterations !== undefined ? { iterations: l.iterations } : {}), loop: l.steps.map(stepOf) });
+      i += n;
+    }
+    out.lanes = lanes;
+    if (sc.teardown.length) out.teardown = sc.teardown.map(stepOf);
+    const e = sc.expect;
+    out.expect = encodeWith(expectSchema, { errnos: e.errnos, hang_timeout: e.hangTimeout, thresholds: e.thresholds, stop_on: e.stopOn, klog_ignore: e.klogIgnore });
+    const sim: Record<string, unknown> = {};
+    if (sc.sim.bugProfile) sim.bug_profile = sc.sim.bugProfile;
+    if (sc.sim.strategy) sim.strategy = sc.sim.strategy;
+    if (sc.sim.depth !== undefined) sim.depth = sc.sim.depth;
+    if (sc.sim.quantum !== undefined) sim.quantum = encodeWith(duration(), sc.sim.quantum);
+    if (Object.keys(sim).length) out.sim = sim;
+  }
+  if (sc.journal) out.journal = { max_size: `${sc.journal.maxBytes}B`, sample_after: `${sc.journal.sampleAfter}B` };
+  return out;
+}
+
+/**
+ * A scenario that did not come from a preset file (a journal's header, a
+ * message from a worker) checked exactly as a preset is: put back in preset
+ * form, validated, and required to come out as the very same scenario.
+ * Returns the validated scenario, or the problems.
+ */
+export function checkScenarioValue(value: unknown): ValidationResult {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { issues: [{ path: [], message: `expected a scenario, got ${describe(value)}` }] };
+  let raw: Record<string, unknown>;
+  try {
+    raw = presetOf(value as Scenario);
+  } catch (e) {
+    return { issues: [{ path: [], message: `not a scenario: ${(e as Error).message}` }] };
+  }
+  const r = validateScenario(raw);
+  if (!r.scenario) return r;
+  if (canonicalJson(r.scenario) !== canonicalJson(value)) return { issues: [{ path: [], message: 'the scenario is not one a preset validates to (fields were added, removed or changed)' }] };
+  return r;
+}
+
+function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+}

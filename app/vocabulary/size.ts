@@ -42,5 +42,6 @@ export function size(opts: { min?: number; max?: number } = {}): Schema<number> 
       }
       return n;
     },
+    encode: (n) => `${n}B`,
   };
 }

@@ -88,8 +88,9 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
     if (v.via === 'query') {
       // Trade the token in the URL for a cookie, and drop it from the address bar and history.
       url.searchParams.delete('token');
+      // Always a path on this server: "//evil.example/" would be another origin to a browser.
       res.writeHead(303, {
-        Location: url.pathname + (url.search || ''),
+        Location: `/${url.pathname.replace(/^[/\\]+/, '')}${url.search || ''}`,
         'Set-Cookie': `${cookieName(port)}=${token}; Path=/; HttpOnly; SameSite=Strict`,
         ...securityHeaders('browser'),
       });

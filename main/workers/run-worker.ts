@@ -16,6 +16,7 @@ import type { Target } from '../../app/targets/target.js';
 import { PresetStore } from '../service/presets.js';
 import { recordOracle, runOracle, watchForOracle } from '../../app/engine/oracle-run.js';
 import type { RunControl, RunJob, RunWorkerMessage } from './messages.js';
+import { JournalSchedule } from '../../app/journal/schedule.js';
 
 const port = parentPort;
 if (!port) throw new Error('run-worker.js runs as a worker thread');
@@ -78,18 +79,21 @@ async function main(): Promise<void> {
   if (!avail.ok) throw new Error(`target ${job.target} is not available: ${avail.why ?? 'no reason given'}`);
   const presets = new PresetStore(job.builtinPresetDir, job.userPresetDir);
   const { target, open } = gated(real);
+  // An exact replay reads its recorded schedule from the journal as it goes.
+  const schedule = job.replayJournal !== undefined ? new JournalSchedule(job.replayJournal) : undefined;
+  const replay = schedule ?? job.replay;
   const h = startRun({
     scenario: job.scenario,
     target,
     seed: job.seed,
     profile: job.profile,
     ...(job.duration !== undefined ? { duration: job.duration } : {}),
-    ...(job.replay !== undefined ? { replay: job.replay } : {}),
+    ...(replay !== undefined ? { replay } : {}),
     outDir: job.outDir,
     loadScenario: (name) => presets.scenario(name),
   });
   const observed = job.oracle ? watchForOracle(h) : null;
-  const early = h.events;
+  const early = h.journalLines;
   let batch: string[] = [];
   let from = early;
   let last = Date.now();
@@ -107,12 +111,14 @@ async function main(): Promise<void> {
     from += batch.length;
     batch = [];
   };
-  h.subscribe((e) => {
-    // Serialised now, as the journal does: later changes to the object must not leak in.
-    batch.push(JSON.stringify(e));
+  // The journal's lines, as written: the UI sees what the journal holds (sampled, when
+  // the preset bounds it), and a late subscriber catching up from disk finds the same indexes.
+  h.subscribeLines((line) => {
+    batch.push(line);
     if (batch.length >= BATCH_EVENTS || Date.now() - last >= BATCH_MS) flush();
-    checkStop();
   });
+  // Every event, kept or not, is a chance to see a stop request.
+  h.subscribe(() => checkStop());
   const timer = setInterval(() => {
     flush();
     checkStop();
@@ -133,6 +139,7 @@ async function main(): Promise<void> {
     post({ type: 'done', summary });
   } finally {
     clearInterval(timer);
+    schedule?.close();
     await real.dispose?.();
   }
 }

@@ -5,11 +5,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { writeFileSync, renameSync } from 'node:fs';
 import { targetFactory, targetIds } from '../../app/targets/registry.js';
 import { formatPcmList, formatSeqList } from '../../app/devices/format.js';
-import { readJournal } from '../../app/journal/reader.js';
-import { buildReport } from '../../app/report/report.js';
-import type { RunSummary, TargetInfo } from '../../app/api/types.js';
+import { reportFromJournal } from '../../app/report/report.js';
+import { readSummaryFile } from '../../app/journal/summary-file.js';
+import type { TargetInfo } from '../../app/api/types.js';
 import type { TaskJob, TaskResult, TaskWorkerMessage } from './messages.js';
-import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const port = parentPort;
@@ -45,10 +44,8 @@ async function run(): Promise<TaskResult> {
       }
     }
     case 'report': {
-      const journal = readJournal(join(job.runDir, 'journal.jsonl'));
-      const sfile = join(job.runDir, 'summary.json');
-      const summary = existsSync(sfile) ? (JSON.parse(readFileSync(sfile, 'utf8')) as RunSummary) : null;
-      const html = buildReport({ journal, summary, runId: job.runDir.split('/').pop() ?? '' });
+      const { summary } = readSummaryFile(join(job.runDir, 'summary.json'));
+      const html = await reportFromJournal(join(job.runDir, 'journal.jsonl'), summary, job.runDir.split('/').pop() ?? '');
       const tmp = `${job.outFile}.tmp`;
       writeFileSync(tmp, html);
       renameSync(tmp, job.outFile);
