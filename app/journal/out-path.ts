@@ -105,7 +105,7 @@ export function mkdirp(dir: string): void {
 }
 
 /** Writes and removes a small file in `dir`: the only honest test of "can I write here". */
-function probe(what: string, dir: string): void {
+function probe(what: string, dir: string, shown = dir): void {
   const f = join(dir, `.stresslab-probe-${process.pid}-${Date.now()}`);
   let fd = -1;
   try {
@@ -113,7 +113,7 @@ function probe(what: string, dir: string): void {
     writeSync(fd, Buffer.alloc(4096));
     fsyncSync(fd);
   } catch (e) {
-    throw new OutPathError(`${what} ${dir}: cannot write there: ${why(e)}`);
+    throw new OutPathError(`${what} ${shown}: cannot write ${shown === dir ? 'there' : `in ${dir}`}: ${why(e)}`);
   } finally {
     if (fd >= 0) closeSync(fd);
     try {
@@ -147,7 +147,7 @@ export function checkOutFile(file: string, what: string): string {
   if (!existsSync(dir)) throw new OutPathError(`${what} ${abs}: its directory ${dir} does not exist`);
   if (!statSync(dir).isDirectory()) throw new OutPathError(`${what} ${abs}: ${dir} is not a directory`);
   if (existsSync(abs) && statSync(abs).isDirectory()) throw new OutPathError(`${what} ${abs}: is a directory`);
-  probe(what, dir);
+  probe(what, dir, abs);
   return abs;
 }
 

@@ -9,7 +9,7 @@
 import { join, resolve } from 'node:path';
 import { UsageError, flag, opt, parseArgs } from '../args.js';
 import { type Command, EXIT } from '../command.js';
-import { readHeader, RawLines } from '../../journal/reader.js';
+import { readHeader, readJournal, RawLines } from '../../journal/reader.js';
 import { JournalSchedule } from '../../journal/schedule.js';
 import { prepareOutDir } from '../../journal/out-path.js';
 import { startRun } from '../../engine/run.js';
@@ -71,6 +71,8 @@ export const replayCommand: Command = {
     const h = await readHeader(path);
     if (h.target !== 'sim') throw new UsageError(`replay needs a simulated-kernel journal; this one is from target "${h.target}"`);
     if (h.scenario.suite) throw new UsageError(`${h.preset} is a suite; replay one of its phases by running that preset with --seed ${h.seed}`);
+    // Every line is checked before anything runs (a damaged journal is bad input, not a divergence).
+    await readJournal(path);
     const outDir = prepareOutDir(opt(p, 'out') ?? join(path, '..', 'replay'));
     if (resolve(outDir, 'journal.jsonl') === path) throw new UsageError('--out would overwrite the journal being replayed');
     const schedule = new JournalSchedule(path);

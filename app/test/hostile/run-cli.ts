@@ -74,7 +74,7 @@ export function userFacingProblems(r: CliResult): string[] {
   const p: string[] = [];
   if (STACK_LINE.test(text)) p.push('a stack trace');
   if (/\b(TypeError|ReferenceError|RangeError|SyntaxError: Unexpected|Cannot read properties of)/.test(text)) p.push('a raw JavaScript error');
-  if (/internal error/.test(text)) p.push('an internal error');
+  if (/: internal error: /.test(text)) p.push('an internal error');
   if (r.timedOut) p.push('it did not end within its bound');
   return p;
 }
