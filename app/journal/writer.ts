@@ -179,7 +179,8 @@ export class JournalWriter {
     return true;
   }
 
-  private append(line: JournalLine): void {
+  /** `publish`: hand the line to onLine listeners (events only: not the header or the trailer). */
+  private append(line: JournalLine, publish = true): void {
     const s = JSON.stringify(line) + '\n';
     this.buf.push(s);
     this.bytes += s.length;
@@ -188,7 +189,7 @@ export class JournalWriter {
     const index = this.lines - 1;
     if (index >= 0) this.body += n;
     this.lines++;
-    if (index >= 0) for (const l of this.listeners) l(s.slice(0, -1), index);
+    if (index >= 0 && publish) for (const l of this.listeners) l(s.slice(0, -1), index);
     if (this.bytes >= this.maxBuffer) this.flush();
   }
 
@@ -240,7 +241,7 @@ export class JournalWriter {
   end(trailer: JournalLine & { kind: 'end' }): void {
     if (this.closed || this.failure) return;
     if (this.limits) this.flushSkipped(trailer.t);
-    this.append(trailer);
+    this.append(trailer, false);
   }
 
   close(): void {
