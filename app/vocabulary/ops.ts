@@ -188,7 +188,7 @@ export const OPS: readonly OpSpec[] = [
   spec({ name: 'pa.open', family: 'pa', summary: 'Open a PortAudio stream (callback mode, as naudiodon does)', kernel: 'Pa_OpenStream: snd_pcm_open, HW_REFINE…, HW_PARAMS, SW_PARAMS', opens: 'pa', shorthand: 'handle',
     required: { handle },
     optional: {
-      device: paDevice,
+      device: varying(paDevice, false),
       direction: oneOf(['playback', 'capture'] as const),
       channels: varying(int({ min: 1, max: 64 }), true),
       format: varying(oneOf(PA_FORMATS, 'a PortAudio sample format, one of'), false),

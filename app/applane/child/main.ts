@@ -228,7 +228,8 @@ interface Inflight {
 class Run {
   readonly t0 = hrnow();
   private stopping = false;
-  private readonly deadline: number;
+  /** Lanes run until here: the budget starts when setup is done (opening a stream under emulation takes seconds). */
+  private deadline: number;
   private readonly hosts = new Map<string, HandleHost>();
   private probeHost?: HandleHost;
   private readonly inflight = new Map<string, Inflight>();
@@ -296,6 +297,7 @@ class Run {
     let abandoned = 0;
     try {
       await this.lane(this.p.setup);
+      this.deadline = hrnow() + this.p.duration;
       const lanes = this.p.lanes.map((l) => this.lane(l));
       const budget = setTimeout(() => this.stop(), Math.max(0, this.p.duration / 1e6));
       // lanes that do not come back within the grace after a stop are abandoned
