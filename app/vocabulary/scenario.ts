@@ -4,7 +4,8 @@
 // positions to the errors.
 import { type Issue, type Path, describe, encodeWith, int, list, map, obj, oneOf, str, closest, transform } from './schema.js';
 import { duration } from './duration.js';
-import { OPS, OP_NAMES, type OpSpec, checkExclusive, opSpec } from './ops.js';
+import { OPS, OP_NAMES, type HandleKind, type OpSpec, checkExclusive, opSpec } from './ops.js';
+import { checkLanePlacement } from './placement.js';
 import { ERRNO_NAMES } from './errno.js';
 import { compilePattern } from './safe-pattern.js';
 import { size } from './size.js';
@@ -34,6 +35,10 @@ export interface Thresholds {
   latency_p99?: number;
   ioctl_p99?: number;
   wakeup_late_p99?: number;
+  /** Application lane: glitches allowed in a looped-back sine. */
+  glitches?: number;
+  /** Application lane: MIDI send-to-receive latency bound (p99 of the per-receive medians). */
+  midi_latency_p99?: number;
 }
 
 export type StopOn = 'first' | 'critical' | 'never';
@@ -142,6 +147,8 @@ const expectSchema = obj({}, {
     latency_p99: duration({ max: 3600e9 }),
     ioctl_p99: duration({ max: 3600e9 }),
     wakeup_late_p99: duration({ max: 3600e9 }),
+    glitches: int({ min: 0, max: 1e12 }),
+    midi_latency_p99: duration({ max: 3600e9 }),
   }),
   stop_on: oneOf(['first', 'critical', 'never'] as const),
   // Matched in linear time (safe-pattern.ts): a pattern can never stall a run.
@@ -301,7 +308,7 @@ export function validateScenario(raw: unknown): ValidationResult {
 
   // Cross-references: handles must be opened with the right kind before use,
   // and barriers may only appear in lanes (setup has nobody to meet).
-  const handleKinds = new Map<string, 'pcm' | 'seq'>();
+  const handleKinds = new Map<string, HandleKind>();
   const all: Step[] = [...setup, ...lanes.flatMap((l) => l.steps), ...teardown];
   for (const s of all) {
     const sp = opSpec(s.op)!;
@@ -336,6 +343,7 @@ export function validateScenario(raw: unknown): ValidationResult {
       }
     }
   }
+  checkLanePlacement(setup, lanes, teardown, issues);
   for (const s of [...setup, ...teardown]) {
     if (s.op === 'barrier') issues.push({ path: stepPath(s), message: 'barriers only make sense inside lanes' });
   }

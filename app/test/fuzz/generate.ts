@@ -4,7 +4,7 @@
 // now and then one it does not), lanes with replicas and iteration counts,
 // setup and teardown, expectations, simulator options and journal bounds.
 // Seeded: a seed names one preset, so a failure can be rerun.
-import { OPS } from '../../vocabulary/ops.js';
+import { OPS, isLibraryOp } from '../../vocabulary/ops.js';
 
 export class Rand {
   private s: number;
@@ -153,7 +153,8 @@ function step(r: Rand, op: string, c: Ctx, opening: boolean): Record<string, unk
   return { [op]: a };
 }
 
-const OP_NAMES = OPS.map((o) => o.name);
+// The raw-ioctl vocabulary the simulated kernel runs (library ops, pa.* and midi.*, run in the application lane).
+const OP_NAMES = OPS.map((o) => o.name).filter((n) => !isLibraryOp(n));
 const NOT_IN_SETUP = new Set(['barrier']);
 
 export function generatePreset(seed: number): Record<string, unknown> {
