@@ -124,9 +124,18 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
         throw new ApiError('bad-request', `body: not JSON (${(e as Error).message})`);
       }
       const client: Client = { push: () => {}, pushEvents: () => {}, backlog: () => 0 };
-      const result = await o.service.call(name, checkParams(name, params), client);
-      o.service.detach(client);
-      sendJson(res, 200, { ok: true, result });
+      // A caller that hangs up before the answer cancels what it started (a journal query, say).
+      const gone = () => {
+        if (!res.writableFinished) o.service.detach(client);
+      };
+      res.once('close', gone);
+      try {
+        const result = await o.service.call(name, checkParams(name, params), client);
+        sendJson(res, 200, { ok: true, result });
+      } finally {
+        res.off('close', gone);
+        o.service.detach(client);
+      }
     } catch (e) {
       const err = errorBody(e, o.log);
       sendJson(res, err.code === 'not-found' ? 404 : err.code === 'internal' ? 500 : err.code === 'conflict' ? 409 : err.code === 'unavailable' ? 503 : 400, { ok: false, error: err });

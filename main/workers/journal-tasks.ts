@@ -50,8 +50,9 @@ function query(job: JournalJob, signal: Cancel | undefined, onBatch?: (from: num
       // Batches still being handed on finish before the answer is given.
       void chain.then(() => finish(() => (m.type === 'done' ? resolve(m.result) : reject(new ApiError(m.bad ? 'bad-request' : 'internal', m.message)))));
     });
-    w.on('error', (e) => finish(() => reject(new ApiError('internal', `journal query failed: ${e.message}`))));
-    w.on('exit', (code) => finish(() => reject(new ApiError('internal', `journal query: the worker exited (${code}) without an answer`))));
+    // After the batches and the answer already received have been handed on (the worker exits right after answering).
+    w.on('error', (e) => void chain.then(() => finish(() => reject(new ApiError('internal', `journal query failed: ${e.message}`)))));
+    w.on('exit', (code) => void chain.then(() => finish(() => reject(new ApiError('internal', `journal query: the worker exited (${code}) without an answer`)))));
   });
 }
 

@@ -95,7 +95,16 @@ export class Scheduler {
     this.current = new Task(0, 'swapper/0', 0, 'kthread', null, 0);
   }
 
+  /** Task count at which finished tasks are next forgotten. */
+  private reapAt = 64;
+
   spawn(name: string, ctx: Ctx, gen: KGen<unknown>, at = this.clock, pid?: number): Task {
+    // Interrupt handlers get a new task each time their timer starts: without this the
+    // task list, and a run's memory, would grow with its length.
+    if (this.tasks.length >= this.reapAt) {
+      this.reap();
+      this.reapAt = Math.max(64, 2 * this.tasks.length);
+    }
     const t = new Task(this.nextId++, name, pid ?? (ctx === 'irq' ? 0 : this.nextPid++), ctx, gen, Math.max(at, this.clock));
     this.tasks.push(t);
     this.strategy.taskCreated(t);
