@@ -27,6 +27,12 @@ export interface ActionEvent {
   data?: Record<string, unknown>;
   /** Kernel thread id on real targets. */
   tid?: number;
+  /**
+   * The request the step issued (its resolved arguments and what the run-time
+   * rules of app/program/README.md decided), when the run asked for it
+   * (RunRequest.reportRequests): the sim-vs-agent comparison reads it.
+   */
+  req?: Record<string, unknown>;
 }
 
 export type KlogSource = 'sim' | 'guest' | 'host';

@@ -6,7 +6,7 @@ import { mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DevicesResult, Finding, LabInfo, Method, Params, PushMessage, ReplayStarted, Result, RunEvent, RunStarted, RunSummary, RunTrailer, SubscribeResult } from '../../app/api/types.js';
 import { ApiError, checkParams } from '../../app/api/validate.js';
-import { BUG_SWITCHES, ProfileError, parseProfile, profileLabel } from '../../app/sim/profiles.js';
+import { ProfileError, simBugSwitches, simProfile } from '../../app/targets/sim/options.js';
 import { checkPreset, formatProblem } from '../../app/vocabulary/preset-file.js';
 import type { Scenario } from '../../app/vocabulary/scenario.js';
 import { VERSION } from '../../app/version.js';
@@ -87,7 +87,7 @@ export class LabService {
     'lab.info': () => ({ version: VERSION, mode: this.opts.mode, runsDir: this.runs.dir, userPresetDir: this.opts.userPresetDir, builtinPresetDir: this.opts.builtinPresetDir }),
     'targets.list': async () => (await runTask({ kind: 'targets' }, this.opts.taskTimeoutMs ?? 60_000)).targets,
     'devices.list': (p) => this.listDevices(p.target, p.refresh ?? false),
-    'profiles.list': () => Object.entries(BUG_SWITCHES).map(([name, b]) => ({ name, seed: b.seed, summary: b.summary, finding: b.finding })),
+    'profiles.list': () => simBugSwitches(),
     'presets.list': () => this.presets.list(),
     'presets.load': (p) => this.presets.load(p.name),
     'presets.validate': (p) => this.presets.validate(p.text, p.file),
@@ -154,7 +154,7 @@ export class LabService {
 
   private profileOf(list: string[]): string[] {
     try {
-      return profileLabel(parseProfile(list.length ? list : ['fixed']));
+      return simProfile(list);
     } catch (e) {
       if (e instanceof ProfileError) throw new ApiError('bad-request', `params.profile: ${e.message}`);
       throw e;

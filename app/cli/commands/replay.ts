@@ -34,7 +34,8 @@ export const replayCommand: Command = {
     if (h.scenario.suite) throw new UsageError(`${h.preset} is a suite; replay one of its phases by running that preset with --seed ${h.seed}`);
     const decisions = j.events.filter((e) => e.kind === 'sched').map((e) => (e as { decisions: string }).decisions).join('');
     const outDir = resolve(opt(p, 'out') ?? join(path, '..', 'replay'));
-    const run = startRun({ scenario: h.scenario, target: new SimTarget(), seed: h.seed, profile: h.profile, duration: h.duration, depth: h.depth, replay: decisions, outDir });
+    // The program is compiled again from the scenario the header carries (same seed, same budget).
+    const run = startRun({ scenario: h.scenario, target: new SimTarget({ profile: h.profile, depth: h.depth, replay: decisions }), seed: h.seed, duration: h.duration, outDir });
     const stop = flag(p, 'json') ? () => {} : statusLine(io, run);
     const summary = await run.done.finally(stop);
     // The replay's header says "replay"; everything after it must match.

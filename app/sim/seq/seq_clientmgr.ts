@@ -156,7 +156,8 @@ function clientOf(f: SimFile): SeqClient {
 }
 
 export interface SeqReadArg {
-  max: number;
+  /** Size of the reader's buffer in bytes (read(2)'s count). */
+  bytes: number;
   /** copy_to_user fails (the lab passes an unmapped buffer). */
   fault: boolean;
   /** Read as if the file had O_NONBLOCK. */
@@ -177,7 +178,7 @@ function* snd_seq_read(k: Kernel, core: SeqCore, f: SimFile, arg: SeqReadArg, ou
   }
   const stack = ['snd_seq_read', 'vfs_read', 'ksys_read'];
   useLockUse(fifo.use_lock);
-  let count = arg.max * SEQ_EVENT_SIZE;
+  let count = arg.bytes;
   let result = 0;
   let err = 0;
   let cell = null;
