@@ -237,7 +237,8 @@ export class LabService {
     };
     // Nothing is pushed for this subscription before its id has reached the
     // client (the reply goes out when this call resolves; a setImmediate comes
-    // after that), or the client could not tell whose events they are.
+    // after that), or the client could not tell whose events they are. This is
+    // the one place API clients rely on for it: the window keeps no early buffer.
     let held: (() => void)[] | null = [];
     const whenAnswered = (fn: () => void) => (held ? held.push(fn) : fn());
     setImmediate(() => {

@@ -27,11 +27,11 @@ import { snd_pcm_update_hw_ptr, snd_pcm_update_state } from './pcm_lib.js';
 const E = ERRNO;
 const IOCTL = ['snd_pcm_common_ioctl', 'snd_pcm_ioctl'];
 
-export function streamLock(k: Kernel, s: SndPcmSubstream, at: string): KGen {
+export function snd_pcm_stream_lock(k: Kernel, s: SndPcmSubstream, at: string): KGen {
   return spinLock(k, s.lock, at);
 }
 
-export function streamUnlock(k: Kernel, s: SndPcmSubstream): void {
+export function snd_pcm_stream_unlock(k: Kernel, s: SndPcmSubstream): void {
   spinUnlock(k, s.lock);
 }
 
@@ -101,7 +101,7 @@ export function* snd_pcm_hw_params(k: Kernel, s: SndPcmSubstream, req: ParamRequ
   if (!rt) return -E.ENXIO;
   let err = yield* bufferAccessLock(k, rt, 'snd_pcm_hw_params');
   if (err < 0) return err;
-  yield* streamLock(k, s, 'snd_pcm_hw_params: state check');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_hw_params: state check');
   switch (rt.state) {
     case PcmState.OPEN:
     case PcmState.SETUP:
@@ -111,7 +111,7 @@ export function* snd_pcm_hw_params(k: Kernel, s: SndPcmSubstream, req: ParamRequ
     default:
       err = -E.EBADFD;
   }
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   if (err) {
     bufferAccessUnlock(k, rt);
     return err;
@@ -190,9 +190,9 @@ export function* snd_pcm_hw_free(k: Kernel, s: SndPcmSubstream): KGen<number> {
   if (!rt) return -E.ENXIO;
   let err = yield* bufferAccessLock(k, rt, 'snd_pcm_hw_free');
   if (err < 0) return err;
-  yield* streamLock(k, s, 'snd_pcm_hw_free: state check');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_hw_free: state check');
   if (!(rt.state === PcmState.SETUP || rt.state === PcmState.PREPARED) || s.mmap_count > 0) err = -E.EBADFD;
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   if (!err) {
     err = yield* do_hw_free(k, s);
     setState(rt, PcmState.OPEN);
@@ -210,20 +210,20 @@ export interface SwParamsReq {
 export function* snd_pcm_sw_params(k: Kernel, s: SndPcmSubstream, req: SwParamsReq, out: Record<string, unknown>): KGen<number> {
   const rt = runtimeOf(k, s, 'snd_pcm_sw_params', IOCTL);
   if (!rt) return -E.ENXIO;
-  yield* streamLock(k, s, 'snd_pcm_sw_params: state check');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_sw_params: state check');
   const open = rt.state === PcmState.OPEN;
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   if (open) return -E.EBADFD;
   const availMin = req.avail_min ?? rt.avail_min;
   if (availMin === 0) return -E.EINVAL;
-  yield* streamLock(k, s, 'snd_pcm_sw_params: apply');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_sw_params: apply');
   rt.avail_min = availMin;
   if (req.start_threshold !== undefined) rt.start_threshold = req.start_threshold === 'boundary' ? rt.boundary : req.start_threshold;
   if (req.stop_threshold !== undefined) rt.stop_threshold = req.stop_threshold === 'boundary' ? rt.boundary : req.stop_threshold;
   let err = 0;
   if (pcmRunning(s, rt)) err = yield* snd_pcm_update_state(k, s, rt);
   Object.assign(out, { avail_min: rt.avail_min, start_threshold: rt.start_threshold, stop_threshold: rt.stop_threshold, boundary: rt.boundary });
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   return err;
 }
 
@@ -232,7 +232,7 @@ export function* snd_pcm_sw_params(k: Kernel, s: SndPcmSubstream, req: SwParamsR
 export function* snd_pcm_status(k: Kernel, s: SndPcmSubstream, out: Record<string, unknown>): KGen<number> {
   const rt = runtimeOf(k, s, 'snd_pcm_status64', IOCTL);
   if (!rt) return -E.ENXIO;
-  yield* streamLock(k, s, 'snd_pcm_status64: lock');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_status64: lock');
   if (pcmRunning(s, rt)) yield* snd_pcm_update_hw_ptr(k, s, rt);
   const avail = rt.state === PcmState.OPEN ? 0 : pcmAvail(s, rt);
   Object.assign(out, {
@@ -243,7 +243,7 @@ export function* snd_pcm_status(k: Kernel, s: SndPcmSubstream, out: Record<strin
     delay: rt.state === PcmState.OPEN ? 0 : s.stream === Stream.PLAYBACK ? rt.buffer_size - avail : avail,
   });
   rt.avail_max = avail;
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   return 0;
 }
 
@@ -326,9 +326,9 @@ export function* snd_pcm_stop(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime, 
 export function* snd_pcm_start_lock_irq(k: Kernel, s: SndPcmSubstream): KGen<number> {
   const rt = runtimeOf(k, s, 'snd_pcm_start_lock_irq', IOCTL);
   if (!rt) return -E.ENXIO;
-  yield* streamLock(k, s, 'snd_pcm_start_lock_irq: lock');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_start_lock_irq: lock');
   const r = yield* snd_pcm_start(k, s, rt);
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   return r;
 }
 
@@ -360,9 +360,9 @@ function* pauseLocked(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime, push: bo
 export function* snd_pcm_pause(k: Kernel, s: SndPcmSubstream, push: boolean): KGen<number> {
   const rt = runtimeOf(k, s, 'snd_pcm_pause_lock_irq', IOCTL);
   if (!rt) return -E.ENXIO;
-  yield* streamLock(k, s, 'snd_pcm_pause_lock_irq: lock');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_pause_lock_irq: lock');
   const r = yield* pauseLocked(k, s, rt, push);
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   return r;
 }
 
@@ -372,10 +372,10 @@ export function* snd_pcm_drop(k: Kernel, s: SndPcmSubstream): KGen<number> {
   const rt = runtimeOf(k, s, 'snd_pcm_drop', IOCTL);
   if (!rt) return -E.ENXIO;
   if (rt.state === PcmState.OPEN || rt.state === PcmState.DISCONNECTED) return -E.EBADFD;
-  yield* streamLock(k, s, 'snd_pcm_drop: lock');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_drop: lock');
   if (rt.state === PcmState.PAUSED) yield* pauseLocked(k, s, rt, false);
   yield* snd_pcm_stop(k, s, rt, PcmState.SETUP);
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   yield 'snd_pcm_drop: stopped';
   return 0;
 }
@@ -383,10 +383,10 @@ export function* snd_pcm_drop(k: Kernel, s: SndPcmSubstream): KGen<number> {
 export function* snd_pcm_prepare(k: Kernel, s: SndPcmSubstream): KGen<number> {
   const rt = runtimeOf(k, s, 'snd_pcm_prepare', IOCTL);
   if (!rt) return -E.ENXIO;
-  yield* streamLock(k, s, 'snd_pcm_prepare: lock');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_prepare: lock');
   if (rt.state === PcmState.PAUSED) yield* pauseLocked(k, s, rt, false);
   if (rt.state === PcmState.PAUSED || rt.state === PcmState.SUSPENDED) yield* snd_pcm_stop(k, s, rt, PcmState.SETUP);
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   // snd_pcm_action_nonatomic(): the buffer lock, then pre/do/post without the stream lock.
   const err = yield* bufferAccessLock(k, rt, 'snd_pcm_prepare');
   if (err < 0) return err;
@@ -413,10 +413,10 @@ export function* snd_pcm_drain(k: Kernel, s: SndPcmSubstream, nonblock: boolean)
   const rt = runtimeOf(k, s, 'snd_pcm_drain', IOCTL);
   if (!rt) return -E.ENXIO;
   if (rt.state === PcmState.OPEN) return -E.EBADFD;
-  yield* streamLock(k, s, 'snd_pcm_drain: lock');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_drain: lock');
   if (rt.state === PcmState.PAUSED) yield* pauseLocked(k, s, rt, false);
   if (rt.state === PcmState.DISCONNECTED || rt.state === PcmState.SUSPENDED) {
-    streamUnlock(k, s);
+    snd_pcm_stream_unlock(k, s);
     return -E.EBADFD;
   }
   if (s.stream === Stream.PLAYBACK) {
@@ -439,16 +439,16 @@ export function* snd_pcm_drain(k: Kernel, s: SndPcmSubstream, nonblock: boolean)
     yield* snd_pcm_stop(k, s, rt, newState);
   }
   if (nonblock) {
-    streamUnlock(k, s);
+    snd_pcm_stream_unlock(k, s);
     return -E.EAGAIN;
   }
   let result = 0;
   while (s.stream === Stream.PLAYBACK && rt.state === PcmState.DRAINING) {
-    streamUnlock(k, s);
+    snd_pcm_stream_unlock(k, s);
     const tout = rt.rate ? Math.max(10e9, (rt.buffer_size / rt.rate) * 1e9 * 1.1 + 1e9) : 10e9;
     const why = yield* waitEvent(k, rt.sleep, () => rt.state !== PcmState.DRAINING, 'S', tout, 'snd_pcm_drain: waiting for the buffer to play out', ['snd_pcm_drain', ...IOCTL]);
     k.use(rt, 'snd_pcm_drain', RUNTIME_OFFSET.state, 4, false, ['snd_pcm_drain', ...IOCTL]);
-    yield* streamLock(k, s, 'snd_pcm_drain: relock after wakeup');
+    yield* snd_pcm_stream_lock(k, s, 'snd_pcm_drain: relock after wakeup');
     if (s.pcm.card.shutdown) {
       result = -E.ENODEV;
       break;
@@ -463,7 +463,7 @@ export function* snd_pcm_drain(k: Kernel, s: SndPcmSubstream, nonblock: boolean)
       break;
     }
   }
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   return result;
 }
 

@@ -7,8 +7,8 @@ import { KObject } from '../kernel/memory.js';
 import { Mutex, mutexLock, mutexUnlock } from '../kernel/sync.js';
 import type { KGen } from '../kernel/task.js';
 import { type FileOps, type Req, SimFile } from '../core/file.js';
-import { UseLock, useLockFree, useLockSync, useLockUse } from './seq_lock.js';
-import { SEQ_EVENT_SIZE, type SeqAddr, type SeqEvent, type SeqPool, cellsFor, snd_seq_pool_delete, snd_seq_pool_new, unusedCells } from './seq_memory.js';
+import { UseLock, snd_use_lock_free, snd_use_lock_sync, snd_use_lock_use } from './seq_lock.js';
+import { SEQ_EVENT_SIZE, type SeqAddr, type SeqEvent, type SeqPool, cellsFor, snd_seq_pool_delete, snd_seq_pool_new, snd_seq_unused_cells } from './seq_memory.js';
 import {
   type SeqFifo,
   type SeqOracle,
@@ -117,14 +117,14 @@ export function kernelClient(core: SeqCore, number: number, name: string): SeqCl
 function* deliverSingle(k: Kernel, core: SeqCore, ev: SeqEvent, hop: number): KGen<number> {
   const dest = core.clients.get(ev.dest.client);
   if (!dest || dest.deleted || !dest.accept_input) return -E.ENOENT;
-  useLockUse(dest.use_lock);
+  snd_use_lock_use(dest.use_lock);
   let r: number;
   const port = dest.ports.find((p) => p.port === ev.dest.port);
   if (!port) r = -E.ENOENT;
   else if (!(port.caps & CAP_WRITE)) r = -E.EPERM;
   else if (dest.type === 'user') r = dest.fifo ? yield* snd_seq_fifo_event_in(k, dest.fifo, ev) : -E.ENOENT;
   else r = port.eventInput ? yield* port.eventInput(k, ev, hop) : 0;
-  useLockFree(dest.use_lock);
+  snd_use_lock_free(dest.use_lock);
   return r;
 }
 
@@ -177,7 +177,7 @@ function* snd_seq_read(k: Kernel, core: SeqCore, f: SimFile, arg: SeqReadArg, ou
     return -E.ENOSPC;
   }
   const stack = ['snd_seq_read', 'vfs_read', 'ksys_read'];
-  useLockUse(fifo.use_lock);
+  snd_use_lock_use(fifo.use_lock);
   let count = arg.bytes;
   let result = 0;
   let err = 0;
@@ -217,7 +217,7 @@ function* snd_seq_read(k: Kernel, core: SeqCore, f: SimFile, arg: SeqReadArg, ou
     if (cell) yield* snd_seq_fifo_cell_putback(k, fifo, cell);
     if (err === -E.EAGAIN && result > 0) err = 0;
   }
-  useLockFree(fifo.use_lock);
+  snd_use_lock_free(fifo.use_lock);
   return err < 0 ? err : events.length + (out.foreign as number);
 }
 
@@ -263,7 +263,7 @@ function* getClientPool(k: Kernel, client: SeqClient): KGen<PoolInfo> {
     input_pool: client.fifo_pool_size,
     input_free,
     output_pool: client.pool?.size ?? 0,
-    output_free: unusedCells(client.pool),
+    output_free: snd_seq_unused_cells(client.pool),
     output_room: client.pool?.room ?? 0,
   };
 }
@@ -382,7 +382,7 @@ function* snd_seq_release(k: Kernel, core: SeqCore, f: SimFile): KGen<number> {
       if (sp) sp.subscribers.splice(sp.subscribers.findIndex((x) => x.client === client.number && x.port === p.port), 1);
     }
   }
-  yield* useLockSync(k, client.use_lock, 'sound/core/seq/seq_clientmgr.c', 293, stack);
+  yield* snd_use_lock_sync(k, client.use_lock, 'sound/core/seq/seq_clientmgr.c', 293, stack);
   core.clients.delete(client.number);
   if (client.fifo) yield* snd_seq_fifo_delete(k, client.fifo, core.oracle);
   if (client.pool) yield* snd_seq_pool_delete(k, client.pool, stack);

@@ -81,7 +81,7 @@ export function* snd_seq_pool_init(k: Kernel, pool: SeqPool): KGen<number> {
   return 0;
 }
 
-export function unusedCells(pool: SeqPool | null): number {
+export function snd_seq_unused_cells(pool: SeqPool | null): number {
   return pool ? pool.total_elements - pool.counter : 0;
 }
 
@@ -99,7 +99,7 @@ export function* snd_seq_cell_free(k: Kernel, cell: SeqCell): KGen {
   for (const c of cell.chained) freeCell(pool, c);
   cell.chained = [];
   cell.event = null;
-  if (pool.output_sleep.waiters.length && unusedCells(pool) >= pool.room) k.wakeUp(pool.output_sleep);
+  if (pool.output_sleep.waiters.length && snd_seq_unused_cells(pool) >= pool.room) k.wakeUp(pool.output_sleep);
   spinUnlock(k, pool.lock);
 }
 

@@ -5,33 +5,14 @@
 // mapped back the way records.ts maps them, must equal what the simulated
 // kernel resolves from the same program (app/program/resolve.ts), for every
 // built-in preset.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../sim/kernel/rng.js';
 import { compileProgram } from '../../program/compile.js';
 import { resolveStep } from '../../program/resolve.js';
 import type { Json, Program } from '../../program/types.js';
-import { defaultPresetDir } from '../../engine/presets.js';
-import { library } from '../../test/sim-harness.js';
-import { parsePreset } from '../../vocabulary/preset-file.js';
-import type { Scenario } from '../../vocabulary/scenario.js';
-import { repoRoot } from './binary.js';
+import { builtinScenarios } from '../../test/builtin-presets.js';
 import { ACCESS_BY_CODE, EVTYPE_CODES, FORMAT_BY_INDEX, PATTERN_CODES, encodeProgram, resolvedArg } from './program.js';
 import { A, ADDR, ARG_KEYS, K, OP, Reader, SEC, SWV, type Value, numOf, scalarOf } from './protocol.js';
-
-/** Every built-in preset, suites expanded into the presets they run. */
-export function builtinScenarios(): Scenario[] {
-  const out = new Map<string, Scenario>();
-  const add = (sc: Scenario) => {
-    if (sc.suite) for (const e of sc.suite) add(library.load(e.preset).scenario);
-    else out.set(sc.name, sc);
-  };
-  for (const f of readdirSync(defaultPresetDir()).filter((x) => x.endsWith('.yaml'))) add(library.load(join(defaultPresetDir(), f)).scenario);
-  const vm = join(repoRoot(), 'app', 'targets', 'agent', 'vm-presets');
-  for (const f of readdirSync(vm).filter((x) => x.endsWith('.yaml'))) add(parsePreset(readFileSync(join(vm, f), 'utf8'), f).scenario);
-  return [...out.values()];
-}
 
 interface WireStep {
   op: number;
