@@ -10,6 +10,7 @@ import { Analysis } from '../analysis/analysis.js';
 import { JournalWriter } from '../journal/writer.js';
 import { NO_SETTINGS, TargetError, type RunOutcome, type Target } from '../targets/target.js';
 import { CompileError, compileProgram } from '../program/compile.js';
+import { PROGRAM_FORMAT } from '../program/types.js';
 import { TOOL } from '../version.js';
 
 export interface RunSpec {
@@ -115,6 +116,7 @@ export class RunHandle {
       strategy,
       depth,
       duration: budget,
+      program: PROGRAM_FORMAT,
       tool: TOOL,
     };
     journal?.write(header);

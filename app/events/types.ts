@@ -183,6 +183,12 @@ export interface RunHeader {
   strategy: string;
   depth: number;
   duration: number;
+  /**
+   * Format of the resolved program the run executed (app/program/types.ts
+   * PROGRAM_FORMAT). Journals from before programs have none: their lanes drew
+   * from other generators, so their schedules cannot be followed exactly.
+   */
+  program?: number;
   tool: string;
 }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { DevicesResult, Finding, LabInfo, Method, Params, PushMessage, ReplayStarted, Result, RunEvent, RunStarted, RunSummary, RunTrailer, SubscribeResult } from '../../app/api/types.js';
 import { ApiError, checkParams } from '../../app/api/validate.js';
 import { ProfileError, simBugSwitches, simProfile } from '../../app/targets/sim/options.js';
+import { PROGRAM_FORMAT } from '../../app/program/types.js';
 import { checkPreset, formatProblem } from '../../app/vocabulary/preset-file.js';
 import type { Scenario } from '../../app/vocabulary/scenario.js';
 import { VERSION } from '../../app/version.js';
@@ -213,8 +214,10 @@ export class LabService {
     });
     if (!finding) throw new ApiError('not-found', `run ${p.runId} has no finding ${p.findingId}`);
     if (!header.scenario.suite) {
-      const started = await this.launch(header.scenario, { target: 'sim', profile: header.profile, seed: header.seed, duration: header.duration }, decisions);
-      return { ...started, mode: 'exact', expect: { type: finding.type, message: finding.message, t: finding.t } };
+      // A run from before resolved programs drew its arguments differently: its schedule cannot be followed.
+      const exact = header.program === PROGRAM_FORMAT;
+      const started = await this.launch(header.scenario, { target: 'sim', profile: header.profile, seed: header.seed, duration: header.duration }, exact ? decisions : undefined);
+      return { ...started, mode: exact ? 'exact' : 'seed', expect: { type: finding.type, message: finding.message, t: finding.t } };
     }
     const ph = phase as { t: number; name: string; profile: string[] } | undefined;
     if (!ph) throw new ApiError('not-found', `finding ${p.findingId} is not inside any phase of ${p.runId}`);
