@@ -114,7 +114,7 @@ export function kernelClient(core: SeqCore, number: number, name: string): SeqCl
 
 // ---- delivery ----
 
-function* deliverSingle(k: Kernel, core: SeqCore, ev: SeqEvent, hop: number): KGen<number> {
+function* snd_seq_deliver_single_event(k: Kernel, core: SeqCore, ev: SeqEvent, hop: number): KGen<number> {
   const dest = core.clients.get(ev.dest.client);
   if (!dest || dest.deleted || !dest.accept_input) return -E.ENOENT;
   snd_use_lock_use(dest.use_lock);
@@ -131,13 +131,13 @@ function* deliverSingle(k: Kernel, core: SeqCore, ev: SeqEvent, hop: number): KG
 /** snd_seq_deliver_event(): to one port, or to every subscriber (first error wins). */
 export function* snd_seq_deliver_event(k: Kernel, core: SeqCore, ev: SeqEvent, hop: number): KGen<number> {
   if (hop >= 8) return -E.EMFILE;
-  if (ev.dest.client !== SUBSCRIBERS) return yield* deliverSingle(k, core, ev, hop);
+  if (ev.dest.client !== SUBSCRIBERS) return yield* snd_seq_deliver_single_event(k, core, ev, hop);
   const src = core.port(ev.source);
   if (!src) return -E.EINVAL;
   let first = 0;
   let delivered = 0;
   for (const sub of [...src.subscribers]) {
-    const r = yield* deliverSingle(k, core, { ...ev, dest: { ...sub } }, hop);
+    const r = yield* snd_seq_deliver_single_event(k, core, { ...ev, dest: { ...sub } }, hop);
     if (r < 0) {
       if (!first) first = r;
     } else delivered++;
@@ -257,7 +257,7 @@ export interface PoolInfo {
   output_room: number;
 }
 
-function* getClientPool(k: Kernel, client: SeqClient): KGen<PoolInfo> {
+function* snd_seq_ioctl_get_client_pool(k: Kernel, client: SeqClient): KGen<PoolInfo> {
   const input_free = client.fifo ? yield* snd_seq_fifo_unused_cells(k, client.fifo) : 0;
   return {
     input_pool: client.fifo_pool_size,
@@ -274,7 +274,7 @@ export interface SetPoolArg {
   output_room?: number;
 }
 
-function* setClientPool(k: Kernel, core: SeqCore, client: SeqClient, a: SetPoolArg, out: Record<string, unknown>): KGen<number> {
+function* snd_seq_ioctl_set_client_pool(k: Kernel, core: SeqCore, client: SeqClient, a: SetPoolArg, out: Record<string, unknown>): KGen<number> {
   const ip = a.input_pool ?? 0;
   const op = a.output_pool ?? 0;
   if (op >= 1 && op <= MAX_EVENTS && client.pool && op !== client.pool.size) {
@@ -288,7 +288,7 @@ function* setClientPool(k: Kernel, core: SeqCore, client: SeqClient, a: SetPoolA
     client.fifo_pool_size = ip;
   }
   if (a.output_room !== undefined && client.pool && a.output_room >= 1 && a.output_room <= client.pool.size) client.pool.room = a.output_room;
-  Object.assign(out, yield* getClientPool(k, client));
+  Object.assign(out, yield* snd_seq_ioctl_get_client_pool(k, client));
   return 0;
 }
 
@@ -309,10 +309,10 @@ function* snd_seq_ioctl(k: Kernel, core: SeqCore, f: SimFile, r: Req): KGen<numb
   let ret: number;
   switch (r.cmd) {
     case 'set_client_pool':
-      ret = yield* setClientPool(k, core, client, r.arg as SetPoolArg, out);
+      ret = yield* snd_seq_ioctl_set_client_pool(k, core, client, r.arg as SetPoolArg, out);
       break;
     case 'get_client_pool':
-      Object.assign(out, yield* getClientPool(k, client));
+      Object.assign(out, yield* snd_seq_ioctl_get_client_pool(k, client));
       ret = 0;
       break;
     case 'create_port': {

@@ -103,7 +103,7 @@ export function* snd_seq_cell_free(k: Kernel, cell: SeqCell): KGen {
   spinUnlock(k, pool.lock);
 }
 
-function* cellAlloc(k: Kernel, pool: SeqPool): KGen<{ err: number; cell?: SeqCell }> {
+function* snd_seq_cell_alloc(k: Kernel, pool: SeqPool): KGen<{ err: number; cell?: SeqCell }> {
   yield* spinLock(k, pool.lock, 'snd_seq_cell_alloc: lock pool');
   let err = -E.EAGAIN;
   let cell: SeqCell | undefined;
@@ -126,11 +126,11 @@ function* cellAlloc(k: Kernel, pool: SeqPool): KGen<{ err: number; cell?: SeqCel
 export function* snd_seq_event_dup(k: Kernel, pool: SeqPool, ev: SeqEvent): KGen<{ err: number; cell?: SeqCell }> {
   const ncells = cellsFor(ev);
   if (ncells >= pool.total_elements) return { err: -E.ENOMEM };
-  const r = yield* cellAlloc(k, pool);
+  const r = yield* snd_seq_cell_alloc(k, pool);
   if (!r.cell) return r;
   r.cell.event = { ...ev };
   for (let i = 0; i < ncells; i++) {
-    const t = yield* cellAlloc(k, pool);
+    const t = yield* snd_seq_cell_alloc(k, pool);
     if (!t.cell) {
       yield* snd_seq_cell_free(k, r.cell);
       return { err: t.err };

@@ -10,7 +10,7 @@ import { scheduleTimeout } from '../../sim/kernel/sync.js';
 import { type Req, type SimFile, fget, fput, sysClose, sysIoctl, sysRead, sysWrite } from '../../sim/core/file.js';
 import { snd_ctl_open } from '../../sim/core/control.js';
 import { snd_pcm_open, snd_pcm_proc_hw_params_read } from '../../sim/pcm/pcm_file.js';
-import { PcmState, Stream, pcmRunning } from '../../sim/pcm/pcm_types.js';
+import { PcmState, Stream, snd_pcm_running } from '../../sim/pcm/pcm_types.js';
 import type { RefineOut } from '../../sim/pcm/pcm_native.js';
 import { SUBSCRIBERS, snd_seq_open } from '../../sim/seq/seq_clientmgr.js';
 import type { SeqEvent } from '../../sim/seq/seq_memory.js';
@@ -363,13 +363,13 @@ export const OP_IMPLS: Record<string, Impl> = {
     const facts = { frame };
     const sub = h.substream;
     const rt = sub.runtime;
-    if (!rt || !pcmRunning(sub, rt) || rt.state === PcmState.DISCONNECTED) return { ret: -E.EBADFD, facts, data: { target, actual: -1 } };
+    if (!rt || !snd_pcm_running(sub, rt) || rt.state === PcmState.DISCONNECTED) return { ret: -E.EBADFD, facts, data: { target, actual: -1 } };
     const inPeriod = sub.ops.pointer(c.k, sub) % P;
     // already at or past that point: wait for it in the next period
     const frames = frame > inPeriod ? frame - inPeriod : P - inPeriod + frame;
     const r = yield* scheduleTimeout(c.k, Math.round((frames * 1e9) / g.rate), 'S', 'at_period: polling SYNC_PTR', ['snd_pcm_sync_ptr']);
     if (r === WakeReason.Signal) return { ret: -E.EINTR, facts, data: { target, actual: -1 } };
-    if (!sub.runtime || !pcmRunning(sub, sub.runtime)) return { ret: -E.EBADFD, facts, data: { target, actual: -1 } };
+    if (!sub.runtime || !snd_pcm_running(sub, sub.runtime)) return { ret: -E.EBADFD, facts, data: { target, actual: -1 } };
     const now = sub.ops.pointer(c.k, sub);
     return { ret: 0, facts, data: { target, actual: Math.round((((now % P) / P) * 100) * 10) / 10 } };
   },

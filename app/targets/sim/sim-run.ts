@@ -12,7 +12,7 @@ import { WaitQueue } from '../../sim/kernel/sync.js';
 import { type KGen, type Task, WakeReason, YieldKind } from '../../sim/kernel/task.js';
 import { useAddressSpace } from '../../sim/kernel/memory.js';
 import { type SimFile, sysClose } from '../../sim/core/file.js';
-import { pcmRunning, hwAvail, Stream } from '../../sim/pcm/pcm_types.js';
+import { snd_pcm_running, snd_pcm_hw_avail, Stream } from '../../sim/pcm/pcm_types.js';
 import type { SeqOracle } from '../../sim/seq/seq_fifo.js';
 import { OP_IMPLS, type OpContext, type OpResult } from './ops.js';
 import type { Handle } from './handles.js';
@@ -347,8 +347,8 @@ export class SimRun {
       const rt = h.substream.runtime;
       if (!rt || rt.freed || !rt.rate) continue;
       this.o.emit({ kind: 'metric', t: k.now, name: 'xruns', value: rt.xruns, handle: name });
-      if (pcmRunning(h.substream, rt)) {
-        const queued = h.substream.stream === Stream.PLAYBACK ? hwAvail(h.substream, rt) : 0;
+      if (snd_pcm_running(h.substream, rt)) {
+        const queued = h.substream.stream === Stream.PLAYBACK ? snd_pcm_hw_avail(h.substream, rt) : 0;
         this.o.emit({ kind: 'metric', t: k.now, name: 'latency', value: Math.round((queued * 1e9) / rt.rate), handle: name });
       }
     }
