@@ -1,7 +1,7 @@
-// The one vocabulary of ALSA operations that every target interprets. Each op's
+// The one vocabulary of ALSA operations scenarios are written in. Each op's
 // argument schema lives here and nowhere else: the preset validator, the docs
-// (`stresslab ops`), the simulated kernel's interpreter and the agent protocol
-// encoder all read this table.
+// (`stresslab ops`) and the program compiler (app/program, which every target
+// executes) all read this table.
 import { type Schema, type Issue, type Path, bool, describe, int, num, obj, oneOf, oneOrList, str, union } from './schema.js';
 import { duration } from './duration.js';
 
