@@ -3,7 +3,7 @@
 // roles and iteration limits, each lane's generator stream.
 import { opSpec } from '../vocabulary/ops.js';
 import type { Scenario, Step } from '../vocabulary/scenario.js';
-import { CompileError, PROGRAM_OPS, showsArgs } from './ops.js';
+import { CompileError, PROGRAM_OPS, showsArgs, writtenArgs } from './ops.js';
 import { PROGRAM_FORMAT, type HandleKind, type Program, type ProgramLane, type ProgramStep, type LaneRole } from './types.js';
 
 export { CompileError };
@@ -56,7 +56,7 @@ export function compileProgram(sc: Scenario, o: CompileOptions): Program {
           handleName,
           at: s.at,
         })
-      : {};
+      : writtenArgs(s.args);
     const varies = Object.values(args).some((a) => 'list' in a || 'range' in a);
     return {
       op: s.op,

@@ -163,6 +163,18 @@ export const PROGRAM_OPS: Record<string, (a: Written, c: CompileContext) => Args
   at_period: (a) => ({ percent: argOf(a.percent) }),
 };
 
+/**
+ * Ops without an entry in PROGRAM_OPS: the arguments the preset wrote, as
+ * program arguments, no defaults added. These are the application lane's
+ * library ops (pa.*, midi.*: their defaults are still the lane's own, see
+ * app/applane/) and the ops whose only argument is their handle.
+ */
+export function writtenArgs(a: Written): Args {
+  const out: Args = {};
+  for (const [k, v] of Object.entries(a)) if (k !== 'handle') out[k] = argOf(v);
+  return out;
+}
+
 /** The op always shows its arguments in its events (timing ops, control writes), as before the program existed. */
 export function showsArgs(op: string): boolean {
   return opSpec(op)?.family === 'timing' || op === 'ctl.write';

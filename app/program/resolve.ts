@@ -2,8 +2,13 @@
 // and the run-time rules (README.md) as pure functions. The simulated kernel
 // calls these; the agent implements the same in C (native-bridge/agent/args.c,
 // pcm.c, seq.c, timing.c), and program.test.ts checks the two agree.
-import type { Arg, Json, ProgramStep } from './types.js';
+import type { Arg, Json, Program, ProgramStep } from './types.js';
 import { HW_PREFER_ORDER } from './ops.js';
+
+/** Every step of the program: setup, the lanes, teardown. */
+export function programSteps(p: Program): ProgramStep[] {
+  return [...p.setup.steps, ...p.lanes.flatMap((l) => l.steps), ...p.teardown.steps];
+}
 
 /** A lane's generator (app/sim/kernel/rng.ts's Rng, or the agent's bit-identical C one). */
 export interface Draws {

@@ -4,6 +4,8 @@
 // nothing else. README.md beside this file says what each op's arguments
 // mean and which few decisions are left to the interpreter (the run-time rules).
 
+import type { HandleKind } from '../vocabulary/ops.js';
+
 export const PROGRAM_FORMAT = 1;
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -25,7 +27,8 @@ export type SeqAddress =
   | { kind: 'self'; port: number }
   | { kind: 'subscribers' };
 
-export type HandleKind = 'pcm' | 'seq';
+/** pcm and seq handles are raw files (the agent); pa and midi ones library streams and ports (the application lane). */
+export type { HandleKind };
 
 export interface ProgramHandle {
   name: string;
