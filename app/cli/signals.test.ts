@@ -106,7 +106,7 @@ lanes:
       - jitter: { min: 100us, max: 2ms }
 \`, 'local.yaml');
 const target = new LocalTarget({ agentPath: ${JSON.stringify(agent)} });
-const h = startRun({ scenario, target, seed: 1, profile: [], outDir: ${JSON.stringify(out)} });
+const h = startRun({ scenario, target, seed: 1, outDir: ${JSON.stringify(out)} });
 const sup = supervise(h, nodeIo());
 const s = await h.done;
 sup.dispose();

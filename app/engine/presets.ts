@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { PresetError, type ParsedPreset, parsePreset } from '../vocabulary/preset-file.js';
 import type { Issue } from '../vocabulary/schema.js';
 import type { Scenario } from '../vocabulary/scenario.js';
-import { ProfileError, parseProfile } from '../sim/profiles.js';
+import { ProfileError, simProfile } from '../targets/sim/options.js';
 
 /** How a suite's entries are found: a scenario, or why there is none. */
 export type PresetLookup = (name: string) => { scenario: Scenario } | { error: string };
@@ -29,7 +29,7 @@ export function suiteIssues(sc: Scenario, lookup: PresetLookup): Issue[] {
     else if (r.scenario.suite) issues.push({ path, message: `"${e.preset}" is a suite itself; suites do not nest` });
     if (e.profile) {
       try {
-        parseProfile(e.profile);
+        simProfile(e.profile);
       } catch (err) {
         if (!(err instanceof ProfileError)) throw err;
         issues.push({ path: ['suite', i, 'profile'], message: err.message });

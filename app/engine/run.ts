@@ -8,24 +8,22 @@ import type { OracleSummary } from '../analysis/oracle.js';
 import { Analysis } from '../analysis/analysis.js';
 import { type JournalFailure, JournalWriter } from '../journal/writer.js';
 import { SummarySlot } from '../journal/out-path.js';
-import { TargetError, type RunOutcome, type Target } from '../targets/target.js';
-import { TOOL } from '../version.js';
-import { profileLabel, parseProfile } from '../sim/profiles.js';
-import { ReplayDiverged, ScheduleEncodingError, type ScheduleSource } from '../sim/kernel/strategy.js';
 import { JournalError } from '../journal/reader.js';
+import { ReplayDiverged, ScheduleEncodingError } from '../sim/kernel/strategy.js';
+import { NO_SETTINGS, TargetError, type RunOutcome, type Target } from '../targets/target.js';
+import { CompileError, compileProgram } from '../program/compile.js';
+import { PROGRAM_FORMAT } from '../program/types.js';
+import { TOOL } from '../version.js';
 
 export interface RunSpec {
   scenario: Scenario;
+  /** Where to run, with its own settings (the simulator's profile, strategy, depth, replay: see targets/registry.ts). */
   target: Target;
   seed: number;
-  /** Kernel profile for the simulator (bug switches), e.g. ["fixed"]. */
-  profile: string[];
   /** Budget, ns; defaults to the scenario's. */
   duration?: number;
-  strategy?: 'pct' | 'random';
-  depth?: number;
-  /** Recorded scheduler decisions (sim replay): DecisionLog text, or read as the run goes. */
-  replay?: string | ScheduleSource;
+  /** Events carry the request each step issued (`req`). */
+  reportRequests?: boolean;
   /** Directory for journal.jsonl and summary.json; none means no files. */
   outDir?: string;
   /** fdatasync each journal batch (default true). */
@@ -72,16 +70,6 @@ export interface RunSummary {
   oracle?: OracleSummary;
 }
 
-/**
- * A suite's phases name their own profiles; the run's is every switch any phase
- * turns on. Read, not parsed: a phase with a bad profile fails in the journal,
- * like any other phase error.
- */
-function suiteProfileLabel(suite: NonNullable<Scenario['suite']>): string[] {
-  const names = suite.flatMap((e) => e.profile ?? []).flatMap((n) => n.split(',')).map((n) => n.trim());
-  return profileLabel(new Set(names.filter((n) => n && n !== 'fixed')));
-}
-
 export type Listener = (e: RunEvent) => void;
 
 /** After the wall-clock limit, how long the target gets to stop before the run is written off (ms). */
@@ -125,9 +113,9 @@ export class RunHandle {
   // The run's state so far, so an emergency stop can write a summary of it.
   private readonly st = {
     wall0: Date.now(),
+    profile: [] as string[],
     strategy: '',
     budget: 0,
-    header: null as RunHeader | null,
     phases: [] as PhaseSummary[],
     offset: 0,
     status: 'completed' as RunSummary['status'],
@@ -139,8 +127,12 @@ export class RunHandle {
   };
 
   constructor(readonly spec: RunSpec) {
-    // Start on a microtask, so whoever called startRun() can subscribe before
-    // the first event (the simulator emits synchronously from its first step).
+    // The one place that handles events published before anyone subscribed
+    // (in-process subscribers: the CLI, the run worker, tests): the run starts
+    // on a microtask, so whoever called startRun() subscribes before the first
+    // event. API clients get the same promise from the lab service, which
+    // holds a subscription's events until its id has reached the client.
+    // abortNow() resolves `done` at once, without waiting for the target.
     const early = new Promise<RunSummary>((r) => (this.resolveEarly = r));
     this.done = Promise.race([Promise.resolve().then(() => this.execute()), early]);
   }
@@ -194,9 +186,10 @@ export class RunHandle {
     const spec = this.spec;
     const sc = spec.scenario;
     const st = this.st;
-    const strategy = spec.replay !== undefined ? 'replay' : (spec.strategy ?? sc.sim.strategy ?? 'pct');
-    const depth = sc.sim.depth ?? spec.depth ?? 3;
+    const top = spec.target.forPreset?.(sc) ?? spec.target;
+    const { profile, strategy, depth } = top.settings?.() ?? NO_SETTINGS;
     const budget = spec.duration ?? sc.duration;
+    st.profile = profile;
     st.strategy = strategy;
     st.budget = budget;
     st.wallLimitMs = spec.wallLimitMs ?? defaultWallLimitMs(spec.target.id, sc.suite ? sc.suite.reduce((a, e) => a + (e.duration ?? budget), 0) : budget, sc);
@@ -219,25 +212,25 @@ export class RunHandle {
       });
       this.slot = new SummarySlot(spec.outDir);
     }
-    const requested = parseProfile(spec.profile);
     const header: RunHeader = {
       kind: 'run',
       format: 1,
       preset: sc.name,
       scenario: sc,
       target: spec.target.id,
-      profile: sc.suite ? suiteProfileLabel(sc.suite) : profileLabel(requested),
+      profile,
       seed: spec.seed,
       strategy,
       depth,
       duration: budget,
+      program: PROGRAM_FORMAT,
       tool: TOOL,
       ...(limits ? { journal: limits } : {}),
     };
-    st.header = header;
     journal?.write(header);
-    if (sc.suite && requested.size) {
-      const note: RunEvent = { kind: 'note', t: 0, level: 'warn', text: `${sc.name} is a suite whose phases name their own kernel profiles; the requested profile ${[...requested].join(',')} was not applied` };
+    const ignored = sc.suite ? (spec.target.settings?.() ?? NO_SETTINGS).profile.filter((p) => p !== 'fixed') : [];
+    if (ignored.length) {
+      const note: RunEvent = { kind: 'note', t: 0, level: 'warn', text: `${sc.name} is a suite whose phases name their own kernel profiles; the requested profile ${ignored.join(',')} was not applied` };
       journal?.write(note);
       this.publish(note);
     }
@@ -255,10 +248,14 @@ export class RunHandle {
     const findingIds = new Map<string, number>();
     try {
       const entries = sc.suite
-        ? sc.suite.map((e) => ({ scenario: this.loadSuiteEntry(e.preset), profile: e.profile ?? ['fixed'], duration: e.duration }))
-        : [{ scenario: sc, profile: spec.profile, duration: budget }];
+        ? sc.suite.map((e) => {
+            const scenario = this.loadSuiteEntry(e.preset);
+            return { scenario, target: spec.target.forPreset?.(scenario, e) ?? spec.target, duration: e.duration };
+          })
+        : [{ scenario: sc, target: top, duration: budget }];
       for (const entry of entries) {
         if (this.controller.signal.aborted) break;
+        const phaseProfile = (entry.target.settings?.() ?? NO_SETTINGS).profile;
         const phase = new AbortController();
         const onAbort = () => phase.abort();
         this.controller.signal.addEventListener('abort', onAbort);
@@ -272,7 +269,7 @@ export class RunHandle {
         const offset = st.offset;
         const handleFinding = (f: Finding) => {
           if (!f.interleaving) {
-            const il = spec.target.explain?.(f);
+            const il = entry.target.explain?.(f);
             if (il) f.interleaving = il.map((s) => ({ ...s, t: s.t + offset }));
           }
           findings.push(f);
@@ -282,7 +279,7 @@ export class RunHandle {
           const stopOn = entry.scenario.expect.stopOn;
           if (stopOn === 'first' || (stopOn === 'critical' && f.severity === 'critical')) phase.abort();
         };
-        if (sc.suite) emitOut({ kind: 'phase', t: offset, name: entry.scenario.name, profile: entry.profile });
+        if (sc.suite) emitOut({ kind: 'phase', t: offset, name: entry.scenario.name, profile: phaseProfile });
         const emit = (raw: RunEvent) => {
           if (this.final) return;
           const e = offset ? shift(raw, offset) : raw;
@@ -292,23 +289,20 @@ export class RunHandle {
         };
         let outcome: RunOutcome;
         try {
-          outcome = await spec.target.run({
-            scenario: entry.scenario,
-            seed: spec.seed,
-            profile: entry.profile,
-            duration: entry.duration ?? entry.scenario.duration,
-            strategy: spec.strategy ?? entry.scenario.sim.strategy ?? 'pct',
-            depth: entry.scenario.sim.depth ?? depth,
-            ...(spec.replay !== undefined && !sc.suite ? { replay: spec.replay } : {}),
-            signal: phase.signal,
-            emit,
-          });
+          let program;
+          try {
+            program = compileProgram(entry.scenario, { seed: spec.seed, duration: entry.duration ?? entry.scenario.duration });
+          } catch (e) {
+            if (e instanceof CompileError) throw new TargetError(`${entry.scenario.name} does not compile: ${e.message}`);
+            throw e;
+          }
+          outcome = await entry.target.run({ program, signal: phase.signal, emit, ...(spec.reportRequests ? { reportRequests: true } : {}) });
         } finally {
           this.controller.signal.removeEventListener('abort', onAbort);
         }
         if (this.final) return this.final;
         for (const f of analysis.finish(offset + outcome.elapsed)) handleFinding(f);
-        phases.push({ name: entry.scenario.name, profile: profileLabel(parseProfile(entry.profile)), status: outcome.status, elapsed: outcome.elapsed, findings: findings.map((f) => f.id) });
+        phases.push({ name: entry.scenario.name, profile: phaseProfile, status: outcome.status, elapsed: outcome.elapsed, findings: findings.map((f) => f.id) });
         if (outcome.status === 'crashed') {
           st.status = 'crashed';
           st.reason = outcome.reason;
@@ -362,7 +356,7 @@ export class RunHandle {
       verdict,
       preset: sc.name,
       target: spec.target.id,
-      profile: st.header?.profile ?? spec.profile,
+      profile: st.profile,
       seed: spec.seed,
       strategy: st.strategy,
       status: st.status,

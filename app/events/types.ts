@@ -28,6 +28,12 @@ export interface ActionEvent {
   /** Kernel thread id on real targets. */
   tid?: number;
   /**
+   * The request the step issued (its resolved arguments and what the run-time
+   * rules of app/program/README.md decided), when the run asked for it
+   * (RunRequest.reportRequests): the sim-vs-agent comparison reads it.
+   */
+  req?: Record<string, unknown>;
+  /**
    * In a sampled journal (a preset's journal.max_size): how many operations
    * of this step this line stands for, itself and those sampled away since
    * the step's previous line. Absent means 1.
@@ -205,6 +211,12 @@ export interface RunHeader {
   strategy: string;
   depth: number;
   duration: number;
+  /**
+   * Format of the resolved program the run executed (app/program/types.ts
+   * PROGRAM_FORMAT). Journals from before programs have none: their lanes drew
+   * from other generators, so their schedules cannot be followed exactly.
+   */
+  program?: number;
   tool: string;
   /** The size bound the journal was written under, when it had one (a replay writes its journal the same way). */
   journal?: { maxBytes: number; sampleAfter: number };

@@ -102,7 +102,7 @@ describe('bounded journal (journal.max_size)', () => {
     const { scenario: sc } = library.load('qa-soak');
     const limits = { maxBytes: 2_000_000, sampleAfter: 500_000 };
     const full = new OracleSide();
-    const h = startRun({ scenario: sc, target: new SimTarget(), seed: 2, profile: ['fixed'], duration: 200e9, outDir: out, journalSync: false, journalLimits: limits });
+    const h = startRun({ scenario: sc, target: new SimTarget(), seed: 2, duration: 200e9, outDir: out, journalSync: false, journalLimits: limits });
     h.subscribe((e) => full.feed(e));
     const s = await h.done;
     const file = join(out, 'journal.jsonl');
@@ -131,7 +131,7 @@ describe('bounded journal (journal.max_size)', () => {
   it('stops taking lines at max_size and says so; the trailer still fits', async () => {
     const out = join(tmp, 'full');
     const { scenario: sc } = library.load('seq-pool-resize');
-    const s = await startRun({ scenario: sc, target: new SimTarget(), seed: 3, profile: ['fixed'], duration: 3e9, outDir: out, journalSync: false, journalLimits: { maxBytes: 1_000_000, sampleAfter: 900_000 } }).done;
+    const s = await startRun({ scenario: sc, target: new SimTarget(), seed: 3, duration: 3e9, outDir: out, journalSync: false, journalLimits: { maxBytes: 1_000_000, sampleAfter: 900_000 } }).done;
     const file = join(out, 'journal.jsonl');
     // The bound is on the events; the header (the scenario) comes on top.
     expect(statSync(file).size).toBeLessThanOrEqual(1_000_000 + 20_000);
@@ -148,10 +148,10 @@ describe('bounded journal (journal.max_size)', () => {
     const { scenario: sc } = library.load('stop-close-race');
     const limits = { maxBytes: 1_000_000, sampleAfter: 100_000 };
     const a = join(tmp, 'sampled-a');
-    await startRun({ scenario: sc, target: new SimTarget(), seed: 4, profile: ['pcm-no-sync-stop'], outDir: a, journalSync: false, journalLimits: limits }).done;
+    await startRun({ scenario: sc, target: new SimTarget({ profile: ['pcm-no-sync-stop'] }), seed: 4, outDir: a, journalSync: false, journalLimits: limits }).done;
     const b = join(tmp, 'sampled-b');
     const schedule = new JournalSchedule(join(a, 'journal.jsonl'));
-    await startRun({ scenario: sc, target: new SimTarget(), seed: 4, profile: ['pcm-no-sync-stop'], outDir: b, journalSync: false, journalLimits: limits, replay: schedule }).done;
+    await startRun({ scenario: sc, target: new SimTarget({ profile: ['pcm-no-sync-stop'], replay: schedule }), seed: 4, outDir: b, journalSync: false, journalLimits: limits }).done;
     schedule.close();
     const cmp = compareJournals(join(a, 'journal.jsonl'), join(b, 'journal.jsonl'));
     expect(cmp.first_difference).toBeUndefined();

@@ -118,6 +118,7 @@ export function checkEvent(v: unknown): RunEvent | RunTrailer {
       str(v, 'errno', true, 64);
       objField(v, 'args');
       objField(v, 'data');
+      objField(v, 'req');
       int(v, 'tid', true);
       if (v.w !== undefined && (typeof v.w !== 'number' || !Number.isSafeInteger(v.w) || v.w < 1)) fail('"w" must be a count of at least 1');
       break;
@@ -204,6 +205,8 @@ export function checkHeader(v: unknown): RunHeader {
   // 0: a suite whose entries carry their own budgets.
   if ((v.duration as number) < 0 || (v.duration as number) > MAX_DURATION) fail('"duration" is out of range');
   str(v, 'tool', false, 200);
+  // The resolved-program format the run executed (absent in journals from before resolved programs).
+  int(v, 'program', true);
   if (v.journal !== undefined) {
     if (!isObj(v.journal)) fail('"journal" must be a map');
     int(v.journal, 'maxBytes');

@@ -29,7 +29,7 @@ describe(`journal readers under a ${HEAP_MB} MB heap`, () => {
     // A real run's journal, larger than the heap (about 30 MB; stop-close-race's analysis keeps
     // no per-event state, so the replay's memory is the simulator's and the readers')...
     const out = join(tmp, 'real');
-    await startRun({ scenario: library.load('stop-close-race').scenario, target: new SimTarget(), seed: 1, profile: ['fixed'], duration: 6.5e9, outDir: out, journalSync: false }).done;
+    await startRun({ scenario: library.load('stop-close-race').scenario, target: new SimTarget(), seed: 1, duration: 6.5e9, outDir: out, journalSync: false }).done;
     real = join(out, 'journal.jsonl');
     // ...and one of 80 MB made of its lines (times moved on each round), for the readers that do not re-run it.
     const lines = readFileSync(real, 'utf8').split('\n').filter(Boolean);

@@ -12,7 +12,7 @@ import { runOnAgent, type KernelLogFeed } from './agent/runner.js';
 import { AgentSession, parseDeviceJson } from './agent/session.js';
 import { KlogAligner, KmsgReader } from './kmsg.js';
 import { placementOf } from '../vocabulary/placement.js';
-import { allSteps } from '../vocabulary/scenario.js';
+import { programSteps } from '../program/resolve.js';
 import { LibrarySession, childUnavailable, runLibraryLane, spawnLocalChild } from '../applane/session.js';
 
 export interface LocalTargetOptions {
@@ -46,7 +46,7 @@ export class LocalTarget implements Target {
   }
 
   async run(req: RunRequest): Promise<RunOutcome> {
-    if (placementOf(allSteps(req.scenario)) === 'library') return this.runLibrary(req);
+    if (placementOf(programSteps(req.program)) === 'library') return this.runLibrary(req);
     const bin = ensureAgent({ path: this.opts.agentPath });
     const child = spawnAgent(bin);
     const session = new AgentSession(child);

@@ -14,6 +14,7 @@ import { JournalSchedule } from '../../journal/schedule.js';
 import { prepareOutDir } from '../../journal/out-path.js';
 import { startRun } from '../../engine/run.js';
 import { SimTarget } from '../../targets/sim/sim-target.js';
+import { PROGRAM_FORMAT } from '../../program/types.js';
 import { reportText, statusLine } from './run.js';
 import { runExitCode, supervise } from '../supervise.js';
 
@@ -72,12 +73,38 @@ export const replayCommand: Command = {
     if (h.target !== 'sim') throw new UsageError(`replay needs a simulated-kernel journal; this one is from target "${h.target}"`);
     if (h.scenario.suite) throw new UsageError(`${h.preset} is a suite; replay one of its phases by running that preset with --seed ${h.seed}`);
     // Every line is checked before anything runs (a damaged journal is bad input, not a divergence).
-    await readJournal(path);
+    const recordedFindings = new Set<string>();
+    await readJournal(path, (e) => void (e.kind === 'finding' && recordedFindings.add(e.finding.type)));
     const outDir = prepareOutDir(opt(p, 'out') ?? join(path, '..', 'replay'));
     if (resolve(outDir, 'journal.jsonl') === path) throw new UsageError('--out would overwrite the journal being replayed');
-    const schedule = new JournalSchedule(path);
     const strategy = h.strategy === 'random' ? 'random' : 'pct';
-    const run = startRun({ scenario: h.scenario, target: new SimTarget(), seed: h.seed, profile: h.profile, duration: h.duration, depth: h.depth, strategy, replay: schedule, outDir, ...(h.journal ? { journalLimits: h.journal } : {}) });
+    if (h.program !== PROGRAM_FORMAT) {
+      // Recorded before runs executed a resolved program: its lanes drew their
+      // arguments from other generators, so its schedule cannot be followed step
+      // for step. The same preset, seed and profile run again instead, and the
+      // findings are compared by type.
+      const run = startRun({ scenario: h.scenario, target: new SimTarget({ profile: h.profile, depth: h.depth, strategy }), seed: h.seed, duration: h.duration, outDir });
+      const sup = supervise(run, io);
+      const stop = flag(p, 'json') ? () => {} : statusLine(io, run);
+      const summary = await run.done.finally(() => {
+        stop();
+        sup.dispose();
+      });
+      const was = [...recordedFindings];
+      const now = [...new Set(summary.findings.map((f) => f.type))];
+      const same = was.length === now.length && was.every((t) => (now as string[]).includes(t));
+      if (flag(p, 'json')) io.out(JSON.stringify({ ...summary, replay: { identical: false, exact: false, reason: 'recorded before resolved programs', findings_then: was, findings_now: now } }, null, 2) + '\n');
+      else {
+        io.out(reportText(summary, outDir));
+        io.out(`this journal was recorded before runs executed a resolved program (no "program" in its header): its schedule cannot be followed exactly, so ${h.preset} ran again with seed ${h.seed} and profile ${h.profile.join(',')}\n`);
+        io.out(same ? `same findings as recorded: ${now.join(', ') || 'none'}\n` : `findings differ: recorded ${was.join(', ') || 'none'}, now ${now.join(', ') || 'none'}\n`);
+      }
+      return runExitCode(summary, sup.signal !== null);
+    }
+    // The program is compiled again from the scenario the header carries (same seed, same budget);
+    // the recorded schedule is read from the journal as the run goes.
+    const schedule = new JournalSchedule(path);
+    const run = startRun({ scenario: h.scenario, target: new SimTarget({ profile: h.profile, depth: h.depth, strategy, replay: schedule }), seed: h.seed, duration: h.duration, outDir, ...(h.journal ? { journalLimits: h.journal } : {}) });
     const sup = supervise(run, io);
     const stop = flag(p, 'json') ? () => {} : statusLine(io, run);
     const summary = await run.done.finally(() => {

@@ -12,7 +12,7 @@ import { MAX_DURATION } from '../../vocabulary/scenario.js';
 import { runExitCode, supervise } from '../supervise.js';
 import { GUEST_OPTIONS, guestOptions, refuseGuestFlags } from './vm.js';
 import { parseDuration } from '../../vocabulary/duration.js';
-import { ProfileError, parseProfile, profileLabel } from '../../sim/profiles.js';
+import { ProfileError, simProfile } from '../../targets/sim/options.js';
 import { targetFactory, targetIds } from '../../targets/registry.js';
 import type { Scenario } from '../../vocabulary/scenario.js';
 import { oracleText, recordOracle, runOracle, watchForOracle } from '../../engine/oracle-run.js';
@@ -55,7 +55,7 @@ export function parseSizeArg(v: string | undefined, name: string): number | unde
 export function parseProfileArg(v: string | undefined): string[] {
   const list = v ? v.split(',').map((s) => s.trim()).filter(Boolean) : ['fixed'];
   try {
-    return profileLabel(parseProfile(list));
+    return simProfile(list);
   } catch (e) {
     if (e instanceof ProfileError) throw new UsageError(e.message);
     throw e;
@@ -136,7 +136,8 @@ export const runCommand: Command = {
     const junitFile = junit !== undefined ? checkOutFile(resolve(io.cwd, junit), '--junit') : undefined;
     // The guest boots inside the run, which reports its own progress: no boot log here.
     const boot = targetId === 'vm' ? { ...guestOptions(p, io), log: undefined } : undefined;
-    const target = factory.create({ ...(boot ? { boot } : {}), allowDetach: flag(p, 'allow-detach') });
+    const sim = { profile, ...(strategy ? { strategy: strategy as 'pct' | 'random' } : {}), ...(depth !== undefined ? { depth } : {}) };
+    const target = factory.create({ ...(boot ? { boot } : {}), allowDetach: flag(p, 'allow-detach'), sim });
     const oracle = flag(p, 'oracle');
     const refusal = oracle ? oracleRefusal(preset.scenario, targetId, profile) : null;
     if (refusal) throw new UsageError(`--oracle: ${refusal}`);
@@ -149,10 +150,7 @@ export const runCommand: Command = {
       scenario: preset.scenario,
       target,
       seed,
-      profile,
       ...(duration !== undefined ? { duration } : {}),
-      ...(strategy ? { strategy: strategy as 'pct' | 'random' } : {}),
-      ...(depth !== undefined ? { depth } : {}),
       outDir,
       loadScenario: (name: string): Scenario => lib.load(name).scenario,
       ...(wallLimit !== undefined ? { wallLimitMs: wallLimit / 1e6 } : {}),

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { scenario, simulate } from '../../test/sim-harness.js';
 import { DecisionLog, ScheduleReader } from './strategy.js';
 import { SimRun } from '../../targets/sim/sim-run.js';
-import { parseProfile } from '../profiles.js';
+import { simBugs } from '../../targets/sim/options.js';
+import { compileProgram } from '../../program/compile.js';
 import type { RunEvent } from '../../events/types.js';
 
 const manyLanes = (n: number, duration = '5ms') =>
@@ -77,7 +78,7 @@ describe('replay shadowed by the recording strategy', () => {
       choices.slice(0, cut ?? choices.length).forEach((d, i) => log.push(d, stalls.get(i) ?? 0));
       source = ScheduleReader.of(log.take());
     }
-    const r = new SimRun({ scenario: sc, seed: 5, bugs: parseProfile(['fixed']), duration: sc.duration, strategy: 'pct', depth: 3, emit: (e) => events.push(e), stopRequested: () => false, ...(source ? { replay: source } : {}) });
+    const r = new SimRun({ program: compileProgram(sc, { seed: 5, duration: sc.duration }), bugs: simBugs(['fixed']), strategy: 'pct', depth: 3, emit: (e) => events.push(e), stopRequested: () => false, ...(source ? { replay: source } : {}) });
     await r.run();
     return { events, decisions: events.filter((e) => e.kind === 'sched').map((e) => (e as { decisions: string }).decisions).join('') };
   }
