@@ -3,10 +3,13 @@
 // as events; the stop policy may end the run early; summary.json closes it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Finding, RunEvent, RunHeader, Verdict } from '../events/types.js';
+import type { Finding, RunContext, RunEvent, RunHeader, TargetContext, Verdict } from '../events/types.js';
 import type { Scenario } from '../vocabulary/scenario.js';
 import type { OracleSummary } from '../analysis/oracle.js';
 import { Analysis } from '../analysis/analysis.js';
+import { type CheckResult, checksOf } from '../analysis/checks.js';
+import { type RunCounts, RunTally } from '../api/tally.js';
+import { hostContext } from './host.js';
 import { JournalWriter } from '../journal/writer.js';
 import { TargetError, type RunOutcome, type Target } from '../targets/target.js';
 import { TOOL } from '../version.js';
@@ -59,6 +62,12 @@ export interface RunSummary {
   journal?: string;
   /** Written by --oracle (engine/oracle-run.ts). */
   oracle?: OracleSummary;
+  /** The run's numbers (app/api/tally.ts), the same ones the app, report and CLI show. */
+  counts?: RunCounts;
+  /** Every threshold and detector with its verdict (app/analysis/checks.ts); JUnit and KTAP are made from it. */
+  checks?: CheckResult[];
+  /** What the run ran on: the host, and the target's kernel, machine and cards. */
+  context?: RunContext;
 }
 
 /**
@@ -71,6 +80,14 @@ function suiteProfileLabel(suite: NonNullable<Scenario['suite']>): string[] {
   return profileLabel(new Set(names.filter((n) => n && n !== 'fixed')));
 }
 
+/**
+ * Kernel profiles are switches of the simulated kernel: a real kernel is
+ * labelled with none, whatever was asked.
+ */
+export function profileFor(targetId: string, profile: string[]): string[] {
+  return targetId === 'sim' ? profile : [];
+}
+
 export type Listener = (e: RunEvent) => void;
 
 export class RunHandle {
@@ -81,6 +98,10 @@ export class RunHandle {
   findings: Finding[] = [];
   lastT = 0;
   abortReason: string | null = null;
+  /** Every event of the run counted (suite phases together): summary.json's counts. */
+  readonly tally = new RunTally();
+  /** The target's last word on what it is running on. */
+  targetContext: TargetContext | null = null;
 
   constructor(readonly spec: RunSpec) {
     // Start on a microtask, so whoever called startRun() can subscribe before
@@ -103,6 +124,8 @@ export class RunHandle {
   private publish(e: RunEvent): void {
     this.events++;
     if (e.t > this.lastT) this.lastT = e.t;
+    this.tally.feed(e);
+    if (e.kind === 'context') this.targetContext = e.context;
     for (const l of this.listeners) l(e);
   }
 
@@ -115,13 +138,14 @@ export class RunHandle {
     const budget = spec.duration ?? sc.duration;
     const journal = spec.outDir ? new JournalWriter(join(spec.outDir, 'journal.jsonl'), { sync: spec.journalSync ?? true }) : null;
     const requested = parseProfile(spec.profile);
+    const simulated = spec.target.id === 'sim';
     const header: RunHeader = {
       kind: 'run',
       format: 1,
       preset: sc.name,
       scenario: sc,
       target: spec.target.id,
-      profile: sc.suite ? suiteProfileLabel(sc.suite) : profileLabel(requested),
+      profile: profileFor(spec.target.id, sc.suite ? suiteProfileLabel(sc.suite) : profileLabel(requested)),
       seed: spec.seed,
       strategy,
       depth,
@@ -129,11 +153,13 @@ export class RunHandle {
       tool: TOOL,
     };
     journal?.write(header);
-    if (sc.suite && requested.size) {
-      const note: RunEvent = { kind: 'note', t: 0, level: 'warn', text: `${sc.name} is a suite whose phases name their own kernel profiles; the requested profile ${[...requested].join(',')} was not applied` };
+    const notApplied = !simulated && requested.size ? `kernel profiles are switches of the simulated kernel; on ${spec.target.id} the requested ${[...requested].join(',')} was not applied` : sc.suite && requested.size ? `${sc.name} is a suite whose phases name their own kernel profiles; the requested profile ${[...requested].join(',')} was not applied` : null;
+    if (notApplied) {
+      const note: RunEvent = { kind: 'note', t: 0, level: 'warn', text: notApplied };
       journal?.write(note);
       this.publish(note);
     }
+    const checks: CheckResult[] = [];
     const phases: PhaseSummary[] = [];
     let offset = 0;
     let status: RunSummary['status'] = 'completed';
@@ -194,7 +220,8 @@ export class RunHandle {
           this.controller.signal.removeEventListener('abort', onAbort);
         }
         for (const f of analysis.finish(offset + outcome.elapsed)) handleFinding(f);
-        phases.push({ name: entry.scenario.name, profile: profileLabel(parseProfile(entry.profile)), status: outcome.status, elapsed: outcome.elapsed, findings: findings.map((f) => f.id) });
+        checks.push(...checksOf(analysis, findings, sc.suite ? entry.scenario.name : undefined));
+        phases.push({ name: entry.scenario.name, profile: profileFor(spec.target.id, profileLabel(parseProfile(entry.profile))), status: outcome.status, elapsed: outcome.elapsed, findings: findings.map((f) => f.id) });
         if (outcome.status === 'crashed') {
           status = 'crashed';
           reason = outcome.reason;
@@ -205,7 +232,9 @@ export class RunHandle {
       status = 'error';
       reason = e instanceof Error ? e.message : String(e);
       if (!(e instanceof TargetError)) reason = `internal error: ${reason}`;
-      journal?.write({ kind: 'note', t: offset, level: 'error', text: reason });
+      const note: RunEvent = { kind: 'note', t: offset, level: 'error', text: reason };
+      journal?.write(note);
+      this.publish(note);
       if (!(e instanceof TargetError)) {
         journal?.close();
         throw e;
@@ -233,6 +262,9 @@ export class RunHandle {
       metrics: analyses.length === 1 ? analyses[0]!.summary(offset) : Object.fromEntries(analyses.map((a, i) => [phases[i]?.name ?? String(i), a.summary(phases[i]?.elapsed ?? 0)])),
       ...(sc.suite ? { phases } : {}),
       ...(spec.outDir ? { journal: 'journal.jsonl' } : {}),
+      counts: this.tally.counts(),
+      checks,
+      context: { host: hostContext(), ...(this.targetContext ?? {}) },
     };
     if (spec.outDir) {
       mkdirSync(spec.outDir, { recursive: true });

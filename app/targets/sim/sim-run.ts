@@ -116,6 +116,9 @@ export class SimRun {
     this.k.sched.at(start, () => this.sampleMetrics());
     const end = start + this.o.duration;
     await this.until(() => this.lanesDone() || this.crashed, end);
+    // The periodic sample may be up to METRIC_INTERVAL old: the run's xrun
+    // count is the kernel's counter now (a run stopped at 28 ms had none yet).
+    this.sampleXruns();
     const stopped = this.o.stopRequested();
     if (!this.crashed) await this.finish();
     return this.outcome(this.crashed ? 'crashed' : stopped ? 'stopped' : 'completed');
@@ -328,13 +331,22 @@ export class SimRun {
     if (this.finishedPhase !== 'done') k.sched.at(k.now + WATCHDOG_INTERVAL, () => this.watchdog());
   }
 
-  private sampleMetrics(): void {
-    const k = this.k;
+  private sampleXruns(): void {
     for (const [name, h] of this.handles) {
       if (h.kind !== 'pcm') continue;
       const rt = h.substream.runtime;
       if (!rt || rt.freed || !rt.rate) continue;
-      this.o.emit({ kind: 'metric', t: k.now, name: 'xruns', value: h.xrunsSeen + rt.xruns, handle: name });
+      this.o.emit({ kind: 'metric', t: this.k.now, name: 'xruns', value: h.xrunsSeen + rt.xruns, handle: name });
+    }
+  }
+
+  private sampleMetrics(): void {
+    const k = this.k;
+    this.sampleXruns();
+    for (const [name, h] of this.handles) {
+      if (h.kind !== 'pcm') continue;
+      const rt = h.substream.runtime;
+      if (!rt || rt.freed || !rt.rate) continue;
       if (pcmRunning(h.substream, rt)) {
         const queued = h.substream.stream === Stream.PLAYBACK ? hwAvail(h.substream, rt) : 0;
         this.o.emit({ kind: 'metric', t: k.now, name: 'latency', value: Math.round((queued * 1e9) / rt.rate), handle: name });
