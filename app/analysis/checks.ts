@@ -7,12 +7,13 @@
 import type { Finding, FindingType } from '../events/types.js';
 import type { Analysis } from './analysis.js';
 
-export type CheckStatus = 'pass' | 'fail' | 'skip';
+/** error: the check could not be made because the target failed. */
+export type CheckStatus = 'pass' | 'fail' | 'skip' | 'error';
 
 export interface CheckResult {
-  /** Stable across runs: "threshold.xruns", "detector.kernel-log". */
+  /** Stable across runs: "run", "threshold.xruns", "detector.kernel-log". */
   id: string;
-  kind: 'threshold' | 'detector';
+  kind: 'run' | 'threshold' | 'detector';
   status: CheckStatus;
   message: string;
   /** Ids of the findings that failed it. */
@@ -83,8 +84,16 @@ export function checksOf(a: Analysis, findings: readonly Finding[], phase?: stri
   return out;
 }
 
+/** The run itself: the target ran the scenario (pass), crashed under it (fail), or could not run it (error). */
+export function runCheck(status: 'completed' | 'stopped' | 'crashed' | 'error', reason?: string): CheckResult {
+  const base = { id: 'run', kind: 'run' as const, findings: [] };
+  if (status === 'crashed') return { ...base, status: 'fail', message: `the target crashed: ${reason ?? 'no reason given'}` };
+  if (status === 'error') return { ...base, status: 'error', message: reason ?? 'the target failed' };
+  return { ...base, status: 'pass', message: status === 'completed' ? 'the scenario ran to the end of its budget' : `stopped${reason ? `: ${reason}` : ''}` };
+}
+
 export function checkTally(checks: readonly CheckResult[]): Record<CheckStatus, number> {
-  const n: Record<CheckStatus, number> = { pass: 0, fail: 0, skip: 0 };
+  const n: Record<CheckStatus, number> = { pass: 0, fail: 0, skip: 0, error: 0 };
   for (const c of checks) n[c.status]++;
   return n;
 }

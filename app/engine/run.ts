@@ -7,7 +7,7 @@ import type { Finding, RunContext, RunEvent, RunHeader, TargetContext, Verdict }
 import type { Scenario } from '../vocabulary/scenario.js';
 import type { OracleSummary } from '../analysis/oracle.js';
 import { Analysis } from '../analysis/analysis.js';
-import { type CheckResult, checksOf } from '../analysis/checks.js';
+import { type CheckResult, checksOf, runCheck } from '../analysis/checks.js';
 import { type RunCounts, RunTally } from '../api/tally.js';
 import { hostContext } from './host.js';
 import { JournalWriter } from '../journal/writer.js';
@@ -240,6 +240,7 @@ export class RunHandle {
         throw e;
       }
     }
+    checks.unshift(runCheck(status, reason ?? this.abortReason ?? (status === 'stopped' ? 'the stop policy ended the run at a finding' : undefined)));
     const verdict: Verdict = status === 'error' ? 'error' : this.abortReason && !allFindings.length ? 'aborted' : allFindings.length ? 'fail' : 'pass';
     journal?.write({ kind: 'end', t: offset, verdict, reason: reason ?? (this.abortReason ?? (allFindings.length ? `${allFindings.length} finding(s)` : 'no findings')) });
     journal?.close();

@@ -11,6 +11,7 @@ import { RUNF } from './agent/protocol.js';
 import { runOnAgent, type KernelLogFeed } from './agent/runner.js';
 import { AgentSession, parseDeviceJson } from './agent/session.js';
 import { KlogAligner, KmsgReader } from './kmsg.js';
+import { localContext } from './context.js';
 
 export interface LocalTargetOptions {
   /** Use this agent binary instead of building native-bridge/. */
@@ -44,6 +45,7 @@ export class LocalTarget implements Target {
 
   async run(req: RunRequest): Promise<RunOutcome> {
     const bin = ensureAgent({ path: this.opts.agentPath });
+    req.emit({ kind: 'context', t: 0, context: localContext() });
     const child = spawnAgent(bin);
     const session = new AgentSession(child);
     const klog = this.kernelLog(req);

@@ -6,7 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import type { DeviceList } from '../devices/types.js';
 import type { RunEvent } from '../events/types.js';
-import { bootGuest, type BootOptions, type ExecHandle, type Guest, type GuestDown, GuestDownError, type KmsgRecord, VlabInputError } from '../vlab/index.js';
+import { bootGuest, type BootOptions, type BootStage, type ExecHandle, type Guest, type GuestDown, GuestDownError, type KmsgRecord, VlabInputError } from '../vlab/index.js';
+import type { TargetContext } from '../events/types.js';
+import { guestContext } from './context.js';
 import { agentUnavailable, ensureAgent } from './agent/binary.js';
 import { RUNF } from './agent/protocol.js';
 import { runOnAgent, type KernelLogFeed } from './agent/runner.js';
@@ -52,6 +54,8 @@ export function execChannel(h: ExecHandle): AgentChannel {
 }
 
 const guestPaths = new WeakMap<Guest, Map<string, string>>();
+/** Read once per guest: the kernel and cards do not change under a running guest. */
+const guestContexts = new WeakMap<Guest, TargetContext>();
 
 /**
  * The agent's path as the guest sees it: normally its own path (the guest runs
@@ -93,12 +97,12 @@ export class VmTarget implements Target {
   }
 
   /** The guest, booted on first use and again if it went down (a crashed kernel is not reused). */
-  async ready(): Promise<Guest> {
+  async ready(progress?: (stage: BootStage, text: string) => void): Promise<Guest> {
     if (this.guest?.alive) return this.guest;
     if (!this.own) throw new TargetError('the virtual-lab guest given to this target is not running');
     // Bad boot options (an unknown piece of hardware, a missing kernel) are the
     // target's to report, with their own message, not an internal error.
-    this.booting ??= bootGuest(this.opts.boot ?? {})
+    this.booting ??= bootGuest({ ...(this.opts.boot ?? {}), ...(progress ? { progress } : {}) })
       .catch((e: unknown) => {
         throw e instanceof VlabInputError ? new TargetError(`virtual lab: ${e.message}`) : e;
       })
@@ -116,8 +120,15 @@ export class VmTarget implements Target {
   }
 
   async run(req: RunRequest): Promise<RunOutcome> {
+    const t0 = Date.now();
+    const progress = (stage: string, text: string) => req.emit({ kind: 'progress', t: 0, stage, text, wall_ms: Date.now() - t0 });
     const bin = ensureAgent({ path: this.opts.agentPath });
-    const g = await this.ready();
+    if (this.guest?.alive) progress('ready', 'the guest is already running');
+    const g = await this.ready(progress);
+    let ctx = guestContexts.get(g);
+    if (!ctx) guestContexts.set(g, (ctx = await guestContext(g)));
+    req.emit({ kind: 'context', t: 0, context: ctx });
+    progress('agent', 'starting the agent in the guest');
     const path = await agentInGuest(g, bin);
     const klog = await guestKernelLog(g, req.emit);
     let h: ExecHandle;

@@ -2,7 +2,8 @@
 // the headless server both hand it checked requests and a client to push to.
 // Everything slow or unsafe (runs, target probes, reports) happens in worker
 // threads; this class only routes and reads small files.
-import { mkdirSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { createRunDir } from '../../app/engine/run-dir.js';
 import { join } from 'node:path';
 import type { DevicesResult, Finding, LabInfo, Method, Params, PushMessage, ReplayStarted, Result, RunEvent, RunStarted, RunSummary, RunTrailer, SubscribeResult } from '../../app/api/types.js';
 import { ApiError, checkParams } from '../../app/api/validate.js';
@@ -132,19 +133,6 @@ export class LabService {
     return p;
   }
 
-  private newRunDir(preset: string, target: string): { id: string; dir: string } {
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-    mkdirSync(this.runs.dir, { recursive: true });
-    for (let n = 1; ; n++) {
-      const id = `${stamp}_${preset}_${target}${n > 1 ? `-${n}` : ''}`;
-      const dir = join(this.runs.dir, id);
-      if (!existsSync(dir)) {
-        mkdirSync(dir);
-        return { id, dir };
-      }
-    }
-  }
-
   private scenarioFor(source: Params<'run.start'>['source']): Scenario {
     if ('preset' in source) return this.presets.scenario(source.preset);
     const r = checkPreset(source.text, `${source.name}.yaml`);
@@ -170,7 +158,7 @@ export class LabService {
     const refusal = p.oracle ? oracleRefusal(scenario, p.target, profile) : null;
     if (refusal) throw new ApiError('bad-request', refusal);
     this.manager.assertFree(p.target);
-    const { id, dir } = this.newRunDir(scenario.name, p.target);
+    const { id, dir } = createRunDir(this.runs.dir, scenario.name, p.target);
     await this.manager.start(id, {
       kind: 'run',
       builtinPresetDir: this.opts.builtinPresetDir,

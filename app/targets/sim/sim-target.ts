@@ -7,6 +7,7 @@ import { simDeviceList } from '../../sim/devices.js';
 import { DecisionLog } from '../../sim/kernel/strategy.js';
 import { SimRun } from './sim-run.js';
 import type { DeviceList } from '../../devices/types.js';
+import { simContext } from '../context.js';
 
 export class SimTarget implements Target {
   readonly id = 'sim' as const;
@@ -29,6 +30,7 @@ export class SimTarget implements Target {
       if (e instanceof ProfileError) throw new TargetError(e.message);
       throw e;
     }
+    req.emit({ kind: 'context', t: 0, context: simContext() });
     const run = new SimRun({
       scenario: req.scenario,
       seed: req.seed,
