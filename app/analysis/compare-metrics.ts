@@ -7,13 +7,14 @@
 // 0.01 %, alsa_conformance_test's pass band). Used by `stresslab compare` and
 // the app's comparison view, so both mark the same cells.
 import type { RunSummary } from '../engine/run.js';
-import { formatCount, NOT_IOCTL, type HistogramSummary, type RunCounts } from '../api/tally.js';
+import { NOT_IOCTL, type HistogramSummary, type RunCounts } from '../api/tally.js';
 import { formatNs } from '../api/series.js';
+import { formatMetric, type Unit } from '../api/compare-format.js';
 import type { HwPtrRate } from './metrics.js';
 
 /** none: shown for context, never judged (a run stopped at its first finding does fewer operations). */
 export type Better = 'lower' | 'higher' | 'closer-to-1' | 'none';
-export type Unit = 'count' | 'ns' | 'ops/s' | 'ratio';
+export type { Unit };
 
 export interface MetricRow {
   group: string;
@@ -157,14 +158,6 @@ export function compareMetrics(summaries: { id: string; summary: RunSummary }[])
     worse: rows.filter((r) => r.worse.some(Boolean)).length,
     notes,
   };
-}
-
-export function formatMetric(unit: Unit, v: number | null): string {
-  if (v === null) return '—';
-  if (unit === 'count') return formatCount(v);
-  if (unit === 'ns') return formatNs(v);
-  if (unit === 'ops/s') return `${formatCount(v)}/s`;
-  return v.toFixed(4);
 }
 
 /** The comparison as a table for a terminal: one column per run, worse values marked ▲ (red on a terminal). */

@@ -82,6 +82,8 @@ export class VmTarget implements Target {
   readonly label = 'virtual lab (real kernel in QEMU, native agent)';
   private guest?: Guest;
   private booting?: Promise<Guest>;
+  /** Stops a boot in progress when the target is disposed (QEMU must not outlive the thread that reaps it). */
+  private readonly bootAbort = new AbortController();
   private readonly own: boolean;
 
   constructor(private readonly opts: VmTargetOptions = {}) {
@@ -102,7 +104,7 @@ export class VmTarget implements Target {
     if (!this.own) throw new TargetError('the virtual-lab guest given to this target is not running');
     // Bad boot options (an unknown piece of hardware, a missing kernel) are the
     // target's to report, with their own message, not an internal error.
-    this.booting ??= bootGuest({ ...(this.opts.boot ?? {}), ...(progress ? { progress } : {}) })
+    this.booting ??= bootGuest({ ...(this.opts.boot ?? {}), signal: this.bootAbort.signal, ...(progress ? { progress } : {}) })
       .catch((e: unknown) => {
         throw e instanceof VlabInputError ? new TargetError(`virtual lab: ${e.message}`) : e;
       })
@@ -124,7 +126,19 @@ export class VmTarget implements Target {
     const progress = (stage: string, text: string) => req.emit({ kind: 'progress', t: 0, stage, text, wall_ms: Date.now() - t0 });
     const bin = ensureAgent({ path: this.opts.agentPath });
     if (this.guest?.alive) progress('ready', 'the guest is already running');
-    const g = await this.ready(progress);
+    let g: Guest;
+    // A stop while the guest boots ends the boot (this target is not reused after a stop).
+    const stopBoot = () => this.bootAbort.abort(new TargetError('stopped while the guest booted'));
+    req.signal.addEventListener('abort', stopBoot);
+    try {
+      g = await this.ready(progress);
+    } catch (e) {
+      if (req.signal.aborted && this.bootAbort.signal.aborted) return { status: 'stopped', elapsed: 0, reason: 'stopped while the guest booted' };
+      throw e;
+    } finally {
+      req.signal.removeEventListener('abort', stopBoot);
+    }
+    if (req.signal.aborted) return { status: 'stopped', elapsed: 0, reason: 'stopped while the guest booted' };
     let ctx = guestContexts.get(g);
     if (!ctx) guestContexts.set(g, (ctx = await guestContext(g)));
     req.emit({ kind: 'context', t: 0, context: ctx });
@@ -191,6 +205,10 @@ export class VmTarget implements Target {
   }
 
   async dispose(): Promise<void> {
+    if (this.booting) {
+      this.bootAbort.abort(new TargetError('the virtual lab was shut down while the guest booted'));
+      await this.booting.catch(() => undefined);
+    }
     if (this.own && this.guest) await this.guest.shutdown();
     this.guest = undefined;
   }

@@ -35,10 +35,25 @@ Chart.defaults.maintainAspectRatio = false;
 
 export const COLOURS = { ops: '#3e9ee8', xruns: '#e5484d', mean: '#3e9ee8', max: '#f76b15', latency: '#8e4ec6', ioctl: '#3e9ee8' };
 
-/** Vertical lines where suite phases begin, labelled with the phase name. */
+const PHASE_ROWS = 3;
+const PHASE_ROW_PX = 11;
+
+/**
+ * Vertical lines where suite phases begin, labelled with the phase name. The
+ * labels sit in a band reserved above the plot, never over the data: phases
+ * can start close together (a phase that finds its bug at once), so a label
+ * goes on the first of three rows where it fits, right of its line or, at the
+ * chart's right edge, left of it; a label that fits nowhere is left out.
+ */
 export function phasePlugin(get: () => PhaseMark[]): Plugin {
   return {
     id: 'phases',
+    beforeLayout(chart) {
+      const layout = (chart.options.layout ??= {}) as { padding?: unknown };
+      const top = get().length ? PHASE_ROWS * PHASE_ROW_PX + 4 : 0;
+      const p = layout.padding;
+      layout.padding = typeof p === 'object' && p !== null ? { ...(p as object), top } : { top };
+    },
     afterDatasetsDraw(chart) {
       const phases = get();
       const x = chart.scales.x;
@@ -49,22 +64,20 @@ export function phasePlugin(get: () => PhaseMark[]): Plugin {
       ctx.fillStyle = 'rgba(226,163,54,0.9)';
       ctx.setLineDash([3, 3]);
       ctx.font = '10px system-ui, sans-serif';
-      // Phases can start close together (a phase that finds its bug at once): labels
-      // go on the first of three rows where they fit, right of their line or, at the
-      // chart's right edge, left of it; a label that fits nowhere is left out.
-      const rowEnd = [-Infinity, -Infinity, -Infinity];
+      const band = chartArea.top - PHASE_ROWS * PHASE_ROW_PX - 2;
+      const rowEnd = Array.from({ length: PHASE_ROWS }, () => -Infinity);
       for (const p of phases) {
         const px = x.getPixelForValue(p.t / 1e9);
         if (px < chartArea.left - 1 || px > chartArea.right + 1) continue;
         ctx.beginPath();
-        ctx.moveTo(px, chartArea.top);
+        ctx.moveTo(px, band + 2);
         ctx.lineTo(px, chartArea.bottom);
         ctx.stroke();
         const w = ctx.measureText(p.name).width;
         const start = px + 3 + w <= chartArea.right ? px + 3 : px - 3 - w;
         const row = rowEnd.findIndex((end) => start > end + 4);
         if (row >= 0 && start >= chartArea.left) {
-          ctx.fillText(p.name, start, chartArea.top + 10 + 11 * row);
+          ctx.fillText(p.name, start, band + 9 + PHASE_ROW_PX * row);
           rowEnd[row] = start + w;
         }
       }
@@ -78,7 +91,8 @@ function timeAxis(label: string) {
     type: 'linear' as const,
     min: 0,
     title: { display: true, text: label, color: MUTED },
-    ticks: { maxTicksLimit: 8, callback: (v: string | number) => formatNs(Number(v) * 1e9) },
+    // Few ticks with room between them: "200.00 ms400.00 ms" is not a scale.
+    ticks: { maxTicksLimit: 5, autoSkip: true, autoSkipPadding: 12, maxRotation: 0, callback: (v: string | number) => formatNs(Number(v) * 1e9) },
     grid: { color: GRID },
   };
 }

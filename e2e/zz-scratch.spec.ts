@@ -1,0 +1,22 @@
+import { it } from 'vitest';
+import { browser, serve } from './harness.js';
+it('shots', async () => {
+const server = await serve();
+const ctx = await browser('/tmp/qa-scratch/shots');
+const page = ctx.pages()[0] ?? (await ctx.newPage());
+await page.setViewportSize({ width: 1024, height: 700 });
+await page.goto(server.openUrl);
+await page.waitForSelector('[data-testid=validation-status]:has-text("valid")');
+await page.screenshot({ path: '/tmp/qa-scratch/shots/a-setup-1024.png' });
+await page.click('button.run');
+await page.waitForSelector('[data-testid=verdict]:has-text("FAIL")', { timeout: 120000 });
+await page.screenshot({ path: '/tmp/qa-scratch/shots/b-run-1024.png' });
+await page.screenshot({ path: '/tmp/qa-scratch/shots/b-run-1024-full.png', fullPage: true });
+await page.setViewportSize({ width: 1440, height: 900 });
+await page.screenshot({ path: '/tmp/qa-scratch/shots/c-run-1440.png' });
+await page.click('button[role=tab]:has-text("History")');
+await page.setViewportSize({ width: 1024, height: 700 });
+await page.screenshot({ path: '/tmp/qa-scratch/shots/d-history-1024.png' });
+await ctx.dispose();
+await server.stop();
+});
