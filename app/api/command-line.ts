@@ -2,11 +2,13 @@
 // run in the app: what the app runs, the CLI runs with the same words.
 import type { RunHeader } from '../events/types.js';
 
-function durationWord(ns: number): string {
+/** ns as a preset writes a duration: 50ms, 2s, 1m, 250us. */
+export function durationWord(ns: number): string {
   if (ns % 60e9 === 0) return `${ns / 60e9}m`;
   if (ns % 1e9 === 0) return `${ns / 1e9}s`;
   if (ns % 1e6 === 0) return `${ns / 1e6}ms`;
-  return `${Math.round(ns / 1e3)}us`;
+  if (ns % 1e3 === 0) return `${ns / 1e3}us`;
+  return `${ns}ns`;
 }
 
 export function cliCommand(h: RunHeader, hardware?: readonly string[]): string {

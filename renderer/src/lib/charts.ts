@@ -97,6 +97,13 @@ function timeAxis(label: string) {
   };
 }
 
+/** A log axis labels its powers of ten only: "10.0 5.0 1.0" stacked three pixels apart reads as noise. */
+const decades = (v: string | number) => {
+  const n = Number(v);
+  const l = Math.log10(n);
+  return n > 0 && Math.abs(l - Math.round(l)) < 1e-9 ? n.toLocaleString('en-US', { maximumFractionDigits: 3 }) : '';
+};
+
 export type TimeKind = 'ops' | 'xruns' | 'ioctl';
 
 export function timeChartConfig(kind: TimeKind, xLabel: string, phases: () => PhaseMark[]): ChartConfiguration<'line'> {
@@ -120,7 +127,7 @@ export function timeChartConfig(kind: TimeKind, xLabel: string, phases: () => Ph
         x: timeAxis(xLabel),
         y:
           kind === 'ioctl'
-            ? { type: 'logarithmic', title: { display: true, text: 'µs (log)', color: MUTED }, grid: { color: GRID } }
+            ? { type: 'logarithmic', title: { display: true, text: 'µs (log)', color: MUTED }, grid: { color: GRID }, ticks: { callback: decades } }
             : { type: 'linear', beginAtZero: true, title: { display: true, text: kind === 'ops' ? 'ops/s' : 'xruns', color: MUTED }, grid: { color: GRID }, ticks: { precision: 0 } },
       },
       plugins: {
@@ -186,7 +193,7 @@ export function histogramConfig(): ChartConfiguration<'bar'> {
     options: {
       scales: {
         x: { title: { display: true, text: 'latency (log bins)', color: MUTED }, grid: { display: false }, ticks: { maxTicksLimit: 10, maxRotation: 0 } },
-        y: { type: 'logarithmic', title: { display: true, text: 'samples (log)', color: MUTED }, grid: { color: GRID } },
+        y: { type: 'logarithmic', title: { display: true, text: 'samples (log)', color: MUTED }, grid: { color: GRID }, ticks: { callback: decades } },
       },
       plugins: { legend: { labels: { color: INK, boxWidth: 10 } } },
     },

@@ -15,6 +15,11 @@ export const THRESHOLDS: { key: keyof Thresholds; label: string; hint: string; u
   { key: 'wakeup_late_p99', label: 'wake-up lateness p99', hint: 'e.g. 5ms', unit: 'duration' },
 ];
 
+/** The kernel a history row ran on, as the kernel filter offers it. */
+export function kernelLabel(r: RunInfo): string {
+  return r.target === 'sim' ? 'simulated' : (r.kernel ?? '');
+}
+
 export interface HistoryFilter {
   preset: string;
   target: string;
@@ -283,7 +288,7 @@ class Lab {
       (r) =>
         (!f.preset || r.preset === f.preset) &&
         (!f.target || r.target === f.target) &&
-        (!f.kernel || (r.kernel ?? (r.target === 'sim' ? 'simulated' : '')) === f.kernel) &&
+        (!f.kernel || kernelLabel(r) === f.kernel) &&
         (!f.verdict || (r.state === 'running' ? 'running' : (r.verdict ?? 'incomplete')) === f.verdict) &&
         (!text || `${r.id} ${r.note ?? ''}`.toLowerCase().includes(text)),
     );
