@@ -5,7 +5,7 @@
 // because nothing was measured).
 import type { Finding, RunEvent } from '../events/types.js';
 import type { Thresholds } from '../vocabulary/scenario.js';
-import { formatCount, RunTally } from '../api/tally.js';
+import { formatCount, type Histogram, RunTally } from '../api/tally.js';
 import { opSpec } from '../vocabulary/ops.js';
 import type { AnalysisContext } from './context.js';
 
@@ -62,16 +62,15 @@ export class MetricsAggregator {
       results.push({ name: 'xruns', limit: t.xruns, value: n, status: fail ? 'fail' : 'pass', message: `${formatCount(n)} xrun(s), ${fail ? 'more than' : 'within'} the ${formatCount(t.xruns)} allowed` });
       if (fail) out.push(ctx.finding('xrun-threshold', end, `${formatCount(n)} xrun(s), more than the ${formatCount(t.xruns)} allowed`, { evidence: { byStream } }));
     }
-    if (t.latency_p99 !== undefined) {
-      const l = tally.latency;
-      if (!l.count) results.push({ name: 'latency_p99', limit: t.latency_p99, status: 'skip', message: 'not evaluated: 0 stream-latency samples' });
-      else {
-        const p99 = l.quantile(0.99);
-        const fail = p99 > t.latency_p99;
-        results.push({ name: 'latency_p99', limit: t.latency_p99, value: p99, status: fail ? 'fail' : 'pass', message: `latency p99 ${ms(p99, 2)} ${fail ? 'exceeds' : 'within'} ${ms(t.latency_p99, 2)} (${formatCount(l.count)} samples)` });
-        if (fail) out.push(ctx.finding('latency-threshold', end, `latency p99 ${ms(p99, 2)} exceeds ${ms(t.latency_p99, 2)}`, { evidence: l.summary() }));
-      }
-    }
+    // A p99 over samples: not evaluated when nothing was sampled (the run must say so, not pass).
+    const p99Check = (name: 'latency_p99' | 'wakeup_late_p99', h: Histogram, limit: number, what: string, samples: string, type: 'latency-threshold' | 'wakeup-latency-threshold', digits: number) => {
+      if (!h.count) return results.push({ name, limit, status: 'skip', message: `not evaluated: 0 ${samples} samples` });
+      const p99 = h.quantile(0.99);
+      const fail = p99 > limit;
+      results.push({ name, limit, value: p99, status: fail ? 'fail' : 'pass', message: `${what} p99 ${ms(p99, digits)} ${fail ? 'exceeds' : 'within'} ${ms(limit, digits)} (${formatCount(h.count)} samples)` });
+      if (fail) out.push(ctx.finding(type, end, `${what} p99 ${ms(p99, digits)} exceeds ${ms(limit, digits)}`, { evidence: h.summary() }));
+    };
+    if (t.latency_p99 !== undefined) p99Check('latency_p99', tally.latency, t.latency_p99, 'latency', 'stream-latency', 'latency-threshold', 2);
     if (t.ioctl_p99 !== undefined) {
       let worst: { op: string; p99: number } | null = null;
       let failed = 0;
@@ -97,16 +96,7 @@ export class MetricsAggregator {
           message: failed ? `${failed} of ${timed} ioctl(s) over ${ms(t.ioctl_p99, 3)} at p99 (worst ${worst.op}, ${ms(worst.p99, 3)})` : `every ioctl within ${ms(t.ioctl_p99, 3)} at p99 (worst ${worst.op}, ${ms(worst.p99, 3)})`,
         });
     }
-    if (t.wakeup_late_p99 !== undefined) {
-      const w = tally.wakeupLate;
-      if (!w.count) results.push({ name: 'wakeup_late_p99', limit: t.wakeup_late_p99, status: 'skip', message: 'not evaluated: 0 period wake-up samples' });
-      else {
-        const p99 = w.quantile(0.99);
-        const fail = p99 > t.wakeup_late_p99;
-        results.push({ name: 'wakeup_late_p99', limit: t.wakeup_late_p99, value: p99, status: fail ? 'fail' : 'pass', message: `period wake-up lateness p99 ${ms(p99, 3)} ${fail ? 'exceeds' : 'within'} ${ms(t.wakeup_late_p99, 3)}` });
-        if (fail) out.push(ctx.finding('wakeup-latency-threshold', end, `period wake-up lateness p99 ${ms(p99, 3)} exceeds ${ms(t.wakeup_late_p99, 3)}`, { evidence: w.summary() }));
-      }
-    }
+    if (t.wakeup_late_p99 !== undefined) p99Check('wakeup_late_p99', tally.wakeupLate, t.wakeup_late_p99, 'period wake-up lateness', 'period wake-up', 'wakeup-latency-threshold', 3);
     this.results = results;
     return out;
   }
