@@ -64,13 +64,14 @@ export function phasePlugin(get: () => PhaseMark[]): Plugin {
       ctx.fillStyle = 'rgba(226,163,54,0.9)';
       ctx.setLineDash([3, 3]);
       ctx.font = '10px system-ui, sans-serif';
-      const band = chartArea.top - PHASE_ROWS * PHASE_ROW_PX - 2;
+      // The band is the padding at the very top of the canvas, above a legend if there is one.
+      const band = 2;
       const rowEnd = Array.from({ length: PHASE_ROWS }, () => -Infinity);
       for (const p of phases) {
         const px = x.getPixelForValue(p.t / 1e9);
         if (px < chartArea.left - 1 || px > chartArea.right + 1) continue;
         ctx.beginPath();
-        ctx.moveTo(px, band + 2);
+        ctx.moveTo(px, chartArea.top);
         ctx.lineTo(px, chartArea.bottom);
         ctx.stroke();
         const w = ctx.measureText(p.name).width;
