@@ -64,6 +64,8 @@ const THRESHOLD_TYPES: Record<string, FindingType> = {
   latency_p99: 'latency-threshold',
   ioctl_p99: 'ioctl-latency-threshold',
   wakeup_late_p99: 'wakeup-latency-threshold',
+  glitches: 'glitch-threshold',
+  midi_latency_p99: 'midi-latency-threshold',
 };
 
 /** The checks of one analysis (a run, or one phase of a suite), after it finished. */

@@ -71,6 +71,7 @@ interface Metrics {
   latency_ns?: HistogramSummary;
   wakeup_late_ns?: HistogramSummary;
   ioctl_ns?: HistogramSummary;
+  midi_latency_ns?: HistogramSummary;
   hw_ptr_rate?: Record<string, HwPtrRate>;
 }
 
@@ -106,6 +107,9 @@ export function compareMetrics(summaries: { id: string; summary: RunSummary }[])
   add('run', 'xruns', 'count', 'lower', counts.map((c) => c?.xruns ?? null));
   add('run', 'operations', 'count', 'none', counts.map((c) => c?.operations ?? null));
   add('run', 'failed operations', 'count', 'lower', counts.map((c) => c?.failed ?? null));
+  // Glitches are summarised only where a tone glitched; beside such a run, another run's none is 0.
+  const glitches = col((s) => (s.metrics as { glitches?: { total: number } }).glitches?.total);
+  if (glitches.some((g) => g !== null)) add('run', 'glitches (application lane)', 'count', 'lower', glitches.map((g, i) => g ?? (summaries[i]!.summary.counts ? 0 : null)));
   add('run', 'findings', 'count', 'lower', col((s) => s.findings.length));
   for (const sev of ['critical', 'error', 'warning'] as const) add('findings', sev, 'count', 'lower', counts.map((c) => c?.findings_by_severity[sev] ?? null));
   const types = [...new Set(summaries.flatMap((x) => Object.keys(x.summary.finding_counts ?? {})))].sort();
@@ -127,7 +131,7 @@ export function compareMetrics(summaries: { id: string; summary: RunSummary }[])
     const g = (name: string) => (part ? `${part}: ${name}` : name);
     const ms = metrics.map((m) => m[part]);
     add(g('throughput'), 'operations per second', 'ops/s', 'higher', ms.map((m) => m?.ops_per_s ?? null));
-    for (const [key, label] of [['latency_ns', 'stream latency'], ['wakeup_late_ns', 'period wake-up lateness'], ['ioctl_ns', 'ioctl duration']] as const) {
+    for (const [key, label] of [['latency_ns', 'stream latency'], ['wakeup_late_ns', 'period wake-up lateness'], ['ioctl_ns', 'ioctl duration'], ['midi_latency_ns', 'MIDI latency']] as const) {
       const hs = ms.map((m) => m?.[key]);
       if (hs.every((h) => !h?.count)) continue;
       for (const q of ['p50', 'p99', 'max'] as const) add(g(label), q, 'ns', 'lower', hs.map((h) => (h?.count ? h[q] : null)));

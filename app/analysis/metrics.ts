@@ -63,7 +63,7 @@ export class MetricsAggregator {
       if (fail) out.push(ctx.finding('xrun-threshold', end, `${formatCount(n)} xrun(s), more than the ${formatCount(t.xruns)} allowed`, { evidence: { byStream } }));
     }
     // A p99 over samples: not evaluated when nothing was sampled (the run must say so, not pass).
-    const p99Check = (name: 'latency_p99' | 'wakeup_late_p99', h: Histogram, limit: number, what: string, samples: string, type: 'latency-threshold' | 'wakeup-latency-threshold', digits: number) => {
+    const p99Check = (name: 'latency_p99' | 'wakeup_late_p99' | 'midi_latency_p99', h: Histogram, limit: number, what: string, samples: string, type: 'latency-threshold' | 'wakeup-latency-threshold' | 'midi-latency-threshold', digits: number) => {
       if (!h.count) return results.push({ name, limit, status: 'skip', message: `not evaluated: 0 ${samples} samples` });
       const p99 = h.quantile(0.99);
       const fail = p99 > limit;
@@ -96,6 +96,13 @@ export class MetricsAggregator {
           message: failed ? `${failed} of ${timed} ioctl(s) over ${ms(t.ioctl_p99, 3)} at p99 (worst ${worst.op}, ${ms(worst.p99, 3)})` : `every ioctl within ${ms(t.ioctl_p99, 3)} at p99 (worst ${worst.op}, ${ms(worst.p99, 3)})`,
         });
     }
+    if (t.glitches !== undefined) {
+      const n = tally.glitches;
+      const fail = n > t.glitches;
+      results.push({ name: 'glitches', limit: t.glitches, value: n, status: fail ? 'fail' : 'pass', message: `${formatCount(n)} glitch(es) in the looped-back tone, ${fail ? 'more than' : 'within'} the ${formatCount(t.glitches)} allowed` });
+      if (fail) out.push(ctx.finding('glitch-threshold', end, `${formatCount(n)} glitch(es) in the looped-back tone, more than the ${formatCount(t.glitches)} allowed`, { evidence: { byStream: Object.fromEntries(tally.streamList().filter((s) => s.glitches).map((s) => [s.key, s.glitches])) } }));
+    }
+    if (t.midi_latency_p99 !== undefined) p99Check('midi_latency_p99', tally.midiLatency, t.midi_latency_p99, 'MIDI latency', 'MIDI latency', 'midi-latency-threshold', 3);
     if (t.wakeup_late_p99 !== undefined) p99Check('wakeup_late_p99', tally.wakeupLate, t.wakeup_late_p99, 'period wake-up lateness', 'period wake-up', 'wakeup-latency-threshold', 3);
     this.results = results;
     return out;
@@ -135,6 +142,9 @@ export class MetricsAggregator {
       latency_ns: t.latency.summary(),
       ioctl_ns: t.ioctl.summary(),
       wakeup_late_ns: t.wakeupLate.summary(),
+      ...(t.latencyConfidence.length ? { latency_confidence: { min: Math.min(...t.latencyConfidence), median: [...t.latencyConfidence].sort((a, b) => a - b)[t.latencyConfidence.length >> 1] } } : {}),
+      ...(t.glitches ? { glitches: { total: t.glitches, by_handle: Object.fromEntries(t.streamList().filter((s) => s.glitches).map((s) => [s.key, s.glitches])) } } : {}),
+      ...(t.midiLatency.count ? { midi_latency_ns: t.midiLatency.summary(), midi_jitter_ns: t.midiJitter.summary() } : {}),
       hw_ptr_rate: this.hwPtrRateSummary(),
       klog_lines: t.klogLines,
     };

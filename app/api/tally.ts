@@ -97,6 +97,8 @@ export interface StreamTally {
   operations: number;
   failed: number;
   xruns: number;
+  /** Application lane: glitches found in the tone this stream looped back. */
+  glitches: number;
   latency: Histogram;
   hwPtr: { sum: number; n: number; min: number; max: number } | null;
 }
@@ -126,6 +128,7 @@ export interface StreamRow {
   operations: number;
   failed: number;
   xruns: number;
+  glitches?: number;
   latency_samples: number;
   latency_p50_ns?: number;
   latency_p99_ns?: number;
@@ -161,6 +164,11 @@ export class RunTally {
   readonly latency = new Histogram();
   readonly ioctl = new Histogram();
   readonly wakeupLate = new Histogram();
+  /** Application lane: MIDI round trips, their jitter, the loopback correlation's confidence, glitches in a looped-back tone. */
+  readonly midiLatency = new Histogram();
+  readonly midiJitter = new Histogram();
+  readonly latencyConfidence: number[] = [];
+  glitches = 0;
   firstT = Infinity;
   lastT = 0;
   private phase: string | undefined;
@@ -186,7 +194,14 @@ export class RunTally {
         } else if (e.name === 'latency') {
           this.latency.add(e.value);
           if (e.handle) this.stream(e.handle).latency.add(e.value);
-        } else if (e.name === 'wakeup_late') this.wakeupLate.add(e.value);
+          // Kept bounded: a confidence per loopback probe, a few per second at most.
+          if (e.confidence !== undefined && this.latencyConfidence.length < 100_000) this.latencyConfidence.push(e.confidence);
+        } else if (e.name === 'glitch') {
+          this.glitches++;
+          this.stream(e.handle ?? '?').glitches++;
+        } else if (e.name === 'midi_latency') this.midiLatency.add(e.value);
+        else if (e.name === 'midi_jitter') this.midiJitter.add(e.value);
+        else if (e.name === 'wakeup_late') this.wakeupLate.add(e.value);
         else if (e.name === 'hw_ptr_rate') {
           const s = this.stream(e.handle ?? '?');
           const r = s.hwPtr;
@@ -251,7 +266,7 @@ export class RunTally {
     const key = this.phase ? `${this.phase}/${handle}` : handle;
     let s = this.streams.get(key);
     if (!s) {
-      s = { key, handle, operations: 0, failed: 0, xruns: 0, latency: new Histogram(), hwPtr: null };
+      s = { key, handle, operations: 0, failed: 0, xruns: 0, glitches: 0, latency: new Histogram(), hwPtr: null };
       if (this.phase) s.phase = this.phase;
       this.streams.set(key, s);
     }
@@ -266,7 +281,7 @@ export class RunTally {
 
   /** Streams that are streams: opened with pcm.open, or reported an xrun, latency or rate. */
   streamList(): StreamTally[] {
-    return [...this.streams.values()].filter((s) => s.direction || s.xruns || s.latency.count || s.hwPtr || s.operations);
+    return [...this.streams.values()].filter((s) => s.direction || s.xruns || s.glitches || s.latency.count || s.hwPtr || s.operations);
   }
 
   streamRows(): StreamRow[] {
@@ -277,6 +292,7 @@ export class RunTally {
       if (s.cardName) row.card_name = s.cardName;
       if (s.direction) row.direction = s.direction;
       if (s.rate) row.rate = s.rate;
+      if (s.glitches) row.glitches = s.glitches;
       if (s.latency.count) {
         row.latency_p50_ns = s.latency.quantile(0.5);
         row.latency_p99_ns = s.latency.quantile(0.99);

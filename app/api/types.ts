@@ -110,7 +110,7 @@ export interface RunStartParams {
 }
 
 /** Threshold values as a person writes them in a preset; null (or "") removes the threshold. */
-export type ThresholdValues = Partial<Record<'xruns' | 'latency_p99' | 'ioctl_p99' | 'wakeup_late_p99', string | number | null>>;
+export type ThresholdValues = Partial<Record<keyof Thresholds, string | number | null>>;
 
 export interface ThresholdCheck {
   /** The thresholds the run would use (ns; xruns a count), when every value is valid. */

@@ -15,6 +15,10 @@ import { runOnAgent, type KernelLogFeed } from './agent/runner.js';
 import { type AgentChannel, AgentSession, type DeviceRequest, parseDeviceJson } from './agent/session.js';
 import { KlogAligner, parseConsoleLine } from './kmsg.js';
 import { type RunOutcome, type RunRequest, type Target, TargetError } from './target.js';
+import { placementOf } from '../vocabulary/placement.js';
+import { allSteps } from '../vocabulary/scenario.js';
+import { LibrarySession, childUnavailable, runLibraryLane } from '../applane/session.js';
+import { execChildInGuest } from '../applane/guest.js';
 
 export interface VmTargetOptions {
   /** Boot options for the guest this target starts on first use. */
@@ -54,6 +58,7 @@ export function execChannel(h: ExecHandle): AgentChannel {
 }
 
 const guestPaths = new WeakMap<Guest, Map<string, string>>();
+const STOPPED_BOOTING: RunOutcome = { status: 'stopped', elapsed: 0, reason: 'stopped while the guest booted' };
 /** Read once per guest: the kernel and cards do not change under a running guest. */
 const guestContexts = new WeakMap<Guest, TargetContext>();
 
@@ -121,10 +126,14 @@ export class VmTarget implements Target {
     return parseDeviceJson(r.stdout, 'vm');
   }
 
-  async run(req: RunRequest): Promise<RunOutcome> {
+  /**
+   * The guest for a run, booted if need be with its stages reported as
+   * progress events, and what it runs on as a context event; null when the
+   * run was stopped while the guest booted.
+   */
+  private async guestFor(req: RunRequest, starting: string): Promise<Guest | null> {
     const t0 = Date.now();
     const progress = (stage: string, text: string) => req.emit({ kind: 'progress', t: 0, stage, text, wall_ms: Date.now() - t0 });
-    const bin = ensureAgent({ path: this.opts.agentPath });
     if (this.guest?.alive) progress('ready', 'the guest is already running');
     let g: Guest;
     // A stop while the guest boots ends the boot (this target is not reused after a stop).
@@ -133,16 +142,24 @@ export class VmTarget implements Target {
     try {
       g = await this.ready(progress);
     } catch (e) {
-      if (req.signal.aborted && this.bootAbort.signal.aborted) return { status: 'stopped', elapsed: 0, reason: 'stopped while the guest booted' };
+      if (req.signal.aborted && this.bootAbort.signal.aborted) return null;
       throw e;
     } finally {
       req.signal.removeEventListener('abort', stopBoot);
     }
-    if (req.signal.aborted) return { status: 'stopped', elapsed: 0, reason: 'stopped while the guest booted' };
+    if (req.signal.aborted) return null;
     let ctx = guestContexts.get(g);
     if (!ctx) guestContexts.set(g, (ctx = await guestContext(g)));
     req.emit({ kind: 'context', t: 0, context: ctx });
-    progress('agent', 'starting the agent in the guest');
+    progress('agent', starting);
+    return g;
+  }
+
+  async run(req: RunRequest): Promise<RunOutcome> {
+    if (placementOf(allSteps(req.scenario)) === 'library') return this.runLibrary(req);
+    const bin = ensureAgent({ path: this.opts.agentPath });
+    const g = await this.guestFor(req, 'starting the agent in the guest');
+    if (!g) return STOPPED_BOOTING;
     const path = await agentInGuest(g, bin);
     const klog = await guestKernelLog(g, req.emit);
     let h: ExecHandle;
@@ -183,6 +200,53 @@ export class VmTarget implements Target {
       session.quit();
       const t = setTimeout(() => session.kill(), 3000);
       await h.exit.catch(() => undefined);
+      clearTimeout(t);
+    }
+  }
+
+  /** pa.* and midi.* presets: the application lane's child inside the guest (native-bridge/applane/). */
+  private async runLibrary(req: RunRequest): Promise<RunOutcome> {
+    const why = childUnavailable();
+    if (why) throw new TargetError(why);
+    const g = await this.guestFor(req, 'starting the application lane in the guest');
+    if (!g) return STOPPED_BOOTING;
+    const klog = await guestKernelLog(g, req.emit);
+    let started: Awaited<ReturnType<typeof execChildInGuest>>;
+    try {
+      started = await execChildInGuest(g);
+    } catch (e) {
+      klog.stop();
+      throw e instanceof TargetError ? e : new TargetError(`cannot start the application lane in the guest: ${(e as Error).message}`);
+    }
+    const session = new LibrarySession(started.channel);
+    let down: GuestDown | undefined;
+    const onDown = (d: GuestDown) => (down = d);
+    g.on('down', onDown);
+    try {
+      const outcome = await runLibraryLane(session, req, {
+        onDeviceRequest: (r) => this.device(g, r, req.emit),
+        onStarted: (t0) => klog.start(t0),
+        silenceMs: this.opts.silenceMs ?? 15_000,
+      });
+      if (outcome.status === 'crashed' && !down) down = await downSoon(g);
+      if (down) {
+        klog.panic(down);
+        return { status: 'crashed', reason: describeDown(down), elapsed: outcome.elapsed };
+      }
+      return outcome;
+    } catch (e) {
+      down ??= e instanceof GuestDownError ? e.down : undefined;
+      if (down) {
+        klog.panic(down);
+        return { status: 'crashed', reason: describeDown(down), elapsed: 0 };
+      }
+      throw e;
+    } finally {
+      klog.stop();
+      g.off('down', onDown);
+      session.quit();
+      const t = setTimeout(() => session.kill(), 3000);
+      await started.handle.exit.catch(() => undefined);
       clearTimeout(t);
     }
   }

@@ -4,7 +4,8 @@
 // positions to the errors.
 import { type Issue, type Path, describe, int, list, map, obj, oneOf, str, closest, transform } from './schema.js';
 import { duration } from './duration.js';
-import { OPS, OP_NAMES, type OpSpec, checkExclusive, opSpec } from './ops.js';
+import { OPS, OP_NAMES, type HandleKind, type OpSpec, checkExclusive, opSpec } from './ops.js';
+import { checkLanePlacement } from './placement.js';
 import { ERRNO_NAMES } from './errno.js';
 
 export const RACE_FAMILIES = ['seq-pool-resize', 'dpcm-route-change', 'parallel-hw-params', 'detach-while-open', 'stop-close-race'] as const;
@@ -32,6 +33,10 @@ export interface Thresholds {
   latency_p99?: number;
   ioctl_p99?: number;
   wakeup_late_p99?: number;
+  /** Application lane: glitches allowed in a looped-back sine. */
+  glitches?: number;
+  /** Application lane: MIDI send-to-receive latency bound (p99 of the per-receive medians). */
+  midi_latency_p99?: number;
 }
 
 export type StopOn = 'first' | 'critical' | 'never';
@@ -113,12 +118,14 @@ const laneSchema = obj(
 );
 
 const errnoNameS = str({ pattern: /^E[A-Z0-9]+$/, expected: 'an errno name' });
-export const THRESHOLD_NAMES = ['xruns', 'latency_p99', 'ioctl_p99', 'wakeup_late_p99'] as const;
+export const THRESHOLD_NAMES = ['xruns', 'latency_p99', 'ioctl_p99', 'wakeup_late_p99', 'glitches', 'midi_latency_p99'] as const;
 const thresholdsSchema = obj({}, {
   xruns: int({ min: 0 }),
   latency_p99: duration({}),
   ioctl_p99: duration({}),
   wakeup_late_p99: duration({}),
+  glitches: int({ min: 0 }),
+  midi_latency_p99: duration({}),
 });
 const expectSchema = obj({}, {
   errnos: map(list(errnoNameS)),
@@ -269,7 +276,7 @@ export function validateScenario(raw: unknown): ValidationResult {
 
   // Cross-references: handles must be opened with the right kind before use,
   // and barriers may only appear in lanes (setup has nobody to meet).
-  const handleKinds = new Map<string, 'pcm' | 'seq'>();
+  const handleKinds = new Map<string, HandleKind>();
   const all: Step[] = [...setup, ...lanes.flatMap((l) => l.steps), ...teardown];
   for (const s of all) {
     const sp = opSpec(s.op)!;
@@ -298,6 +305,7 @@ export function validateScenario(raw: unknown): ValidationResult {
       }
     }
   }
+  checkLanePlacement(setup, lanes, teardown, issues);
   for (const s of [...setup, ...teardown]) {
     if (s.op === 'barrier') issues.push({ path: stepPath(s), message: 'barriers only make sense inside lanes' });
   }
@@ -362,6 +370,9 @@ export function allSteps(sc: Scenario): Step[] {
 
 export { OPS, type OpSpec };
 
+/** Thresholds that are counts; the others are durations. */
+const COUNT_THRESHOLDS = new Set(['xruns', 'glitches']);
+
 /**
  * Thresholds changed for one run (the app's run settings, `stresslab run
  * --threshold`), checked by the preset's own schema so a value is refused
@@ -372,14 +383,14 @@ export { OPS, type OpSpec };
 export function overrideThresholds(base: Thresholds, raw: Record<string, string | number | null>): { thresholds?: Thresholds; issues: Issue[] } {
   const issues: Issue[] = [];
   const merged: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(base)) if (v !== undefined) merged[k] = k === 'xruns' ? v : `${v}ns`;
+  for (const [k, v] of Object.entries(base)) if (v !== undefined) merged[k] = COUNT_THRESHOLDS.has(k) ? v : `${v}ns`;
   for (const [k, v] of Object.entries(raw)) {
     if (!(THRESHOLD_NAMES as readonly string[]).includes(k)) {
       issues.push({ path: ['expect', 'thresholds', k], message: `unknown threshold; known: ${THRESHOLD_NAMES.join(', ')}` });
       continue;
     }
     if (v === null || (typeof v === 'string' && !v.trim())) delete merged[k];
-    else merged[k] = typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) && k === 'xruns' ? Number(v) : typeof v === 'string' ? v.trim() : v;
+    else merged[k] = typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) && COUNT_THRESHOLDS.has(k) ? Number(v) : typeof v === 'string' ? v.trim() : v;
   }
   if (issues.length) return { issues };
   const thresholds = thresholdsSchema.check(merged, ['expect', 'thresholds'], issues) as Thresholds | undefined;

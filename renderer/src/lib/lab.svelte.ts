@@ -13,6 +13,8 @@ export const THRESHOLDS: { key: keyof Thresholds; label: string; hint: string; u
   { key: 'latency_p99', label: 'latency p99', hint: 'e.g. 50ms', unit: 'duration' },
   { key: 'ioctl_p99', label: 'ioctl p99', hint: 'e.g. 2ms', unit: 'duration' },
   { key: 'wakeup_late_p99', label: 'wake-up lateness p99', hint: 'e.g. 5ms', unit: 'duration' },
+  { key: 'glitches', label: 'glitches', hint: 'glitches allowed in a looped-back tone (application lane), e.g. 0', unit: 'count' },
+  { key: 'midi_latency_p99', label: 'MIDI latency p99', hint: 'application lane, e.g. 10ms', unit: 'duration' },
 ];
 
 /** The kernel a history row ran on, as the kernel filter offers it. */
