@@ -159,8 +159,8 @@ function streamsHtml(c: RunCounts): string {
 function oracleHtml(o: RunSummary['oracle']): string {
   if (!o) return '';
   const items = [...o.not_comparable.map((n) => `<tr><td>not compared</td><td></td><td>${esc(n)}</td></tr>`), ...o.items.map((d) => `<tr><td>${d.significant ? `<b>${esc(d.kind)}</b>` : `rare ${esc(d.kind)}`}</td><td class="n">${d.significant ? '' : d.chance.toFixed(2)}</td><td>${esc(d.message)}</td></tr>`)];
-  return `<h2>Oracle: ${o.divergences} divergence(s) against ${esc(o.against)}</h2>
-<p>${o.compared} step(s) compared${o.rare ? `, ${o.rare} rare difference(s) timing alone could explain` : ''}; the full comparison is <code>${esc(o.report)}</code> next to the journal.</p>
+  return `<h2>Oracle: ${formatCount(o.divergences)} divergence(s) against ${esc(o.against)}</h2>
+<p>${formatCount(o.compared)} step(s) compared${o.rare ? `, ${formatCount(o.rare)} rare difference(s) timing alone could explain` : ''}; the full comparison is <code>${esc(o.report)}</code> next to the journal.</p>
 ${items.length ? `<table><tr><th>kind</th><th>chance</th><th>what</th></tr>${items.join('')}</table>` : ''}`;
 }
 
