@@ -138,6 +138,8 @@ export interface RunInfo {
   verdict?: Verdict;
   findings?: number;
   elapsed_ns?: number;
+  /** The run's budget (ns); a suite's phases have their own. */
+  budget_ns?: number;
   wall_ms?: number;
   /** The journal could not be read; why. */
   error?: string;

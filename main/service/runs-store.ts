@@ -96,6 +96,7 @@ export class RunsStore {
         verdict: s.verdict,
         findings: s.findings.length,
         elapsed_ns: s.elapsed_ns,
+        ...(s.phases ? {} : { budget_ns: s.budget_ns }),
         wall_ms: s.wall_ms,
         ...(k ? { kernel: k.release } : {}),
         ...(s.context?.machine ? { accel: s.context.machine.accel } : {}),
