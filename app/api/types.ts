@@ -207,8 +207,12 @@ export interface ReplayParams {
 }
 
 export interface ReplayStarted extends RunStarted {
-  /** exact: the recorded schedule is followed; phase: the suite phase is re-run with its seed and profile. */
-  mode: 'exact' | 'phase';
+  /**
+   * exact: the recorded schedule is followed; phase: the suite phase is re-run
+   * with its seed and profile; seed: the run predates resolved programs (its
+   * schedule cannot be followed), so its preset is re-run with its seed and profile.
+   */
+  mode: 'exact' | 'phase' | 'seed';
   phase?: string;
   /** The finding the replay should reproduce, with its time relative to the replayed run. */
   expect: { type: string; message: string; t: number };

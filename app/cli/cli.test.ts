@@ -2,7 +2,7 @@
 // input (with a message naming what is wrong), 3 when the target fails; and
 // summary.json with the fields reports rely on.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,6 +129,20 @@ describe('stresslab CLI', () => {
     const r = cli('replay', join(out, 'journal.jsonl'), '--out', join(tmp, 'replayed'));
     expect(r.code, r.err).toBe(1);
     expect(r.out).toMatch(/replay identical to the recorded journal/);
+  });
+
+  it('replay of a journal from before resolved programs runs the preset again with its seed and compares the findings', () => {
+    const out = join(tmp, 'torn');
+    const lines = readFileSync(join(out, 'journal.jsonl'), 'utf8').split('\n');
+    const header = JSON.parse(lines[0]!) as Record<string, unknown>;
+    delete header.program;
+    const old = join(tmp, 'old-journal');
+    mkdirSync(old, { recursive: true });
+    writeFileSync(join(old, 'journal.jsonl'), [JSON.stringify(header), ...lines.slice(1)].join('\n'));
+    const r = cli('replay', join(old, 'journal.jsonl'), '--out', join(tmp, 'replayed-old'));
+    expect(r.code, r.err).toBe(1);
+    expect(r.out).toMatch(/recorded before runs executed a resolved program/);
+    expect(r.out).toMatch(/same findings as recorded: torn-hw-params/);
   });
 
   it('run --oracle runs the fixed kernel beside the run and records where the two diverge', () => {

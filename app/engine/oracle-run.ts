@@ -21,9 +21,8 @@ export function watchForOracle(h: RunHandle): OracleSide {
 export async function runOracle(o: { scenario: Scenario; seed: number; duration?: number; observed: OracleSide; target: string; profile: readonly string[]; outDir?: string; loadScenario?: (n: string) => Scenario }): Promise<OracleReport> {
   const h = startRun({
     scenario: o.scenario,
-    target: new SimTarget(),
+    target: new SimTarget({ profile: ['fixed'] }),
     seed: o.seed,
-    profile: ['fixed'],
     ...(o.duration !== undefined ? { duration: o.duration } : {}),
     ...(o.outDir ? { outDir: join(o.outDir, 'oracle') } : {}),
     journalSync: false,

@@ -11,22 +11,20 @@ import { type CheckResult, checksOf, runCheck } from '../analysis/checks.js';
 import { type RunCounts, RunTally } from '../api/tally.js';
 import { hostContext } from './host.js';
 import { JournalWriter } from '../journal/writer.js';
-import { TargetError, type RunOutcome, type Target } from '../targets/target.js';
+import { NO_SETTINGS, TargetError, type RunOutcome, type Target } from '../targets/target.js';
+import { CompileError, compileProgram } from '../program/compile.js';
+import { PROGRAM_FORMAT } from '../program/types.js';
 import { TOOL } from '../version.js';
-import { profileLabel, parseProfile } from '../sim/profiles.js';
 
 export interface RunSpec {
   scenario: Scenario;
+  /** Where to run, with its own settings (the simulator's profile, strategy, depth, replay: see targets/registry.ts). */
   target: Target;
   seed: number;
-  /** Kernel profile for the simulator (bug switches), e.g. ["fixed"]. */
-  profile: string[];
   /** Budget, ns; defaults to the scenario's. */
   duration?: number;
-  strategy?: 'pct' | 'random';
-  depth?: number;
-  /** Recorded scheduler decisions (sim replay). */
-  replay?: string;
+  /** Events carry the request each step issued (`req`). */
+  reportRequests?: boolean;
   /** Directory for journal.jsonl and summary.json; none means no files. */
   outDir?: string;
   /** fdatasync each journal batch (default true). */
@@ -70,24 +68,6 @@ export interface RunSummary {
   context?: RunContext;
 }
 
-/**
- * A suite's phases name their own profiles; the run's is every switch any phase
- * turns on. Read, not parsed: a phase with a bad profile fails in the journal,
- * like any other phase error.
- */
-function suiteProfileLabel(suite: NonNullable<Scenario['suite']>): string[] {
-  const names = suite.flatMap((e) => e.profile ?? []).flatMap((n) => n.split(',')).map((n) => n.trim());
-  return profileLabel(new Set(names.filter((n) => n && n !== 'fixed')));
-}
-
-/**
- * Kernel profiles are switches of the simulated kernel: a real kernel is
- * labelled with none, whatever was asked.
- */
-export function profileFor(targetId: string, profile: string[]): string[] {
-  return targetId === 'sim' ? profile : [];
-}
-
 export type Listener = (e: RunEvent) => void;
 
 export class RunHandle {
@@ -104,8 +84,11 @@ export class RunHandle {
   targetContext: TargetContext | null = null;
 
   constructor(readonly spec: RunSpec) {
-    // Start on a microtask, so whoever called startRun() can subscribe before
-    // the first event (the simulator emits synchronously from its first step).
+    // The one place that handles events published before anyone subscribed
+    // (in-process subscribers: the CLI, the run worker, tests): the run starts
+    // on a microtask, so whoever called startRun() subscribes before the first
+    // event. API clients get the same promise from the lab service, which
+    // holds a subscription's events until its id has reached the client.
     this.done = Promise.resolve().then(() => this.execute());
   }
 
@@ -133,29 +116,28 @@ export class RunHandle {
     const spec = this.spec;
     const sc = spec.scenario;
     const wall0 = Date.now();
-    const strategy = spec.replay !== undefined ? 'replay' : (spec.strategy ?? sc.sim.strategy ?? 'pct');
-    const depth = sc.sim.depth ?? spec.depth ?? 3;
+    const top = spec.target.forPreset?.(sc) ?? spec.target;
+    const { profile, strategy, depth } = top.settings?.() ?? NO_SETTINGS;
     const budget = spec.duration ?? sc.duration;
     const journal = spec.outDir ? new JournalWriter(join(spec.outDir, 'journal.jsonl'), { sync: spec.journalSync ?? true }) : null;
-    const requested = parseProfile(spec.profile);
-    const simulated = spec.target.id === 'sim';
     const header: RunHeader = {
       kind: 'run',
       format: 1,
       preset: sc.name,
       scenario: sc,
       target: spec.target.id,
-      profile: profileFor(spec.target.id, sc.suite ? suiteProfileLabel(sc.suite) : profileLabel(requested)),
+      profile,
       seed: spec.seed,
       strategy,
       depth,
       duration: budget,
+      program: PROGRAM_FORMAT,
       tool: TOOL,
     };
     journal?.write(header);
-    const notApplied = !simulated && requested.size ? `kernel profiles are switches of the simulated kernel; on ${spec.target.id} the requested ${[...requested].join(',')} was not applied` : sc.suite && requested.size ? `${sc.name} is a suite whose phases name their own kernel profiles; the requested profile ${[...requested].join(',')} was not applied` : null;
-    if (notApplied) {
-      const note: RunEvent = { kind: 'note', t: 0, level: 'warn', text: notApplied };
+    const ignored = sc.suite ? (spec.target.settings?.() ?? NO_SETTINGS).profile.filter((p) => p !== 'fixed') : [];
+    if (ignored.length) {
+      const note: RunEvent = { kind: 'note', t: 0, level: 'warn', text: `${sc.name} is a suite whose phases name their own kernel profiles; the requested profile ${ignored.join(',')} was not applied` };
       journal?.write(note);
       this.publish(note);
     }
@@ -170,10 +152,14 @@ export class RunHandle {
     const findingIds = new Map<string, number>();
     try {
       const entries = sc.suite
-        ? sc.suite.map((e) => ({ scenario: this.loadSuiteEntry(e.preset), profile: e.profile ?? ['fixed'], duration: e.duration }))
-        : [{ scenario: sc, profile: spec.profile, duration: budget }];
+        ? sc.suite.map((e) => {
+            const scenario = this.loadSuiteEntry(e.preset);
+            return { scenario, target: spec.target.forPreset?.(scenario, e) ?? spec.target, duration: e.duration };
+          })
+        : [{ scenario: sc, target: top, duration: budget }];
       for (const entry of entries) {
         if (this.controller.signal.aborted) break;
+        const phaseProfile = (entry.target.settings?.() ?? NO_SETTINGS).profile;
         const phase = new AbortController();
         const onAbort = () => phase.abort();
         this.controller.signal.addEventListener('abort', onAbort);
@@ -186,7 +172,7 @@ export class RunHandle {
         };
         const handleFinding = (f: Finding) => {
           if (!f.interleaving) {
-            const il = spec.target.explain?.(f);
+            const il = entry.target.explain?.(f);
             if (il) f.interleaving = il.map((s) => ({ ...s, t: s.t + offset }));
           }
           findings.push(f);
@@ -196,7 +182,7 @@ export class RunHandle {
           const stopOn = entry.scenario.expect.stopOn;
           if (stopOn === 'first' || (stopOn === 'critical' && f.severity === 'critical')) phase.abort();
         };
-        if (sc.suite) emitOut({ kind: 'phase', t: offset, name: entry.scenario.name, profile: entry.profile });
+        if (sc.suite) emitOut({ kind: 'phase', t: offset, name: entry.scenario.name, profile: phaseProfile });
         const emit = (raw: RunEvent) => {
           const e = offset ? shift(raw, offset) : raw;
           emitOut(e);
@@ -205,23 +191,20 @@ export class RunHandle {
         };
         let outcome: RunOutcome;
         try {
-          outcome = await spec.target.run({
-            scenario: entry.scenario,
-            seed: spec.seed,
-            profile: entry.profile,
-            duration: entry.duration ?? entry.scenario.duration,
-            strategy: spec.strategy ?? entry.scenario.sim.strategy ?? 'pct',
-            depth: entry.scenario.sim.depth ?? depth,
-            ...(spec.replay !== undefined && !sc.suite ? { replay: spec.replay } : {}),
-            signal: phase.signal,
-            emit,
-          });
+          let program;
+          try {
+            program = compileProgram(entry.scenario, { seed: spec.seed, duration: entry.duration ?? entry.scenario.duration });
+          } catch (e) {
+            if (e instanceof CompileError) throw new TargetError(`${entry.scenario.name} does not compile: ${e.message}`);
+            throw e;
+          }
+          outcome = await entry.target.run({ program, signal: phase.signal, emit, ...(spec.reportRequests ? { reportRequests: true } : {}) });
         } finally {
           this.controller.signal.removeEventListener('abort', onAbort);
         }
         for (const f of analysis.finish(offset + outcome.elapsed)) handleFinding(f);
         checks.push(...checksOf(analysis, findings, sc.suite ? entry.scenario.name : undefined));
-        phases.push({ name: entry.scenario.name, profile: profileFor(spec.target.id, profileLabel(parseProfile(entry.profile))), status: outcome.status, elapsed: outcome.elapsed, findings: findings.map((f) => f.id) });
+        phases.push({ name: entry.scenario.name, profile: phaseProfile, status: outcome.status, elapsed: outcome.elapsed, findings: findings.map((f) => f.id) });
         if (outcome.status === 'crashed') {
           status = 'crashed';
           reason = outcome.reason;

@@ -27,6 +27,12 @@ export interface ActionEvent {
   data?: Record<string, unknown>;
   /** Kernel thread id on real targets. */
   tid?: number;
+  /**
+   * The request the step issued (its resolved arguments and what the run-time
+   * rules of app/program/README.md decided), when the run asked for it
+   * (RunRequest.reportRequests): the sim-vs-agent comparison reads it.
+   */
+  req?: Record<string, unknown>;
 }
 
 export type KlogSource = 'sim' | 'guest' | 'host';
@@ -260,6 +266,12 @@ export interface RunHeader {
   strategy: string;
   depth: number;
   duration: number;
+  /**
+   * Format of the resolved program the run executed (app/program/types.ts
+   * PROGRAM_FORMAT). Journals from before programs have none: their lanes drew
+   * from other generators, so their schedules cannot be followed exactly.
+   */
+  program?: number;
   tool: string;
 }
 

@@ -13,7 +13,7 @@ import { AgentSession, parseDeviceJson } from './agent/session.js';
 import { KlogAligner, KmsgReader } from './kmsg.js';
 import { localContext } from './context.js';
 import { placementOf } from '../vocabulary/placement.js';
-import { allSteps } from '../vocabulary/scenario.js';
+import { programSteps } from '../program/resolve.js';
 import { LibrarySession, childUnavailable, runLibraryLane, spawnLocalChild } from '../applane/session.js';
 
 export interface LocalTargetOptions {
@@ -48,7 +48,7 @@ export class LocalTarget implements Target {
 
   async run(req: RunRequest): Promise<RunOutcome> {
     req.emit({ kind: 'context', t: 0, context: localContext() });
-    if (placementOf(allSteps(req.scenario)) === 'library') return this.runLibrary(req);
+    if (placementOf(programSteps(req.program)) === 'library') return this.runLibrary(req);
     const bin = ensureAgent({ path: this.opts.agentPath });
     const child = spawnAgent(bin);
     const session = new AgentSession(child);

@@ -29,7 +29,7 @@ afterAll(async () => {
 
 async function run(name: string, doc: Record<string, unknown>): Promise<{ dir: string; summary: RunSummary; events: RunEvent[] }> {
   const dir = join(out, name);
-  const h = startRun({ scenario: scenario({ ...doc, name }), target, seed: 1, profile: ['fixed'], outDir: dir, journalSync: false });
+  const h = startRun({ scenario: scenario({ ...doc, name }), target, seed: 1, outDir: dir, journalSync: false });
   const events: RunEvent[] = [];
   h.subscribe((e) => events.push(e));
   await h.done;

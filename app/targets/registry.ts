@@ -1,6 +1,7 @@
 // Which targets exist and how to make one. Real targets register here too.
 import type { Target } from './target.js';
 import { SimTarget } from './sim/sim-target.js';
+import type { SimTargetOptions } from './sim/options.js';
 import { LocalTarget } from './local.js';
 import { VmTarget } from './vm.js';
 import type { BootOptions } from '../vlab/index.js';
@@ -11,6 +12,8 @@ export interface TargetOptions {
   boot?: BootOptions;
   /** Real hardware: allow device.detach to unbind drivers. */
   allowDetach?: boolean;
+  /** The simulator's settings (kernel profile, strategy, depth, replay); other targets have none. */
+  sim?: SimTargetOptions;
 }
 
 export interface TargetFactory {
@@ -20,7 +23,7 @@ export interface TargetFactory {
 }
 
 const factories: TargetFactory[] = [
-  { id: 'sim', label: 'Simulated kernel', create: () => new SimTarget() },
+  { id: 'sim', label: 'Simulated kernel', create: (o) => new SimTarget(o.sim ?? {}) },
   { id: 'local', label: "This machine's sound cards (native agent)", create: (o) => new LocalTarget({ ...(o.allowDetach ? { allowUnbind: true } : {}) }) },
   {
     id: 'vm',

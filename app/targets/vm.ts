@@ -16,7 +16,7 @@ import { type AgentChannel, AgentSession, type DeviceRequest, parseDeviceJson } 
 import { KlogAligner, parseConsoleLine } from './kmsg.js';
 import { type RunOutcome, type RunRequest, type Target, TargetError } from './target.js';
 import { placementOf } from '../vocabulary/placement.js';
-import { allSteps } from '../vocabulary/scenario.js';
+import { programSteps } from '../program/resolve.js';
 import { LibrarySession, childUnavailable, runLibraryLane } from '../applane/session.js';
 import { execChildInGuest } from '../applane/guest.js';
 
@@ -156,7 +156,7 @@ export class VmTarget implements Target {
   }
 
   async run(req: RunRequest): Promise<RunOutcome> {
-    if (placementOf(allSteps(req.scenario)) === 'library') return this.runLibrary(req);
+    if (placementOf(programSteps(req.program)) === 'library') return this.runLibrary(req);
     const bin = ensureAgent({ path: this.opts.agentPath });
     const g = await this.guestFor(req, 'starting the agent in the guest');
     if (!g) return STOPPED_BOOTING;

@@ -42,7 +42,7 @@ const vmPreset = (name: string) => preset(join(repoRoot(), 'app', 'targets', 'ag
 /** Runs a scenario through the engine on the shared guest; returns summary.json as written and the events. */
 async function run(scenario: Scenario, opts: { seed?: number; duration?: number } = {}): Promise<{ summary: RunSummary; events: RunEvent[] }> {
   const dir = join(out, `${scenario.name}-${Date.now()}`);
-  const h = startRun({ scenario, target, seed: opts.seed ?? 1, profile: [], outDir: dir, journalSync: false, ...(opts.duration ? { duration: opts.duration } : {}) });
+  const h = startRun({ scenario, target, seed: opts.seed ?? 1, outDir: dir, journalSync: false, ...(opts.duration ? { duration: opts.duration } : {}) });
   const events: RunEvent[] = [];
   h.subscribe((e) => events.push(e));
   await h.done;

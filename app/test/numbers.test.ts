@@ -19,7 +19,7 @@ const lib = new PresetLibrary();
 async function run(name: string, profile: string[], thresholds: string[] = []) {
   const outDir = join(tmp, `${name}-${profile.join('+')}`);
   const scenario = applyThresholdArgs(lib.load(name).scenario, thresholds);
-  await startRun({ scenario, target: new SimTarget(), seed: 1, profile, outDir, journalSync: false, loadScenario: (n) => lib.load(n).scenario }).done;
+  await startRun({ scenario, target: new SimTarget({ profile }), seed: 1, outDir, journalSync: false, loadScenario: (n) => lib.load(n).scenario }).done;
   return outDir;
 }
 

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { TargetError } from '../targets/target.js';
+import { TargetError } from '../errors.js';
 import { type AccelChoice, chooseAccel } from './accel.js';
 import { GuestDownError, VlabInputError } from './errors.js';
 import { Guest } from './guest.js';

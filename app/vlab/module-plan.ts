@@ -10,7 +10,7 @@
 // order the parallel loads finish in.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TargetError } from '../targets/target.js';
+import { TargetError } from '../errors.js';
 import { HW, type HwName } from './hw.js';
 import type { KernelSpec } from './kernel-cache.js';
 import { loadOrder, moduleName, parseBuiltin, parseModulesDep } from './modules.js';

@@ -7,7 +7,8 @@ import { createRunDir } from '../../app/engine/run-dir.js';
 import { join } from 'node:path';
 import type { DevicesResult, Finding, LabInfo, Method, Params, PushMessage, ReplayStarted, Result, RunEvent, RunStarted, RunSummary, RunTrailer, SubscribeResult } from '../../app/api/types.js';
 import { ApiError, checkParams } from '../../app/api/validate.js';
-import { BUG_SWITCHES, ProfileError, parseProfile, profileLabel } from '../../app/sim/profiles.js';
+import { ProfileError, simBugSwitches, simProfile } from '../../app/targets/sim/options.js';
+import { PROGRAM_FORMAT } from '../../app/program/types.js';
 import { checkPreset, formatProblem } from '../../app/vocabulary/preset-file.js';
 import type { Scenario } from '../../app/vocabulary/scenario.js';
 import { VERSION } from '../../app/version.js';
@@ -111,7 +112,7 @@ export class LabService {
     'lab.info': () => ({ version: VERSION, mode: this.opts.mode, runsDir: this.runs.dir, userPresetDir: this.opts.userPresetDir, builtinPresetDir: this.opts.builtinPresetDir }),
     'targets.list': async () => (await runTask({ kind: 'targets' }, this.opts.taskTimeoutMs ?? 60_000)).targets,
     'devices.list': (p) => this.listDevices(p.target, p.refresh ?? false),
-    'profiles.list': () => Object.entries(BUG_SWITCHES).map(([name, b]) => ({ name, seed: b.seed, summary: b.summary, finding: b.finding })),
+    'profiles.list': () => simBugSwitches(),
     'presets.list': () => this.presets.list(),
     'presets.load': (p) => this.presets.load(p.name),
     'presets.validate': (p) => this.presets.validate(p.text, p.file),
@@ -167,7 +168,7 @@ export class LabService {
   private profileOf(list: string[], target: string): string[] {
     let label: string[];
     try {
-      label = profileLabel(parseProfile(list.length ? list : ['fixed']));
+      label = simProfile(list);
     } catch (e) {
       if (e instanceof ProfileError) throw new ApiError('bad-request', `params.profile: ${e.message}`);
       throw e;
@@ -235,8 +236,10 @@ export class LabService {
     });
     if (!finding) throw new ApiError('not-found', `run ${p.runId} has no finding ${p.findingId}`);
     if (!header.scenario.suite) {
-      const started = await this.launch(header.scenario, { target: 'sim', profile: header.profile, seed: header.seed, duration: header.duration }, decisions);
-      return { ...started, mode: 'exact', expect: { type: finding.type, message: finding.message, t: finding.t } };
+      // A run from before resolved programs drew its arguments differently: its schedule cannot be followed.
+      const exact = header.program === PROGRAM_FORMAT;
+      const started = await this.launch(header.scenario, { target: 'sim', profile: header.profile, seed: header.seed, duration: header.duration }, exact ? decisions : undefined);
+      return { ...started, mode: exact ? 'exact' : 'seed', expect: { type: finding.type, message: finding.message, t: finding.t } };
     }
     const ph = phase as { t: number; name: string; profile: string[] } | undefined;
     if (!ph) throw new ApiError('not-found', `finding ${p.findingId} is not inside any phase of ${p.runId}`);
@@ -259,7 +262,8 @@ export class LabService {
     };
     // Nothing is pushed for this subscription before its id has reached the
     // client (the reply goes out when this call resolves; a setImmediate comes
-    // after that), or the client could not tell whose events they are.
+    // after that), or the client could not tell whose events they are. This is
+    // the one place API clients rely on for it: the window keeps no early buffer.
     let held: (() => void)[] | null = [];
     const whenAnswered = (fn: () => void) => (held ? held.push(fn) : fn());
     setImmediate(() => {

@@ -8,11 +8,8 @@
 // - a stop request arrives as a flag in shared memory, polled on every event
 //   (and also as a message, for targets that do yield).
 import { parentPort, workerData } from 'node:worker_threads';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { type RunSummary, startRun } from '../../app/engine/run.js';
 import { targetFactory } from '../../app/targets/registry.js';
-import type { Target } from '../../app/targets/target.js';
 import { PresetStore } from '../service/presets.js';
 import { recordOracle, runOracle, watchForOracle } from '../../app/engine/oracle-run.js';
 import type { RunControl, RunJob, RunWorkerMessage } from './messages.js';
@@ -25,74 +22,27 @@ const post = (m: RunWorkerMessage) => port.postMessage(m);
 const BATCH_EVENTS = 4096;
 const BATCH_MS = job.batchMs ?? 50;
 
-/**
- * The target starts only once `open` is called: startRun() begins executing
- * at once, and events the target emits before we subscribe would be missed.
- */
-function gated(target: Target): { target: Target; open(): void } {
-  let open!: () => void;
-  const gate = new Promise<void>((r) => (open = r));
-  return {
-    open,
-    target: {
-      id: target.id,
-      label: target.label,
-      available: () => target.available(),
-      listDevices: () => target.listDevices(),
-      run: async (req) => {
-        await gate;
-        return target.run(req);
-      },
-      ...(target.explain ? { explain: (f) => target.explain!(f) } : {}),
-      ...(target.dispose ? { dispose: () => target.dispose!() } : {}),
-    },
-  };
-}
-
-/**
- * Events the engine published before we could subscribe (a suite's first
- * phase marker, emitted inside startRun()). The target has not started, so
- * the event loop is free and the journal's timer flushes them within 100 ms.
- */
-async function journalPrefix(count: number): Promise<string[]> {
-  const file = join(job.outDir, 'journal.jsonl');
-  for (let attempt = 0; attempt < 200; attempt++) {
-    let lines: string[] = [];
-    try {
-      lines = readFileSync(file, 'utf8').split('\n');
-    } catch {
-      /* not created yet */
-    }
-    // lines[0] is the header; a line is complete once a newline follows it.
-    if (lines.length - 1 >= count + 1) return lines.slice(1, count + 1);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`the journal did not receive the run's first ${count} events`);
-}
-
 async function main(): Promise<void> {
   const factory = targetFactory(job.target);
   if (!factory) throw new Error(`unknown target "${job.target}"`);
-  const real = factory.create({});
-  disposeTarget = () => real.dispose?.();
-  const avail = await real.available();
+  const target = factory.create({ sim: { profile: job.profile, ...(job.replay !== undefined ? { replay: job.replay } : {}) } });
+  disposeTarget = () => target.dispose?.();
+  const avail = await target.available();
   if (!avail.ok) throw new Error(`target ${job.target} is not available: ${avail.why ?? 'no reason given'}`);
   const presets = new PresetStore(job.builtinPresetDir, job.userPresetDir);
-  const { target, open } = gated(real);
+  // The engine starts the run on a microtask: subscribing right after
+  // startRun() sees every event (app/engine/run.ts).
   const h = startRun({
     scenario: job.scenario,
     target,
     seed: job.seed,
-    profile: job.profile,
     ...(job.duration !== undefined ? { duration: job.duration } : {}),
-    ...(job.replay !== undefined ? { replay: job.replay } : {}),
     outDir: job.outDir,
     loadScenario: (name) => presets.scenario(name),
   });
   const observed = job.oracle ? watchForOracle(h) : null;
-  const early = h.events;
   let batch: string[] = [];
-  let from = early;
+  let from = 0;
   let last = Date.now();
   let stopped = false;
   const checkStop = () => {
@@ -123,8 +73,6 @@ async function main(): Promise<void> {
     else if (m && m.type === 'abort') void abortNow(m.reason);
   });
   post({ type: 'started' });
-  if (early) post({ type: 'events', from: 0, lines: await journalPrefix(early) });
-  open();
   let summary: RunSummary;
   try {
     summary = await h.done;
@@ -134,7 +82,7 @@ async function main(): Promise<void> {
     // Before "done": the main thread ends this worker when it hears it, and a
     // QEMU still shutting down then has nobody to wait for it (a zombie), since
     // only the thread that spawned a child reaps it.
-    await real.dispose?.();
+    await target.dispose?.();
   }
   if (observed && summary.status !== 'error') {
     const report = await runOracle({ scenario: job.scenario, seed: job.seed, ...(job.duration !== undefined ? { duration: job.duration } : {}), observed, target: job.target, profile: job.profile, outDir: job.outDir, loadScenario: (name) => presets.scenario(name) });

@@ -13,8 +13,6 @@
 
 #include "agent.h"
 
-int pcm_sync(int fd, int *state, uint64_t *hw_ptr, uint64_t *appl_ptr);
-
 int pcm_format_bits(int fmt)
 {
 	switch (fmt) {
@@ -115,59 +113,59 @@ static int iv_contains(struct snd_pcm_hw_params *p, int param, unsigned v)
 
 struct hwarg {
 	int key, param, is_mask;
-	long dflt; /* -1: the kernel chooses */
 };
 
-/* The order matters: defaults are applied one by one against what the device allows. */
 static const struct hwarg hwargs[] = {
-	{ A_ACCESS, SNDRV_PCM_HW_PARAM_ACCESS, 1, SNDRV_PCM_ACCESS_RW_INTERLEAVED },
-	{ A_FORMAT, SNDRV_PCM_HW_PARAM_FORMAT, 1, SNDRV_PCM_FORMAT_S16_LE },
-	{ A_CHANNELS, SNDRV_PCM_HW_PARAM_CHANNELS, 0, 2 },
-	{ A_RATE, SNDRV_PCM_HW_PARAM_RATE, 0, 48000 },
-	{ A_PERIOD_SIZE, SNDRV_PCM_HW_PARAM_PERIOD_SIZE, 0, 1024 },
-	{ A_PERIODS, SNDRV_PCM_HW_PARAM_PERIODS, 0, 4 },
-	{ A_BUFFER_SIZE, SNDRV_PCM_HW_PARAM_BUFFER_SIZE, 0, -1 },
+	{ A_ACCESS, SNDRV_PCM_HW_PARAM_ACCESS, 1 },
+	{ A_FORMAT, SNDRV_PCM_HW_PARAM_FORMAT, 1 },
+	{ A_CHANNELS, SNDRV_PCM_HW_PARAM_CHANNELS, 0 },
+	{ A_RATE, SNDRV_PCM_HW_PARAM_RATE, 0 },
+	{ A_PERIOD_SIZE, SNDRV_PCM_HW_PARAM_PERIOD_SIZE, 0 },
+	{ A_PERIODS, SNDRV_PCM_HW_PARAM_PERIODS, 0 },
+	{ A_BUFFER_SIZE, SNDRV_PCM_HW_PARAM_BUFFER_SIZE, 0 },
 };
+
+/* The preferences, in the order they are tried (app/program/ops.ts HW_PREFER_ORDER):
+ * bit i of the reported mask is preference i. */
+static const struct hwarg prefs[] = {
+	{ A_PREF_FORMAT, SNDRV_PCM_HW_PARAM_FORMAT, 1 },
+	{ A_PREF_CHANNELS, SNDRV_PCM_HW_PARAM_CHANNELS, 0 },
+	{ A_PREF_RATE, SNDRV_PCM_HW_PARAM_RATE, 0 },
+	{ A_PREF_PERIOD_SIZE, SNDRV_PCM_HW_PARAM_PERIOD_SIZE, 0 },
+	{ A_PREF_PERIODS, SNDRV_PCM_HW_PARAM_PERIODS, 0 },
+};
+
+static void set_param(struct snd_pcm_hw_params *p, const struct hwarg *a, unsigned v)
+{
+	if (a->is_mask)
+		set_mask(p, a->param, v);
+	else
+		set_iv(p, a->param, v);
+}
 
 static void apply_explicit(struct snd_pcm_hw_params *p, const struct resolved *r)
 {
-	for (size_t i = 0; i < sizeof hwargs / sizeof hwargs[0]; i++) {
-		const struct hwarg *a = &hwargs[i];
-		if (!has(r, a->key))
-			continue;
-		if (a->is_mask)
-			set_mask(p, a->param, (unsigned)r->i[a->key]);
-		else
-			set_iv(p, a->param, (unsigned)r->i[a->key]);
-	}
+	for (size_t i = 0; i < sizeof hwargs / sizeof hwargs[0]; i++)
+		if (has(r, hwargs[i].key))
+			set_param(p, &hwargs[i], (unsigned)r->i[hwargs[i].key]);
 }
 
-/* Defaults for parameters the scenario left open, each kept only if the device
- * allows it given everything fixed before it (so a default never makes a
- * device fail that would accept the explicit part of the request). */
-static int apply_defaults(int fd, struct snd_pcm_hw_params *p, const struct resolved *r)
+/* Rule "preferences": each preferred value is kept only if the device still
+ * allows it after HW_REFINE of the request so far, so a preference never makes
+ * a device fail that would accept the explicit part of the request. */
+static int apply_preferences(int fd, struct snd_pcm_hw_params *p, const struct resolved *r, int *kept)
 {
-	int need = 0;
-	for (size_t i = 0; i < sizeof hwargs / sizeof hwargs[0]; i++)
-		if (!has(r, hwargs[i].key) && hwargs[i].dflt >= 0)
-			need = 1;
-	if (!need)
-		return 0;
-	for (size_t i = 0; i < sizeof hwargs / sizeof hwargs[0]; i++) {
-		const struct hwarg *a = &hwargs[i];
-		if (has(r, a->key) || a->dflt < 0)
-			continue;
-		/* periods are implied when the buffer size is given */
-		if (a->key == A_PERIODS && has(r, A_BUFFER_SIZE))
+	*kept = 0;
+	for (size_t i = 0; i < sizeof prefs / sizeof prefs[0]; i++) {
+		const struct hwarg *a = &prefs[i];
+		if (!has(r, a->key))
 			continue;
 		if (ioctl(fd, SNDRV_PCM_IOCTL_HW_REFINE, p) < 0)
 			return neg_errno();
-		int ok = a->is_mask ? mask_has(p, a->param, (unsigned)a->dflt) : iv_contains(p, a->param, (unsigned)a->dflt);
-		if (ok) {
-			if (a->is_mask)
-				set_mask(p, a->param, (unsigned)a->dflt);
-			else
-				set_iv(p, a->param, (unsigned)a->dflt);
+		unsigned v = (unsigned)r->i[a->key];
+		if (a->is_mask ? mask_has(p, a->param, v) : iv_contains(p, a->param, v)) {
+			set_param(p, a, v);
+			*kept |= 1 << i;
 		}
 	}
 	return 0;
@@ -182,6 +180,14 @@ static void put_params(struct wbuf *o, struct snd_pcm_hw_params *p)
 	wf_int(o, D_PERIOD_SIZE, iv_of(p, SNDRV_PCM_HW_PARAM_PERIOD_SIZE)->min);
 	wf_int(o, D_PERIODS, iv_of(p, SNDRV_PCM_HW_PARAM_PERIODS)->min);
 	wf_int(o, D_BUFFER_SIZE, iv_of(p, SNDRV_PCM_HW_PARAM_BUFFER_SIZE)->min);
+}
+
+static void forget_params(struct handle *h)
+{
+	atomic_store(&h->pcm.period_size, 0);
+	atomic_store(&h->pcm.buffer_size, 0);
+	atomic_store(&h->pcm.rate, 0);
+	atomic_store(&h->pcm.boundary, 0);
 }
 
 static void remember_params(struct handle *h, struct snd_pcm_hw_params *p)
@@ -215,6 +221,12 @@ static int64_t do_open(struct exec *x)
 {
 	struct handle *h = H(x);
 	const struct resolved *r = &x->r;
+	/* Rule "handles": opening an open handle closes the old file first; rule
+	 * "granted parameters": a (re)opened handle has none yet. */
+	int old = atomic_exchange(&h->fd, -1);
+	if (old >= 0)
+		close(old);
+	forget_params(h);
 	int card = card_resolve(r, A_CARD, 0);
 	if (card < 0)
 		return card;
@@ -260,9 +272,9 @@ static int64_t do_open(struct exec *x)
 	atomic_store(&h->pcm.device, dev);
 	atomic_store(&h->pcm.subdevice, sub);
 	atomic_store(&h->pcm.stream, capture);
-	int old = atomic_exchange(&h->fd, fd);
+	old = atomic_exchange(&h->fd, fd);
 	if (old >= 0)
-		close(old); /* reopening a handle replaces it: a tight open loop must not leak */
+		close(old); /* another lane reopened it meanwhile: a tight open loop must not leak */
 	metrics_reset(h);
 	wf_int(x->out, D_CARD, card);
 	wf_int(x->out, D_DEVICE, dev);
@@ -280,7 +292,9 @@ static int64_t do_hw(struct exec *x, int refine)
 	hw_any(&p);
 	apply_explicit(&p, &x->r);
 	if (!refine) {
-		int e = apply_defaults(fd, &p, &x->r);
+		int kept;
+		int e = apply_preferences(fd, &p, &x->r, &kept);
+		wf_int(x->out, D_PREFERRED, kept);
 		if (e < 0)
 			return e;
 	}
@@ -311,6 +325,17 @@ static int64_t do_hw(struct exec *x, int refine)
 	return 0;
 }
 
+/* Rule "sw_params": SWV_PERIOD/SWV_BUFFER are the granted sizes (1 and the
+ * boundary when none), SWV_BOUNDARY the runtime's boundary. */
+static int64_t sw_value(int64_t v, long period, long bufsz)
+{
+	if (v == SWV_PERIOD)
+		return period > 0 ? period : 1;
+	if (v == SWV_BUFFER)
+		return bufsz > 0 ? bufsz : SWV_BOUNDARY;
+	return v;
+}
+
 static int64_t do_sw(struct exec *x)
 {
 	struct handle *h = H(x);
@@ -327,9 +352,13 @@ static int64_t do_sw(struct exec *x)
 	memset(&sw, 0, sizeof sw);
 	sw.tstamp_mode = SNDRV_PCM_TSTAMP_ENABLE;
 	sw.period_step = 1;
-	sw.avail_min = (snd_pcm_uframes_t)arg_int(r, A_AVAIL_MIN, period > 0 ? period : 1);
-	int64_t st = arg_int(r, A_START_THRESHOLD, 1);
-	int64_t sp = arg_int(r, A_STOP_THRESHOLD, bufsz > 0 ? bufsz : (int64_t)boundary);
+	int64_t am = sw_value(arg_int(r, A_AVAIL_MIN, SWV_PERIOD), period, bufsz);
+	int64_t st = sw_value(arg_int(r, A_START_THRESHOLD, 1), period, bufsz);
+	int64_t sp = sw_value(arg_int(r, A_STOP_THRESHOLD, SWV_BUFFER), period, bufsz);
+	wf_int(x->out, D_REQ_AVAIL_MIN, am);
+	wf_int(x->out, D_REQ_START, st);
+	wf_int(x->out, D_REQ_STOP, sp);
+	sw.avail_min = am < 0 ? boundary : (snd_pcm_uframes_t)am;
 	sw.start_threshold = st < 0 ? boundary : (snd_pcm_uframes_t)st;
 	sw.stop_threshold = sp < 0 ? boundary : (snd_pcm_uframes_t)sp;
 	sw.boundary = boundary;
@@ -355,28 +384,27 @@ static int64_t simple_ioctl(struct exec *x, unsigned long req, void *arg)
 
 #define xfer_buf lane_buf
 
+/* Rule "transfer frames": frames as given, or periods x the granted period
+ * size rounded half up (at least 1), or the fallback while none is granted. */
 static long xfer_frames(struct exec *x, struct handle *h)
 {
-	long period = atomic_load(&h->pcm.period_size);
-	if (period <= 0)
-		period = 1024;
 	if (has(&x->r, A_FRAMES))
 		return (long)x->r.i[A_FRAMES];
-	if (has(&x->r, A_XFER_PERIODS)) {
-		long f = (long)(x->r.f[A_XFER_PERIODS] * (double)period + 0.5);
-		return f > 0 ? f : 1;
-	}
-	return period;
+	long period = atomic_load(&h->pcm.period_size);
+	if (period <= 0)
+		return (long)arg_int(&x->r, A_FALLBACK, 1024);
+	long f = (long)(arg_num(&x->r, A_XFER_PERIODS, 1) * (double)period + 0.5);
+	return f > 0 ? f : 1;
 }
 
 static int64_t do_xfer(struct exec *x, int capture)
 {
 	struct handle *h = H(x);
-	long frames = xfer_frames(x, h);
-	wf_int(x->out, D_REQUESTED, frames);
 	int fd = hfd(x);
 	if (fd < 0)
 		return -EBADF;
+	long frames = xfer_frames(x, h);
+	wf_int(x->out, D_REQUESTED, frames);
 	/* Size for the largest frame this handle was ever configured with: a racing
 	 * HW_PARAMS on another lane may change the kernel's frame size under us. */
 	int fb = atomic_load(&h->pcm.max_frame_bytes);

@@ -3,7 +3,7 @@
 import { UsageError, flag, parseArgs } from '../args.js';
 import { type Command, EXIT } from '../command.js';
 import { PresetLibrary } from '../../engine/presets.js';
-import { BUG_SWITCHES } from '../../sim/profiles.js';
+import { simProfiles } from '../../targets/sim/options.js';
 import { OPS } from '../../vocabulary/ops.js';
 import { PresetError } from '../../vocabulary/preset-file.js';
 
@@ -34,7 +34,7 @@ export const presetsCommand = listing('presets', 'List the preset library', () =
 export const profilesCommand = listing(
   'profiles',
   'List simulated kernel profiles (bug switches)',
-  () => ({ fixed: { summary: "today's kernel with every fix (the default)" }, ...BUG_SWITCHES }),
+  () => Object.fromEntries(simProfiles().map(({ name, ...rest }) => [name, rest])),
   (all: Record<string, { seed?: string; finding?: string; summary: string }>) =>
     Object.entries(all)
       .map(([name, b]) => `${name.padEnd(24)} ${b.seed ? `seed ${b.seed}, finding ${b.finding}: ` : ''}${b.summary}\n`)

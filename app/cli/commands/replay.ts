@@ -7,6 +7,7 @@ import { type Command, EXIT } from '../command.js';
 import { readJournalArg } from '../journal-arg.js';
 import { startRun } from '../../engine/run.js';
 import { SimTarget } from '../../targets/sim/sim-target.js';
+import { PROGRAM_FORMAT } from '../../program/types.js';
 import { reportText, statusLine } from '../run-text.js';
 
 export function firstDifference(a: string, b: string): { line: number; was: string; now: string } | null {
@@ -34,7 +35,27 @@ export const replayCommand: Command = {
     if (h.scenario.suite) throw new UsageError(`${h.preset} is a suite; replay one of its phases by running that preset with --seed ${h.seed}`);
     const decisions = j.events.filter((e) => e.kind === 'sched').map((e) => (e as { decisions: string }).decisions).join('');
     const outDir = resolve(opt(p, 'out') ?? join(path, '..', 'replay'));
-    const run = startRun({ scenario: h.scenario, target: new SimTarget(), seed: h.seed, profile: h.profile, duration: h.duration, depth: h.depth, replay: decisions, outDir });
+    if (h.program !== PROGRAM_FORMAT) {
+      // Recorded before runs executed a resolved program: its lanes drew their
+      // arguments from other generators, so its schedule cannot be followed step
+      // for step. The same preset, seed and profile run again instead, and the
+      // findings are compared by type.
+      const run = startRun({ scenario: h.scenario, target: new SimTarget({ profile: h.profile, depth: h.depth }), seed: h.seed, duration: h.duration, outDir });
+      const stop = flag(p, 'json') ? () => {} : statusLine(io, run);
+      const summary = await run.done.finally(stop);
+      const was = [...new Set(j.events.filter((e) => e.kind === 'finding').map((e) => (e as { finding: { type: string } }).finding.type))];
+      const now = [...new Set(summary.findings.map((f) => f.type))];
+      const same = was.length === now.length && was.every((t) => (now as string[]).includes(t));
+      if (flag(p, 'json')) io.out(JSON.stringify({ ...summary, replay: { identical: false, exact: false, reason: 'recorded before resolved programs', findings_then: was, findings_now: now } }, null, 2) + '\n');
+      else {
+        io.out(reportText(summary, outDir));
+        io.out(`this journal was recorded before runs executed a resolved program (no "program" in its header): its schedule cannot be followed exactly, so ${h.preset} ran again with seed ${h.seed} and profile ${h.profile.join(',')}\n`);
+        io.out(same ? `same findings as recorded: ${now.join(', ') || 'none'}\n` : `findings differ: recorded ${was.join(', ') || 'none'}, now ${now.join(', ') || 'none'}\n`);
+      }
+      return summary.findings.length ? EXIT.findings : EXIT.ok;
+    }
+    // The program is compiled again from the scenario the header carries (same seed, same budget).
+    const run = startRun({ scenario: h.scenario, target: new SimTarget({ profile: h.profile, depth: h.depth, replay: decisions }), seed: h.seed, duration: h.duration, outDir });
     const stop = flag(p, 'json') ? () => {} : statusLine(io, run);
     const summary = await run.done.finally(stop);
     // The replay's header says "replay"; everything after it must match.

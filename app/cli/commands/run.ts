@@ -13,7 +13,7 @@ import { reportText, statusLine } from '../run-text.js';
 import { formatPath } from '../../vocabulary/schema.js';
 import { GUEST_OPTIONS, guestOptions, refuseGuestFlags } from './vm.js';
 import { parseDuration } from '../../vocabulary/duration.js';
-import { ProfileError, parseProfile, profileLabel } from '../../sim/profiles.js';
+import { ProfileError, simProfile } from '../../targets/sim/options.js';
 import { targetFactory, targetIds } from '../../targets/registry.js';
 import { THRESHOLD_NAMES, overrideThresholds, type Scenario } from '../../vocabulary/scenario.js';
 import { oracleText, recordOracle, runOracle, watchForOracle } from '../../engine/oracle-run.js';
@@ -47,7 +47,7 @@ export function parseDurationArg(v: string | undefined): number | undefined {
 export function parseProfileArg(v: string | undefined): string[] {
   const list = v ? v.split(',').map((s) => s.trim()).filter(Boolean) : ['fixed'];
   try {
-    return profileLabel(parseProfile(list));
+    return simProfile(list);
   } catch (e) {
     if (e instanceof ProfileError) throw new UsageError(e.message);
     throw e;
@@ -95,7 +95,8 @@ export const runCommand: Command = {
     refuseGuestFlags(p, targetId);
     // The guest boots inside the run, which reports its own progress: no boot log here.
     const boot = targetId === 'vm' ? { ...guestOptions(p, io), log: undefined } : undefined;
-    const target = factory.create({ ...(boot ? { boot } : {}), allowDetach: flag(p, 'allow-detach') });
+    const sim = { profile, ...(strategy ? { strategy: strategy as 'pct' | 'random' } : {}), ...(depth !== undefined ? { depth } : {}) };
+    const target = factory.create({ ...(boot ? { boot } : {}), allowDetach: flag(p, 'allow-detach'), sim });
     const oracle = flag(p, 'oracle');
     const refusal = oracle ? oracleRefusal(scenario, targetId, profile) : null;
     if (refusal) throw new UsageError(`--oracle: ${refusal}`);
@@ -110,10 +111,7 @@ export const runCommand: Command = {
       scenario,
       target,
       seed,
-      profile,
       ...(duration !== undefined ? { duration } : {}),
-      ...(strategy ? { strategy: strategy as 'pct' | 'random' } : {}),
-      ...(depth !== undefined ? { depth } : {}),
       outDir,
       loadScenario: (name: string): Scenario => lib.load(name).scenario,
     });

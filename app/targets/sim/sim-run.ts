@@ -1,19 +1,18 @@
-// One run of a scenario on a fresh simulated machine: lanes become user
+// One run of a program on a fresh simulated machine: lanes become user
 // tasks, the hang watchdog and metric sampling run on virtual-time timers,
 // and the end of the run is handled the way a process exit would be.
 import type { ActionEvent, InterleavingStep, RunEvent } from '../../events/types.js';
 import { errnoName, ERRNO } from '../../vocabulary/errno.js';
-import { opSpec } from '../../vocabulary/ops.js';
-import type { Lane, Scenario, Step } from '../../vocabulary/scenario.js';
-import { resolveArgs } from '../../vocabulary/resolve.js';
+import type { Json, Program, ProgramLane, ProgramStep } from '../../program/types.js';
+import { type Granted, isStatic, requestOf, resolveStep } from '../../program/resolve.js';
 import { buildMachine, type Machine } from '../../sim/machine.js';
 import { type BugSwitch } from '../../sim/profiles.js';
 import { Rng } from '../../sim/kernel/rng.js';
 import { WaitQueue } from '../../sim/kernel/sync.js';
 import { type KGen, type Task, WakeReason, YieldKind } from '../../sim/kernel/task.js';
 import { useAddressSpace } from '../../sim/kernel/memory.js';
-import { sysClose } from '../../sim/core/file.js';
-import { pcmRunning, hwAvail, Stream } from '../../sim/pcm/pcm_types.js';
+import { type SimFile, sysClose } from '../../sim/core/file.js';
+import { snd_pcm_running, snd_pcm_hw_avail, Stream } from '../../sim/pcm/pcm_types.js';
 import type { SeqOracle } from '../../sim/seq/seq_fifo.js';
 import { OP_IMPLS, type OpContext, type OpResult } from './ops.js';
 import type { Handle } from './handles.js';
@@ -31,13 +30,15 @@ const GRACE = 2e9;
 const CHUNK_STEPS = 4_000;
 
 export interface SimRunOptions {
-  scenario: Scenario;
-  seed: number;
+  program: Program;
   bugs: ReadonlySet<BugSwitch>;
-  duration: number;
   strategy: 'pct' | 'random';
   depth: number;
+  /** Scheduler time slice, ns (the preset's `sim.quantum`). */
+  quantum?: number;
   replay?: { choices: number[]; stalls: Map<number, number> };
+  /** Put the request each step issued in its event (`req`). */
+  reportRequests?: boolean;
   emit(e: RunEvent): void;
   stopRequested(): boolean;
   oracle?: SeqOracle;
@@ -52,7 +53,7 @@ interface InflightAction {
 }
 
 interface LaneState {
-  lane: Lane | null;
+  lane: ProgramLane | null;
   name: string;
   task: Task | null;
   /** The action in flight (one object per lane, reused: a lane has one action at a time). */
@@ -69,10 +70,13 @@ interface Barrier {
 
 export class SimRun {
   readonly m: Machine;
+  /** Time user space spends between calls: the simulator's, not the program's (lane draws stay the agent's). */
   private readonly env: Rng;
-  private readonly handles = new Map<string, Handle>();
+  private readonly handles: (Handle | null)[];
+  private readonly granted: (Granted | null)[];
+  private readonly ctlFiles = new Map<number, SimFile>();
   private readonly seqNumbers = new Map<string, number>();
-  private readonly barriers = new Map<string, Barrier>();
+  private readonly barriers: Barrier[];
   private readonly lanes: LaneState[] = [];
   private stopping = false;
   private crashed = false;
@@ -81,17 +85,21 @@ export class SimRun {
   private finishedPhase: 'lanes' | 'teardown' | 'exit' | 'done' = 'lanes';
 
   constructor(private readonly o: SimRunOptions) {
+    const p = o.program;
     this.m = buildMachine({
-      seed: o.seed,
+      seed: p.seed,
       bugs: o.bugs,
       strategy: o.replay ? 'replay' : o.strategy,
       depth: o.depth,
       ...(o.replay ? { replay: o.replay } : {}),
-      ...(o.scenario.sim.quantum ? { quantum: o.scenario.sim.quantum } : {}),
+      ...(o.quantum ? { quantum: o.quantum } : {}),
       klog: (l) => o.emit({ kind: 'klog', t: l.t, level: l.level, text: l.text, ktime: l.ktime, source: 'sim', ...(l.trace ? { trace: l.trace } : {}) }),
       ...(o.oracle ? { oracle: o.oracle } : {}),
     });
-    this.env = new Rng(o.seed, 3);
+    this.env = new Rng(p.seed, 3);
+    this.handles = p.handles.map(() => null);
+    this.granted = p.handles.map(() => null);
+    this.barriers = p.barriers.map((b) => ({ parties: b.parties, arrived: 0, generation: 0, wq: new WaitQueue(`barrier ${b.name}`) }));
     this.m.k.sched.onTaskExit = (t) => this.taskExited(t);
   }
 
@@ -106,15 +114,15 @@ export class SimRun {
 
   /** Run to completion, yielding to the event loop between chunks. */
   async run(): Promise<{ status: 'completed' | 'stopped' | 'crashed'; elapsed: number; reason?: string }> {
-    const sc = this.o.scenario;
-    const setup = this.spawnLane('setup', null, sc.setup, -1);
+    const p = this.o.program;
+    const setup = this.spawnLane(p.setup);
     await this.until(() => setup.done || this.crashed, Infinity);
     if (this.crashed) return this.outcome('crashed');
     const start = this.k.now;
-    for (const lane of sc.lanes) this.spawnLane(lane.name, lane, lane.steps, 0);
+    for (const lane of p.lanes) this.spawnLane(lane);
     this.k.sched.at(start, () => this.watchdog());
     this.k.sched.at(start, () => this.sampleMetrics());
-    const end = start + this.o.duration;
+    const end = start + p.duration;
     await this.until(() => this.lanesDone() || this.crashed, end);
     // The periodic sample may be up to METRIC_INTERVAL old: the run's xrun
     // count is the kernel's counter now (a run stopped at 28 ms had none yet).
@@ -163,7 +171,7 @@ export class SimRun {
     for (const l of this.lanes)
       if (!l.done && l.lane) this.o.emit({ kind: 'lane', t: k.now, lane: l.name, state: 'abandoned', ...this.taskInfo(l.task!), detail: l.inflight ? `still inside ${l.inflight.op}` : 'did not leave' });
     this.finishedPhase = 'teardown';
-    const td = this.spawnLane('teardown', null, this.o.scenario.teardown, -2);
+    const td = this.spawnLane(this.o.program.teardown);
     await this.until(() => td.done || this.crashed, k.now + 60e9);
     if (this.crashed) return;
     // Process exit closes whatever is still open.
@@ -177,9 +185,15 @@ export class SimRun {
   }
 
   private *exitTask(): KGen<void> {
-    for (const [name, h] of [...this.handles]) {
-      this.handles.delete(name);
+    for (let i = 0; i < this.handles.length; i++) {
+      const h = this.handles[i];
+      if (!h) continue;
+      this.handles[i] = null;
       yield* sysClose(this.k, h.file);
+    }
+    for (const [card, f] of [...this.ctlFiles]) {
+      this.ctlFiles.delete(card);
+      yield* sysClose(this.k, f);
     }
   }
 
@@ -190,10 +204,11 @@ export class SimRun {
     return st;
   }
 
-  private spawnLane(name: string, lane: Lane | null, steps: Step[], iterBase: number): LaneState {
-    const st: LaneState = { lane, name, task: null, inflight: null, done: false };
-    if (lane) this.lanesRunning++;
-    st.task = this.k.sched.spawn(name, 'user', this.laneMain(st, steps, iterBase));
+  private spawnLane(lane: ProgramLane): LaneState {
+    const looping = lane.role === 'lane';
+    const st: LaneState = { lane: looping ? lane : null, name: lane.name, task: null, inflight: null, done: false };
+    if (looping) this.lanesRunning++;
+    st.task = this.k.sched.spawn(lane.name, 'user', this.laneMain(st, lane));
     this.lanes.push(st);
     return st;
   }
@@ -210,53 +225,61 @@ export class SimRun {
     this.k.sched.attention = true;
   }
 
-  private *laneMain(st: LaneState, steps: Step[], iterBase: number): KGen<void> {
-    const sc = this.o.scenario;
+  private *laneMain(st: LaneState, lane: ProgramLane): KGen<void> {
     const k = this.k;
+    const p = this.o.program;
+    const steps = lane.steps;
     if (st.lane) this.o.emit({ kind: 'lane', t: k.now, lane: st.name, state: 'start' });
     const looping = st.lane !== null;
-    const maxIter = Math.min(st.lane?.iterations ?? Infinity, sc.iterations ?? Infinity);
+    const maxIter = lane.iterations ?? Infinity;
+    // The lane's own generator, as the agent's lane thread has (app/program/README.md).
+    const draws = new Rng(p.seed, lane.rngStream);
     const ctx: OpContext = {
       k,
+      program: p,
       lane: st.name,
       handles: this.handles,
+      granted: this.granted,
+      ctlFiles: this.ctlFiles,
       seqNumbers: this.seqNumbers,
-      barrier: (name) => this.barrierWait(name),
-      rngInt: (a, b) => this.env.int(a, b),
+      barrier: (i) => this.barrierWait(i),
     };
     const inf: InflightAction = { op: '', since: 0, timeout: 0, reported: false };
+    const reportRequests = Boolean(this.o.reportRequests);
     const plans = steps.map((step) => ({
       impl: OP_IMPLS[step.op],
-      recordArgs: opSpec(step.op)!.family === 'timing' || step.op === 'ctl.write',
-      timeout: step.timeout ?? sc.expect.hangTimeout,
+      handle: step.handle >= 0 ? p.handles[step.handle]!.name : undefined,
+      fixed: isStatic(step) ? resolveStep(step, 0, draws) : null,
+      recorded: null as Record<string, Json> | null,
       userTime: step.op !== 'barrier',
     }));
     // One action per pass; written inline rather than as a helper generator
     // because this loop runs for every operation of every lane.
-    for (let it = 0; looping ? it < maxIter : it < 1; it++) {
-      const iter = looping ? it : iterBase;
+    for (let it = 0; it < maxIter; it++) {
+      const iter = looping ? it : lane.fixedIteration!;
       for (let index = 0; index < steps.length; index++) {
         if (looping && this.stopping) break;
         const step = steps[index]!;
         const plan = plans[index]!;
-        const { values, varied } = this.argsFor(step, iter);
-        const handle = typeof values.handle === 'string' ? values.handle : undefined;
+        const values = plan.fixed ?? resolveStep(step, iter, draws);
+        const handle = plan.handle;
         const t0 = k.now;
         inf.op = step.op;
         inf.since = t0;
-        inf.timeout = plan.timeout;
+        inf.timeout = step.timeout;
         inf.reported = false;
         if (handle) inf.handle = handle;
         else delete inf.handle;
         st.inflight = inf;
-        const r: OpResult = plan.impl ? yield* plan.impl(ctx, values) : { ret: -E.ENOSYS };
+        const r: OpResult = plan.impl ? yield* plan.impl(ctx, step, values) : { ret: -E.ENOSYS };
         // A syscall interrupted by a signal restarts or reports EINTR; the lab stops on it.
         const ret = r.ret === -E.ERESTARTSYS ? -E.EINTR : r.ret;
         const ev: ActionEvent = { kind: 'act', t: t0, dur: k.now - t0, lane: st.name, iter, step: index, op: step.op, ret };
         if (handle) ev.handle = handle;
-        if (varied || plan.recordArgs) ev.args = stripHandle(values);
+        if (step.recordArgs) ev.args = plan.fixed ? (plan.recorded ??= { ...plan.fixed }) : values;
         if (ret < 0) ev.errno = errnoName(ret);
         if (r.data) ev.data = r.data;
+        if (reportRequests) ev.req = requestOf(values, r.facts);
         st.inflight = null;
         this.o.emit(ev);
         // Time spent in user space between calls (syscall entry/exit, the lab's own work).
@@ -268,23 +291,9 @@ export class SimRun {
     this.markDone(st);
   }
 
-  private readonly staticArgs = new Map<Step, { values: Record<string, unknown>; varied: false }>();
-
-  /** Arguments for one iteration; steps without lists or ranges resolve once. */
-  private argsFor(step: Step, iter: number): { values: Record<string, unknown>; varied: boolean } {
-    const cached = this.staticArgs.get(step);
-    if (cached) return cached;
-    const r = resolveArgs(step.args, Math.max(0, iter), this.env);
-    if (!r.varied && !hasVarying(step.args)) this.staticArgs.set(step, { values: r.values, varied: false });
-    return r;
-  }
-
-  private *barrierWait(name: string): KGen<OpResult> {
-    let b = this.barriers.get(name);
-    if (!b) {
-      b = { parties: this.o.scenario.barriers[name] ?? 1, arrived: 0, generation: 0, wq: new WaitQueue(`barrier ${name}`) };
-      this.barriers.set(name, b);
-    }
+  private *barrierWait(index: number): KGen<OpResult> {
+    const b = this.barriers[index]!;
+    const name = this.o.program.barriers[index]!.name;
     const gen = b.generation;
     if (++b.arrived >= b.parties) {
       b.arrived = 0;
@@ -332,28 +341,35 @@ export class SimRun {
   }
 
   private sampleXruns(): void {
-    for (const [name, h] of this.handles) {
-      if (h.kind !== 'pcm') continue;
+    const names = this.o.program.handles;
+    for (let i = 0; i < this.handles.length; i++) {
+      const h = this.handles[i];
+      if (h?.kind !== 'pcm') continue;
       const rt = h.substream.runtime;
       if (!rt || rt.freed || !rt.rate) continue;
-      this.o.emit({ kind: 'metric', t: this.k.now, name: 'xruns', value: h.xrunsSeen + rt.xruns, handle: name });
+      this.o.emit({ kind: 'metric', t: this.k.now, name: 'xruns', value: rt.xruns, handle: names[i]!.name });
     }
   }
 
   private sampleMetrics(): void {
     const k = this.k;
+    const names = this.o.program.handles;
     this.sampleXruns();
-    for (const [name, h] of this.handles) {
-      if (h.kind !== 'pcm') continue;
+    for (let i = 0; i < this.handles.length; i++) {
+      const h = this.handles[i];
+      if (h?.kind !== 'pcm') continue;
+      const name = names[i]!.name;
       const rt = h.substream.runtime;
       if (!rt || rt.freed || !rt.rate) continue;
-      if (pcmRunning(h.substream, rt)) {
-        const queued = h.substream.stream === Stream.PLAYBACK ? hwAvail(h.substream, rt) : 0;
+      if (snd_pcm_running(h.substream, rt)) {
+        const queued = h.substream.stream === Stream.PLAYBACK ? snd_pcm_hw_avail(h.substream, rt) : 0;
         this.o.emit({ kind: 'metric', t: k.now, name: 'latency', value: Math.round((queued * 1e9) / rt.rate), handle: name });
       }
     }
-    for (const [name, h] of this.handles) {
-      if (h.kind !== 'seq') continue;
+    for (let i = 0; i < this.handles.length; i++) {
+      const h = this.handles[i];
+      if (h?.kind !== 'seq') continue;
+      const name = names[i]!.name;
       const c = this.m.seq.clients.get(h.client);
       const pool = c?.fifo?.pool;
       if (pool && !pool.freed) this.o.emit({ kind: 'metric', t: k.now, name: 'seq_pool_used', value: pool.counter, handle: name });
@@ -380,14 +396,4 @@ export class SimRun {
     const d = this.k.sched.decisions.take();
     if (d) this.o.emit({ kind: 'sched', t: this.k.now, decisions: d });
   }
-}
-
-/** Any list of more than one value or random range (a one-value list resolves the same every time). */
-function hasVarying(args: Record<string, unknown>): boolean {
-  return Object.values(args).some((v) => typeof v === 'object' && v !== null && 'kind' in v && ((v as { kind: string }).kind === 'random' || ((v as { values?: unknown[] }).values?.length ?? 0) > 1));
-}
-
-function stripHandle(v: Record<string, unknown>): Record<string, unknown> {
-  const { handle: _h, ...rest } = v;
-  return rest;
 }
