@@ -2,10 +2,13 @@
 // detectors and any subscribers (CLI status line, UI); findings come back
 // as events; the stop policy may end the run early; summary.json closes it.
 import { join } from 'node:path';
-import type { Finding, RunEvent, RunHeader, Verdict } from '../events/types.js';
+import type { Finding, RunContext, RunEvent, RunHeader, TargetContext, Verdict } from '../events/types.js';
 import type { JournalLimits, Scenario } from '../vocabulary/scenario.js';
 import type { OracleSummary } from '../analysis/oracle.js';
 import { Analysis } from '../analysis/analysis.js';
+import { type CheckResult, checksOf, runCheck } from '../analysis/checks.js';
+import { type RunCounts, RunTally } from '../api/tally.js';
+import { hostContext } from './host.js';
 import { type JournalFailure, JournalWriter } from '../journal/writer.js';
 import { SummarySlot } from '../journal/out-path.js';
 import { JournalError } from '../journal/reader.js';
@@ -68,6 +71,12 @@ export interface RunSummary {
   journal_state?: { lines: number; bytes: number; sampled_away?: number; keep?: string; full?: boolean; failed?: JournalFailure };
   /** Written by --oracle (engine/oracle-run.ts). */
   oracle?: OracleSummary;
+  /** The run's numbers (app/api/tally.ts), the same ones the app, report and CLI show. */
+  counts?: RunCounts;
+  /** Every threshold and detector with its verdict (app/analysis/checks.ts); JUnit and KTAP are made from it. */
+  checks?: CheckResult[];
+  /** What the run ran on: the host, and the target's kernel, machine and cards. */
+  context?: RunContext;
 }
 
 export type Listener = (e: RunEvent) => void;
@@ -100,6 +109,10 @@ export class RunHandle {
   findings: Finding[] = [];
   lastT = 0;
   abortReason: string | null = null;
+  /** Every event of the run counted (suite phases together): summary.json's counts. */
+  readonly tally = new RunTally();
+  /** The target's last word on what it is running on. */
+  targetContext: TargetContext | null = null;
   /** The journal could not be written (disk full, I/O error); the run was stopped. */
   recordFailure: JournalFailure | null = null;
   /** Where summary.json went (a fallback place when the run directory had no room). */
@@ -123,6 +136,7 @@ export class RunHandle {
     failure: undefined as RunFailure | undefined,
     allFindings: [] as Finding[],
     analyses: [] as Analysis[],
+    checks: [] as CheckResult[],
     wallLimitMs: 0,
   };
 
@@ -179,6 +193,8 @@ export class RunHandle {
   private publish(e: RunEvent): void {
     this.events++;
     if (e.t > this.lastT) this.lastT = e.t;
+    this.tally.feed(e);
+    if (e.kind === 'context') this.targetContext = e.context;
     for (const l of this.listeners) l(e);
   }
 
@@ -302,6 +318,7 @@ export class RunHandle {
         }
         if (this.final) return this.final;
         for (const f of analysis.finish(offset + outcome.elapsed)) handleFinding(f);
+        st.checks.push(...checksOf(analysis, findings, sc.suite ? entry.scenario.name : undefined));
         phases.push({ name: entry.scenario.name, profile: phaseProfile, status: outcome.status, elapsed: outcome.elapsed, findings: findings.map((f) => f.id) });
         if (outcome.status === 'crashed') {
           st.status = 'crashed';
@@ -326,7 +343,9 @@ export class RunHandle {
         st.reason = `internal error: ${st.reason}`;
         this.internalError = e;
       }
-      journal?.write({ kind: 'note', t: st.offset, level: 'error', text: st.reason });
+      const note: RunEvent = { kind: 'note', t: st.offset, level: 'error', text: st.reason };
+      journal?.write(note);
+      this.publish(note);
     } finally {
       clearTimeout(wallTimer);
       clearTimeout(graceTimer);
@@ -346,6 +365,7 @@ export class RunHandle {
     const st = this.st;
     const sc = spec.scenario;
     const { allFindings, analyses, phases } = st;
+    const checks = [runCheck(st.status, st.reason ?? this.abortReason ?? (st.status === 'stopped' ? 'the stop policy ended the run at a finding' : undefined)), ...st.checks];
     const verdict: Verdict = st.status === 'error' ? 'error' : this.abortReason && !allFindings.length ? 'aborted' : allFindings.length ? 'fail' : 'pass';
     const journal = this.journal;
     journal?.end({ kind: 'end', t: st.offset, verdict, reason: st.reason ?? this.abortReason ?? (allFindings.length ? `${allFindings.length} finding(s)` : 'no findings') });
@@ -374,6 +394,9 @@ export class RunHandle {
       ...(journal && (journal.level || journal.full || journal.failure)
         ? { journal_state: { lines: journal.lines, bytes: journal.written, ...(journal.dropped ? { sampled_away: journal.dropped, keep: `1 in ${4 ** journal.level}` } : {}), ...(journal.full ? { full: true } : {}), ...(journal.failure ? { failed: journal.failure } : {}) } }
         : {}),
+      counts: this.tally.counts(),
+      checks,
+      context: { host: hostContext(), ...(this.targetContext ?? {}) },
     };
     this.final = summary;
     if (spec.outDir && this.slot) {

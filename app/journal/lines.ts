@@ -160,6 +160,14 @@ export function checkEvent(v: unknown): RunEvent | RunTrailer {
     case 'sched':
       str(v, 'decisions', false, 1 << 26);
       break;
+    case 'progress':
+      str(v, 'stage', false, 64);
+      str(v, 'text');
+      num(v, 'wall_ms');
+      break;
+    case 'context':
+      checkContext(v.context);
+      break;
     case 'end':
       oneOf(v, 'verdict', ['pass', 'fail', 'error', 'aborted']);
       str(v, 'reason');
@@ -173,6 +181,30 @@ export function checkEvent(v: unknown): RunEvent | RunTrailer {
   return v as unknown as RunEvent | RunTrailer;
 }
 
+function checkContext(c: unknown): void {
+  if (!isObj(c)) fail('"context" must be a map');
+  if (!isObj(c.kernel)) fail('"context.kernel" must be a map');
+  str(c.kernel, 'release', false, 256);
+  str(c.kernel, 'origin', false, 32);
+  if (!Array.isArray(c.cards)) fail('"context.cards" must be a list');
+  for (const x of c.cards) {
+    if (!isObj(x)) fail('"context.cards" must be a list of maps');
+    int(x, 'index');
+    str(x, 'id', false, 256);
+    str(x, 'driver', false, 256);
+    str(x, 'name', true, 1024);
+    str(x, 'longname', true, 4096);
+  }
+  if (c.machine !== undefined) {
+    if (!isObj(c.machine)) fail('"context.machine" must be a map');
+    str(c.machine, 'accel', false, 16);
+    num(c.machine, 'cpus');
+    num(c.machine, 'memory_mb');
+    strList(c.machine, 'hardware');
+  }
+  str(c, 'alsa_version', true, 1024);
+}
+
 function checkJournalNote(j: unknown): void {
   if (!isObj(j)) fail('"journal" must be a map');
   if (j.keep !== undefined && (typeof j.keep !== 'number' || !Number.isSafeInteger(j.keep) || j.keep < 1)) fail('"journal.keep" must be a count');
@@ -184,6 +216,7 @@ function checkJournalNote(j: unknown): void {
       int(x, 'iter');
       int(x, 'step');
       str(x, 'op');
+      str(x, 'handle', true);
       int(x, 'n');
     }
   }

@@ -51,6 +51,7 @@ interface Pending {
   iter: number;
   step: number;
   op: string;
+  handle?: string;
   /** Lines skipped since the last kept one. */
   n: number;
   /** Lines seen in total (decides which are kept). */
@@ -167,7 +168,7 @@ export class JournalWriter {
   private sampleAct(a: ActionEvent): boolean {
     const key = `${a.lane}\u0000${a.iter < 0 ? a.iter : 0}\u0000${a.step}`;
     let p = this.pending.get(key);
-    if (!p) this.pending.set(key, (p = { lane: a.lane, iter: a.iter < 0 ? a.iter : 0, step: a.step, op: a.op, n: 0, seen: 0 }));
+    if (!p) this.pending.set(key, (p = { lane: a.lane, iter: a.iter < 0 ? a.iter : 0, step: a.step, op: a.op, ...(a.handle !== undefined ? { handle: a.handle } : {}), n: 0, seen: 0 }));
     p.seen++;
     if (p.seen % SAMPLE_BASE ** this.level !== 0) {
       p.n++;
@@ -228,7 +229,7 @@ export class JournalWriter {
   /** Operations sampled away since the last kept line of their step, as closing lines (before the trailer). */
   private flushSkipped(t: number): void {
     const items: SkippedOps[] = [];
-    for (const p of this.pending.values()) if (p.n) items.push({ lane: p.lane, iter: p.iter, step: p.step, op: p.op, n: p.n });
+    for (const p of this.pending.values()) if (p.n) items.push({ lane: p.lane, iter: p.iter, step: p.step, op: p.op, ...(p.handle !== undefined ? { handle: p.handle } : {}), n: p.n });
     for (let i = 0; i < items.length; i += SKIPPED_PER_LINE) {
       const chunk = items.slice(i, i + SKIPPED_PER_LINE);
       const note: NoteEvent = { kind: 'note', t, level: 'info', text: `journal: ${chunk.reduce((a, x) => a + x.n, 0)} successful operation(s) of ${chunk.length} step(s) were sampled away after their last kept line`, journal: { skipped: chunk } };

@@ -139,17 +139,19 @@ const laneSchema = obj(
 );
 
 const errnoNameS = str({ pattern: /^E[A-Z0-9]+$/, expected: 'an errno name' });
+export const THRESHOLD_NAMES = ['xruns', 'latency_p99', 'ioctl_p99', 'wakeup_late_p99', 'glitches', 'midi_latency_p99'] as const;
+const thresholdsSchema = obj({}, {
+  xruns: int({ min: 0, max: 1e12 }),
+  latency_p99: duration({ max: 3600e9 }),
+  ioctl_p99: duration({ max: 3600e9 }),
+  wakeup_late_p99: duration({ max: 3600e9 }),
+  glitches: int({ min: 0, max: 1e12 }),
+  midi_latency_p99: duration({ max: 3600e9 }),
+});
 const expectSchema = obj({}, {
   errnos: map(list(errnoNameS)),
   hang_timeout: duration({ min: 1e6, max: 3600e9 }),
-  thresholds: obj({}, {
-    xruns: int({ min: 0, max: 1e12 }),
-    latency_p99: duration({ max: 3600e9 }),
-    ioctl_p99: duration({ max: 3600e9 }),
-    wakeup_late_p99: duration({ max: 3600e9 }),
-    glitches: int({ min: 0, max: 1e12 }),
-    midi_latency_p99: duration({ max: 3600e9 }),
-  }),
+  thresholds: thresholdsSchema,
   stop_on: oneOf(['first', 'critical', 'never'] as const),
   // Matched in linear time (safe-pattern.ts): a pattern can never stall a run.
   klog_ignore: list(transform(str({ maxLength: 200 }), (p, path, issues) => {
@@ -488,4 +490,31 @@ export function checkScenarioValue(value: unknown): ValidationResult {
 
 function canonicalJson(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+}
+
+/** Thresholds that are counts; the others are durations. */
+const COUNT_THRESHOLDS = new Set(['xruns', 'glitches']);
+
+/**
+ * Thresholds changed for one run (the app's run settings, `stresslab run
+ * --threshold`), checked by the preset's own schema so a value is refused
+ * with the words a preset file would get. Values are written as in a preset
+ * ("50ms", 0); a number-like text is a number; null or "" removes the
+ * threshold.
+ */
+export function overrideThresholds(base: Thresholds, raw: Record<string, string | number | null>): { thresholds?: Thresholds; issues: Issue[] } {
+  const issues: Issue[] = [];
+  const merged: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(base)) if (v !== undefined) merged[k] = COUNT_THRESHOLDS.has(k) ? v : `${v}ns`;
+  for (const [k, v] of Object.entries(raw)) {
+    if (!(THRESHOLD_NAMES as readonly string[]).includes(k)) {
+      issues.push({ path: ['expect', 'thresholds', k], message: `unknown threshold; known: ${THRESHOLD_NAMES.join(', ')}` });
+      continue;
+    }
+    if (v === null || (typeof v === 'string' && !v.trim())) delete merged[k];
+    else merged[k] = typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) && COUNT_THRESHOLDS.has(k) ? Number(v) : typeof v === 'string' ? v.trim() : v;
+  }
+  if (issues.length) return { issues };
+  const thresholds = thresholdsSchema.check(merged, ['expect', 'thresholds'], issues) as Thresholds | undefined;
+  return issues.length || !thresholds ? { issues } : { thresholds, issues };
 }

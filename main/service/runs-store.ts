@@ -3,8 +3,8 @@
 // untrusted input (copied in, cut short, edited) and can be huge: every line
 // is checked, and whole-journal questions are answered in worker threads,
 // cancelled when the asker goes away.
-import { existsSync, statSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { InflightResult, RunHeader, RunInfo, RunSummary } from '../../app/api/types.js';
 import { ApiError, RUN_ID } from '../../app/api/validate.js';
@@ -14,6 +14,7 @@ import { type Cancel, findingInWorker, inflightInWorker, streamInWorker } from '
 import type { FindingPlace, StreamEnd } from './journal-query.js';
 
 export { BATCH } from './journal-query.js';
+const NOTES = 'notes.txt';
 const MAX_LISTED = 500;
 
 export class RunsStore {
@@ -71,15 +72,68 @@ export class RunsStore {
 
   async info(id: string): Promise<RunInfo> {
     const started = startedOf(id, join(this.dir, id));
+    const note = await this.note(id);
+    const withNote = note ? { note } : {};
     const s = await this.summary(id);
-    if (s) return { id, preset: s.preset, target: s.target, profile: s.profile, seed: s.seed, started, state: 'done', verdict: s.verdict, findings: s.findings.length, elapsed_ns: s.elapsed_ns, wall_ms: s.wall_ms };
+    if (s) {
+      const k = s.context?.kernel;
+      return {
+        id,
+        preset: s.preset,
+        target: s.target,
+        profile: s.profile,
+        seed: s.seed,
+        started,
+        state: 'done',
+        verdict: s.verdict,
+        findings: s.findings.length,
+        elapsed_ns: s.elapsed_ns,
+        ...(s.phases ? {} : { budget_ns: s.budget_ns }),
+        wall_ms: s.wall_ms,
+        ...(k ? { kernel: k.release } : {}),
+        ...(s.context?.machine ? { accel: s.context.machine.accel } : {}),
+        ...(s.counts ? { xruns: s.counts.xruns } : {}),
+        ...withNote,
+      };
+    }
     try {
       const h = await this.header(id);
-      if (!h) return { id, preset: '?', target: '?', profile: [], seed: 0, started, state: 'incomplete', error: 'the journal is empty' };
-      return { id, preset: h.preset, target: h.target, profile: h.profile, seed: h.seed, started, state: 'incomplete' };
+      if (!h) return { id, preset: '?', target: '?', profile: [], seed: 0, started, state: 'incomplete', error: 'the journal is empty', ...withNote };
+      return { id, preset: h.preset, target: h.target, profile: h.profile, seed: h.seed, started, state: 'incomplete', ...withNote };
     } catch (e) {
-      return { id, preset: '?', target: '?', profile: [], seed: 0, started, state: 'incomplete', error: (e as Error).message };
+      return { id, preset: '?', target: '?', profile: [], seed: 0, started, state: 'incomplete', error: (e as Error).message, ...withNote };
     }
+  }
+
+  async note(id: string): Promise<string | undefined> {
+    try {
+      return (await readFile(join(this.path(id), NOTES), 'utf8')).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Written then renamed: a crash never leaves half a note. An empty note removes the file. */
+  setNote(id: string, text: string): string {
+    const dir = this.path(id);
+    if (!existsSync(dir)) throw new ApiError('not-found', `no run ${id}`);
+    const note = text.trim();
+    const file = join(dir, NOTES);
+    if (!note) rmSync(file, { force: true });
+    else {
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, note + '\n');
+      renameSync(tmp, file);
+    }
+    return note;
+  }
+
+  /** Removes a run's directory; the caller makes sure it is not live. */
+  remove(id: string): boolean {
+    const dir = this.path(id);
+    if (!existsSync(dir)) return false;
+    rmSync(dir, { recursive: true, force: true });
+    return true;
   }
 
   /**

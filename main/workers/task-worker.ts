@@ -7,8 +7,11 @@ import { targetFactory, targetIds } from '../../app/targets/registry.js';
 import { formatPcmList, formatSeqList } from '../../app/devices/format.js';
 import { reportFromJournal } from '../../app/report/report.js';
 import { readSummaryFile } from '../../app/journal/summary-file.js';
-import type { TargetInfo } from '../../app/api/types.js';
+import { compareMetrics } from '../../app/analysis/compare-metrics.js';
+import { summaryFromJournalFile } from '../../app/engine/summary-from-journal.js';
+import type { RunSummary, TargetInfo } from '../../app/api/types.js';
 import type { TaskJob, TaskResult, TaskWorkerMessage } from './messages.js';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const port = parentPort;
@@ -42,6 +45,13 @@ async function run(): Promise<TaskResult> {
       } finally {
         await t.dispose?.();
       }
+    }
+    case 'compare': {
+      // A run that never finished has no summary.json: its figures come from its journal.
+      // summary.json is checked like a journal; one that is damaged is as good as none.
+      const runs: { id: string; summary: RunSummary }[] = [];
+      for (const { id, dir } of job.runs) runs.push({ id, summary: readSummaryFile(join(dir, 'summary.json')).summary ?? (await summaryFromJournalFile(join(dir, 'journal.jsonl'))) });
+      return { kind: 'compare', comparison: compareMetrics(runs) };
     }
     case 'report': {
       const { summary } = readSummaryFile(join(job.runDir, 'summary.json'));

@@ -15,7 +15,7 @@ import { prepareOutDir } from '../../journal/out-path.js';
 import { startRun } from '../../engine/run.js';
 import { SimTarget } from '../../targets/sim/sim-target.js';
 import { PROGRAM_FORMAT } from '../../program/types.js';
-import { reportText, statusLine } from './run.js';
+import { reportText, statusLine } from '../run-text.js';
 import { runExitCode, supervise } from '../supervise.js';
 
 export interface Comparison {

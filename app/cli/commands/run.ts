@@ -4,23 +4,27 @@ import { join, resolve } from 'node:path';
 import { UsageError, flag, intOpt, opt, parseArgs } from '../args.js';
 import { type Command, EXIT, type Io } from '../command.js';
 import { PresetLibrary } from '../../engine/presets.js';
-import { type RunHandle, type RunSummary, startRun } from '../../engine/run.js';
+import { type RunSummary, startRun } from '../../engine/run.js';
 import { junitXml } from '../../engine/junit.js';
+import { ktap } from '../../engine/ktap.js';
+import { createRunDir } from '../../engine/run-dir.js';
+import { existsSync } from 'node:fs';
 import { checkOutFile, prepareOutDir, writeOutFile } from '../../journal/out-path.js';
 import { parseSize } from '../../vocabulary/size.js';
-import { MAX_DURATION } from '../../vocabulary/scenario.js';
 import { runExitCode, supervise } from '../supervise.js';
+import { reportText, statusLine } from '../run-text.js';
+import { formatPath } from '../../vocabulary/schema.js';
 import { GUEST_OPTIONS, guestOptions, refuseGuestFlags } from './vm.js';
 import { parseDuration } from '../../vocabulary/duration.js';
 import { ProfileError, simProfile } from '../../targets/sim/options.js';
 import { targetFactory, targetIds } from '../../targets/registry.js';
-import type { Scenario } from '../../vocabulary/scenario.js';
+import { MAX_DURATION, THRESHOLD_NAMES, overrideThresholds, type Scenario } from '../../vocabulary/scenario.js';
 import { oracleText, recordOracle, runOracle, watchForOracle } from '../../engine/oracle-run.js';
 import { oracleRefusal } from '../../analysis/oracle.js';
 
 export const RUN_OPTIONS = [
   { name: 'target', value: true, valueName: 'sim|local|vm', help: 'where to run (default: sim)' },
-  { name: 'profile', value: true, valueName: 'LIST', help: 'simulated kernel profile: fixed (default) or bug switches, comma-separated' },
+  { name: 'profile', value: true, valueName: 'LIST', help: 'simulated kernel profile: fixed (default, today\'s kernel) or bug switches, comma-separated (--target sim only)' },
   { name: 'seed', value: true, valueName: 'N', help: 'seed for the schedule and every random choice (default 1)' },
   { name: 'duration', value: true, valueName: 'TIME', help: 'budget, e.g. 5s or 250ms (default: the preset\'s)' },
   { name: 'out', value: true, valueName: 'DIR', help: 'where to write journal.jsonl and summary.json (default runs/<time>_<preset>_<target>)' },
@@ -29,7 +33,9 @@ export const RUN_OPTIONS = [
   ...GUEST_OPTIONS.filter((o) => ['hw', 'kernel', 'modules'].includes(o.name)).map((o) => ({ ...o, help: `${o.help} (--target vm)` })),
   { name: 'allow-detach', help: 'real hardware: allow device.detach to unbind the driver' },
   { name: 'json', help: 'print summary.json to stdout instead of a report' },
-  { name: 'junit', value: true, valueName: 'FILE', help: 'also write a JUnit XML report for CI' },
+  { name: 'threshold', value: true, repeat: true, valueName: 'NAME=VALUE', help: `change a threshold for this run, as a preset writes it (${THRESHOLD_NAMES.join(', ')}), e.g. latency_p99=20ms; NAME= removes it` },
+  { name: 'junit', value: true, valueName: 'FILE', help: 'also write a JUnit XML report for CI: one test case per check' },
+  { name: 'ktap', value: true, valueName: 'FILE', help: 'also write the checks as KTAP version 1 (kselftest\'s format, for KernelCI and LAVA); - for stdout' },
   { name: 'wall-limit', value: true, valueName: 'TIME', help: 'stop the run after this much wall-clock time (default: 2 min + 10x the budget on sim; budget + 3 min + two hang bounds on real targets)' },
   { name: 'journal-max', value: true, valueName: 'SIZE', help: 'bound the journal, e.g. 200MB: repetitive events are sampled past half of it (default: the preset\'s journal.max_size, else unbounded)' },
   { name: 'quiet', help: 'no live status line' },
@@ -62,50 +68,19 @@ export function parseProfileArg(v: string | undefined): string[] {
   }
 }
 
-function stamp(): string {
-  return new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-}
-
-export function formatNs(ns: number): string {
-  return ns >= 1e9 ? `${(ns / 1e9).toFixed(3)}s` : ns >= 1e6 ? `${(ns / 1e6).toFixed(3)}ms` : `${(ns / 1e3).toFixed(1)}us`;
-}
-
-export function reportText(s: RunSummary, outDir?: string, summaryPath?: string | null): string {
-  const lines = [`${s.verdict.toUpperCase()}: ${s.preset} on ${s.target} (profile ${s.profile.join(',')}, seed ${s.seed}) — ${s.status}, ${formatNs(s.elapsed_ns)} covered in ${(s.wall_ms / 1000).toFixed(1)}s`];
-  const m = s.metrics as { actions?: number; ops_per_s?: number; xruns?: { total: number } };
-  if (m.actions !== undefined) lines.push(`  ${m.actions} operations, ${m.ops_per_s} ops/s, ${m.xruns?.total ?? 0} xruns`);
-  for (const f of s.findings) lines.push(`  [${f.severity}] ${f.type} at ${formatNs(f.t)}: ${f.message}`);
-  if (s.reason && s.status === 'error') lines.push(`  error: ${s.reason}`);
-  else if (s.reason && s.status === 'stopped') lines.push(`  stopped: ${s.reason}`);
-  if (s.journal_state?.sampled_away) lines.push(`  journal sampled: ${s.journal_state.sampled_away} repetitive events left out (${s.journal_state.keep} kept past the size bound)${s.journal_state.full ? '; the journal filled up' : ''}`);
-  if (outDir) lines.push(`  journal: ${join(outDir, 'journal.jsonl')}`, `  summary: ${summaryPath === undefined ? join(outDir, 'summary.json') : (summaryPath ?? 'not written (see above)')}`);
-  return lines.join('\n') + '\n';
-}
-
-/** The live status line: elapsed, ops/s, xruns, findings. */
-export function statusLine(io: Io, h: RunHandle): () => void {
-  if (!io.isTTY) return () => {};
-  let xruns = 0;
-  let ops = 0;
-  const unsub = h.subscribe((e) => {
-    if (e.kind === 'act') ops++;
-    else if (e.kind === 'metric' && e.name === 'xruns') xruns = Math.max(xruns, e.value);
-  });
-  const t0 = Date.now();
-  let lastOps = 0;
-  let lastT = t0;
-  const timer = setInterval(() => {
-    const now = Date.now();
-    const rate = ((ops - lastOps) * 1000) / Math.max(1, now - lastT);
-    lastOps = ops;
-    lastT = now;
-    io.err(`\r\x1b[K  ${((now - t0) / 1000).toFixed(1)}s  t=${formatNs(h.lastT)}  ${ops} ops  ${Math.round(rate)} ops/s  xruns ${xruns}  findings ${h.findings.length}`);
-  }, 250);
-  return () => {
-    clearInterval(timer);
-    unsub();
-    io.err('\r\x1b[K');
-  };
+/** --threshold NAME=VALUE, checked by the preset schema (the same words a preset file gets). */
+export function applyThresholdArgs(scenario: Scenario, args: string[]): Scenario {
+  if (!args.length) return scenario;
+  if (scenario.suite) throw new UsageError(`--threshold: ${scenario.name} is a suite; set thresholds in the presets it runs`);
+  const raw: Record<string, string | null> = {};
+  for (const a of args) {
+    const eq = a.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--threshold must be NAME=VALUE (${THRESHOLD_NAMES.join(', ')}), got "${a}"`);
+    raw[a.slice(0, eq).trim()] = a.slice(eq + 1).trim() || null;
+  }
+  const r = overrideThresholds(scenario.expect.thresholds, raw);
+  if (!r.thresholds) throw new UsageError(r.issues.map((i) => `--threshold: ${formatPath(i.path)}: ${i.message}`).join('\n'));
+  return { ...scenario, expect: { ...scenario.expect, thresholds: r.thresholds } };
 }
 
 export const runCommand: Command = {
@@ -123,31 +98,38 @@ export const runCommand: Command = {
     if (!factory) throw new UsageError(`unknown target "${targetId}"; known targets: ${targetIds().join(', ')}`);
     const strategy = opt(p, 'strategy');
     if (strategy !== undefined && strategy !== 'pct' && strategy !== 'random') throw new UsageError(`--strategy must be pct or random, got "${strategy}"`);
+    if (opt(p, 'profile') !== undefined && targetId !== 'sim') throw new UsageError(`--profile switches bugs of the simulated kernel (--target sim); the ${targetId} target runs a real kernel, which has no such switches`);
     const profile = parseProfileArg(opt(p, 'profile'));
     const seed = intOpt(p, 'seed', 0, 2 ** 32 - 1) ?? 1;
     const depth = intOpt(p, 'depth', 1, 10);
     const duration = parseDurationArg(opt(p, 'duration'));
+    const scenario = applyThresholdArgs(preset.scenario, p.options.get('threshold') ?? []);
+    const out = opt(p, 'out');
+    if (out !== undefined && existsSync(join(resolve(out), 'journal.jsonl'))) throw new UsageError(`--out ${out} already holds a run (journal.jsonl); choose another directory`);
     const wallLimit = parseDurationArg(opt(p, 'wall-limit'), 'wall-limit', 30 * 24 * 3600e9);
     const journalMax = parseSizeArg(opt(p, 'journal-max'), 'journal-max');
     refuseGuestFlags(p, targetId);
-    // Where the results go is checked before anything runs: a bad path is bad input, not a crash at the end.
-    const outDir = prepareOutDir(opt(p, 'out') ?? join('runs', `${stamp()}_${preset.scenario.name}_${targetId}`));
+    // Files written after the run are checked before it: a bad path is bad input, not a crash at the end.
     const junit = opt(p, 'junit');
     const junitFile = junit !== undefined ? checkOutFile(resolve(io.cwd, junit), '--junit') : undefined;
+    const ktapFile = opt(p, 'ktap');
+    const ktapPath = ktapFile !== undefined && ktapFile !== '-' ? checkOutFile(resolve(io.cwd, ktapFile), '--ktap') : undefined;
     // The guest boots inside the run, which reports its own progress: no boot log here.
     const boot = targetId === 'vm' ? { ...guestOptions(p, io), log: undefined } : undefined;
     const sim = { profile, ...(strategy ? { strategy: strategy as 'pct' | 'random' } : {}), ...(depth !== undefined ? { depth } : {}) };
     const target = factory.create({ ...(boot ? { boot } : {}), allowDetach: flag(p, 'allow-detach'), sim });
     const oracle = flag(p, 'oracle');
-    const refusal = oracle ? oracleRefusal(preset.scenario, targetId, profile) : null;
+    const refusal = oracle ? oracleRefusal(scenario, targetId, profile) : null;
     if (refusal) throw new UsageError(`--oracle: ${refusal}`);
     const avail = await target.available();
     if (!avail.ok) {
       io.err(`stresslab run: target ${targetId} is not available: ${avail.why}\n`);
       return EXIT.target;
     }
+    // Made only now: a run refused above leaves no empty directory behind.
+    const outDir = out !== undefined ? prepareOutDir(out) : createRunDir(resolve('runs'), scenario.name, targetId).dir;
     const h = startRun({
-      scenario: preset.scenario,
+      scenario,
       target,
       seed,
       ...(duration !== undefined ? { duration } : {}),
@@ -171,27 +153,31 @@ export const runCommand: Command = {
     let oracleReport = '';
     if (observed && summary.status !== 'error' && !interrupted && !h.recordFailure) {
       if (!flag(p, 'quiet') && !flag(p, 'json')) io.err('running the oracle: the same scenario on the simulated kernel (fixed)…\n');
-      const report = await runOracle({ scenario: preset.scenario, seed, ...(duration !== undefined ? { duration } : {}), observed, target: targetId, profile, outDir });
+      const report = await runOracle({ scenario, seed, ...(duration !== undefined ? { duration } : {}), observed, target: targetId, profile, outDir });
       summary = recordOracle(outDir, summary, report);
       oracleReport = oracleText(report);
     }
     sup.dispose();
-    let junitProblem = '';
-    if (junitFile) {
+    let fileProblem = '';
+    for (const [file, text, what] of [[junitFile, () => junitXml(summary), '--junit'], [ktapPath, () => ktap(summary), '--ktap']] as const) {
+      if (!file) continue;
       try {
-        writeOutFile(junitFile, junitXml(summary), '--junit');
+        writeOutFile(file, text(), what);
       } catch (e) {
-        junitProblem = `${(e as Error).message}\n`;
+        fileProblem += `stresslab run: ${(e as Error).message}\n`;
       }
     }
-    if (flag(p, 'json')) io.out(JSON.stringify(summary, null, 2) + '\n');
-    else io.out(reportText(summary, outDir, h.summaryPath) + oracleReport);
-    if (junitProblem) io.err(`stresslab run: ${junitProblem}`);
+    // KTAP on stdout (LAVA reads a console) pushes the human report to stderr.
+    const human = (t: string) => (ktapFile === '-' ? io.err(t) : io.out(t));
+    if (flag(p, 'json')) human(JSON.stringify(summary, null, 2) + '\n');
+    else human(reportText(summary, outDir, h.summaryPath) + oracleReport);
+    if (ktapFile === '-') io.out(ktap(summary));
+    if (fileProblem) io.err(fileProblem);
     if (h.recordFailure) io.err(recordingText(h.recordFailure, outDir, h.summaryPath));
     if (summary.failure === 'internal' && io.env.STRESSLAB_DEBUG && h.internalError instanceof Error) io.err(`${h.internalError.stack}\n`);
     if (interrupted) io.err(`stresslab run: interrupted by ${sup.signal}; exit status ${EXIT.interrupted}\n`);
     const code = runExitCode(summary, interrupted);
-    return junitProblem && (code === EXIT.ok || code === EXIT.findings) ? EXIT.recording : code;
+    return fileProblem && (code === EXIT.ok || code === EXIT.findings) ? EXIT.recording : code;
   },
 };
 
