@@ -15,6 +15,8 @@ export const TOOL_PACKAGES = {
   xz: 'xz-utils',
   cc: 'gcc',
   setpriv: 'util-linux',
+  make: 'make',
+  patch: 'patch',
 } as const;
 
 export type ToolName = keyof typeof TOOL_PACKAGES;
