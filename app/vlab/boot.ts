@@ -14,9 +14,12 @@ import { guestdBinary } from './guestd-build.js';
 import { DEFAULT_HW, HW, type HwName, parseHwList } from './hw.js';
 import { buildInitramfs, findStaticBusybox, initramfsModules } from './initramfs.js';
 import { distroKernel, type KernelSpec } from './kernel-cache.js';
-import { distroKernelByVersion, withSourceVersion } from './kernel-select.js';
+import { distroKernelByVersion, resolveKernelVersion, withSourceVersion } from './kernel-select.js';
+import { type KernelArchive, kernelArchive } from './archive.js';
+import { requireHeaders, requireSource } from './kbuild-cache.js';
 import { memoryDebugFeatures, memoryDebugPlan } from './memory-debug.js';
 import { buildOverlay, type Overlay } from './overlay.js';
+import { readPatch } from './patches.js';
 import { projectRoot } from './paths.js';
 import { taintFromBootReport } from './taint.js';
 import { spawnOwned } from './lifecycle.js';
@@ -95,6 +98,26 @@ export function hwModuleDirs(hw: HwName[]): string[] {
   return hw.flatMap((h) => (HW[h].overlayModuleDir ? [resolvePath(projectRoot(), HW[h].overlayModuleDir!)] : []));
 }
 
+/**
+ * Before a kernel is downloaded for an overlay: does the archive have the
+ * source and headers of exactly its version? (No: exit 2 naming what exists.)
+ * When apt cannot be asked, the build finds out itself.
+ */
+async function overlayPossible(opts: BootOptions): Promise<void> {
+  const root = cacheRoot();
+  let archive: KernelArchive;
+  try {
+    archive = await kernelArchive(root);
+  } catch {
+    return;
+  }
+  const k = opts.kernelVersion ? await resolveKernelVersion(root, opts.kernelVersion) : archive.images.find((i) => i.package === archive.defaultPackage);
+  if (!k) return;
+  const spec = isBuiltOverlay(opts.overlay) ? undefined : opts.overlay;
+  if (spec?.patches?.length || spec?.dirs?.length) requireSource(archive, k.sourceVersion);
+  requireHeaders(archive, k.release, k.sourceVersion);
+}
+
 /** Boot options with the kernel resolved and the overlay built: what can fail on bad input, done before a run starts. */
 export interface PreparedBoot extends BootOptions {
   resolvedKernel: KernelSpec;
@@ -109,8 +132,11 @@ export interface PreparedBoot extends BootOptions {
  */
 export async function prepareBoot(opts: BootOptions): Promise<PreparedBoot> {
   const hw = opts.hw === undefined ? [...DEFAULT_HW] : parseHwList(opts.hw);
-  const kernel = opts.resolvedKernel ?? (await resolveKernel(opts));
   const needDirs = hwModuleDirs(hw);
+  // Patches are checked before anything is downloaded: one outside sound/ is refused at once.
+  if (!isBuiltOverlay(opts.overlay)) for (const f of opts.overlay?.patches ?? []) readPatch(f);
+  if (!opts.resolvedKernel && !opts.kernel && !isBuiltOverlay(opts.overlay) && (opts.overlay || needDirs.length)) await overlayPossible(opts);
+  const kernel = opts.resolvedKernel ?? (await resolveKernel(opts));
   let overlay: Overlay | undefined;
   if (isBuiltOverlay(opts.overlay)) {
     overlay = opts.overlay;

@@ -4,7 +4,8 @@ export { bootGuest, prepareBoot, resolveKernel, type BootOptions, type OverlaySp
 export { buildOverlay, overlaySummary, cachedOverlays, SOUND_DIRS, type Overlay, type OverlayModule, type OverlayRequest } from './overlay.js';
 export { OverlayInputError, readPatch, type KernelPatch } from './patches.js';
 export { decodeTaint, formatTaint, type Taint } from './taint.js';
-export { type ArchiveKernel, type KernelArchive, isKernelList, normalizeKernelName } from './archive.js';
+export { type ArchiveKernel, type KernelArchive, hasHeaders, hasSource, isKernelList, normalizeKernelName } from './archive.js';
+export { compareDebianVersions, upstreamOf } from './debian-version.js';
 export { expandKernelVersions, knownKernels, resolveKernelVersion, type KnownKernels } from './kernel-select.js';
 export { memoryDebugFeatures, memoryDebugPlan } from './memory-debug.js';
 export { Guest, type GuestEvents, type Heartbeat, type MemoryDebugState, type RunOptions, type RunResult } from './guest.js';

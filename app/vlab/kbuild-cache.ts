@@ -133,6 +133,23 @@ function sourceVersionsText(a: KernelArchive | undefined, series: string): strin
   return list.length ? `linux-source-${series} exists in: ${list.join(', ')}` : `the archive has no linux-source-${series} at all`;
 }
 
+/** OverlayInputError unless the archive has linux-source of exactly `version`, naming the versions it has. */
+export function requireSource(archive: KernelArchive, version: string): void {
+  const series = seriesOf(upstreamOf(version));
+  if (!(archive.sources[series] ?? []).includes(version)) {
+    throw new OverlayInputError(`no linux-source-${series} ${version} in the archive, so no module overlay can be built for this kernel; ${sourceVersionsText(archive, series)}`);
+  }
+}
+
+/** OverlayInputError unless the archive has linux-headers-<release> at `version`, naming the kernels whose headers it has. */
+export function requireHeaders(archive: KernelArchive, release: string, version: string): void {
+  if (archive.headers[release] === version) return;
+  const have = Object.entries(archive.headers)
+    .sort((a, b) => compareDebianVersions(a[1], b[1]))
+    .map(([r, v]) => `${r.replace(/-amd64$/, '')} (${v})`);
+  throw new OverlayInputError(`no linux-headers-${release} ${version} in the archive, so no module overlay can be built for this kernel; headers exist for: ${have.join(', ') || 'none'}`);
+}
+
 export interface SourceTree {
   /** A directory with sound/ below it (and nothing else of the kernel). */
   root: string;
@@ -158,9 +175,7 @@ export async function kernelSource(root: string, version: string, log: CacheLog 
     } catch {
       // offline: apt-get below says so
     }
-    if (archive && !(archive.sources[series] ?? []).includes(version)) {
-      throw new OverlayInputError(`no linux-source-${series} ${version} in the archive, so no module overlay can be built for this kernel; ${sourceVersionsText(archive, series)}`);
-    }
+    if (archive) requireSource(archive, version);
     await buildEntry(parent, name, `linux-source-${series}`, version, async (stage, out) => {
       const t0 = Date.now();
       log(`vlab: downloading linux-source-${series} ${version} (about 140 MB, once)`);
@@ -234,14 +249,7 @@ export async function kernelHeaders(root: string, release: string, version: stri
     } catch {
       // offline: apt-get below says so
     }
-    if (archive && archive.headers[release] !== version) {
-      const have = Object.entries(archive.headers)
-        .sort((a, b) => compareDebianVersions(a[1], b[1]))
-        .map(([r, v]) => `${r.replace(/-amd64$/, '')} (${v})`);
-      throw new OverlayInputError(
-        `no linux-headers-${release} ${version} in the archive, so no module overlay can be built for this kernel; headers exist for: ${have.join(', ') || 'none'}`,
-      );
-    }
+    if (archive) requireHeaders(archive, release, version);
     await buildEntry(parent, name, `linux-headers-${release}`, version, async (stage, out) => {
       const t0 = Date.now();
       const pkgs = await headerPackages(release, version);

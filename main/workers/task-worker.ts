@@ -9,6 +9,9 @@ import { readJournal } from '../../app/journal/reader.js';
 import { buildReport } from '../../app/report/report.js';
 import type { RunSummary, TargetInfo } from '../../app/api/types.js';
 import type { TaskJob, TaskResult, TaskWorkerMessage } from './messages.js';
+import { kernelListing } from '../../app/vlab/kernel-listing.js';
+import { prepareBoot, VlabInputError } from '../../app/vlab/index.js';
+import { bootOptionsFrom } from '../../app/vlab/boot-settings.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -31,10 +34,21 @@ async function run(): Promise<TaskResult> {
       }
       return { kind: 'targets', targets };
     }
+    case 'kernels':
+      return { kind: 'kernels', kernels: await kernelListing() };
     case 'devices': {
       const f = targetFactory(job.target);
       if (!f) throw Object.assign(new Error(`unknown target "${job.target}"`), { code: 'not-found' });
-      const t = f.create({});
+      let boot;
+      if (job.target === 'vm' && job.vm) {
+        try {
+          boot = await prepareBoot(bootOptionsFrom(job.vm));
+        } catch (e) {
+          if (e instanceof VlabInputError) throw Object.assign(new Error(e.message), { code: 'bad-request' });
+          throw e;
+        }
+      }
+      const t = f.create(boot ? { boot } : {});
       const a = await t.available();
       if (!a.ok) throw Object.assign(new Error(`target ${job.target} is not available: ${a.why ?? ''}`), { code: 'unavailable' });
       try {
@@ -61,6 +75,6 @@ run().then(
   (result) => port.postMessage({ type: 'result', result } satisfies TaskWorkerMessage),
   (e: unknown) => {
     const code = (e as { code?: unknown }).code;
-    port.postMessage({ type: 'failed', message: e instanceof Error ? e.message : String(e), ...(code === 'not-found' || code === 'unavailable' ? { code } : {}) } satisfies TaskWorkerMessage);
+    port.postMessage({ type: 'failed', message: e instanceof Error ? e.message : String(e), ...(code === 'not-found' || code === 'unavailable' || code === 'bad-request' ? { code } : {}) } satisfies TaskWorkerMessage);
   },
 );
