@@ -37,6 +37,7 @@
 
 struct wd_sample {
 	int64_t t;
+	int64_t run_ns;  /* CPU time the thread has had (schedstat), -1 when unknown */
 	uint64_t others; /* operations the other lanes had completed: is the guest getting anywhere? */
 	int others_alive;
 	char state;     /* R, S, D... */
@@ -172,9 +173,20 @@ static void stack_key(const char *stack, struct wd_sample *out)
 	out->readable = frames > 0;
 }
 
+/* The CPU time a thread has had, from /proc/<tid>/schedstat ("run wait slices"); -1 without it. */
+static int64_t run_time(pid_t tid)
+{
+	char path[96], buf[128];
+	snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", (int)tid);
+	slurp(path, buf, sizeof buf);
+	long long v;
+	return sscanf(buf, "%lld", &v) == 1 ? (int64_t)v : -1;
+}
+
 static void take_sample(struct run *r, struct lane *l, struct wd_lane *w, int64_t now)
 {
 	struct wd_sample *s = &w->s[w->n % WD_SAMPLES];
+	s->run_ns = run_time(atomic_load(&l->tid));
 	s->others = 0;
 	s->others_alive = 0;
 	for (int i = 0; i < r->nlanes_total && i < MAX_LANES + 2; i++) {
@@ -207,7 +219,7 @@ static int stuck(const struct wd_lane *w, int64_t bound, int64_t *span)
 	int have = w->n < WD_SAMPLES ? w->n : WD_SAMPLES;
 	if (have < WD_MIN_SAMPLES)
 		return 0;
-	const struct wd_sample *first = NULL, *ref = NULL;
+	const struct wd_sample *first = NULL, *ref = NULL, *prev = NULL;
 	int readable = 0, unreadable = 0;
 	for (int i = 0; i < have; i++) {
 		const struct wd_sample *s = &w->s[(w->n - have + i) % WD_SAMPLES];
@@ -215,6 +227,12 @@ static int stuck(const struct wd_lane *w, int64_t bound, int64_t *span)
 			first = s;
 		if (s->returning)
 			return 0;
+		/* Runnable without having run since the last look: the thread is waiting
+		 * for a CPU (a starved guest), which says nothing about the call. A
+		 * thread looping inside the call (sleep, wake, sleep) has run. */
+		if (s->state == 'R' && (s->run_ns < 0 || (prev && prev->run_ns >= 0 && s->run_ns == prev->run_ns)))
+			return 0;
+		prev = s;
 		if (!s->readable) {
 			/* running on a CPU (or no root): that sample proves nothing either way */
 			unreadable++;
@@ -267,6 +285,10 @@ static void check(struct run *r, int slot, struct lane *l, int64_t now)
 	}
 	if (atomic_load_explicit(&l->hung_reported_for, memory_order_relaxed) == st || now < w->next_at)
 		return;
+	/* sleep, jitter, barrier, at_period: the agent's own waits, not kernel calls under test */
+	int step = atomic_load(&l->cur_step);
+	if (step >= 0 && step < l->def->nsteps && l->def->steps[step].op >= OP_SLEEP)
+		return;
 	take_sample(r, l, w, now);
 	int64_t every = bound / 8 > WD_MIN_INTERVAL_NS ? bound / 8 : WD_MIN_INTERVAL_NS;
 	w->next_at = now + every;
@@ -277,7 +299,6 @@ static void check(struct run *r, int slot, struct lane *l, int64_t now)
 	/* still the same op? (it may have returned while we were reading /proc) */
 	if (!agree || atomic_load_explicit(&l->op_start, memory_order_acquire) != st)
 		return;
-	int step = atomic_load(&l->cur_step);
 	int64_t iter = atomic_load(&l->cur_iter);
 	char detail[200];
 	snprintf(detail, sizeof detail, "step %d (op %d) has not returned after %.3f s; %s unchanged in %d samples over %.3f s", step,
