@@ -30,7 +30,7 @@ import { pidAlive } from './tmpdir.js';
 import { requireTool } from './tools.js';
 
 /** Bump when the way overlays are built changes: old entries are then rebuilt, not reused. */
-const BUILDER = 2;
+const BUILDER = 3;
 const MANIFEST = 'manifest.json';
 
 /** The sound directories an overlay is usually asked for (any directory under sound/ with a Makefile works). */

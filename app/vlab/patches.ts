@@ -120,7 +120,9 @@ export function patchFailures(output: string): { file: string; hunk?: number; li
 export function applyPatch(p: KernelPatch, root: string, sourceLabel: string): Promise<void> {
   const bin = requireTool('patch', 'apply kernel patches');
   return new Promise((resolvePromise, reject) => {
-    execFile(bin, ['-p1', '--batch', '--forward', '--no-backup-if-mismatch', '-r', '-', '-d', root, '-i', p.file], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    // No fuzz: every context line must match, as with git apply. A patch is for
+    // exactly this source; a hunk that only fits loosely could change other code.
+    execFile(bin, ['-p1', '--batch', '--forward', '--fuzz=0', '--no-backup-if-mismatch', '-r', '-', '-d', root, '-i', p.file], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       if (!err) return resolvePromise();
       const text = `${stdout}\n${stderr}`;
       const fails = patchFailures(text);
