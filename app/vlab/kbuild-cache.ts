@@ -71,10 +71,29 @@ export function validateBuildEntry(dir: string): string | undefined {
   return undefined;
 }
 
-function sweep(parent: string): void {
-  for (const n of existsSync(parent) ? readdirSync(parent) : []) {
+/**
+ * A staging directory under `parent` (".build-<pid>-<random>", with `out`
+ * inside for what will be renamed into place); ones left by dead processes
+ * are removed first.
+ */
+export function makeStage(parent: string): { stage: string; out: string } {
+  mkdirSync(parent, { recursive: true });
+  for (const n of readdirSync(parent)) {
     const m = /^\.build-(\d+)-/.exec(n);
     if (m && !pidAlive(Number(m[1]))) rmSync(join(parent, n), { recursive: true, force: true });
+  }
+  const stage = join(parent, `.build-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const out = join(stage, 'out');
+  mkdirSync(out, { recursive: true });
+  return { stage, out };
+}
+
+/** The archive, or undefined when apt cannot be asked (offline: the download then says why). */
+async function archiveIfAny(root: string): Promise<KernelArchive | undefined> {
+  try {
+    return await kernelArchive(root);
+  } catch {
+    return undefined;
   }
 }
 
@@ -82,11 +101,7 @@ function sweep(parent: string): void {
 async function buildEntry(parent: string, name: string, what: string, version: string, fill: (stage: string, out: string) => Promise<void>): Promise<string> {
   const dest = join(parent, name);
   if (validateBuildEntry(dest) === undefined) return dest;
-  mkdirSync(parent, { recursive: true });
-  sweep(parent);
-  const stage = join(parent, `.build-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const out = join(stage, 'out');
-  mkdirSync(out, { recursive: true });
+  const { stage, out } = makeStage(parent);
   try {
     await fill(stage, out);
     const m: EntryManifest = { format: FORMAT, what, version, files: walk(out), createdAt: new Date().toISOString() };
@@ -169,12 +184,7 @@ export async function kernelSource(root: string, version: string, log: CacheLog 
   const parent = join(root, 'sources');
   const dest = join(parent, name);
   if (validateBuildEntry(dest) !== undefined) {
-    let archive: KernelArchive | undefined;
-    try {
-      archive = await kernelArchive(root);
-    } catch {
-      // offline: apt-get below says so
-    }
+    const archive = await archiveIfAny(root);
     if (archive) requireSource(archive, version);
     await buildEntry(parent, name, `linux-source-${series}`, version, async (stage, out) => {
       const t0 = Date.now();
@@ -243,12 +253,7 @@ export async function kernelHeaders(root: string, release: string, version: stri
   const parent = join(root, 'headers');
   const dest = join(parent, name);
   if (validateBuildEntry(dest) !== undefined) {
-    let archive: KernelArchive | undefined;
-    try {
-      archive = await kernelArchive(root);
-    } catch {
-      // offline: apt-get below says so
-    }
+    const archive = await archiveIfAny(root);
     if (archive) requireHeaders(archive, release, version);
     await buildEntry(parent, name, `linux-headers-${release}`, version, async (stage, out) => {
       const t0 = Date.now();

@@ -13,20 +13,19 @@
 // its Makefile's descent into subdirectories removed, so "sound/soc" builds
 // snd-soc-core and not every codec; directories build parents first and each
 // later build sees the earlier ones' Module.symvers.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { execFile } from 'node:child_process';
 import { TargetError } from '../targets/target.js';
 import { seriesOf, upstreamOf } from './debian-version.js';
-import { kernelHeaders, kernelSource } from './kbuild-cache.js';
+import { kernelHeaders, kernelSource, makeStage } from './kbuild-cache.js';
 import type { CacheLog } from './kernel-cache.js';
 import { parseModinfo } from './modinfo.js';
 import { moduleName } from './modules.js';
 import { applyPatch, type KernelPatch, OverlayInputError, outsideSound, readPatch } from './patches.js';
 import { cacheRoot } from './paths.js';
-import { pidAlive } from './tmpdir.js';
 import { requireTool } from './tools.js';
 
 /** Bump when the way overlays are built changes: old entries are then rebuilt, not reused. */
@@ -223,13 +222,6 @@ function make(headers: string, dir: string, jobs: number, extraSymbols: string[]
   });
 }
 
-function sweep(parent: string): void {
-  for (const n of existsSync(parent) ? readdirSync(parent) : []) {
-    const m = /^\.build-(\d+)-/.exec(n);
-    if (m && !pidAlive(Number(m[1]))) rmSync(join(parent, n), { recursive: true, force: true });
-  }
-}
-
 /**
  * Builds (or finds in the cache) the overlay `req` describes. Bad input
  * (a patch outside sound/, one that does not apply, a directory that does not
@@ -261,11 +253,7 @@ export async function buildOverlay(req: OverlayRequest): Promise<Overlay> {
   const upstream = upstreamOf(req.sourceVersion);
   const needSource = patches.length > 0 || userDirs.length > 0;
   const [source, headers] = await Promise.all([needSource ? kernelSource(root, req.sourceVersion, log) : undefined, kernelHeaders(root, req.release, req.sourceVersion, log)]);
-  mkdirSync(parent, { recursive: true });
-  sweep(parent);
-  const stage = join(parent, `.build-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const out = join(stage, 'out');
-  mkdirSync(out, { recursive: true });
+  const { stage, out } = makeStage(parent);
   try {
     const modules: Manifest['modules'] = [];
     const symvers: string[] = [];

@@ -16,8 +16,7 @@ import type { Target } from '../../app/targets/target.js';
 import { PresetStore } from '../service/presets.js';
 import { recordOracle, runOracle, watchForOracle } from '../../app/engine/oracle-run.js';
 import type { RunControl, RunJob, RunWorkerMessage } from './messages.js';
-import { prepareBoot, VlabInputError } from '../../app/vlab/index.js';
-import { bootOptionsFrom } from '../../app/vlab/boot-settings.js';
+import { prepareVm } from './vm-boot.js';
 
 const port = parentPort;
 if (!port) throw new Error('run-worker.js runs as a worker thread');
@@ -78,16 +77,7 @@ async function main(): Promise<void> {
   if (!factory) throw new Error(`unknown target "${job.target}"`);
   // The virtual lab's kernel is fetched and its overlay built before the run
   // starts: a bad kernel name or patch is the request's fault, not the run's.
-  let boot;
-  if (job.target === 'vm') {
-    try {
-      boot = await prepareBoot(bootOptionsFrom(job.vm));
-    } catch (e) {
-      if (e instanceof VlabInputError) throw Object.assign(new Error(e.message), { code: 'bad-request' });
-      throw e;
-    }
-  }
-  const real = factory.create(boot ? { boot } : {});
+  const real = factory.create(job.target === 'vm' ? { boot: await prepareVm(job.vm) } : {});
   const avail = await real.available();
   if (!avail.ok) throw new Error(`target ${job.target} is not available: ${avail.why ?? 'no reason given'}`);
   const presets = new PresetStore(job.builtinPresetDir, job.userPresetDir);

@@ -10,8 +10,7 @@ import { buildReport } from '../../app/report/report.js';
 import type { RunSummary, TargetInfo } from '../../app/api/types.js';
 import type { TaskJob, TaskResult, TaskWorkerMessage } from './messages.js';
 import { kernelListing } from '../../app/vlab/kernel-listing.js';
-import { prepareBoot, VlabInputError } from '../../app/vlab/index.js';
-import { bootOptionsFrom } from '../../app/vlab/boot-settings.js';
+import { prepareVm } from './vm-boot.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -39,16 +38,7 @@ async function run(): Promise<TaskResult> {
     case 'devices': {
       const f = targetFactory(job.target);
       if (!f) throw Object.assign(new Error(`unknown target "${job.target}"`), { code: 'not-found' });
-      let boot;
-      if (job.target === 'vm' && job.vm) {
-        try {
-          boot = await prepareBoot(bootOptionsFrom(job.vm));
-        } catch (e) {
-          if (e instanceof VlabInputError) throw Object.assign(new Error(e.message), { code: 'bad-request' });
-          throw e;
-        }
-      }
-      const t = f.create(boot ? { boot } : {});
+      const t = f.create(job.target === 'vm' && job.vm ? { boot: await prepareVm(job.vm) } : {});
       const a = await t.available();
       if (!a.ok) throw Object.assign(new Error(`target ${job.target} is not available: ${a.why ?? ''}`), { code: 'unavailable' });
       try {

@@ -285,10 +285,6 @@ static void check(struct run *r, int slot, struct lane *l, int64_t now)
 	}
 	if (atomic_load_explicit(&l->hung_reported_for, memory_order_relaxed) == st || now < w->next_at)
 		return;
-	/* sleep, jitter, barrier, at_period: the agent's own waits, not kernel calls under test */
-	int step = atomic_load(&l->cur_step);
-	if (step >= 0 && step < l->def->nsteps && l->def->steps[step].op >= OP_SLEEP)
-		return;
 	take_sample(r, l, w, now);
 	int64_t every = bound / 8 > WD_MIN_INTERVAL_NS ? bound / 8 : WD_MIN_INTERVAL_NS;
 	w->next_at = now + every;
@@ -299,6 +295,7 @@ static void check(struct run *r, int slot, struct lane *l, int64_t now)
 	/* still the same op? (it may have returned while we were reading /proc) */
 	if (!agree || atomic_load_explicit(&l->op_start, memory_order_acquire) != st)
 		return;
+	int step = atomic_load(&l->cur_step);
 	int64_t iter = atomic_load(&l->cur_iter);
 	char detail[200];
 	snprintf(detail, sizeof detail, "step %d (op %d) has not returned after %.3f s; %s unchanged in %d samples over %.3f s", step,

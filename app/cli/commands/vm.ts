@@ -112,14 +112,19 @@ export function guestOptions(p: Parsed, io: Io, opts: { matrix?: boolean } = {})
   return o;
 }
 
-/** Boots, turning input errors into usage errors (exit 2). */
-export async function bootForCli(o: BootOptions): Promise<Guest> {
+/** The virtual lab's input errors (a bad hardware name, kernel, patch) as usage errors: exit 2. */
+async function asUsage<T>(p: Promise<T>): Promise<T> {
   try {
-    return await bootGuest(o);
+    return await p;
   } catch (e) {
     if (e instanceof VlabInputError) throw new UsageError(e.message);
     throw e;
   }
+}
+
+/** Boots, turning input errors into usage errors (exit 2). */
+export function bootForCli(o: BootOptions): Promise<Guest> {
+  return asUsage(bootGuest(o));
 }
 
 /**
@@ -127,13 +132,8 @@ export async function bootForCli(o: BootOptions): Promise<Guest> {
  * an unknown version, a patch that does not apply or one outside sound/ is
  * exit 2 with its reason, not a failed run.
  */
-export async function prepareForCli(o: BootOptions): Promise<PreparedBoot> {
-  try {
-    return await prepareBoot(o);
-  } catch (e) {
-    if (e instanceof VlabInputError) throw new UsageError(e.message);
-    throw e;
-  }
+export function prepareForCli(o: BootOptions): Promise<PreparedBoot> {
+  return asUsage(prepareBoot(o));
 }
 
 /** One line per fact about the booted kernel: release, source, overlay, taint, memory debugging. */
