@@ -205,6 +205,8 @@ function load(dir: string): Overlay | undefined {
 
 function make(headers: string, dir: string, jobs: number, extraSymbols: string[], what: string): Promise<void> {
   const bin = requireTool('make', 'build kernel modules');
+  // Debian's headers name the compiler their kernel was built with (CC = gcc-12 in .kernelvariables).
+  requireTool('gcc-12', 'build kernel modules with the compiler the kernel was built with');
   // No BTF for overlay modules: nothing here reads it, and 6.12's headers would
   // otherwise need pahole (dwarves) for every module.
   const args = ['-C', headers, `M=${dir}`, 'modules', `-j${jobs}`, 'CONFIG_DEBUG_INFO_BTF_MODULES='];

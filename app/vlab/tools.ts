@@ -17,6 +17,7 @@ export const TOOL_PACKAGES = {
   setpriv: 'util-linux',
   make: 'make',
   patch: 'patch',
+  'gcc-12': 'gcc-12',
 } as const;
 
 export type ToolName = keyof typeof TOOL_PACKAGES;
