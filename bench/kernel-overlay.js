@@ -5,7 +5,7 @@
 // the source and headers already cached, and boot-to-ready with and without
 // an overlay and the memory-debugging boot options. Medians.
 //
-//   node scripts/build.js --ts && node bench/kernel-overlay.js [--kernel-version V] [--cold N] [--boots N]
+//   node scripts/build.js --ts && node bench/kernel-overlay.js [--kernel-version V] [--cold N] [--dir-runs N] [--boots N]
 //
 // Cold runs use a fresh temporary cache each (about 250 MB downloaded per run).
 // bench/kernel-overlay.md has the figures written down.
@@ -26,6 +26,7 @@ const arg = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1
 const version = arg('kernel-version', '');
 const coldRuns = Number(arg('cold', '2'));
 const boots = Number(arg('boots', '5'));
+const dirRuns = Number(arg('dir-runs', '2'));
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -37,6 +38,19 @@ const time = async (fn) => {
   const t0 = Date.now();
   const r = await fn();
   return [Date.now() - t0, r];
+};
+/**
+ * CPU seconds of this process's finished children (make, gcc, xz, tar: the
+ * build's real cost, which does not grow with the machine's load as wall time does).
+ */
+const childCpuS = () => {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(f[13]) + Number(f[14])) / 100; // cutime, cstime in USER_HZ
+};
+/** CPU seconds QEMU has used so far (all its threads). */
+const qemuCpuS = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 };
 
 const kernel = version ? await vlab.resolveKernel({ kernelVersion: version }) : await vlab.resolveKernel({});
@@ -69,10 +83,12 @@ for (let i = 0; i < coldRuns; i++) {
     const [image, k] = await time(() => distroKernel(cache, () => {}, kernel.package));
     const [source] = await time(() => kernelSource(cache, kernel.sourceVersion));
     const [headers] = await time(() => kernelHeaders(cache, kernel.release, kernel.sourceVersion));
+    const cpu0 = childCpuS();
     const [build, ov] = await time(() => vlab.buildOverlay({ release: k.release, sourceVersion: kernel.sourceVersion, patches: [patch], cacheDir: cache }));
+    const buildCpu = childCpuS() - cpu0;
     const [cached] = await time(() => vlab.buildOverlay({ release: k.release, sourceVersion: kernel.sourceVersion, patches: [patch], cacheDir: cache }));
-    cold.push({ image, source, headers, build, cached, headersFrom: ov.headers, load: load() });
-    process.stdout.write(`cold ${i + 1}: image ${secs(image)}, linux-source (download + sound/ unpacked) ${secs(source)}, headers ${secs(headers)} (${ov.headers}), build sound/core/seq ${secs(build)}, cached ${cached} ms; load ${load()}\n`);
+    cold.push({ image, source, headers, build, buildCpu, cached, headersFrom: ov.headers, load: load() });
+    process.stdout.write(`cold ${i + 1}: image ${secs(image)}, linux-source (download + sound/ unpacked) ${secs(source)}, headers ${secs(headers)} (${ov.headers}), build sound/core/seq ${secs(build)} (${buildCpu.toFixed(1)} CPU s), cached ${cached} ms; load ${load()}\n`);
   } finally {
     rmSync(cache, { recursive: true, force: true });
   }
@@ -81,17 +97,21 @@ for (let i = 0; i < coldRuns; i++) {
 // 2. Build per directory, source and headers cached, overlay not (a new patch hash each time).
 const dirs = ['sound/core/seq', 'sound/core', 'sound/drivers', 'sound/usb', 'sound/pci', 'sound/soc'];
 const perDir = {};
-for (const d of dirs) {
+const perDirCpu = {};
+for (const d of dirRuns ? dirs : []) {
   perDir[d] = [];
-  for (let i = 0; i < 2; i++) {
+  perDirCpu[d] = [];
+  for (let i = 0; i < dirRuns; i++) {
     const cache = cacheRoot();
     const salt = join(work, `salt-${d.replace(/\//g, '_')}-${i}`);
     // an extra directory with a unique file makes a new overlay key without changing what is built from sound/
     cpSync(join(root, 'native-bridge', 'vlab', 'faults'), salt, { recursive: true });
     writeFileSync(join(salt, 'salt.txt'), `${Date.now()} ${Math.random()}\n`);
+    const cpu0 = childCpuS();
     const [ms, ov] = await time(() => vlab.buildOverlay({ release: kernel.release, sourceVersion: kernel.sourceVersion, dirs: [d], extraModuleDirs: [salt], cacheDir: cache }));
     perDir[d].push(ms);
-    process.stdout.write(`build ${d} (+ the small fault module): ${secs(ms)}, ${ov.modules.length} modules; load ${load()}\n`);
+    perDirCpu[d].push(childCpuS() - cpu0);
+    process.stdout.write(`build ${d} (+ the small fault module): ${secs(ms)} (${(childCpuS() - cpu0).toFixed(1)} CPU s), ${ov.modules.length} modules; load ${load()}\n`);
     rmSync(ov.dir, { recursive: true, force: true });
   }
 }
@@ -99,6 +119,7 @@ for (const d of dirs) {
 // 3. Boot to ready (seq-dummy): stock modules vs the overlay, memory debugging on vs off.
 const ov = await vlab.buildOverlay({ release: kernel.release, sourceVersion: kernel.sourceVersion, patches: [patch] });
 const bootTimes = { stock: [], overlay: [], 'stock, no memory debugging': [] };
+const bootCpu = { stock: [], overlay: [], 'stock, no memory debugging': [] };
 await vlab.bootGuest({ hw: 'seq-dummy', resolvedKernel: kernel }).then((g) => g.shutdown()); // warm-up
 for (let i = 0; i < boots; i++) {
   for (const [label, opts] of [
@@ -108,9 +129,10 @@ for (let i = 0; i < boots; i++) {
   ]) {
     const g = await vlab.bootGuest({ hw: 'seq-dummy', resolvedKernel: kernel, ...opts });
     bootTimes[label].push(g.readyMs);
+    bootCpu[label].push(qemuCpuS(g.qemuPid));
     await g.shutdown();
   }
-  process.stdout.write(`boots ${i + 1}/${boots}: ${Object.entries(bootTimes).map(([k, v]) => `${k} ${secs(v[v.length - 1])}`).join(', ')}; load ${load()}\n`);
+  process.stdout.write(`boots ${i + 1}/${boots}: ${Object.entries(bootTimes).map(([k, v]) => `${k} ${secs(v[v.length - 1])} (QEMU ${bootCpu[k][bootCpu[k].length - 1].toFixed(1)} CPU s)`).join(', ')}; load ${load()}\n`);
 }
 rmSync(work, { recursive: true, force: true });
 
@@ -120,5 +142,6 @@ if (cold.length) {
   process.stdout.write(`  cold total (image + source + headers + build): ${secs(median(cold.map((c) => c.image + c.source + c.headers + c.build)))}\n`);
   process.stdout.write(`  cached overlay: ${median(cold.map((c) => c.cached))} ms\n`);
 }
-for (const d of dirs) process.stdout.write(`  build ${d}: ${secs(median(perDir[d]))}\n`);
-for (const [k, v] of Object.entries(bootTimes)) process.stdout.write(`  boot to ready, ${k}: ${secs(median(v))}\n`);
+if (cold.length) process.stdout.write(`  cold build CPU: ${median(cold.map((c) => c.buildCpu)).toFixed(1)} s\n`);
+for (const d of Object.keys(perDir)) process.stdout.write(`  build ${d}: ${secs(median(perDir[d]))} wall, ${median(perDirCpu[d]).toFixed(1)} CPU s\n`);
+for (const [k, v] of Object.entries(bootTimes)) process.stdout.write(`  boot to ready, ${k}: ${secs(median(v))} wall, QEMU ${median(bootCpu[k]).toFixed(1)} CPU s until ready\n`);
