@@ -159,6 +159,7 @@ export class RunHandle {
             const il = entry.target.explain?.(f);
             if (il) f.interleaving = il.map((s) => ({ ...s, t: s.t + offset }));
           }
+          f.involved ??= involvedLanes(f);
           findings.push(f);
           allFindings.push(f);
           this.findings.push(f);
@@ -240,6 +241,13 @@ export class RunHandle {
     if (s.suite) throw new TargetError(`suite ${this.spec.scenario.name} includes another suite (${name}); suites do not nest`);
     return s;
   }
+}
+
+/** The lanes a finding names (the one it is about first), when its source did not say which tasks were involved. */
+function involvedLanes(f: Finding): string[] | undefined {
+  const lanes = Array.isArray(f.evidence?.lanes) ? (f.evidence.lanes as unknown[]).filter((x): x is string => typeof x === 'string') : [];
+  const all = [...new Set([...(f.lane ? [f.lane] : []), ...lanes])];
+  return all.length ? all : undefined;
 }
 
 function shift(e: RunEvent, offset: number): RunEvent {
