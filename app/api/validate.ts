@@ -118,6 +118,7 @@ const PARAMS: { [M in Method]: Check<Params<M>> } = {
   'runs.unsubscribe': obj({ sub: str(SUB_ID, 'a subscription id', 16) }),
   'runs.inflight': obj({ runId, t: int(0, Number.MAX_SAFE_INTEGER) }, { i: int(0, Number.MAX_SAFE_INTEGER) }),
   'report.export': obj({ runId }),
+  'repro.export': obj({ runId }, { findingId: str(/^[a-z-]+#\d+$/, 'a finding id like "hang#1"', 64), t: int(0, Number.MAX_SAFE_INTEGER) }),
 };
 
 export const METHODS = Object.keys(PARAMS) as Method[];

@@ -52,6 +52,8 @@ export interface RunSummary {
   wall_ms: number;
   findings: Finding[];
   finding_counts: Record<string, number>;
+  /** Distinct findings: each signature (app/analysis/signature.ts) with the ids of the findings that have it. */
+  signatures: Record<string, string[]>;
   metrics: Record<string, unknown>;
   phases?: PhaseSummary[];
   journal?: string;
@@ -210,6 +212,8 @@ export class RunHandle {
     journal?.close();
     const counts: Record<string, number> = {};
     for (const f of allFindings) counts[f.type] = (counts[f.type] ?? 0) + 1;
+    const signatures: Record<string, string[]> = {};
+    for (const f of allFindings) (signatures[f.signature ?? f.type] ??= []).push(f.id);
     const summary: RunSummary = {
       verdict,
       preset: sc.name,
@@ -224,6 +228,7 @@ export class RunHandle {
       wall_ms: Date.now() - wall0,
       findings: allFindings,
       finding_counts: counts,
+      signatures,
       metrics: analyses.length === 1 ? analyses[0]!.summary(offset) : Object.fromEntries(analyses.map((a, i) => [phases[i]?.name ?? String(i), a.summary(phases[i]?.elapsed ?? 0)])),
       ...(sc.suite ? { phases } : {}),
       ...(spec.outDir ? { journal: 'journal.jsonl' } : {}),

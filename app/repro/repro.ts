@@ -75,7 +75,7 @@ export function reproHeader(c: ReproContext): string {
   lines.push(' * What it reproduces');
   if (c.family) lines.push(` *   family:    ${c.family}`);
   if (c.finding) {
-    lines.push(...wrap(`finding:   ${c.finding.type}: ${c.finding.message}`, 88, ' *   ').map((l, i) => (i ? ` *              ${l.slice(5)}` : l)));
+    lines.push(...wrap(`${c.finding.type}: ${c.finding.message}`, 80, ' *              ').map((l, i) => (i ? l : ` *   finding:   ${l.slice(16)}`)));
     if (c.finding.signature) {
       lines.push(` *   signature: ${c.finding.signature}`);
       const fns = signatureFrames(c.finding.signature);

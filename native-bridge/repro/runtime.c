@@ -1,6 +1,6 @@
 /* The runtime of a C reproducer written by `stresslab repro`: everything a
- * reproducer does besides the program itself (which the generator writes
- * below the "@repro:program" line as one function per lane). It executes a
+ * reproducer does besides the program itself (the lanes, written further
+ * down as one function each, where "the program" begins). It executes a
  * resolved program exactly as the lab's native agent does: the rules are the
  * agent's own (native-bridge/agent/rules.h, copied in at "@repro:rules"), the
  * barriers are the agent's fuzzy-sync barriers, at_period polls SYNC_PTR like
@@ -1556,9 +1556,11 @@ static const char *const timing_ops[] = { "sleep", "jitter", "barrier", "at_peri
 #define HANG_SAMPLES 5
 #define HANG_SAMPLE_NS (200 * MS)
 
-/* A lane inside one system call for longer than its bound: sample where its thread is,
- * and call it a hang only when it stays in the same blocking frames, sleeping, across all
- * samples (a call that is slow but moving, or a thread that is runnable, is not stuck). */
+/* A lane inside one system call for longer than its bound: sample where its thread is in the
+ * kernel, and call it a hang only when every sample finds it in the same blocking frames (a
+ * call that is slow but moving shows other frames). A sample with no kernel stack (the task
+ * was running at that instant, or the file needs root) says nothing either way; the wait
+ * channel stands in when the stack is never readable. */
 static void check_lane(struct lane *L)
 {
 	int64_t st = atomic_load_explicit(&L->op_start, memory_order_acquire);
@@ -1574,8 +1576,12 @@ static void check_lane(struct lane *L)
 		return;
 	L->checked_st = st;
 	char path[96], state[256], wchan[128], stack[4096], first[1024] = "", cur[1024];
-	int same = 1, sleeping = 1;
-	for (int s = 0; s < HANG_SAMPLES; s++) {
+	int same = 1, seen = 0;
+	for (int s = 0; s < 2 * HANG_SAMPLES && seen < HANG_SAMPLES && same; s++) {
+		if (s) {
+			struct timespec ts = { 0, HANG_SAMPLE_NS };
+			nanosleep(&ts, NULL);
+		}
 		if (atomic_load(&L->op_start) != st)
 			return; /* it returned */
 		pid_t tid = atomic_load(&L->tid);
@@ -1588,30 +1594,25 @@ static void check_lane(struct lane *L)
 		snprintf(path, sizeof path, "/proc/self/task/%d/stack", (int)tid);
 		slurp(path, stack, sizeof stack);
 		blocking_frames(stack, cur, sizeof cur);
-		if (!cur[0])
+		if (!cur[0] && geteuid() != 0 && wchan[0] && strcmp(wchan, "0"))
 			snprintf(cur, sizeof cur, "%s", wchan); /* the stack needs root; the wait channel does not */
 		say("watchdog: lane %s inside %s (iteration %ld, step %d) for %.3f s: state %s, wchan %s%s%s", L->def->name, op, atomic_load(&L->iter), step,
-		    (double)(now_ns() - st) / 1e9, state, wchan[0] ? wchan : "-", stack[0] ? ", stack:\n" : " (stack not readable: run as root)", stack);
-		if (s == 0)
+		    (double)(now_ns() - st) / 1e9, state, wchan[0] ? wchan : "-", stack[0] ? ", stack:\n" : " (no kernel stack in this sample)", stack);
+		if (!cur[0])
+			continue;
+		if (!seen++)
 			snprintf(first, sizeof first, "%s", cur);
 		else if (strcmp(first, cur))
 			same = 0;
-		if (state[0] == 'R' || !cur[0] || !strcmp(cur, "0"))
-			sleeping = 0;
-		if (!same || !sleeping)
-			break;
-		struct timespec ts = { 0, HANG_SAMPLE_NS };
-		nanosleep(&ts, NULL);
 	}
 	L->checked_at = now_ns();
 	if (atomic_load(&L->op_start) != st)
 		return;
-	if (same && sleeping) {
-		found("hang: lane %s has been inside %s (iteration %ld, step %d) for %.3f s, sleeping in %s", L->def->name, op, atomic_load(&L->iter), step,
-		      (double)(now_ns() - st) / 1e9, first);
-		atomic_store(&L->op_start, st); /* reported */
+	if (same && seen >= 3) {
+		found("hang: lane %s has been inside %s (iteration %ld, step %d) for %.3f s, in %s every time it was looked at", L->def->name, op, atomic_load(&L->iter),
+		      step, (double)(now_ns() - st) / 1e9, first);
 	} else {
-		say("watchdog: lane %s is %s: not a hang", L->def->name, !sleeping ? "running" : "moving between kernel functions");
+		say("watchdog: lane %s is %s: not a hang (yet)", L->def->name, !same ? "moving between kernel functions" : "not in the kernel often enough to tell");
 	}
 }
 
