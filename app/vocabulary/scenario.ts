@@ -367,3 +367,6 @@ export function allSteps(sc: Scenario): Step[] {
 }
 
 export { OPS, type OpSpec };
+
+/** The preset file's schemas, for the generated reference (app/reference/vocabulary.ts). */
+export const PRESET_SCHEMAS = { preset: topLevel, lane: laneSchema, expect: expectSchema } as const;

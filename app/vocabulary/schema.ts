@@ -14,6 +14,10 @@ export type Schema<T> = {
   /** Human description of what is accepted, used in error messages and docs. */
   readonly expected: string;
   check(value: unknown, path: Path, issues: Issue[]): T | undefined;
+  /** A map's keys (obj): what the generated reference (docs/vocabulary.md) lists. */
+  readonly fields?: { required: Record<string, Schema<unknown>>; optional: Record<string, Schema<unknown>> };
+  /** A list's items. */
+  readonly item?: Schema<unknown>;
 };
 
 export function describe(value: unknown): string {
@@ -114,6 +118,7 @@ export function list<T>(item: Schema<T>, opts: { min?: number; max?: number } = 
   const expected = `a list of ${item.expected}${opts.min ? ` (at least ${opts.min})` : ''}`;
   return {
     expected,
+    item: item as Schema<unknown>,
     check(v, path, issues) {
       if (!Array.isArray(v)) return fail(issues, path, expected, v);
       if (opts.min !== undefined && v.length < opts.min) {
@@ -156,6 +161,7 @@ export function obj<R extends Shape, O extends Shape = Record<never, never>>(
   const expected = `${what} with ${Object.keys(required).length ? `keys ${Object.keys(required).join(', ')}` : 'optional keys ' + keys.join(', ')}`;
   return {
     expected,
+    fields: { required, optional: (optional ?? {}) as Shape },
     check(v, path, issues) {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(issues, path, expected, v);
       const rec = v as Record<string, unknown>;
