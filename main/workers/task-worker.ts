@@ -11,6 +11,9 @@ import { compareMetrics } from '../../app/analysis/compare-metrics.js';
 import { summaryFromJournalFile } from '../../app/engine/summary-from-journal.js';
 import type { RunSummary, TargetInfo } from '../../app/api/types.js';
 import type { TaskJob, TaskResult, TaskWorkerMessage } from './messages.js';
+import { reproFile, reproFromRun } from '../../app/repro/source.js';
+import { ReproError } from '../../app/repro/repro.js';
+import { loadRun } from '../../app/repro/run-files.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -61,6 +64,16 @@ async function run(): Promise<TaskResult> {
       renameSync(tmp, job.outFile);
       return { kind: 'report', html };
     }
+    case 'repro': {
+      try {
+        const c = reproFromRun(await loadRun(join(job.runDir, 'journal.jsonl')), job.findingId, job.t);
+        const f = reproFile(c);
+        return { kind: 'repro', repro: { name: f.name, text: f.text, ...(c.finding ? { finding: { id: c.finding.id, type: c.finding.type, ...(c.finding.signature ? { signature: c.finding.signature } : {}) } } : {}) } };
+      } catch (e) {
+        if (e instanceof ReproError) throw Object.assign(new Error(e.message), { code: 'bad-request' });
+        throw e;
+      }
+    }
   }
 }
 
@@ -68,6 +81,6 @@ run().then(
   (result) => port.postMessage({ type: 'result', result } satisfies TaskWorkerMessage),
   (e: unknown) => {
     const code = (e as { code?: unknown }).code;
-    port.postMessage({ type: 'failed', message: e instanceof Error ? e.message : String(e), ...(code === 'not-found' || code === 'unavailable' ? { code } : {}) } satisfies TaskWorkerMessage);
+    port.postMessage({ type: 'failed', message: e instanceof Error ? e.message : String(e), ...(code === 'not-found' || code === 'unavailable' || code === 'bad-request' ? { code } : {}) } satisfies TaskWorkerMessage);
   },
 );
