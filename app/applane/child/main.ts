@@ -22,6 +22,8 @@ import type { HostReply, HostRequest } from './handle-host.js';
 import { loadMidi, loadPortAudio } from './addons.js';
 import { unwrap14 } from './midi-codec.js';
 import { TOOL } from '../../version.js';
+import { CallTrace, STRACE, straceArgv, traceUnavailable } from './calltrace.js';
+import { type AlsaCall, encodeCalls } from '../../events/alsa-calls.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const hrnow = () => Number(process.hrtime.bigint());
@@ -67,14 +69,27 @@ class HandleHost {
   exited?: string;
   readonly ready: Promise<void>;
 
+  /** The library's calls into ALSA, when the run traces them. */
+  readonly trace?: CallTrace;
+
   constructor(
     readonly name: string,
     private readonly onLibraryText: (host: string, line: string) => void,
+    traced = false,
   ) {
+    const env: NodeJS.ProcessEnv = { ...process.env, UV_THREADPOOL_SIZE: '16' };
+    let options: { execPath?: string; execArgv: string[] } = { execArgv: ['--expose-gc'] };
+    if (traced) {
+      // strace runs the handle's Node: fork() starts execPath with execArgv before the script
+      const file = join(runTmp(), `calls-${name.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}-${Math.floor(Math.random() * 1e6)}.strace`);
+      this.trace = new CallTrace(file);
+      options = { execPath: STRACE, execArgv: straceArgv(file, process.execPath, ['--expose-gc']) };
+      env.STRESSLAB_APPLANE_TRACE = '1';
+    }
     this.proc = fork(join(here, 'handle-host.js'), [], {
-      execArgv: ['--expose-gc'],
+      ...options,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, UV_THREADPOOL_SIZE: '16' },
+      env,
       cwd: runTmp(),
     });
     this.ready = new Promise((res, rej) => {
@@ -130,8 +145,8 @@ class HandleHost {
     return this.proc.pid ?? -1;
   }
 
-  /** One call; `withText` also collects what the library printed during it. */
-  async call(req: Omit<HostRequest, 'id' | 'marker'>, withText = false): Promise<{ reply: HostReply; text: string[] }> {
+  /** One call; `withText` also collects what the library printed during it; a traced host adds the ALSA calls it made. */
+  async call(req: Omit<HostRequest, 'id' | 'marker'>, withText = false): Promise<{ reply: HostReply; text: string[]; calls?: AlsaCall[] }> {
     if (this.exited) throw new Error(`the handle's process ended (${this.exited})`);
     await this.ready;
     const id = this.nextId++;
@@ -152,7 +167,10 @@ class HandleHost {
       this.waiting.set(id, { resolve, reject });
       this.proc.send({ ...req, id, ...(marker ? { marker } : {}) } satisfies HostRequest);
     });
-    return { reply, text: await textP };
+    const text = await textP;
+    if (!this.trace) return { reply, text };
+    const calls = await this.trace.take(id);
+    return { reply, text, ...(calls ? { calls } : {}) };
   }
 
   interrupt(): void {
@@ -179,6 +197,15 @@ function runTmp(): string {
 
 /** Task state, wait channel and stack of a blocked handle process's threads (the kernel side of a hang). */
 function taskReport(pid: number): { taskState?: string; wchan?: string; stack?: string[] } {
+  // a traced handle runs under strace: its Node is strace's child
+  try {
+    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'strace') {
+      const child = Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+      if (child > 0) pid = child;
+    }
+  } catch {
+    /* gone, or not ours to read */
+  }
   try {
     const tasks: { tid: string; state: string; wchan: string }[] = [];
     for (const tid of readdirSafe(`/proc/${pid}/task`)) {
@@ -251,7 +278,10 @@ class Run {
   private readonly xruns = new Map<string, number>();
   private readonly libraryText = new Map<string, number>();
 
-  constructor(readonly p: LibraryProgram) {
+  constructor(
+    readonly p: LibraryProgram,
+    private readonly traced = false,
+  ) {
     this.deadline = this.t0 + p.duration;
   }
 
@@ -282,12 +312,12 @@ class Run {
 
   private host(name: string): HandleHost {
     let h = this.hosts.get(name);
-    if (!h || h.exited) this.hosts.set(name, (h = new HandleHost(name, this.onLibraryText)));
+    if (!h || h.exited) this.hosts.set(name, (h = new HandleHost(name, this.onLibraryText, this.traced)));
     return h;
   }
 
   private probeProcess(): HandleHost {
-    if (!this.probeHost || this.probeHost.exited) this.probeHost = new HandleHost('#probe', this.onLibraryText);
+    if (!this.probeHost || this.probeHost.exited) this.probeHost = new HandleHost('#probe', this.onLibraryText, this.traced);
     return this.probeHost;
   }
 
@@ -441,14 +471,16 @@ class Run {
     }
     let reply: HostReply;
     let text: string[] = [];
+    let calls: AlsaCall[] | undefined;
     try {
-      ({ reply, text } = await h.call(req, s.op.startsWith('midi.')));
+      ({ reply, text, calls } = await h.call(req, s.op.startsWith('midi.')));
     } catch (err) {
       // the handle's process died under the call (a library crash): the handle is gone, the lane goes on
       emit({ kind: 'note', t: this.rel(hrnow()), level: 'error', text: `${s.op} on ${String(a.handle ?? '')}: ${(err as Error).message}` });
       return { t, dur: hrnow() - t, ret: -ERRNO.EIO!, errno: 'EIO', data: { error: (err as Error).message, died: true } };
     }
     const data: Record<string, unknown> = { ...(reply.data ?? {}) };
+    if (calls) data.calls = encodeCalls(calls);
     let ret = reply.ret;
     let errno = reply.errno;
     const end = reply.t + reply.dur;
@@ -487,6 +519,11 @@ class Run {
         ret = -ERRNO.EAGAIN!;
         errno = 'EAGAIN';
       }
+    }
+    if (s.op === 'midi.receive') {
+      // RtMidi's input thread got -ENOSPC (the kernel cleared the client's FIFO on overflow): all it does is print this
+      const overruns = text.filter((x) => /MIDI input buffer overrun/.test(x)).length;
+      if (overruns) data.overruns = overruns;
     }
     if (s.op === 'midi.receive' && reply.received) {
       const events: [string, number][] = [];
@@ -611,13 +648,15 @@ function check(p: LibraryProgram): string | undefined {
   return undefined;
 }
 
-async function startRun(p: LibraryProgram): Promise<void> {
+async function startRun(p: LibraryProgram, trace: boolean): Promise<void> {
   const why = check(p);
   if (why) return send({ type: 'error', code: 'bad-program', message: why });
   if (busy) return send({ type: 'error', code: 'busy', message: 'a run is active' });
   busy = true;
-  run = new Run(p);
+  const noTrace = trace ? traceUnavailable() : undefined;
+  run = new Run(p, trace && !noTrace);
   send({ type: 'started', t0: run.t0, pid: process.pid, seed: p.seed });
+  if (noTrace) emit({ kind: 'note', t: 0, level: 'warn', text: noTrace });
   const done = await run.execute();
   flush();
   send(done);
@@ -630,7 +669,7 @@ function onMessage(m: HostMessage): void {
     case 'hello':
       return hello();
     case 'run':
-      void startRun(m.program).catch((e: Error) => {
+      void startRun(m.program, m.trace === true).catch((e: Error) => {
         flush();
         send({ type: 'error', code: 'bad-program', message: `the run failed: ${e.message}` });
         busy = false;

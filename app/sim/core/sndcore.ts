@@ -16,8 +16,16 @@ export class SndCore {
     return i;
   }
 
+  /**
+   * Card ids a preset may use for a card this machine has under another id
+   * (a preset written for the virtual lab's "Audio" runs on SimUSB: the
+   * preset's `sim.cards`).
+   */
+  readonly aliases = new Map<string, string>();
+
   byRef(ref: number | string): SndCard | undefined {
     if (typeof ref === 'number') return this.cards[ref] ?? undefined;
-    return this.cards.find((c) => c && c.id === ref) ?? undefined;
+    const id = this.aliases.get(ref) ?? ref;
+    return this.cards.find((c) => c && c.id === id) ?? undefined;
   }
 }
