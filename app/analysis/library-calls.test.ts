@@ -53,6 +53,15 @@ describe('library calls: the oracle', () => {
     expect(r.library!.steps[0]!.core).toBe('differ');
   });
 
+  it('compares calls only between the same request with the same outcome (a send of 128 is not a send of 256)', () => {
+    const send = (n: number, count: number) => ({ ...act(0, 'midi.send', [`seq write×${count}`], n), args: { count } });
+    const r = compareRuns([send(0, 256), send(1, 256)], [send(0, 128), send(1, 256), send(2, 128)], { a: 'vm', b: 'model' });
+    expect(r.divergences.filter((d) => d.kind === 'calls')).toEqual([]);
+    expect(r.library!.steps[0]!.core).toBe('agree');
+    const bad = compareRuns([send(0, 256)], [{ ...send(0, 256), data: { calls: ['seq write×255'] } }], { a: 'vm', b: 'model' });
+    expect(bad.divergences.filter((d) => d.kind === 'calls')).toHaveLength(1);
+  });
+
   it('a real run that was not traced is compared by outcome only, and says so', () => {
     const r = compareRuns([act(0, 'pa.open', undefined)], [act(0, 'pa.open', stream('Loopback'))], { a: 'vm', b: 'model' });
     expect(r.divergences).toEqual([]);

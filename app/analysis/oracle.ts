@@ -39,8 +39,12 @@ interface StepStats {
   outcomes: Map<string, number>;
   /** Request (varying args as JSON, "" when fixed) → distinct results → count. */
   results: Map<string, Map<string, number>>;
-  /** Library ops with their ALSA calls: distinct core sequences → count, and the first execution's whole shape. */
-  cores?: Map<string, number>;
+  /**
+   * Library ops with their ALSA calls: per request and outcome (a different
+   * request, or a failed call, makes different calls by design), distinct
+   * core sequences → count; and the first execution's whole shape.
+   */
+  cores?: Map<string, Map<string, number>>;
   firstShape?: CallShape;
   /** Executions that carried no calls (a real run not traced). */
   untraced?: number;
@@ -94,8 +98,14 @@ export class OracleSide {
     const shape = shapeOf(e.op, texts as string[], e.ret >= 0);
     s.firstShape ??= shape;
     s.cores ??= new Map();
+    const group = `${outcomeOf(e)} ${e.args ? canonical(e.args) : ''}`;
+    let byCore = s.cores.get(group);
+    if (!byCore) {
+      if (s.cores.size >= MAX_RESULTS) return;
+      s.cores.set(group, (byCore = new Map()));
+    }
     const key = shape.core.join(' | ');
-    if (s.cores.has(key) || s.cores.size < MAX_RESULTS) s.cores.set(key, (s.cores.get(key) ?? 0) + 1);
+    if (byCore.has(key) || byCore.size < MAX_RESULTS) byCore.set(key, (byCore.get(key) ?? 0) + 1);
   }
 
   stats(): Map<string, StepStats> {
@@ -318,23 +328,28 @@ function compareLibraryCalls(a: OracleSide, b: OracleSide, labels: { a: string; 
     out.compared++;
     const at = { lane: x.lane, phase: x.phase, step: x.step, op: x.op, ...(x.handle ? { handle: x.handle } : {}) };
     const step: LibraryStepReport = { where: where(x), core: 'agree', core_calls: totalCalls(x.firstShape!.core) };
-    const countsOf = (s: StepStats): SideCounts => ({ count: s.count, outcomes: Object.fromEntries([...s.cores!].map(([k, n]) => [k || '(none)', n])) });
-    const exact = x.cores.size === 1 && y.cores.size === 1;
-    for (const [self, other, side] of [[x, y, 'a'], [y, x, 'b']] as const) {
-      const [me, them] = side === 'a' ? [labels.a, labels.b] : [labels.b, labels.a];
-      const n = [...self.cores!.values()].reduce((t, c) => t + c, 0);
-      const m = [...other.cores!.values()].reduce((t, c) => t + c, 0);
-      for (const [core, c] of self.cores!) {
-        if (other.cores!.has(core)) continue;
-        step.core = 'differ';
-        if (exact && side === 'b') continue;
-        const nearest = [...other.cores!.keys()][0] ?? '';
-        const d = diffCalls(core ? core.split(' | ') : [], nearest ? nearest.split(' | ') : []);
-        push({
-          kind: 'calls', seen_on: side, ...at,
-          message: `${where(x)}: the ${me}'s library made calls the ${them}'s ${exact ? 'did not' : `never made in ${m} call(s)`} (${c} of ${n}): only the ${me}: ${d.onlyA.join(', ') || '(nothing)'}; only the ${them}: ${d.onlyB.join(', ') || '(nothing)'}`,
-          chance: exact ? 0 : missChance(c, n, m), a: countsOf(x), b: countsOf(y),
-        });
+    // only the same request with the same outcome is compared (a count of 128 and one of 256 make different calls)
+    for (const [group, xs] of x.cores) {
+      const ys = y.cores.get(group);
+      if (!ys) continue;
+      const countsOf = (s: StepStats, m: Map<string, number>): SideCounts => ({ count: s.count, outcomes: Object.fromEntries([...m].map(([k, n]) => [k || '(none)', n])) });
+      const exact = xs.size === 1 && ys.size === 1;
+      for (const [self, other, side] of [[xs, ys, 'a'], [ys, xs, 'b']] as const) {
+        const [me, them] = side === 'a' ? [labels.a, labels.b] : [labels.b, labels.a];
+        const n = [...self.values()].reduce((t, c) => t + c, 0);
+        const m = [...other.values()].reduce((t, c) => t + c, 0);
+        for (const [core, c] of self) {
+          if (other.has(core)) continue;
+          step.core = 'differ';
+          if (exact && side === 'b') continue;
+          const nearest = [...other.keys()][0] ?? '';
+          const d = diffCalls(core ? core.split(' | ') : [], nearest ? nearest.split(' | ') : []);
+          push({
+            kind: 'calls', seen_on: side, ...at,
+            message: `${where(x)}: the ${me}'s library made calls the ${them}'s ${exact ? 'did not' : `never made in ${m} call(s)`} (${c} of ${n}): only the ${me}: ${d.onlyA.join(', ') || '(nothing)'}; only the ${them}: ${d.onlyB.join(', ') || '(nothing)'}`,
+            chance: exact ? 0 : missChance(c, n, m), a: countsOf(x, xs), b: countsOf(y, ys),
+          });
+        }
       }
     }
     if (step.core === 'agree') out.agree++;

@@ -132,6 +132,8 @@ export const runCommand: Command = {
       ...(duration !== undefined ? { duration } : {}),
       outDir,
       loadScenario: (name: string): Scenario => lib.load(name).scenario,
+      // the oracle compares a library's real ALSA calls with the model's: the real run traces them
+      ...(oracle ? { traceCalls: true } : {}),
     });
     const observed = oracle ? watchForOracle(h) : null;
     const onSig = () => h.abort('interrupted');
