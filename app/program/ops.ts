@@ -170,7 +170,8 @@ export const PROGRAM_OPS: Record<string, (a: Written, c: CompileContext) => Args
     max_queue: fixed((a.max_queue as number | undefined) ?? PA_DEFAULTS.max_queue),
   }),
   // rule "library transfer frames": periods of the stream's frames per buffer, the fallback when it has none
-  'pa.write': (a) => ({ ...libraryTransfer(a), pattern: fixed((a.pattern as string | undefined) ?? 'sine') }),
+  // drop: the lab leaves that many frames of the tone out before this buffer (a glitch on purpose, to test the detector)
+  'pa.write': (a) => ({ ...libraryTransfer(a), pattern: fixed((a.pattern as string | undefined) ?? 'sine'), ...(a.drop !== undefined ? { drop: fixed(a.drop as number) } : {}) }),
   'pa.read': (a) => ({ ...libraryTransfer(a), glitch: fixed(Boolean(a.glitch)) }),
   // port null: the first port RtMidi lists
   'midi.open': (a) => ({

@@ -144,7 +144,7 @@ export const OPS: readonly OpSpec[] = [
   spec({ name: 'pcm.prepare', family: 'pcm', summary: 'Prepare the stream', kernel: 'SNDRV_PCM_IOCTL_PREPARE', uses: 'pcm', shorthand: 'handle', required: { handle } }),
   spec({ name: 'pcm.start', family: 'pcm', summary: 'Start the DMA', kernel: 'SNDRV_PCM_IOCTL_START', uses: 'pcm', shorthand: 'handle', required: { handle } }),
   spec({ name: 'pcm.write', family: 'pcm', summary: 'Write frames (blocking unless opened nonblock)', kernel: 'SNDRV_PCM_IOCTL_WRITEI_FRAMES', uses: 'pcm', shorthand: 'handle',
-    required: { handle }, optional: { frames: varying(frames, true), periods: varying(num({ min: 0.01, max: 65536 }), false), pattern: oneOf(['silence', 'sine', 'impulse'] as const) },
+    required: { handle }, optional: { frames: varying(frames, true), periods: varying(num({ min: 0.01, max: 65536 }), false), pattern: oneOf(['silence', 'sine', 'impulse'] as const), drop: int({ min: 1, max: 1 << 20, unit: 'frames' }) },
     exclusive: [['frames', 'periods']] }),
   spec({ name: 'pcm.read', family: 'pcm', summary: 'Read frames (blocking unless opened nonblock)', kernel: 'SNDRV_PCM_IOCTL_READI_FRAMES', uses: 'pcm', shorthand: 'handle',
     required: { handle }, optional: { frames: varying(frames, true), periods: varying(num({ min: 0.01, max: 65536 }), false) }, exclusive: [['frames', 'periods']] }),

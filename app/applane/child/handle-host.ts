@@ -50,7 +50,7 @@ export interface HostReply {
   t: number;
   dur: number;
   /** Glitches found in what this read returned: frame offsets from the read's start. */
-  glitches?: { at: number; length: number; depth: number }[];
+  glitches?: { at: number; frame: number; length: number; depth: number }[];
   /** The burst found in this read: its first frame's offset in the read, and the correlation. */
   burst?: { at: number; confidence: number };
   /** midi.send: when each message was handed to RtMidi (ns). */
@@ -102,6 +102,8 @@ interface PaState {
   glitch?: GlitchAnalyzer;
   scanner: BurstScanner;
   framesIn: number;
+  /** Frames written so far (the position of the next write in the played stream). */
+  framesOut: number;
   pendingQuit?: Promise<void>;
 }
 
@@ -214,7 +216,7 @@ async function paOp(r: HostRequest): Promise<Omit<HostReply, 'id' | 't' | 'dur'>
         throw Object.assign(new OpError(paErrno(msg), msg), { t, dur: now() - t });
       }
       const dur = now() - t;
-      paStream = { stream, direction, format, channels, rate, framesPerBuffer, maxQueue, device, state: 'open', sine: new SineGenerator(), scanner: new BurstScanner(), framesIn: 0 };
+      paStream = { stream, direction, format, channels, rate, framesPerBuffer, maxQueue, device, state: 'open', sine: new SineGenerator(), scanner: new BurstScanner(), framesIn: 0, framesOut: 0 };
       return { ret: 0, t, dur, data: { device: device?.index ?? -1, name: device?.name ?? 'default', direction, format, channels, rate, frames_per_buffer: framesPerBuffer } };
     }
     case 'pa.start': {
@@ -235,8 +237,12 @@ async function paOp(r: HostRequest): Promise<Omit<HostReply, 'id' | 't' | 'dur'>
       if (s.state === 'stuck') throw new OpError('ETIMEDOUT', 'the stream is stuck (an earlier write never completed)');
       const frames = framesOf(s, a);
       const pattern = a.pattern as string;
+      const drop = typeof a.drop === 'number' ? a.drop : 0;
       let mono: Float32Array;
-      if (pattern === 'sine') mono = s.sine.next(frames);
+      if (pattern === 'sine') {
+        if (drop) s.sine.skip(drop);
+        mono = s.sine.next(frames);
+      }
       else {
         mono = new Float32Array(frames);
         if (pattern === 'impulse' && r.probe) mono.set(mlsBurst().subarray(0, Math.min(BURST_FRAMES, frames)));
@@ -245,7 +251,9 @@ async function paOp(r: HostRequest): Promise<Omit<HostReply, 'id' | 't' | 'dur'>
       const t = now();
       const err = await bounded(s, s.stream.write(buf), frames);
       const dur = now() - t;
-      return { ret: frames, t, dur, data: { requested: frames, pattern, ...(r.probe ? { probe: true } : {}), ...(err ? { status: err } : {}) }, ...(err ? { xrun: true } : {}) };
+      const at = s.framesOut;
+      s.framesOut += frames;
+      return { ret: frames, t, dur, data: { requested: frames, pattern, ...(drop ? { dropped: drop, frame: at } : {}), ...(r.probe ? { probe: true } : {}), ...(err ? { status: err } : {}) }, ...(err ? { xrun: true } : {}) };
     }
     case 'pa.read': {
       const s = need();
@@ -263,7 +271,7 @@ async function paOp(r: HostRequest): Promise<Omit<HostReply, 'id' | 't' | 'dur'>
         s.glitch ??= new GlitchAnalyzer({ period: DEFAULT_SINE_PERIOD });
         const base = s.glitch.frame;
         const found = s.glitch.push(got);
-        out.glitches = found.map((g) => ({ at: g.frame - base, length: g.length, depth: Math.round(g.depth * 1000) / 1000 }));
+        out.glitches = found.map((g) => ({ at: g.frame - base, frame: g.frame, length: g.length, depth: Math.round(g.depth * 1000) / 1000 }));
         out.data!.glitch_state = s.glitch.state;
       }
       if (r.scan) {

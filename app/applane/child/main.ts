@@ -501,7 +501,7 @@ class Run {
       const rate = 48000;
       const frames = Math.max(1, ret);
       // a read returns the newest frames: frame i of it arrived (frames − i)/rate before the return
-      const list = reply.glitches.map((g) => ({ t: this.rel(end - Math.round(((frames - g.at) / ((data.rate as number | undefined) ?? rate)) * 1e9)), frames_before_end: frames - g.at, length: g.length, depth: g.depth }));
+      const list = reply.glitches.map((g) => ({ t: this.rel(end - Math.round(((frames - g.at) / ((data.rate as number | undefined) ?? rate)) * 1e9)), frames_before_end: frames - g.at, frame: g.frame, length: g.length, depth: g.depth }));
       for (const g of list) emit({ kind: 'metric', t: Math.max(0, g.t), name: 'glitch', value: g.length, handle: String(a.handle), lane: l.name });
       data.glitches = list;
     }

@@ -1,0 +1,235 @@
+// The application lane against real drivers in the virtual lab: one guest
+// with snd-dummy, snd-aloop, snd-seq-dummy and USB audio, shared by every
+// check (a boot costs tens of seconds). Each of the four library presets runs
+// through the real addons (naudiodon/PortAudio, midi/RtMidi) with the
+// library's ALSA calls traced, every stream and message is counted, the same
+// preset runs on the simulated kernel's mirror of the libraries, and the
+// oracle says where the real and the model's call sequences differ or that
+// they agree. Then the glitch detector both ways, through snd-aloop: a clean
+// tone finds nothing, a tone the lab itself drops frames from finds each drop
+// at its frame. Budgets here only cap a guest that is far too slow: nothing
+// asserts on timing.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ActionEvent, MetricEvent, RunEvent } from '../events/types.js';
+import { startRun, type RunSummary } from '../engine/run.js';
+import { defaultPresetDir } from '../engine/presets.js';
+import { bootGuest, type Guest } from '../vlab/index.js';
+import { parsePreset } from '../vocabulary/preset-file.js';
+import type { Scenario } from '../vocabulary/scenario.js';
+import { VmTarget } from '../targets/vm.js';
+import { OracleSide, type OracleReport } from '../analysis/oracle.js';
+import { libraryText, runOracle } from '../engine/oracle-run.js';
+import { SimTarget } from '../targets/sim/sim-target.js';
+
+let guest: Guest;
+let target: VmTarget;
+let out: string;
+
+beforeAll(async () => {
+  guest = await bootGuest({ hw: 'dummy,aloop,seq-dummy,usb-audio', log: (l) => process.stderr.write(l + '\n') });
+  target = new VmTarget({ guest });
+  out = mkdtempSync(join(tmpdir(), 'applane-vm-'));
+});
+
+afterAll(async () => {
+  await guest?.shutdown();
+  if (out) rmSync(out, { recursive: true, force: true });
+});
+
+const shipped = (name: string): Scenario => {
+  const file = join(defaultPresetDir(), `${name}.yaml`);
+  return parsePreset(readFileSync(file, 'utf8'), file).scenario;
+};
+const inline = (yaml: string, name: string): Scenario => parsePreset(yaml, `${name}.yaml`).scenario;
+
+type Run = { summary: RunSummary; events: RunEvent[] };
+
+/** Runs a scenario through the engine on `on` (the shared guest by default); returns summary.json as written and the events. */
+async function run(scenario: Scenario, o: { duration?: number; trace?: boolean; on?: VmTarget | SimTarget } = {}): Promise<Run> {
+  const dir = join(out, `${scenario.name}-${Date.now()}`);
+  const h = startRun({ scenario, target: o.on ?? target, seed: 1, outDir: dir, journalSync: false, ...(o.duration ? { duration: o.duration } : {}), ...(o.trace ? { traceCalls: true } : {}) });
+  const events: RunEvent[] = [];
+  h.subscribe((e) => events.push(e));
+  await h.done;
+  return { summary: JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary, events };
+}
+
+/** The same scenario on the simulated kernel's mirror (fixed), compared step by step and call by call with the guest's run. */
+async function oracle(scenario: Scenario, events: RunEvent[], duration?: number): Promise<OracleReport> {
+  const observed = new OracleSide();
+  for (const e of events) observed.feed(e);
+  const r = await runOracle({ scenario, seed: 1, observed, target: 'vm', profile: ['fixed'], ...(duration ? { duration } : {}) });
+  // what the oracle said goes to the test log: the record of where the model and the libraries differ
+  process.stderr.write(`--- oracle, ${scenario.name}: ${r.compared} step(s) compared, ${r.significant} divergence(s)\n${r.divergences.map((d) => `  [${d.kind}${d.significant ? '' : ' rare'}] ${d.message}`).join('\n')}\n${r.library ? libraryText(r.library, r.labels).join('\n') : 'no library report'}\n`);
+  return r;
+}
+
+/** The oracle's verdict on the library calls is complete: every compared step agrees, or a divergence says where it differs. */
+function expectCallsAccountedFor(r: OracleReport): void {
+  const lib = r.library!;
+  expect(lib.traced).toEqual({ a: true, b: true });
+  expect(lib.compared).toBeGreaterThan(0);
+  expect(lib.steps).toHaveLength(lib.compared);
+  for (const s of lib.steps) {
+    if (s.core === 'agree') continue;
+    expect(r.divergences.some((d) => d.kind === 'calls' && d.message.startsWith(`${s.where}:`)), `${s.where} differs and a divergence names it`).toBe(true);
+  }
+  expect(lib.agree).toBe(lib.steps.filter((s) => s.core === 'agree').length);
+}
+
+const acts = (ev: RunEvent[]) => ev.filter((e): e is ActionEvent => e.kind === 'act');
+const callsOf = (e: ActionEvent) => (Array.isArray(e.data?.calls) ? (e.data!.calls as string[]) : []);
+const has = (e: ActionEvent, re: RegExp) => callsOf(e).some((c) => re.test(c));
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const m = (s: RunSummary) => s.metrics as Record<string, any>;
+const opCount = (s: RunSummary, op: string) => (m(s).ops[op]?.count ?? 0) as number;
+const opErrors = (s: RunSummary, op: string) => Object.values((m(s).ops[op]?.errors ?? {}) as Record<string, number>).reduce((a, b) => a + b, 0);
+
+describe('application lane in the virtual lab: the four presets through the real addons, and the model', { timeout: 900_000 }, () => {
+  it('stream-rapid-cycle on snd-dummy and snd-aloop: every stream opened, played, closed mid-DMA; the calls compared with the model', async () => {
+    const sc = { ...shipped('stream-rapid-cycle'), iterations: 4 };
+    const real = await run(sc, { trace: true, duration: 600e9 });
+    expect(real.summary.status).toBe('completed');
+    expect(real.summary.findings).toEqual([]);
+    // every stream counted: 4 cycles, alternating the two cards, nothing failed
+    for (const op of ['pa.open', 'pa.start', 'pa.close']) expect([op, opCount(real.summary, op), opErrors(real.summary, op)]).toEqual([op, 4, 0]);
+    expect(opCount(real.summary, 'pa.write')).toBe(12);
+    const opens = acts(real.events).filter((e) => e.op === 'pa.open');
+    expect(opens.map((e) => e.data?.name)).toEqual([expect.stringMatching(/^Dummy/), expect.stringMatching(/^Loopback/), expect.stringMatching(/^Dummy/), expect.stringMatching(/^Loopback/)]);
+    // the journal carries the ALSA calls PortAudio made: HW_PARAMS/SW_PARAMS/PREPARE on open, START on start, DROP/HW_FREE/close on close
+    for (const e of opens) for (const c of [/ HW_PARAMS/, / SW_PARAMS/, / PREPARE/]) expect(has(e, c)).toBe(true);
+    for (const e of acts(real.events).filter((x) => x.op === 'pa.start')) expect(has(e, / START/)).toBe(true);
+    for (const e of acts(real.events).filter((x) => x.op === 'pa.close')) for (const c of [/ DROP/, / HW_FREE/, /p close/]) expect(has(e, c)).toBe(true);
+    // the same preset on the simulated kernel makes the same kinds of calls
+    const model = await run(sc, { on: new SimTarget({ profile: ['fixed'] }) });
+    expect(model.summary.findings).toEqual([]);
+    expect(opCount(model.summary, 'pa.open')).toBe(4);
+    for (const e of acts(model.events).filter((x) => x.op === 'pa.close')) for (const c of [/ DROP/, / HW_FREE/, /p close/]) expect(has(e, c)).toBe(true);
+    const r = await oracle(sc, real.events);
+    expect(r.divergences.filter((d) => d.kind === 'outcome' && d.significant)).toEqual([]);
+    expectCallsAccountedFor(r);
+  });
+
+  it('stream-disconnect on USB audio: the stream reports the unplug, closes cleanly, opens again once the device is back', async () => {
+    const base = shipped('stream-disconnect');
+    // one unplug is enough to show it; the player keeps cycling around it
+    const sc = { ...base, lanes: base.lanes.map((l) => (l.name === 'hotplug' ? { ...l, iterations: 1 } : l)) };
+    const real = await run(sc, { trace: true, duration: 90e9 });
+    expect(real.summary.status).not.toBe('error');
+    expect(m(real.summary).lanes.hung).toBe(0);
+    const ev = acts(real.events);
+    const detach = ev.find((e) => e.op === 'device.detach' && e.ret >= 0)!;
+    const attach = ev.find((e) => e.op === 'device.attach' && e.ret >= 0)!;
+    expect(detach).toBeDefined();
+    expect(attach).toBeDefined();
+    const pa = ev.filter((e) => e.op.startsWith('pa.'));
+    // while the device is gone the stream says so (an error, never a crash or a hang)
+    const during = pa.filter((e) => e.t + e.dur >= detach.t + detach.dur && e.t <= attach.t);
+    expect(during.some((e) => e.ret < 0), `errors after the unplug: ${during.map((e) => `${e.op} ${e.errno ?? 'ok'}`).join(', ')}`).toBe(true);
+    for (const e of during.filter((x) => x.ret < 0)) expect(['ETIMEDOUT', 'ENODEV', 'EIO', 'EBADF', 'EBUSY']).toContain(e.errno);
+    // it closed cleanly, and the device came back
+    expect(pa.filter((e) => e.op === 'pa.close').every((e) => e.ret >= 0 || e.errno === 'EBADF')).toBe(true);
+    expect(pa.some((e) => e.op === 'pa.open' && e.ret >= 0 && e.t > attach.t)).toBe(true);
+    // every stream counted: each open that succeeded was closed
+    expect(opCount(real.summary, 'pa.open') - opErrors(real.summary, 'pa.open')).toBe(opCount(real.summary, 'pa.close') - opErrors(real.summary, 'pa.close'));
+    // the unplug's findings are the expected errnos only (the preset lists them)
+    expect(real.summary.findings.filter((f) => f.severity === 'critical')).toEqual([]);
+    const r = await oracle(sc, real.events, 30e9);
+    expectCallsAccountedFor(r);
+  });
+
+  for (const name of ['midi-flood', 'midi-port-churn'] as const) {
+    it(`${name} on snd-seq-dummy's Midi Through: every message counted; the calls compared with the model`, async () => {
+      const sc = shipped(name);
+      const real = await run(sc, { trace: true, duration: 4e9 });
+      expect(real.summary.status).toBe('completed');
+      const seq = m(real.summary).seq;
+      // sent = received + lost (+ left unread); nothing duplicated or reordered; nothing foreign
+      expect(seq.sent).toBeGreaterThan(0);
+      expect(seq.received + seq.lost + seq.unread_at_end).toBe(seq.sent);
+      expect(seq).toMatchObject({ duplicated: 0, reordered: 0, foreign: 0 });
+      const sent = acts(real.events).filter((e) => e.op === 'midi.send' && e.ret > 0).reduce((n, e) => n + e.ret, 0);
+      expect(sent).toBe(seq.sent);
+      // RtMidi's calls are in the journal: the port walk, CREATE_PORT and SUBSCRIBE_PORT on open, one write per message
+      const opens = acts(real.events).filter((e) => e.op === 'midi.open' && e.ret >= 0);
+      for (const e of opens) for (const c of [/seq QUERY_NEXT_CLIENT/, /seq CREATE_PORT/, /seq SUBSCRIBE_PORT/]) expect(has(e, c)).toBe(true);
+      const model = await run(sc, { on: new SimTarget({ profile: ['fixed'] }), duration: 4e9 });
+      expect(m(model.summary).seq.sent).toBeGreaterThan(0);
+      expect(m(model.summary).seq).toMatchObject({ duplicated: 0, reordered: 0 });
+      const r = await oracle(sc, real.events, 4e9);
+      expectCallsAccountedFor(r);
+      // the opens and closes are deterministic: RtMidi and the model make the same calls
+      expect(r.library!.steps.filter((s) => /midi\.(open|close)/.test(s.where)).every((s) => s.core === 'agree')).toBe(true);
+    });
+  }
+});
+
+/** A tone through snd-aloop with buffers deep enough for an emulated guest to keep up; `drop` every 5th buffer when given. */
+const toneYaml = (name: string, drop?: number) => `
+name: ${name}
+duration: 8s
+setup:
+  - pa.open: { handle: tone, device: "hw:Loopback,0", channels: 2, format: S16_LE, rate: 48000, frames_per_buffer: 4800, max_queue: 4 }
+  - pa.open: { handle: rec, device: "hw:Loopback,1", direction: capture, channels: 2, format: S16_LE, rate: 48000, frames_per_buffer: 4800, max_queue: 4 }
+  - pa.start: rec
+  - pa.start: tone
+lanes:
+  - name: player
+    iterations: 12
+    loop:
+      - pa.write: { handle: tone, periods: 1, pattern: sine }
+      - pa.write: { handle: tone, periods: 1, pattern: sine }
+      - pa.write: { handle: tone, periods: 1, pattern: sine }
+      - pa.write: { handle: tone, periods: 1, pattern: sine }
+      - pa.write: { handle: tone, periods: 1, pattern: sine${drop ? `, drop: ${drop}` : ''} }
+  - name: recorder
+    loop:
+      - pa.read: { handle: rec, periods: 1, glitch: true }
+teardown:
+  - pa.close: tone
+  - pa.close: rec
+expect:
+  hang_timeout: 30s
+  stop_on: never
+`;
+
+const glitchesOf = (ev: RunEvent[]) => acts(ev).flatMap((e) => (Array.isArray(e.data?.glitches) ? (e.data!.glitches as { frame: number; length: number }[]) : []));
+const xrunsOf = (ev: RunEvent[]) => acts(ev).filter((e) => e.op.startsWith('pa.') && e.data?.status !== undefined);
+
+describe('application lane in the virtual lab: glitch detection through snd-aloop, both ways', { timeout: 600_000 }, () => {
+  it('a clean tone comes back with no glitch', async () => {
+    const real = await run(inline(toneYaml('aloop-clean'), 'clean'), { duration: 60e9 });
+    expect(real.summary.status).toBe('completed');
+    const reads = acts(real.events).filter((e) => e.op === 'pa.read' && e.ret > 0);
+    expect(reads.length).toBeGreaterThan(10);
+    // the analyzer locked onto the tone (it reports nothing on a signal it never locked onto)
+    expect(reads.some((e) => e.data?.glitch_state === 'locked')).toBe(true);
+    expect(xrunsOf(real.events).map((e) => `${e.op} ${String(e.data?.status)}`)).toEqual([]);
+    expect(glitchesOf(real.events)).toEqual([]);
+    expect(m(real.summary).glitches?.total ?? 0).toBe(0);
+  });
+
+  it('a tone the lab drops frames from: one glitch per drop, at the frame where the drop was played', async () => {
+    const real = await run(inline(toneYaml('aloop-dropped', 12), 'dropped'), { duration: 60e9 });
+    expect(real.summary.status).toBe('completed');
+    // a starved stream would glitch on its own: this run must be clean apart from the drops
+    expect(xrunsOf(real.events).map((e) => `${e.op} ${String(e.data?.status)}`)).toEqual([]);
+    const drops = acts(real.events).filter((e) => e.op === 'pa.write' && e.data?.dropped === 12).map((e) => e.data!.frame as number);
+    expect(drops).toHaveLength(12);
+    const found = glitchesOf(real.events).map((g) => g.frame);
+    // the capture stream started first: a constant offset maps a played frame to the frame it is recorded at
+    expect(found.length).toBeGreaterThanOrEqual(3);
+    const offset = found[0]! - drops[0]!;
+    const recorded = drops.map((f) => f + offset).filter((f) => f <= found.at(-1)!);
+    // each glitch is within one tone period (48 frames) of a drop, and each drop up to the last glitch was found
+    expect(found).toHaveLength(recorded.length);
+    found.forEach((f, i) => expect(Math.abs(f - recorded[i]!), `glitch ${i} at frame ${f}, drop played at ${recorded[i]}`).toBeLessThanOrEqual(48));
+    // and the run says so: glitches are findings above the preset's threshold (0 when unset: the metric only)
+    expect(m(real.summary).glitches.total).toBe(found.length);
+    const metrics = real.events.filter((e): e is MetricEvent => e.kind === 'metric' && e.name === 'glitch');
+    expect(metrics).toHaveLength(found.length);
+  });
+});
