@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { once, scenario, simulate } from '../../../test/sim-harness.js';
 import { shapeOf } from '../../../analysis/library-calls.js';
 import type { ActionEvent } from '../../../events/types.js';
+import { startRun } from '../../../engine/run.js';
+import { SimTarget } from '../sim-target.js';
 
 const measured = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'measured-calls.json'), 'utf8')) as { steps: Record<string, { calls: string[] }> };
 const core = (e: ActionEvent) => shapeOf(e.op, e.data!.calls as string[], e.ret >= 0).core;
@@ -111,6 +113,28 @@ describe('PortAudio through alsa-lib, mirrored', () => {
     expect(String(b!.data!.error)).toMatch(/no PortAudio playback device named "hw:Nonesuch,0"/);
     expect(String(c!.data!.error)).toMatch(/Invalid sample rate/);
     expect(String(d!.data!.error)).toMatch(/Channel count exceeds maximum number of channels/);
+  });
+});
+
+describe('bad input through the engine', () => {
+  it('a missing device index or name, a refused rate and a vanished port are findings that name them, never a crash', async () => {
+    const sc = once([], [
+      { 'pa.open': { handle: 'a', device: 42 } },
+      { 'pa.open': { handle: 'b', device: 'hw:Nonesuch,0' } },
+      { 'pa.open': { handle: 'c', device: 'hw:Dummy,0', rate: 96000 } },
+      { 'midi.open_virtual': { handle: 'v', direction: 'input', name: 'gone-soon' } },
+      { 'midi.close': 'v' },
+      { 'midi.open': { handle: 'o', direction: 'output', port: 'gone-soon' } },
+    ]);
+    const s = await startRun({ scenario: sc, target: new SimTarget({ profile: ['fixed'] }), seed: 1 }).done;
+    expect(s.status).toBe('completed');
+    const msgs = s.findings.filter((f) => f.type === 'unexpected-errno').map((f) => f.message);
+    expect(msgs).toEqual([
+      expect.stringMatching(/pa\.open on a failed with ENODEV .*: PortAudio has no device 42 \(it lists/),
+      expect.stringMatching(/pa\.open on b failed with ENODEV .*: no PortAudio playback device named "hw:Nonesuch,0"/),
+      expect.stringMatching(/pa\.open on c failed with EINVAL .*: Invalid sample rate/),
+      expect.stringMatching(/midi\.open on o failed with ENODEV .*: no MIDI port named "gone-soon"/),
+    ]);
   });
 });
 
