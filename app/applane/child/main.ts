@@ -587,9 +587,13 @@ class Run {
     });
   }
 
+  /** Cards this run unplugged, by the reference the preset used: the host needs their driver to put them back. */
+  private readonly detached = new Map<string, { index: number; id: string; driver: string }>();
+
   private async device(kind: 'detach' | 'attach', ref: number | string): Promise<{ dur: number; ret: number; errno?: string; data?: Record<string, unknown> }> {
     const t = hrnow();
-    const card = cardInfo(ref);
+    // a card that is out is no longer in /proc/asound: its attach goes by what it was when it went
+    const card = cardInfo(ref) ?? (kind === 'attach' ? this.detached.get(String(ref)) : undefined);
     if (!card && kind === 'detach') return { dur: hrnow() - t, ret: -ERRNO.ENODEV!, errno: 'ENODEV', data: { error: `no card ${String(ref)}` } };
     const id = this.nextRequest++;
     const result = await new Promise<number>((res) => {
@@ -600,6 +604,10 @@ class Run {
       // the host acted: wait until the card is gone (or back), as the agent does
       const until = hrnow() + 10e9;
       while (hrnow() < until && (kind === 'detach' ? cardInfo(ref) !== undefined : cardInfo(ref) === undefined)) await new Promise((r) => setTimeout(r, 20));
+    }
+    if (result === 0 && card) {
+      if (kind === 'detach') this.detached.set(String(ref), card);
+      else this.detached.delete(String(ref));
     }
     const errno = result < 0 ? (Object.entries(ERRNO).find(([, v]) => v === -result)?.[0] ?? 'EIO') : result === 1 ? 'EPERM' : undefined;
     return { dur: hrnow() - t, ret: result === 1 ? -ERRNO.EPERM! : result, ...(errno ? { errno } : {}), ...(card ? { data: { card: card.index } } : {}) };
