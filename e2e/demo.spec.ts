@@ -53,8 +53,10 @@ describe('a new user on the headless server', () => {
   it('validates a preset live, with file:line:col and the path', async () => {
     await page.click('[data-preset="stop-close-race"]');
     await page.waitForSelector('[data-testid=validation-status]:has-text("valid")');
-    // The preset's historic bug is switched on for it.
-    expect(await page.isChecked('input[data-switch="pcm-no-sync-stop"]')).toBe(true);
+    // Runs start on profile fixed, as `stresslab run` does; the preset's historic bug is one click away.
+    expect(await page.isChecked('input[data-switch="pcm-no-sync-stop"]')).toBe(false);
+    expect(await page.textContent('label.hint:has([data-testid=historic-bug])')).toContain('pcm-no-sync-stop');
+    expect(await page.textContent('[data-testid=profile-now]')).toBe('profile: fixed');
     const editor = page.locator('textarea[aria-label="Preset YAML"]');
     const text = await editor.inputValue();
     await editor.fill(text.replace('      - pcm.prepare: a\n', '      - pcm.prepare: { handle: a, when: now }\n'));
@@ -174,11 +176,11 @@ describe('a new user on the headless server', () => {
     await page.click('button[role=tab]:has-text("Scenario")');
     await page.click('[data-preset="parallel-hw-params"]');
     await page.waitForSelector('[data-testid=validation-status]:has-text("valid")');
-    expect(await page.isChecked('input[data-switch="pcm-unlocked-hw-params"]')).toBe(true);
-    // on the fixed kernel there is nothing to compare with: the switch is off
-    await page.uncheck('input[data-switch="pcm-unlocked-hw-params"]');
+    // on the fixed kernel (the default) there is nothing to compare with
+    expect(await page.isChecked('input[data-switch="pcm-unlocked-hw-params"]')).toBe(false);
     expect(await page.isDisabled('[data-testid=oracle]')).toBe(true);
-    await page.check('input[data-switch="pcm-unlocked-hw-params"]');
+    await page.check('[data-testid=historic-bug]');
+    expect(await page.isChecked('input[data-switch="pcm-unlocked-hw-params"]')).toBe(true);
     await page.check('[data-testid=oracle]');
     await page.click('button.run');
     const panel = page.locator('[data-testid=oracle-panel]');

@@ -3,11 +3,15 @@
 // runs anywhere and imports nothing at run time. App types the renderer needs
 // are re-exported from here so the renderer never imports app/ directly.
 import type { DeviceList } from '../devices/types.js';
-import type { Finding, InterleavingStep, KlogEvent, RunEvent, RunHeader, RunTrailer, Severity, Verdict } from '../events/types.js';
+import type { Finding, InterleavingStep, KlogEvent, RunContext, RunEvent, RunHeader, RunTrailer, Severity, TargetContext, Verdict } from '../events/types.js';
 import type { PhaseSummary, RunSummary } from '../engine/run.js';
 import type { PresetProblem } from '../vocabulary/preset-file.js';
+import type { Thresholds } from '../vocabulary/scenario.js';
+import type { CheckResult, CheckStatus } from '../analysis/checks.js';
+import type { MetricRow, MetricsComparison, ComparedRun } from '../analysis/compare-metrics.js';
+import type { DeviceRow, RunCounts, StreamRow } from './tally.js';
 
-export type { DeviceList, Finding, InterleavingStep, KlogEvent, PhaseSummary, PresetProblem, RunEvent, RunHeader, RunSummary, RunTrailer, Severity, Verdict };
+export type { CheckResult, CheckStatus, ComparedRun, DeviceList, DeviceRow, Finding, InterleavingStep, KlogEvent, MetricRow, MetricsComparison, PhaseSummary, PresetProblem, RunContext, RunCounts, RunEvent, RunHeader, RunSummary, RunTrailer, Severity, StreamRow, TargetContext, Thresholds, Verdict };
 
 export interface LabInfo {
   version: string;
@@ -78,6 +82,8 @@ export interface ScenarioOutline {
   lanes: string[];
   bugProfile?: string[];
   suite?: SuitePhase[];
+  /** The preset's thresholds (ns, xruns a count). */
+  thresholds?: Thresholds;
 }
 
 export interface ValidateResult {
@@ -99,6 +105,18 @@ export interface RunStartParams {
   duration?: number;
   /** Afterwards, run the same scenario on the fixed simulated kernel and compare (summary.oracle). */
   oracle?: boolean;
+  /** Thresholds changed for this run, written as in a preset ("50ms", 0); null removes one. */
+  thresholds?: ThresholdValues;
+}
+
+/** Threshold values as a person writes them in a preset; null (or "") removes the threshold. */
+export type ThresholdValues = Partial<Record<keyof Thresholds, string | number | null>>;
+
+export interface ThresholdCheck {
+  /** The thresholds the run would use (ns; xruns a count), when every value is valid. */
+  thresholds?: Thresholds;
+  /** Problems with the preset's words: "expect.thresholds.latency_p99: expected a duration…". */
+  problems: PresetProblem[];
 }
 
 export interface RunStarted {
@@ -120,9 +138,17 @@ export interface RunInfo {
   verdict?: Verdict;
   findings?: number;
   elapsed_ns?: number;
+  /** The run's budget (ns); a suite's phases have their own. */
+  budget_ns?: number;
   wall_ms?: number;
   /** The journal could not be read; why. */
   error?: string;
+  /** What it ran on (from summary.json's context). */
+  kernel?: string;
+  accel?: 'tcg' | 'kvm';
+  xruns?: number;
+  /** The user's note on the run (runs/<id>/notes.txt). */
+  note?: string;
 }
 
 export interface SubscribeParams {
@@ -215,6 +241,14 @@ export interface ApiMethods {
   'runs.unsubscribe': { params: { sub: string }; result: { ok: boolean } };
   'runs.inflight': { params: InflightParams; result: InflightResult };
   'report.export': { params: { runId: string }; result: ReportResult };
+  /** Checks thresholds for the run settings, with the preset's own validation. */
+  'thresholds.check': { params: { values: ThresholdValues; base?: Thresholds }; result: ThresholdCheck };
+  /** Deletes a finished run's directory (journal, summary, report). */
+  'runs.delete': { params: { runId: string }; result: { deleted: boolean } };
+  /** Sets (or, with "", clears) the note on a run. */
+  'runs.note': { params: { runId: string; text: string }; result: { note: string } };
+  /** Two or more runs by their metrics, the first as the baseline. */
+  'runs.compare': { params: { runIds: string[] }; result: MetricsComparison };
 }
 
 export type Method = keyof ApiMethods;

@@ -2,6 +2,7 @@
 // with today's fixes, compared step by step with what the run saw (see
 // analysis/oracle.ts). Its own journal goes to <out>/oracle/, the comparison
 // to <out>/oracle.json, and summary.json says where they are.
+import { formatCount } from '../api/tally.js';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OracleSide, compareSides, type LibraryReport, type OracleReport, type OracleSummary } from '../analysis/oracle.js';
@@ -56,10 +57,10 @@ export function recordOracle(outDir: string, summary: RunSummary, report: Oracle
 
 export function oracleText(r: OracleReport, max = 20, between = 'with the simulated kernel (fixed)'): string {
   const rare = r.divergences.length - r.significant;
-  const lines = [`oracle: ${r.compared} step(s) compared ${between}: ${r.significant} divergence(s)${rare ? `, ${rare} rare difference(s) timing alone could explain` : ''}${r.only_a.length || r.only_b.length ? `; ${r.only_a.length + r.only_b.length} step(s) ran on one side only` : ''}`];
+  const lines = [`oracle: ${formatCount(r.compared)} step(s) compared ${between}: ${formatCount(r.significant)} divergence(s)${rare ? `, ${formatCount(rare)} rare difference(s) timing alone could explain` : ''}${r.only_a.length || r.only_b.length ? `; ${formatCount(r.only_a.length + r.only_b.length)} step(s) ran on one side only` : ''}`];
   for (const n of r.not_comparable.slice(0, max)) lines.push(`  [not compared] ${n}`);
   for (const d of r.divergences.slice(0, max)) lines.push(`  [${d.significant ? d.kind : `rare ${d.kind}, chance ${d.chance.toFixed(2)}`}] ${d.message}`);
-  if (r.divergences.length > max) lines.push(`  … ${r.divergences.length - max} more in oracle.json`);
+  if (r.divergences.length > max) lines.push(`  … ${formatCount(r.divergences.length - max)} more in oracle.json`);
   if (r.library) lines.push(...libraryText(r.library, r.labels, max));
   return lines.join('\n') + '\n';
 }
@@ -67,7 +68,7 @@ export function oracleText(r: OracleReport, max = 20, between = 'with the simula
 /** The library ops' ALSA calls, side by side: what agreed, what the probe and the libraries' threads did. */
 export function libraryText(l: LibraryReport, labels: { a: string; b: string }, max = 20): string[] {
   const untraced = (['a', 'b'] as const).filter((s) => !l.traced[s]).map((s) => labels[s]);
-  const lines = [`library calls: ${l.compared} step(s) compared, ${l.agree} agree call for call${untraced.length ? `; not traced on ${untraced.join(' and ')} (compared by outcome only)` : ''}`];
+  const lines = [`library calls: ${formatCount(l.compared)} step(s) compared, ${formatCount(l.agree)} agree call for call${untraced.length ? `; not traced on ${untraced.join(' and ')} (compared by outcome only)` : ''}`];
   if (l.cards_only_a.length || l.cards_only_b.length) lines.push(`  cards one side's probe saw, not compared: ${labels.a} ${l.cards_only_a.join(', ') || '-'}; ${labels.b} ${l.cards_only_b.join(', ') || '-'}`);
   for (const s of l.steps.slice(0, max)) {
     const parts = [`${s.core} (${s.core_calls} call(s))`];

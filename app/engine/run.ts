@@ -3,10 +3,13 @@
 // as events; the stop policy may end the run early; summary.json closes it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Finding, RunEvent, RunHeader, Verdict } from '../events/types.js';
+import type { Finding, RunContext, RunEvent, RunHeader, TargetContext, Verdict } from '../events/types.js';
 import type { Scenario } from '../vocabulary/scenario.js';
 import type { OracleSummary } from '../analysis/oracle.js';
 import { Analysis } from '../analysis/analysis.js';
+import { type CheckResult, checksOf, runCheck } from '../analysis/checks.js';
+import { type RunCounts, RunTally } from '../api/tally.js';
+import { hostContext } from './host.js';
 import { JournalWriter } from '../journal/writer.js';
 import { NO_SETTINGS, TargetError, type RunOutcome, type Target } from '../targets/target.js';
 import { CompileError, compileProgram } from '../program/compile.js';
@@ -59,6 +62,12 @@ export interface RunSummary {
   journal?: string;
   /** Written by --oracle (engine/oracle-run.ts). */
   oracle?: OracleSummary;
+  /** The run's numbers (app/api/tally.ts), the same ones the app, report and CLI show. */
+  counts?: RunCounts;
+  /** Every threshold and detector with its verdict (app/analysis/checks.ts); JUnit and KTAP are made from it. */
+  checks?: CheckResult[];
+  /** What the run ran on: the host, and the target's kernel, machine and cards. */
+  context?: RunContext;
 }
 
 export type Listener = (e: RunEvent) => void;
@@ -71,6 +80,10 @@ export class RunHandle {
   findings: Finding[] = [];
   lastT = 0;
   abortReason: string | null = null;
+  /** Every event of the run counted (suite phases together): summary.json's counts. */
+  readonly tally = new RunTally();
+  /** The target's last word on what it is running on. */
+  targetContext: TargetContext | null = null;
 
   constructor(readonly spec: RunSpec) {
     // The one place that handles events published before anyone subscribed
@@ -96,6 +109,8 @@ export class RunHandle {
   private publish(e: RunEvent): void {
     this.events++;
     if (e.t > this.lastT) this.lastT = e.t;
+    this.tally.feed(e);
+    if (e.kind === 'context') this.targetContext = e.context;
     for (const l of this.listeners) l(e);
   }
 
@@ -128,6 +143,7 @@ export class RunHandle {
       journal?.write(note);
       this.publish(note);
     }
+    const checks: CheckResult[] = [];
     const phases: PhaseSummary[] = [];
     let offset = 0;
     let status: RunSummary['status'] = 'completed';
@@ -189,6 +205,7 @@ export class RunHandle {
           this.controller.signal.removeEventListener('abort', onAbort);
         }
         for (const f of analysis.finish(offset + outcome.elapsed)) handleFinding(f);
+        checks.push(...checksOf(analysis, findings, sc.suite ? entry.scenario.name : undefined));
         phases.push({ name: entry.scenario.name, profile: phaseProfile, status: outcome.status, elapsed: outcome.elapsed, findings: findings.map((f) => f.id) });
         if (outcome.status === 'crashed') {
           status = 'crashed';
@@ -200,12 +217,15 @@ export class RunHandle {
       status = 'error';
       reason = e instanceof Error ? e.message : String(e);
       if (!(e instanceof TargetError)) reason = `internal error: ${reason}`;
-      journal?.write({ kind: 'note', t: offset, level: 'error', text: reason });
+      const note: RunEvent = { kind: 'note', t: offset, level: 'error', text: reason };
+      journal?.write(note);
+      this.publish(note);
       if (!(e instanceof TargetError)) {
         journal?.close();
         throw e;
       }
     }
+    checks.unshift(runCheck(status, reason ?? this.abortReason ?? (status === 'stopped' ? 'the stop policy ended the run at a finding' : undefined)));
     const verdict: Verdict = status === 'error' ? 'error' : this.abortReason && !allFindings.length ? 'aborted' : allFindings.length ? 'fail' : 'pass';
     journal?.write({ kind: 'end', t: offset, verdict, reason: reason ?? (this.abortReason ?? (allFindings.length ? `${allFindings.length} finding(s)` : 'no findings')) });
     journal?.close();
@@ -228,6 +248,9 @@ export class RunHandle {
       metrics: analyses.length === 1 ? analyses[0]!.summary(offset) : Object.fromEntries(analyses.map((a, i) => [phases[i]?.name ?? String(i), a.summary(phases[i]?.elapsed ?? 0)])),
       ...(sc.suite ? { phases } : {}),
       ...(spec.outDir ? { journal: 'journal.jsonl' } : {}),
+      counts: this.tally.counts(),
+      checks,
+      context: { host: hostContext(), ...(this.targetContext ?? {}) },
     };
     if (spec.outDir) {
       mkdirSync(spec.outDir, { recursive: true });

@@ -117,7 +117,82 @@ export interface SchedEvent {
   decisions: string;
 }
 
-export type RunEvent = ActionEvent | KlogEvent | MetricEvent | LaneEvent | NoteEvent | PhaseEvent | FindingEvent | SchedEvent;
+/**
+ * A target getting ready before its first action (the virtual lab's boot:
+ * fetching the kernel, building the initramfs, booting, loading drivers).
+ * `t` is 0: the run's clock starts with the first action.
+ */
+export interface ProgressEvent {
+  kind: 'progress';
+  t: number;
+  /** Machine-readable stage, e.g. "kernel", "boot", "drivers", "agent". */
+  stage: string;
+  text: string;
+  /** Wall-clock ms since the target was asked to run. */
+  wall_ms: number;
+}
+
+/** What the run ran on, as the target found it (once, when known). */
+export interface ContextEvent {
+  kind: 'context';
+  t: number;
+  context: TargetContext;
+}
+
+export interface CardContext {
+  index: number;
+  id: string;
+  driver: string;
+  name: string;
+  longname: string;
+}
+
+export interface TargetContext {
+  kernel: {
+    /** uname -r, or "simulated". */
+    release: string;
+    /** simulated: the lab's model; distro: the distribution's kernel package; user: a kernel the user built; host: the kernel this machine runs. */
+    origin: 'simulated' | 'distro' | 'user' | 'host';
+    /** uname -v */
+    version?: string;
+    /** Debian package the kernel came from. */
+    package?: string;
+  };
+  /** Virtual lab: the emulated machine. */
+  machine?: {
+    emulator: 'qemu';
+    /** tcg: software emulation; kvm: hardware virtualisation. */
+    accel: 'tcg' | 'kvm';
+    qemu?: string;
+    cpus: number;
+    memory_mb: number;
+    /** Virtual sound hardware (app/vlab/hw.ts names). */
+    hardware: string[];
+  };
+  /** /proc/asound/cards */
+  cards: CardContext[];
+  /** /proc/asound/version: the ALSA driver version of the kernel. */
+  alsa_version?: string;
+  /** /proc/asound/modules: the driver module of each card. */
+  modules?: { card: number; module: string }[];
+}
+
+/** The machine the lab itself ran on (not the target's kernel, on the virtual lab). */
+export interface HostContext {
+  hostname: string;
+  os?: string;
+  kernel: string;
+  arch: string;
+  cpus: number;
+  node: string;
+  tool: string;
+}
+
+export interface RunContext extends Partial<TargetContext> {
+  host: HostContext;
+}
+
+export type RunEvent = ActionEvent | KlogEvent | MetricEvent | LaneEvent | NoteEvent | PhaseEvent | FindingEvent | SchedEvent | ProgressEvent | ContextEvent;
 
 export const FINDING_TYPES = [
   'torn-hw-params',

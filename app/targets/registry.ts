@@ -5,6 +5,7 @@ import type { SimTargetOptions } from './sim/options.js';
 import { LocalTarget } from './local.js';
 import { VmTarget } from './vm.js';
 import type { BootOptions } from '../vlab/index.js';
+import { SlowBootTarget } from './slow-boot.js';
 
 export interface TargetOptions {
   /** Virtual lab: how to boot the guest (hardware, kernel, modules). */
@@ -30,6 +31,10 @@ const factories: TargetFactory[] = [
     create: (o) => new VmTarget(o.boot ? { boot: o.boot } : {}),
   },
 ];
+
+// UI tests of boot progress without QEMU (e2e/qa.spec.ts); read in every thread, as workers build their own targets.
+const slowBootMs = Number(process.env.STRESSLAB_TEST_SLOW_BOOT_MS ?? '');
+if (slowBootMs > 0) factories.push({ id: 'slow-boot', label: 'Simulated kernel behind a slow boot (tests)', create: () => new SlowBootTarget(slowBootMs) });
 
 export function registerTarget(f: TargetFactory): void {
   const i = factories.findIndex((x) => x.id === f.id);

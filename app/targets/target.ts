@@ -46,10 +46,11 @@ export interface RunSettings {
 
 /**
  * What journals record for a target without settings of its own (a real
- * kernel): no bug switch of the lab's applied, and the header's other two
- * fields as they have always been written.
+ * kernel): no profile at all (kernel profiles are switches of the simulated
+ * kernel; a real kernel is labelled with none, not even "fixed"), and the
+ * header's other two fields as they have always been written.
  */
-export const NO_SETTINGS: RunSettings = { profile: ['fixed'], strategy: 'pct', depth: 3 };
+export const NO_SETTINGS: RunSettings = { profile: [], strategy: 'pct', depth: 3 };
 
 export interface Target {
   readonly id: TargetId;

@@ -125,17 +125,19 @@ const laneSchema = obj(
 );
 
 const errnoNameS = str({ pattern: /^E[A-Z0-9]+$/, expected: 'an errno name' });
+export const THRESHOLD_NAMES = ['xruns', 'latency_p99', 'ioctl_p99', 'wakeup_late_p99', 'glitches', 'midi_latency_p99'] as const;
+const thresholdsSchema = obj({}, {
+  xruns: int({ min: 0 }),
+  latency_p99: duration({}),
+  ioctl_p99: duration({}),
+  wakeup_late_p99: duration({}),
+  glitches: int({ min: 0 }),
+  midi_latency_p99: duration({}),
+});
 const expectSchema = obj({}, {
   errnos: map(list(errnoNameS)),
   hang_timeout: duration({ min: 1e6, max: 3600e9 }),
-  thresholds: obj({}, {
-    xruns: int({ min: 0 }),
-    latency_p99: duration({}),
-    ioctl_p99: duration({}),
-    wakeup_late_p99: duration({}),
-    glitches: int({ min: 0 }),
-    midi_latency_p99: duration({}),
-  }),
+  thresholds: thresholdsSchema,
   stop_on: oneOf(['first', 'critical', 'never'] as const),
   klog_ignore: list(transform(str({ maxLength: 200 }), (p, path, issues) => {
     try {
@@ -375,3 +377,30 @@ export function allSteps(sc: Scenario): Step[] {
 }
 
 export { OPS, type OpSpec };
+
+/** Thresholds that are counts; the others are durations. */
+const COUNT_THRESHOLDS = new Set(['xruns', 'glitches']);
+
+/**
+ * Thresholds changed for one run (the app's run settings, `stresslab run
+ * --threshold`), checked by the preset's own schema so a value is refused
+ * with the words a preset file would get. Values are written as in a preset
+ * ("50ms", 0); a number-like text is a number; null or "" removes the
+ * threshold.
+ */
+export function overrideThresholds(base: Thresholds, raw: Record<string, string | number | null>): { thresholds?: Thresholds; issues: Issue[] } {
+  const issues: Issue[] = [];
+  const merged: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(base)) if (v !== undefined) merged[k] = COUNT_THRESHOLDS.has(k) ? v : `${v}ns`;
+  for (const [k, v] of Object.entries(raw)) {
+    if (!(THRESHOLD_NAMES as readonly string[]).includes(k)) {
+      issues.push({ path: ['expect', 'thresholds', k], message: `unknown threshold; known: ${THRESHOLD_NAMES.join(', ')}` });
+      continue;
+    }
+    if (v === null || (typeof v === 'string' && !v.trim())) delete merged[k];
+    else merged[k] = typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) && COUNT_THRESHOLDS.has(k) ? Number(v) : typeof v === 'string' ? v.trim() : v;
+  }
+  if (issues.length) return { issues };
+  const thresholds = thresholdsSchema.check(merged, ['expect', 'thresholds'], issues) as Thresholds | undefined;
+  return issues.length || !thresholds ? { issues } : { thresholds, issues };
+}

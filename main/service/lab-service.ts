@@ -2,7 +2,8 @@
 // the headless server both hand it checked requests and a client to push to.
 // Everything slow or unsafe (runs, target probes, reports) happens in worker
 // threads; this class only routes and reads small files.
-import { mkdirSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { createRunDir } from '../../app/engine/run-dir.js';
 import { join } from 'node:path';
 import type { DevicesResult, Finding, LabInfo, Method, Params, PushMessage, ReplayStarted, Result, RunEvent, RunStarted, RunSummary, RunTrailer, SubscribeResult } from '../../app/api/types.js';
 import { ApiError, checkParams } from '../../app/api/validate.js';
@@ -12,6 +13,8 @@ import { checkPreset, formatProblem } from '../../app/vocabulary/preset-file.js'
 import type { Scenario } from '../../app/vocabulary/scenario.js';
 import { VERSION } from '../../app/version.js';
 import { RunManager } from '../workers/run-manager.js';
+import { overrideThresholds, type Thresholds } from '../../app/vocabulary/scenario.js';
+import { formatPath } from '../../app/vocabulary/schema.js';
 import { oracleRefusal } from '../../app/analysis/oracle.js';
 import { runTask } from '../workers/tasks.js';
 import { PresetStore } from './presets.js';
@@ -85,6 +88,27 @@ export class LabService {
   }
 
   private readonly handlers: { [M in Method]: (p: Params<M>, c: Client) => Promise<Result<M>> | Result<M> } = {
+    'thresholds.check': (p) => checkThresholds(p.base ?? {}, p.values),
+    'runs.delete': (p) => {
+      if (this.manager.isLive(p.runId)) throw new ApiError('conflict', 'the run is still going; stop it before deleting it');
+      const deleted = this.runs.remove(p.runId);
+      if (deleted) this.broadcast({ type: 'runs-changed' });
+      return { deleted };
+    },
+    'runs.note': (p) => {
+      const note = this.runs.setNote(p.runId, p.text);
+      this.broadcast({ type: 'runs-changed' });
+      return { note };
+    },
+    'runs.compare': async (p) => {
+      if (p.runIds.length < 2) throw new ApiError('bad-request', 'params.runIds: pick two or more runs to compare (the first is the baseline)');
+      const runs = p.runIds.map((id) => {
+        this.runs.journalPath(id);
+        if (this.manager.isLive(id)) throw new ApiError('conflict', `run ${id} is still going; compare it when it has finished`);
+        return { id, dir: this.runs.path(id) };
+      });
+      return (await runTask({ kind: 'compare', runs }, 120_000)).comparison;
+    },
     'lab.info': () => ({ version: VERSION, mode: this.opts.mode, runsDir: this.runs.dir, userPresetDir: this.opts.userPresetDir, builtinPresetDir: this.opts.builtinPresetDir }),
     'targets.list': async () => (await runTask({ kind: 'targets' }, this.opts.taskTimeoutMs ?? 60_000)).targets,
     'devices.list': (p) => this.listDevices(p.target, p.refresh ?? false),
@@ -133,19 +157,6 @@ export class LabService {
     return p;
   }
 
-  private newRunDir(preset: string, target: string): { id: string; dir: string } {
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-    mkdirSync(this.runs.dir, { recursive: true });
-    for (let n = 1; ; n++) {
-      const id = `${stamp}_${preset}_${target}${n > 1 ? `-${n}` : ''}`;
-      const dir = join(this.runs.dir, id);
-      if (!existsSync(dir)) {
-        mkdirSync(dir);
-        return { id, dir };
-      }
-    }
-  }
-
   private scenarioFor(source: Params<'run.start'>['source']): Scenario {
     if ('preset' in source) return this.presets.scenario(source.preset);
     const r = checkPreset(source.text, `${source.name}.yaml`);
@@ -153,25 +164,36 @@ export class LabService {
     return r.scenario;
   }
 
-  private profileOf(list: string[]): string[] {
+  /** The simulated kernel's bug switches; a real target takes none (the CLI refuses --profile there too). */
+  private profileOf(list: string[], target: string): string[] {
+    let label: string[];
     try {
-      return simProfile(list);
+      label = simProfile(list);
     } catch (e) {
       if (e instanceof ProfileError) throw new ApiError('bad-request', `params.profile: ${e.message}`);
       throw e;
     }
+    if (target !== 'sim' && label.join(',') !== 'fixed') throw new ApiError('bad-request', `params.profile: ${label.join(',')} switches bugs of the simulated kernel; the ${target} target runs a real kernel, which has no such switches`);
+    return label;
   }
 
   private startRun(p: Params<'run.start'>): Promise<RunStarted> {
-    return this.launch(this.scenarioFor(p.source), p);
+    let scenario = this.scenarioFor(p.source);
+    if (p.thresholds && Object.keys(p.thresholds).length) {
+      if (scenario.suite) throw new ApiError('bad-request', `params.thresholds: ${scenario.name} is a suite; set thresholds in the presets it runs`);
+      const r = checkThresholds(scenario.expect.thresholds, p.thresholds);
+      if (!r.thresholds) throw new ApiError('bad-request', `params.thresholds: ${r.problems.map((x) => `${x.path}: ${x.message}`).join('; ')}`);
+      scenario = { ...scenario, expect: { ...scenario.expect, thresholds: r.thresholds } };
+    }
+    return this.launch(scenario, p);
   }
 
   private async launch(scenario: Scenario, p: Omit<Params<'run.start'>, 'source'>, replay?: string): Promise<RunStarted> {
-    const profile = this.profileOf(p.profile);
+    const profile = this.profileOf(p.profile, p.target);
     const refusal = p.oracle ? oracleRefusal(scenario, p.target, profile) : null;
     if (refusal) throw new ApiError('bad-request', refusal);
     this.manager.assertFree(p.target);
-    const { id, dir } = this.newRunDir(scenario.name, p.target);
+    const { id, dir } = createRunDir(this.runs.dir, scenario.name, p.target);
     await this.manager.start(id, {
       kind: 'run',
       builtinPresetDir: this.opts.builtinPresetDir,
@@ -304,4 +326,12 @@ export class LabService {
     s.cancel();
     this.subs.delete(id);
   }
+}
+
+/** Run-settings thresholds through the preset schema: the same words as a preset file's problems. */
+export function checkThresholds(base: Thresholds, values: Record<string, string | number | null | undefined>): { thresholds?: Thresholds; problems: { file: string; path: string; message: string }[] } {
+  const raw: Record<string, string | number | null> = {};
+  for (const [k, v] of Object.entries(values)) if (v !== undefined) raw[k] = v;
+  const r = overrideThresholds(base, raw);
+  return { ...(r.thresholds ? { thresholds: r.thresholds } : {}), problems: r.issues.map((i) => ({ file: 'run settings', path: formatPath(i.path), message: i.message })) };
 }

@@ -115,5 +115,6 @@ export function outline(s: Scenario): ScenarioOutline {
     ...(s.family ? { family: s.family } : {}),
     ...(s.sim.bugProfile ? { bugProfile: s.sim.bugProfile } : {}),
     ...(s.suite ? { suite: s.suite.map((e) => ({ preset: e.preset, profile: e.profile ?? ['fixed'], ...(e.duration !== undefined ? { duration: e.duration } : {}) })) } : {}),
+    ...(Object.keys(s.expect.thresholds).length ? { thresholds: { ...s.expect.thresholds } } : {}),
   };
 }

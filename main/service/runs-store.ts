@@ -2,7 +2,7 @@
 // same layout the CLI writes, so the history shows CLI runs too. Journals are
 // read as streams: a long soak's journal is large and the process reading it
 // must stay responsive.
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -10,6 +10,7 @@ import type { InflightResult, LaneActivity, RunEvent, RunHeader, RunInfo, RunSum
 import { ApiError, RUN_ID } from '../../app/api/validate.js';
 
 export const BATCH = 2_000;
+const NOTES = 'notes.txt';
 const MAX_LISTED = 500;
 
 export class RunsStore {
@@ -79,15 +80,68 @@ export class RunsStore {
 
   async info(id: string): Promise<RunInfo> {
     const started = startedOf(id, join(this.dir, id));
+    const note = await this.note(id);
+    const withNote = note ? { note } : {};
     const s = await this.summary(id);
-    if (s) return { id, preset: s.preset, target: s.target, profile: s.profile, seed: s.seed, started, state: 'done', verdict: s.verdict, findings: s.findings.length, elapsed_ns: s.elapsed_ns, wall_ms: s.wall_ms };
+    if (s) {
+      const k = s.context?.kernel;
+      return {
+        id,
+        preset: s.preset,
+        target: s.target,
+        profile: s.profile,
+        seed: s.seed,
+        started,
+        state: 'done',
+        verdict: s.verdict,
+        findings: s.findings.length,
+        elapsed_ns: s.elapsed_ns,
+        ...(s.phases ? {} : { budget_ns: s.budget_ns }),
+        wall_ms: s.wall_ms,
+        ...(k ? { kernel: k.release } : {}),
+        ...(s.context?.machine ? { accel: s.context.machine.accel } : {}),
+        ...(s.counts ? { xruns: s.counts.xruns } : {}),
+        ...withNote,
+      };
+    }
     try {
       const h = await this.header(id);
-      if (!h) return { id, preset: '?', target: '?', profile: [], seed: 0, started, state: 'incomplete', error: 'the journal is empty' };
-      return { id, preset: h.preset, target: h.target, profile: h.profile, seed: h.seed, started, state: 'incomplete' };
+      if (!h) return { id, preset: '?', target: '?', profile: [], seed: 0, started, state: 'incomplete', error: 'the journal is empty', ...withNote };
+      return { id, preset: h.preset, target: h.target, profile: h.profile, seed: h.seed, started, state: 'incomplete', ...withNote };
     } catch (e) {
-      return { id, preset: '?', target: '?', profile: [], seed: 0, started, state: 'incomplete', error: (e as Error).message };
+      return { id, preset: '?', target: '?', profile: [], seed: 0, started, state: 'incomplete', error: (e as Error).message, ...withNote };
     }
+  }
+
+  async note(id: string): Promise<string | undefined> {
+    try {
+      return (await readFile(join(this.path(id), NOTES), 'utf8')).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Written then renamed: a crash never leaves half a note. An empty note removes the file. */
+  setNote(id: string, text: string): string {
+    const dir = this.path(id);
+    if (!existsSync(dir)) throw new ApiError('not-found', `no run ${id}`);
+    const note = text.trim();
+    const file = join(dir, NOTES);
+    if (!note) rmSync(file, { force: true });
+    else {
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, note + '\n');
+      renameSync(tmp, file);
+    }
+    return note;
+  }
+
+  /** Removes a run's directory; the caller makes sure it is not live. */
+  remove(id: string): boolean {
+    const dir = this.path(id);
+    if (!existsSync(dir)) return false;
+    rmSync(dir, { recursive: true, force: true });
+    return true;
   }
 
   /**

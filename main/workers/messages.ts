@@ -2,7 +2,7 @@
 // heavy or possibly slow work (runs, target probes, reports). Both sides are
 // ours, but a worker that dies mid-message must never confuse the main side,
 // so the main side checks the shape of what it receives.
-import type { DevicesResult, RunSummary, TargetInfo } from '../../app/api/types.js';
+import type { DevicesResult, MetricsComparison, RunSummary, TargetInfo } from '../../app/api/types.js';
 import type { Scenario } from '../../app/vocabulary/scenario.js';
 
 export interface RunJob {
@@ -26,12 +26,13 @@ export interface RunJob {
 export type TaskJob =
   | { kind: 'targets' }
   | { kind: 'devices'; target: string }
-  | { kind: 'report'; runDir: string; outFile: string };
+  | { kind: 'report'; runDir: string; outFile: string }
+  | { kind: 'compare'; runs: { id: string; dir: string }[] };
 
-export type TaskResult = { kind: 'targets'; targets: TargetInfo[] } | { kind: 'devices'; devices: DevicesResult } | { kind: 'report'; html: string };
+export type TaskResult = { kind: 'targets'; targets: TargetInfo[] } | { kind: 'devices'; devices: DevicesResult } | { kind: 'report'; html: string } | { kind: 'compare'; comparison: MetricsComparison };
 
-/** main → run worker */
-export type RunControl = { type: 'stop'; reason: string };
+/** main → run worker. abort: kill the target's children now (the main thread terminates the worker if it does not answer). */
+export type RunControl = { type: 'stop'; reason: string } | { type: 'abort'; reason: string };
 
 /** run worker → main */
 export type RunWorkerMessage =

@@ -10,6 +10,8 @@ import type { RunsStore } from '../service/runs-store.js';
 
 /** Events kept in memory per live run; older ones are read back from the journal. */
 export const RING_EVENTS = 100_000;
+/** How long a run on a real target gets to stop its children when aborted. */
+const ABORT_GRACE_MS = 12_000;
 
 export interface RunSink {
   /** Events from..from+lines.length-1 as JSON lines. */
@@ -133,11 +135,21 @@ export class RunManager {
     return true;
   }
 
-  /** Immediate: the worker is terminated; the journal keeps what it had flushed. */
+  /**
+   * Immediate: the journal keeps what it had flushed. A run on a real target
+   * is asked first (briefly) to stop its agent and QEMU itself, because a
+   * child whose spawning thread is gone is never reaped (a zombie) and QEMU
+   * dies with that thread anyway; the simulator, which may never yield, is
+   * terminated at once.
+   */
   async abort(runId: string): Promise<boolean> {
     const r = this.live.get(runId);
     if (!r) return false;
     r.stopping = true;
+    if (r.target !== 'sim') {
+      r.worker.postMessage({ type: 'abort', reason: 'aborted: the run was killed' });
+      await Promise.race([r.done, new Promise((res) => setTimeout(res, ABORT_GRACE_MS))]);
+    }
     await r.worker.terminate();
     await r.done;
     return true;

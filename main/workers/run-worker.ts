@@ -8,7 +8,7 @@
 // - a stop request arrives as a flag in shared memory, polled on every event
 //   (and also as a message, for targets that do yield).
 import { parentPort, workerData } from 'node:worker_threads';
-import { startRun } from '../../app/engine/run.js';
+import { type RunSummary, startRun } from '../../app/engine/run.js';
 import { targetFactory } from '../../app/targets/registry.js';
 import { PresetStore } from '../service/presets.js';
 import { recordOracle, runOracle, watchForOracle } from '../../app/engine/oracle-run.js';
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
   const factory = targetFactory(job.target);
   if (!factory) throw new Error(`unknown target "${job.target}"`);
   const target = factory.create({ sim: { profile: job.profile, ...(job.replay !== undefined ? { replay: job.replay } : {}) } });
+  disposeTarget = () => target.dispose?.();
   const avail = await target.available();
   if (!avail.ok) throw new Error(`target ${job.target} is not available: ${avail.why ?? 'no reason given'}`);
   const presets = new PresetStore(job.builtinPresetDir, job.userPresetDir);
@@ -69,21 +70,45 @@ async function main(): Promise<void> {
   }, BATCH_MS);
   port!.on('message', (m: RunControl) => {
     if (m && m.type === 'stop') checkStop();
+    else if (m && m.type === 'abort') void abortNow(m.reason);
   });
   post({ type: 'started' });
+  let summary: RunSummary;
   try {
-    let summary = await h.done;
+    summary = await h.done;
     flush();
-    if (observed && summary.status !== 'error') {
-      const report = await runOracle({ scenario: job.scenario, seed: job.seed, ...(job.duration !== undefined ? { duration: job.duration } : {}), observed, target: job.target, profile: job.profile, outDir: job.outDir, loadScenario: (name) => presets.scenario(name) });
-      summary = recordOracle(job.outDir, summary, report);
-    }
-    post({ type: 'done', summary });
   } finally {
     clearInterval(timer);
+    // Before "done": the main thread ends this worker when it hears it, and a
+    // QEMU still shutting down then has nobody to wait for it (a zombie), since
+    // only the thread that spawned a child reaps it.
     await target.dispose?.();
   }
+  if (observed && summary.status !== 'error') {
+    const report = await runOracle({ scenario: job.scenario, seed: job.seed, ...(job.duration !== undefined ? { duration: job.duration } : {}), observed, target: job.target, profile: job.profile, outDir: job.outDir, loadScenario: (name) => presets.scenario(name) });
+    summary = recordOracle(job.outDir, summary, report);
+  }
+  post({ type: 'done', summary });
 }
+
+/**
+ * Abort from the main thread, for a target that still answers: the target's
+ * children (the agent, QEMU) are stopped and reaped by this thread before it
+ * goes. A worker stuck in JavaScript never reads this; the main thread then
+ * terminates it.
+ */
+let aborting = false;
+async function abortNow(reason: string): Promise<void> {
+  if (aborting) return;
+  aborting = true;
+  try {
+    await Promise.race([disposeTarget?.(), new Promise((r) => setTimeout(r, 10_000))]);
+  } finally {
+    post({ type: 'failed', message: reason });
+    process.exit(0);
+  }
+}
+let disposeTarget: (() => Promise<void> | undefined) | undefined;
 
 main().then(
   () => port.close(),

@@ -7,6 +7,8 @@ import { targetFactory, targetIds } from '../../app/targets/registry.js';
 import { formatPcmList, formatSeqList } from '../../app/devices/format.js';
 import { readJournal } from '../../app/journal/reader.js';
 import { buildReport } from '../../app/report/report.js';
+import { compareMetrics } from '../../app/analysis/compare-metrics.js';
+import { summaryFromJournal } from '../../app/engine/summary-from-journal.js';
 import type { RunSummary, TargetInfo } from '../../app/api/types.js';
 import type { TaskJob, TaskResult, TaskWorkerMessage } from './messages.js';
 import { readFileSync, existsSync } from 'node:fs';
@@ -43,6 +45,15 @@ async function run(): Promise<TaskResult> {
       } finally {
         await t.dispose?.();
       }
+    }
+    case 'compare': {
+      // A run that never finished has no summary.json: its figures come from its journal.
+      const runs = job.runs.map(({ id, dir }) => {
+        const sfile = join(dir, 'summary.json');
+        const summary = existsSync(sfile) ? (JSON.parse(readFileSync(sfile, 'utf8')) as RunSummary) : summaryFromJournal(readJournal(join(dir, 'journal.jsonl')));
+        return { id, summary };
+      });
+      return { kind: 'compare', comparison: compareMetrics(runs) };
     }
     case 'report': {
       const journal = readJournal(join(job.runDir, 'journal.jsonl'));

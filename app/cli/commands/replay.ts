@@ -8,7 +8,7 @@ import { readJournalArg } from '../journal-arg.js';
 import { startRun } from '../../engine/run.js';
 import { SimTarget } from '../../targets/sim/sim-target.js';
 import { PROGRAM_FORMAT } from '../../program/types.js';
-import { reportText, statusLine } from './run.js';
+import { reportText, statusLine } from '../run-text.js';
 
 export function firstDifference(a: string, b: string): { line: number; was: string; now: string } | null {
   const x = a.split('\n');

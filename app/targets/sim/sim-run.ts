@@ -132,6 +132,9 @@ export class SimRun {
     this.k.sched.at(start, () => this.sampleMetrics());
     const end = start + p.duration;
     await this.until(() => this.lanesDone() || this.crashed, end);
+    // The periodic sample may be up to METRIC_INTERVAL old: the run's xrun
+    // count is the kernel's counter now (a run stopped at 28 ms had none yet).
+    this.sampleXruns();
     const stopped = this.o.stopRequested();
     if (!this.crashed) await this.finish();
     return this.outcome(this.crashed ? 'crashed' : stopped ? 'stopped' : 'completed');
@@ -349,16 +352,27 @@ export class SimRun {
     if (this.finishedPhase !== 'done') k.sched.at(k.now + WATCHDOG_INTERVAL, () => this.watchdog());
   }
 
+  private sampleXruns(): void {
+    const names = this.o.program.handles;
+    for (let i = 0; i < this.handles.length; i++) {
+      const h = this.handles[i];
+      if (h?.kind !== 'pcm') continue;
+      const rt = h.substream.runtime;
+      if (!rt || rt.freed || !rt.rate) continue;
+      this.o.emit({ kind: 'metric', t: this.k.now, name: 'xruns', value: rt.xruns, handle: names[i]!.name });
+    }
+  }
+
   private sampleMetrics(): void {
     const k = this.k;
     const names = this.o.program.handles;
+    this.sampleXruns();
     for (let i = 0; i < this.handles.length; i++) {
       const h = this.handles[i];
       if (h?.kind !== 'pcm') continue;
       const name = names[i]!.name;
       const rt = h.substream.runtime;
       if (!rt || rt.freed || !rt.rate) continue;
-      this.o.emit({ kind: 'metric', t: k.now, name: 'xruns', value: rt.xruns, handle: name });
       if (snd_pcm_running(h.substream, rt)) {
         const queued = h.substream.stream === Stream.PLAYBACK ? snd_pcm_hw_avail(h.substream, rt) : 0;
         this.o.emit({ kind: 'metric', t: k.now, name: 'latency', value: Math.round((queued * 1e9) / rt.rate), handle: name });

@@ -12,6 +12,7 @@ import type { Scenario, SuiteEntry } from '../../vocabulary/scenario.js';
 import { SimRun } from './sim-run.js';
 import type { SimTargetOptions } from './options.js';
 import type { DeviceList } from '../../devices/types.js';
+import { simContext } from '../context.js';
 
 export class SimTarget implements Target {
   readonly id = 'sim' as const;
@@ -55,6 +56,7 @@ export class SimTarget implements Target {
       if (e instanceof ProfileError) throw new TargetError(e.message);
       throw e;
     }
+    req.emit({ kind: 'context', t: 0, context: simContext() });
     const sim = this.scenario?.sim ?? {};
     const run = new SimRun({
       program: req.program,
