@@ -276,6 +276,8 @@ class Run {
   private readonly sendTimes = new Map<string, Map<number, number>>();
   private readonly lastReceived = new Map<string, number>();
   private readonly xruns = new Map<string, number>();
+  /** Each stream's rate as opened (a glitch's time is its frame count back from the read's return). */
+  private readonly rates = new Map<string, number>();
   private readonly libraryText = new Map<string, number>();
 
   constructor(
@@ -485,6 +487,7 @@ class Run {
     let errno = reply.errno;
     const end = reply.t + reply.dur;
     if (s.op === 'pa.write' && req.probe && ret >= 0) this.probe = { state: 'sent', at: end, handle: String(a.handle) };
+    if (s.op === 'pa.open' && ret >= 0 && typeof a.rate === 'number') this.rates.set(String(a.handle), a.rate);
     if (reply.xrun) {
       const k = String(a.handle);
       const n = (this.xruns.get(k) ?? 0) + 1;
@@ -498,10 +501,10 @@ class Run {
       this.probe = { state: 'idle' };
     }
     if (reply.glitches?.length) {
-      const rate = 48000;
+      const rate = this.rates.get(String(a.handle)) ?? 48000;
       const frames = Math.max(1, ret);
       // a read returns the newest frames: frame i of it arrived (frames − i)/rate before the return
-      const list = reply.glitches.map((g) => ({ t: this.rel(end - Math.round(((frames - g.at) / ((data.rate as number | undefined) ?? rate)) * 1e9)), frames_before_end: frames - g.at, frame: g.frame, length: g.length, depth: g.depth }));
+      const list = reply.glitches.map((g) => ({ t: this.rel(end - Math.round(((frames - g.at) / rate) * 1e9)), frames_before_end: frames - g.at, frame: g.frame, length: g.length, depth: g.depth }));
       for (const g of list) emit({ kind: 'metric', t: Math.max(0, g.t), name: 'glitch', value: g.length, handle: String(a.handle), lane: l.name });
       data.glitches = list;
     }
