@@ -27,6 +27,14 @@ import { type AlsaCall, encodeCalls } from '../../events/alsa-calls.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const hrnow = () => Number(process.hrtime.bigint());
+/**
+ * A latency probe not found back within this is given up and a new one sent.
+ * The bursts are identical, so a retry while the first is still in flight
+ * would be credited with the first's arrival: this bound is well above any
+ * round trip a stream's queue and buffer allow (an emulated guest has shown
+ * more than 1 s).
+ */
+const PROBE_RETRY_NS = 5e9;
 
 // ---------- output on fd 3 ----------
 
@@ -458,7 +466,7 @@ class Run {
     const src = `${l.name}/${a.handle as string}`;
     if (s.op === 'pa.write' && a.pattern === 'impulse') {
       const p = this.probe;
-      if (p.state === 'idle' || hrnow() - p.at > 1e9) req.probe = true;
+      if (p.state === 'idle' || hrnow() - p.at > PROBE_RETRY_NS) req.probe = true;
     }
     if (s.op === 'pa.read' && this.probe.state === 'sent') req.scan = true;
     if (s.op === 'midi.send') {
@@ -494,7 +502,8 @@ class Run {
       this.xruns.set(k, n);
       emit({ kind: 'metric', t: this.rel(end), name: 'xruns', value: n, handle: k, lane: l.name });
     }
-    if (reply.burst && this.probe.state === 'sent') {
+    // a burst found by a read that ended before the write carrying the probe returned is an older one (the bursts are identical): no measurement
+    if (reply.burst && this.probe.state === 'sent' && end > this.probe.at) {
       const lat = end - this.probe.at;
       emit({ kind: 'metric', t: this.rel(end), name: 'latency', value: lat, handle: String(a.handle), lane: l.name, confidence: Math.round(reply.burst.confidence * 1000) / 1000 });
       data.latency = { ns: lat, confidence: reply.burst.confidence, from: this.probe.handle };

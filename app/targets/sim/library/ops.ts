@@ -158,7 +158,7 @@ export class LibraryState {
         const data: Record<string, unknown> = { requested: frames };
         if (write) {
           data.pattern = a.pattern;
-          if (a.pattern === 'impulse' && (!this.probe || this.k.now - this.probe.at > 1e9)) {
+          if (a.pattern === 'impulse' && (!this.probe || this.k.now - this.probe.at > 5e9 /* the lane's PROBE_RETRY_NS */)) {
             data.probe = true;
             this.probe = { at: this.k.now };
           }
