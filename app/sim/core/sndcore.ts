@@ -10,10 +10,9 @@ export class SndCore {
   /** USB device number of the hot-pluggable card, as the USB core numbers it. */
   usbDevnum = 2;
 
+  /** The first free slot of snd_cards[], or -1 when all SNDRV_CARDS are taken (snd_card_new() then fails with -ENODEV). */
   freeIndex(): number {
-    const i = this.cards.indexOf(null);
-    if (i < 0) throw new Error('no free sound card slot');
-    return i;
+    return this.cards.indexOf(null);
   }
 
   /**
@@ -25,7 +24,8 @@ export class SndCore {
 
   byRef(ref: number | string): SndCard | undefined {
     if (typeof ref === 'number') return this.cards[ref] ?? undefined;
+    // A disconnected card keeps its slot until its files close, but its id now names the one plugged in since.
     const id = this.aliases.get(ref) ?? ref;
-    return this.cards.find((c) => c && c.id === id) ?? undefined;
+    return this.cards.find((c) => c && c.id === id && !c.shutdown) ?? this.cards.find((c) => c && c.id === id) ?? undefined;
   }
 }
