@@ -70,11 +70,13 @@ describe('architecture', () => {
   });
 
   it('the run seam carries only what every target understands', () => {
-    // RunRequest: the program, the request-report switch, the stop signal, the event sink.
+    // RunRequest: the program, the request-report switch, the library-call trace switch (the
+    // application lane traces its libraries' ALSA calls when asked; the simulator always
+    // reports its mirror's, the agent runs no library ops), the stop signal, the event sink.
     const text = readFileSync(join(root, 'targets', 'target.ts'), 'utf8');
     const body = /export interface RunRequest \{([\s\S]*?)\n\}/.exec(text)![1]!;
     const fields = [...body.matchAll(/^\s{2}(\w+)\??[:(]/gm)].map((m) => m[1]);
-    expect(fields).toEqual(['program', 'reportRequests', 'signal', 'emit']);
+    expect(fields).toEqual(['program', 'reportRequests', 'traceCalls', 'signal', 'emit']);
   });
 
   it('the vocabulary and event types are usable anywhere (no Node modules)', () => {

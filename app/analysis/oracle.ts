@@ -10,6 +10,7 @@
 import type { ActionEvent, RunEvent } from '../events/types.js';
 import { opSpec } from '../vocabulary/ops.js';
 import type { Scenario } from '../vocabulary/scenario.js';
+import { type CallShape, cardOfNode, diffCalls, onCommonCards, shapeOf, summarise, totalCalls } from './library-calls.js';
 
 /**
  * Ops whose results are compared: "exact" ones answer a request with one result
@@ -38,12 +39,23 @@ interface StepStats {
   outcomes: Map<string, number>;
   /** Request (varying args as JSON, "" when fixed) → distinct results → count. */
   results: Map<string, Map<string, number>>;
+  /**
+   * Library ops with their ALSA calls: per request and outcome (a different
+   * request, or a failed call, makes different calls by design), distinct
+   * core sequences → count; and the first execution's whole shape.
+   */
+  cores?: Map<string, Map<string, number>>;
+  firstShape?: CallShape;
+  /** Executions that carried no calls (a real run not traced). */
+  untraced?: number;
 }
 
 export class OracleSide {
   private readonly steps = new Map<string, StepStats>();
   /** handle → outcome of its pcm.open / seq.open in setup. */
   readonly opens = new Map<string, string>();
+  /** Cards the libraries' calls named (the probe walks every card the side has). */
+  readonly cards = new Set<string>();
   actions = 0;
 
   feed(e: RunEvent): void {
@@ -68,6 +80,8 @@ export class OracleSide {
     const outcome = outcomeOf(e);
     s.outcomes.set(outcome, (s.outcomes.get(outcome) ?? 0) + n);
     if ((e.op === 'pcm.open' || e.op === 'seq.open') && e.handle !== undefined && !this.opens.has(e.handle)) this.opens.set(e.handle, outcome);
+    const family = opSpec(e.op)?.family;
+    if (family === 'pa' || family === 'midi') this.feedCalls(s, e);
     if (e.ret >= 0 && RESULT_OPS.has(e.op) && e.data) {
       const req = e.args ? canonical(e.args) : '';
       let byReq = s.results.get(req);
@@ -91,9 +105,57 @@ export class OracleSide {
     return s;
   }
 
+  private feedCalls(s: StepStats, e: ActionEvent): void {
+    const texts = e.data?.calls;
+    if (!Array.isArray(texts)) {
+      s.untraced = (s.untraced ?? 0) + 1;
+      return;
+    }
+    for (const t of texts as string[]) {
+      const card = cardOfNode(String(t).split(' ')[0]!);
+      if (card && !/^card\d+$/.test(card)) this.cards.add(card);
+    }
+    const shape = shapeOf(e.op, texts as string[], e.ret >= 0);
+    s.firstShape ??= shape;
+    s.cores ??= new Map();
+    const group = `${outcomeOf(e)} ${e.args ? canonical(e.args) : ''}`;
+    let byCore = s.cores.get(group);
+    if (!byCore) {
+      if (s.cores.size >= MAX_RESULTS) return;
+      s.cores.set(group, (byCore = new Map()));
+    }
+    const key = shape.core.join(' | ');
+    if (byCore.has(key) || byCore.size < MAX_RESULTS) byCore.set(key, (byCore.get(key) ?? 0) + 1);
+  }
+
   stats(): Map<string, StepStats> {
     return this.steps;
   }
+}
+
+/** One library step's calls, compared (report.library.steps). */
+export interface LibraryStepReport {
+  where: string;
+  /** The op's own calls: the same on both sides, or not (a divergence says how). */
+  core: 'agree' | 'differ';
+  /** Calls compared in the core (first execution). */
+  core_calls: number;
+  /** Pa_Initialize's probe, on the cards both sides have: calls matched, and what only one side did (summarised). */
+  probe?: { matched: number; only_a: number; only_b: number; only_a_calls: string; only_b_calls: string };
+  /** What the libraries' threads did, by kind: timing decides how much, so only listed. */
+  background?: { a: Record<string, number>; b: Record<string, number> };
+}
+
+export interface LibraryReport {
+  /** Did each side's events carry the ALSA calls (a real run is traced only when asked: the oracle asks)? */
+  traced: { a: boolean; b: boolean };
+  /** Library steps whose calls were compared. */
+  compared: number;
+  agree: number;
+  /** Cards only one side's probe saw (not compared). */
+  cards_only_a: string[];
+  cards_only_b: string[];
+  steps: LibraryStepReport[];
 }
 
 export interface SideCounts {
@@ -102,7 +164,7 @@ export interface SideCounts {
 }
 
 export interface Divergence {
-  kind: 'outcome' | 'result';
+  kind: 'outcome' | 'result' | 'calls';
   /** Which side did what the other never did. */
   seen_on: 'a' | 'b';
   lane: string;
@@ -139,6 +201,8 @@ export interface OracleReport {
   divergences: Divergence[];
   /** How many divergences are significant (the number a verdict should use). */
   significant: number;
+  /** Library ops (pa.*, midi.*): the ALSA calls each side's library made, compared. */
+  library?: LibraryReport;
 }
 
 /** What summary.json says of a run's oracle (the whole report is in oracle.json). */
@@ -153,6 +217,8 @@ export interface OracleSummary {
   not_comparable: string[];
   /** The divergences and rare differences, significant first (the first 20; all in oracle.json). */
   items: { kind: string; significant: boolean; chance: number; message: string }[];
+  /** Library ops: whether each side's calls were traced, how many steps were compared and agreed call for call. */
+  library?: { traced: { a: boolean; b: boolean }; compared: number; agree: number };
   report: string;
   journal?: string;
 }
@@ -255,9 +321,69 @@ export function compareSides(a: OracleSide, b: OracleSide, labels = { a: 'hardwa
     }
   }
   for (const [key, y] of sb) if (!sa.has(key)) report.only_b.push(where(y));
+  compareLibraryCalls(a, b, labels, report, unmatched, push);
   report.divergences.sort((p, q) => p.chance - q.chance);
   report.significant = report.divergences.filter((d) => d.significant).length;
   return report;
+}
+
+/**
+ * Library ops: each step's core call sequences compared like outcomes (a
+ * sequence one side produced and the other never did is a divergence,
+ * exact when each side produced one), the probe and the libraries' threads
+ * listed (library-calls.ts says why those are not divergences).
+ */
+function compareLibraryCalls(a: OracleSide, b: OracleSide, labels: { a: string; b: string }, report: OracleReport, unmatched: Set<string>, push: (d: Omit<Divergence, 'significant'>) => void): void {
+  const sa = a.stats();
+  const sb = b.stats();
+  const lib = [...sa].filter(([, x]) => x.cores !== undefined || x.untraced !== undefined);
+  if (!lib.length && ![...sb.values()].some((y) => y.cores !== undefined)) return;
+  const traced = (side: Map<string, StepStats>) => [...side.values()].some((x) => x.cores !== undefined);
+  const common = new Set([...a.cards].filter((c) => b.cards.has(c)));
+  const out: LibraryReport = { traced: { a: traced(sa), b: traced(sb) }, compared: 0, agree: 0, cards_only_a: [...a.cards].filter((c) => !b.cards.has(c)).sort(), cards_only_b: [...b.cards].filter((c) => !a.cards.has(c)).sort(), steps: [] };
+  report.library = out;
+  for (const [key, x] of lib) {
+    const y = sb.get(key);
+    if (!y?.cores || !x.cores || (x.handle !== undefined && unmatched.has(x.handle))) continue;
+    out.compared++;
+    const at = { lane: x.lane, phase: x.phase, step: x.step, op: x.op, ...(x.handle ? { handle: x.handle } : {}) };
+    const step: LibraryStepReport = { where: where(x), core: 'agree', core_calls: totalCalls(x.firstShape!.core) };
+    // only the same request with the same outcome is compared (a count of 128 and one of 256 make different calls)
+    for (const [group, xs] of x.cores) {
+      const ys = y.cores.get(group);
+      if (!ys) continue;
+      const countsOf = (s: StepStats, m: Map<string, number>): SideCounts => ({ count: s.count, outcomes: Object.fromEntries([...m].map(([k, n]) => [k || '(none)', n])) });
+      const exact = xs.size === 1 && ys.size === 1;
+      for (const [self, other, side] of [[xs, ys, 'a'], [ys, xs, 'b']] as const) {
+        const [me, them] = side === 'a' ? [labels.a, labels.b] : [labels.b, labels.a];
+        const n = [...self.values()].reduce((t, c) => t + c, 0);
+        const m = [...other.values()].reduce((t, c) => t + c, 0);
+        for (const [core, c] of self) {
+          if (other.has(core)) continue;
+          step.core = 'differ';
+          if (exact && side === 'b') continue;
+          const nearest = [...other.keys()][0] ?? '';
+          const d = diffCalls(core ? core.split(' | ') : [], nearest ? nearest.split(' | ') : []);
+          push({
+            kind: 'calls', seen_on: side, ...at,
+            message: `${where(x)}: the ${me}'s library made calls the ${them}'s ${exact ? 'did not' : `never made in ${m} call(s)`} (${c} of ${n}): only the ${me}: ${d.onlyA.join(', ') || '(nothing)'}; only the ${them}: ${d.onlyB.join(', ') || '(nothing)'}`,
+            chance: exact ? 0 : missChance(c, n, m), a: countsOf(x, xs), b: countsOf(y, ys),
+          });
+        }
+      }
+    }
+    if (step.core === 'agree') out.agree++;
+    const pa = onCommonCards(x.firstShape!.probe, common);
+    const pb = onCommonCards(y.firstShape!.probe, common);
+    if (pa.length || pb.length) {
+      const d = diffCalls(pa, pb);
+      step.probe = { matched: totalCalls(pa) - totalCalls(d.onlyA), only_a: totalCalls(d.onlyA), only_b: totalCalls(d.onlyB), only_a_calls: summarise(d.onlyA), only_b_calls: summarise(d.onlyB) };
+    }
+    const ba = x.firstShape!.background;
+    const bb = y.firstShape!.background;
+    if (Object.keys(ba).length || Object.keys(bb).length) step.background = { a: ba, b: bb };
+    out.steps.push(step);
+  }
 }
 
 /** "params.period_size 1024 where the model answered 1088", field by field. */

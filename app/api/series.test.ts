@@ -36,6 +36,24 @@ describe('RunSeries', () => {
     expect(s.timeline().xruns.reduce((a, b) => a + b, 0)).toBe(6);
   });
 
+  it('charts the application lane: glitches per interval, round trips and MIDI latency/jitter as means, kept across widening', () => {
+    const s = new RunSeries();
+    expect([s.hasAudio(), s.hasMidi()]).toEqual([false, false]);
+    const ev: RunEvent[] = [];
+    for (let i = 0; i < 3; i++) ev.push({ kind: 'metric', t: 1_000_000 * (i + 1), name: 'glitch', value: 12, handle: 'rec' });
+    ev.push({ kind: 'metric', t: 500, name: 'latency', value: 4e6, handle: 'in', confidence: 1 }, { kind: 'metric', t: 600, name: 'latency', value: 6e6, handle: 'in', confidence: 1 });
+    ev.push({ kind: 'metric', t: 700, name: 'midi_latency', value: 2e6, handle: 'rx' }, { kind: 'metric', t: 800, name: 'midi_latency', value: 8e6, handle: 'rx' }, { kind: 'metric', t: 800, name: 'midi_jitter', value: 1e6, handle: 'rx' });
+    // a late event widens the buckets many times: sums, counts and maxima must survive
+    ev.push(act(1e12, 10));
+    s.feed(ev);
+    const tl = s.timeline();
+    expect([s.hasAudio(), s.hasMidi(), s.glitchesTotal]).toEqual([true, true, 3]);
+    expect(tl.glitches.reduce((a, b) => a + b, 0)).toBe(3);
+    expect(tl.streamLatMs[0]).toBeCloseTo(5, 9);
+    expect([tl.midiLatMs[0], tl.midiLatMaxMs[0], tl.midiJitterMs[0]]).toEqual([5, 8, 1]);
+    expect(tl.streamLatMs.slice(1).every((v) => v === null)).toBe(true);
+  });
+
   it('counts a stream once whichever lane reported its running count (the agent reports from the lane that saw the xrun)', () => {
     const s = new RunSeries();
     s.feed([

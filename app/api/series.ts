@@ -103,6 +103,15 @@ export class TimeBuckets {
   readonly ioctlCount = new Float64Array(MAX_BUCKETS);
   readonly ioctlMax = new Float64Array(MAX_BUCKETS);
   readonly klog = new Float64Array(MAX_BUCKETS);
+  /** The application lane's content and timing metrics: glitches found, stream round trips, MIDI send-to-receive latency and jitter. */
+  readonly glitches = new Float64Array(MAX_BUCKETS);
+  readonly streamLatSum = new Float64Array(MAX_BUCKETS);
+  readonly streamLatCount = new Float64Array(MAX_BUCKETS);
+  readonly midiLatSum = new Float64Array(MAX_BUCKETS);
+  readonly midiLatCount = new Float64Array(MAX_BUCKETS);
+  readonly midiLatMax = new Float64Array(MAX_BUCKETS);
+  readonly midiJitterSum = new Float64Array(MAX_BUCKETS);
+  readonly midiJitterCount = new Float64Array(MAX_BUCKETS);
 
   /** Bucket index for time t, widening the buckets until t fits. */
   index(t: number): number {
@@ -116,16 +125,36 @@ export class TimeBuckets {
   }
 
   private widen(): void {
-    for (const a of [this.ops, this.errors, this.xruns, this.ioctlSum, this.ioctlCount, this.klog]) {
+    for (const a of [this.ops, this.errors, this.xruns, this.ioctlSum, this.ioctlCount, this.klog, this.glitches, this.streamLatSum, this.streamLatCount, this.midiLatSum, this.midiLatCount, this.midiJitterSum, this.midiJitterCount]) {
       for (let i = 0; i < MAX_BUCKETS / 2; i++) a[i] = a[2 * i]! + a[2 * i + 1]!;
       a.fill(0, MAX_BUCKETS / 2);
     }
-    const m = this.ioctlMax;
-    for (let i = 0; i < MAX_BUCKETS / 2; i++) m[i] = Math.max(m[2 * i]!, m[2 * i + 1]!);
-    m.fill(0, MAX_BUCKETS / 2);
+    for (const m of [this.ioctlMax, this.midiLatMax]) {
+      for (let i = 0; i < MAX_BUCKETS / 2; i++) m[i] = Math.max(m[2 * i]!, m[2 * i + 1]!);
+      m.fill(0, MAX_BUCKETS / 2);
+    }
     this.width *= 2;
     this.used = Math.ceil(this.used / 2);
   }
+}
+
+/** Chart-ready series: x in seconds (bucket centres); per-interval means are null where the interval had no sample. */
+export interface Timeline {
+  x: number[];
+  opsPerS: number[];
+  xruns: number[];
+  ioctlMeanUs: (number | null)[];
+  ioctlMaxUs: (number | null)[];
+  klog: number[];
+  /** Glitches found in the looped-back tone per interval. */
+  glitches: number[];
+  /** Stream round-trip latency (ms), mean per interval. */
+  streamLatMs: (number | null)[];
+  /** MIDI send-to-receive latency (ms): mean and max per interval; jitter (ms), mean per interval. */
+  midiLatMs: (number | null)[];
+  midiLatMaxMs: (number | null)[];
+  midiJitterMs: (number | null)[];
+  bucketS: number;
 }
 
 export class RunSeries {
@@ -168,6 +197,10 @@ export class RunSeries {
     return this.tally.xruns;
   }
 
+  get glitchesTotal(): number {
+    return this.tally.glitches;
+  }
+
   private add(e: RunEvent, i: number): void {
     if (e.t > this.lastT) this.lastT = e.t;
     const b = this.buckets;
@@ -190,7 +223,22 @@ export class RunSeries {
       case 'metric': {
         // The tally turns each stream's running count into the xruns this sample added.
         if (newXruns) b.xruns[b.index(e.t)]! += newXruns;
-        else if (e.name === 'latency') this.latency.add(e.value);
+        else if (e.name === 'latency') {
+          this.latency.add(e.value);
+          const k = b.index(e.t);
+          b.streamLatSum[k]! += e.value;
+          b.streamLatCount[k]!++;
+        } else if (e.name === 'glitch') b.glitches[b.index(e.t)]!++;
+        else if (e.name === 'midi_latency') {
+          const k = b.index(e.t);
+          b.midiLatSum[k]! += e.value;
+          b.midiLatCount[k]!++;
+          if (e.value > b.midiLatMax[k]!) b.midiLatMax[k] = e.value;
+        } else if (e.name === 'midi_jitter') {
+          const k = b.index(e.t);
+          b.midiJitterSum[k]! += e.value;
+          b.midiJitterCount[k]!++;
+        }
         return;
       }
       case 'klog': {
@@ -226,7 +274,7 @@ export class RunSeries {
   }
 
   /** Chart-ready series: x in seconds (bucket centres), y per unit. */
-  timeline(): { x: number[]; opsPerS: number[]; xruns: number[]; ioctlMeanUs: (number | null)[]; ioctlMaxUs: (number | null)[]; klog: number[]; bucketS: number } {
+  timeline(): Timeline {
     const b = this.buckets;
     const w = b.width;
     const n = b.used;
@@ -236,7 +284,18 @@ export class RunSeries {
     const mean = new Array<number | null>(n);
     const max = new Array<number | null>(n);
     const klog = new Array<number>(n);
+    const glitches = new Array<number>(n);
+    const streamLatMs = new Array<number | null>(n);
+    const midiLatMs = new Array<number | null>(n);
+    const midiLatMaxMs = new Array<number | null>(n);
+    const midiJitterMs = new Array<number | null>(n);
+    const avgMs = (sum: number, c: number) => (c ? sum / c / 1e6 : null);
     for (let k = 0; k < n; k++) {
+      glitches[k] = b.glitches[k]!;
+      streamLatMs[k] = avgMs(b.streamLatSum[k]!, b.streamLatCount[k]!);
+      midiLatMs[k] = avgMs(b.midiLatSum[k]!, b.midiLatCount[k]!);
+      midiLatMaxMs[k] = b.midiLatCount[k] ? b.midiLatMax[k]! / 1e6 : null;
+      midiJitterMs[k] = avgMs(b.midiJitterSum[k]!, b.midiJitterCount[k]!);
       x[k] = ((k + 0.5) * w) / 1e9;
       opsPerS[k] = (b.ops[k]! * 1e9) / w;
       xruns[k] = b.xruns[k]!;
@@ -245,7 +304,16 @@ export class RunSeries {
       max[k] = c ? b.ioctlMax[k]! / 1e3 : null;
       klog[k] = b.klog[k]!;
     }
-    return { x, opsPerS, xruns, ioctlMeanUs: mean, ioctlMaxUs: max, klog, bucketS: w / 1e9 };
+    return { x, opsPerS, xruns, ioctlMeanUs: mean, ioctlMaxUs: max, klog, glitches, streamLatMs, midiLatMs, midiLatMaxMs, midiJitterMs, bucketS: w / 1e9 };
+  }
+
+  /** Did the run report the application lane's audio or MIDI measurements (the charts for them are shown only then)? */
+  hasAudio(): boolean {
+    return this.glitchesTotal > 0 || this.latency.count > 0;
+  }
+
+  hasMidi(): boolean {
+    return this.tally.midiLatency.count > 0;
   }
 }
 

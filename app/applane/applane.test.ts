@@ -52,8 +52,18 @@ describe('application lane vocabulary', () => {
     expect(p.setup.rngStream).toBe(1000);
     expect(p.teardown.rngStream).toBe(1001);
     expect(p.handles).toEqual([{ name: 's', kind: 'pa' }]);
-    // library ops carry what the preset wrote
-    expect(p.lanes[0]!.steps[0]!.args).toEqual({ device: { fixed: 'hw:Loopback,0' }, rate: { list: [44100, 48000] } });
+    // library ops carry every default, as raw ops do (app/program/ops.ts): the child decides nothing
+    expect(p.lanes[0]!.steps[0]!.args).toEqual({
+      device: { fixed: 'hw:Loopback,0' },
+      direction: { fixed: 'playback' },
+      channels: { fixed: 2 },
+      format: { fixed: 'S16_LE' },
+      rate: { list: [44100, 48000] },
+      frames_per_buffer: { fixed: 0 },
+      max_queue: { fixed: 2 },
+    });
+    expect(p.lanes[0]!.steps[1]!.args).toEqual({ frames: { fixed: 256 }, pattern: { fixed: 'sine' } });
+    expect(p.lanes[0]!.steps[2]!.args).toEqual({});
     expect(JSON.parse(JSON.stringify(p))).toEqual(p);
     const agent = validateScenario({ name: 'y', lanes: [{ name: 'a', loop: [{ 'pcm.open': 'p' }] }] }).scenario!;
     expect(() => libraryProgram(compileProgram(agent, { seed: 1, duration: 1e9 }))).toThrow(LibraryProgramError);

@@ -10,7 +10,8 @@ export const APPLANE_PROTO = 1;
 
 export type HostMessage =
   | { type: 'hello' }
-  | { type: 'run'; program: LibraryProgram }
+  /** trace: run each handle under strace and put the ALSA calls each op made in its event (data.calls). */
+  | { type: 'run'; program: LibraryProgram; trace?: boolean }
   | { type: 'stop' }
   | { type: 'reply'; id: number; result: number }
   | { type: 'ping'; token: string }

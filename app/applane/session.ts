@@ -179,7 +179,7 @@ export class LibrarySession {
     this.ch.kill();
   }
 
-  run(program: LibraryProgram, emit: (e: RunEvent) => void, signal: AbortSignal, o: LibraryRunOptions & { stopGraceMs: number }): Promise<LibraryRunResult> {
+  run(program: LibraryProgram, emit: (e: RunEvent) => void, signal: AbortSignal, o: LibraryRunOptions & { stopGraceMs: number; trace?: boolean }): Promise<LibraryRunResult> {
     const silenceMs = o.silenceMs ?? 5000;
     const result: LibraryRunResult = { status: 'completed', elapsed: 0, hung: 0, abandoned: 0, ops: 0, t0: 0 };
     let stopAskedAt = 0;
@@ -267,7 +267,7 @@ export class LibrarySession {
         }
       };
       signal.addEventListener('abort', onAbort);
-      this.send({ type: 'run', program });
+      this.send({ type: 'run', program, ...(o.trace ? { trace: true } : {}) });
       if (signal.aborted) onAbort();
     });
   }
@@ -301,7 +301,7 @@ export async function runLibraryLane(session: LibrarySession, req: RunRequest, o
     level: 'info',
     text: `application lane ${hello.version} (pid ${hello.pid}, Node ${hello.node}) on Linux ${hello.kernel}: naudiodon ${hello.addons.naudiodon.ok ? (hello.addons.naudiodon.version ?? 'ok') : 'unavailable'}, midi ${hello.addons.midi.ok ? (hello.addons.midi.version ?? 'ok') : 'unavailable'}`,
   });
-  const r = await session.run(program, req.emit, req.signal, { ...o, stopGraceMs: Math.max(5000, (program.hangTimeout * 2) / 1e6 + 3000) });
+  const r = await session.run(program, req.emit, req.signal, { ...o, stopGraceMs: Math.max(5000, (program.hangTimeout * 2) / 1e6 + 3000), ...(req.traceCalls ? { trace: true } : {}) });
   const outcome: RunOutcome = { status: r.status, elapsed: r.elapsed };
   if (r.reason) outcome.reason = r.reason;
   return outcome;

@@ -5,7 +5,7 @@
 import { formatCount } from '../api/tally.js';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OracleSide, compareSides, type OracleReport, type OracleSummary } from '../analysis/oracle.js';
+import { OracleSide, compareSides, type LibraryReport, type OracleReport, type OracleSummary } from '../analysis/oracle.js';
 import { SimTarget } from '../targets/sim/sim-target.js';
 import type { Scenario } from '../vocabulary/scenario.js';
 import { type RunHandle, type RunSummary, startRun } from './run.js';
@@ -37,7 +37,17 @@ export async function runOracle(o: { scenario: Scenario; seed: number; duration?
 /** Write oracle.json and summary.json with the oracle's digest (atomically: a reader never sees half a file). */
 export function recordOracle(outDir: string, summary: RunSummary, report: OracleReport): RunSummary {
   writeFileSync(join(outDir, 'oracle.json'), JSON.stringify(report, null, 2) + '\n');
-  const oracle: OracleSummary = { against: 'sim (profile fixed)', compared: report.compared, divergences: report.significant, rare: report.divergences.length - report.significant, not_comparable: report.not_comparable.slice(0, 20), items: report.divergences.slice(0, 20).map((d) => ({ kind: d.kind, significant: d.significant, chance: d.chance, message: d.message })), report: 'oracle.json', journal: 'oracle/journal.jsonl' };
+  const oracle: OracleSummary = {
+    against: 'sim (profile fixed)',
+    compared: report.compared,
+    divergences: report.significant,
+    rare: report.divergences.length - report.significant,
+    not_comparable: report.not_comparable.slice(0, 20),
+    items: report.divergences.slice(0, 20).map((d) => ({ kind: d.kind, significant: d.significant, chance: d.chance, message: d.message })),
+    ...(report.library ? { library: { traced: report.library.traced, compared: report.library.compared, agree: report.library.agree } } : {}),
+    report: 'oracle.json',
+    journal: 'oracle/journal.jsonl',
+  };
   const withOracle = { ...summary, oracle };
   const path = join(outDir, 'summary.json');
   writeFileSync(`${path}.tmp`, JSON.stringify(withOracle, null, 2) + '\n');
@@ -51,5 +61,23 @@ export function oracleText(r: OracleReport, max = 20, between = 'with the simula
   for (const n of r.not_comparable.slice(0, max)) lines.push(`  [not compared] ${n}`);
   for (const d of r.divergences.slice(0, max)) lines.push(`  [${d.significant ? d.kind : `rare ${d.kind}, chance ${d.chance.toFixed(2)}`}] ${d.message}`);
   if (r.divergences.length > max) lines.push(`  … ${formatCount(r.divergences.length - max)} more in oracle.json`);
+  if (r.library) lines.push(...libraryText(r.library, r.labels, max));
   return lines.join('\n') + '\n';
 }
+
+/** The library ops' ALSA calls, side by side: what agreed, what the probe and the libraries' threads did. */
+export function libraryText(l: LibraryReport, labels: { a: string; b: string }, max = 20): string[] {
+  const untraced = (['a', 'b'] as const).filter((s) => !l.traced[s]).map((s) => labels[s]);
+  const lines = [`library calls: ${formatCount(l.compared)} step(s) compared, ${formatCount(l.agree)} agree call for call${untraced.length ? `; not traced on ${untraced.join(' and ')} (compared by outcome only)` : ''}`];
+  if (l.cards_only_a.length || l.cards_only_b.length) lines.push(`  cards one side's probe saw, not compared: ${labels.a} ${l.cards_only_a.join(', ') || '-'}; ${labels.b} ${l.cards_only_b.join(', ') || '-'}`);
+  for (const s of l.steps.slice(0, max)) {
+    const parts = [`${s.core} (${s.core_calls} call(s))`];
+    if (s.probe) parts.push(`probe: ${s.probe.matched} matched${s.probe.only_a ? `, only ${labels.a} ${s.probe.only_a} (${s.probe.only_a_calls})` : ''}${s.probe.only_b ? `, only ${labels.b} ${s.probe.only_b} (${s.probe.only_b_calls})` : ''}`);
+    if (s.background) parts.push(`threads: ${labels.a} ${fmt(s.background.a)}; ${labels.b} ${fmt(s.background.b)}`);
+    lines.push(`  ${s.where}: ${parts.join('; ')}`);
+  }
+  if (l.steps.length > max) lines.push(`  … ${l.steps.length - max} more in oracle.json`);
+  return lines;
+}
+
+const fmt = (m: Record<string, number>) => Object.entries(m).map(([k, n]) => `${k} ${n}`).join(', ') || 'nothing';

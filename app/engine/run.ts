@@ -27,6 +27,8 @@ export interface RunSpec {
   duration?: number;
   /** Events carry the request each step issued (`req`). */
   reportRequests?: boolean;
+  /** Library ops on a real kernel carry the ALSA calls the library made (`data.calls`, traced: slower). */
+  traceCalls?: boolean;
   /** Directory for journal.jsonl and summary.json; none means no files. */
   outDir?: string;
   /** fdatasync each journal batch (default true). */
@@ -317,7 +319,7 @@ export class RunHandle {
             if (e instanceof CompileError) throw new TargetError(`${entry.scenario.name} does not compile: ${e.message}`);
             throw e;
           }
-          outcome = await entry.target.run({ program, signal: phase.signal, emit, ...(spec.reportRequests ? { reportRequests: true } : {}) });
+          outcome = await entry.target.run({ program, signal: phase.signal, emit, ...(spec.reportRequests ? { reportRequests: true } : {}), ...(spec.traceCalls ? { traceCalls: true } : {}) });
         } finally {
           this.controller.signal.removeEventListener('abort', onAbort);
         }

@@ -17,6 +17,15 @@ export const SEQ_EVENT_BYTES = 28;
 export const SYSEX_MIN_BYTES = 12;
 export const SEQ_READ_DEFAULT_EVENTS = 64;
 
+/**
+ * The application lane's defaults (pa.*, midi.*): what naudiodon and midi
+ * would do with the option left out, or what the lab chooses for them.
+ */
+export const PA_DEFAULTS = { direction: 'playback', channels: 2, format: 'S16_LE', rate: 48000, frames_per_buffer: 0, max_queue: 2 } as const;
+/** Frames of a pa.write/pa.read given in periods when the stream was opened with frames_per_buffer 0 (paFramesPerBufferUnspecified). */
+export const PA_FALLBACK_FRAMES = 1024;
+export const MIDI_VIRTUAL_NAME = 'stresslab';
+
 export interface CompileContext {
   /** Index of a handle name in Program.handles (the compiler checked it exists). */
   handle(name: string): number;
@@ -84,6 +93,11 @@ function transfer(a: Written, playback: boolean): Args {
   return out;
 }
 
+function libraryTransfer(a: Written): Args {
+  if (a.frames !== undefined) return { frames: argOf(a.frames) };
+  return { periods: a.periods !== undefined ? argOf(a.periods) : fixed(1), fallback: fixed(PA_FALLBACK_FRAMES) };
+}
+
 function card(a: Written): Arg {
   return fixed((a.card as number | string | undefined) ?? 0);
 }
@@ -144,6 +158,36 @@ export const PROGRAM_OPS: Record<string, (a: Written, c: CompileContext) => Args
     fault: a.fault !== undefined ? argOf(a.fault) : fixed(false),
   }),
 
+  // ---- the application lane: PortAudio through naudiodon, RtMidi through midi ----
+  // device null: PortAudio's default device (naudiodon's deviceId -1); frames_per_buffer 0: paFramesPerBufferUnspecified
+  'pa.open': (a) => ({
+    device: a.device !== undefined ? argOf(a.device) : fixed(null),
+    direction: fixed((a.direction as string | undefined) ?? PA_DEFAULTS.direction),
+    channels: a.channels !== undefined ? argOf(a.channels) : fixed(PA_DEFAULTS.channels),
+    format: a.format !== undefined ? argOf(a.format) : fixed(PA_DEFAULTS.format),
+    rate: a.rate !== undefined ? argOf(a.rate) : fixed(PA_DEFAULTS.rate),
+    frames_per_buffer: a.frames_per_buffer !== undefined ? argOf(a.frames_per_buffer) : fixed(PA_DEFAULTS.frames_per_buffer),
+    max_queue: fixed((a.max_queue as number | undefined) ?? PA_DEFAULTS.max_queue),
+  }),
+  // rule "library transfer frames": periods of the stream's frames per buffer, the fallback when it has none
+  // drop: the lab leaves that many frames of the tone out before this buffer (a glitch on purpose, to test the detector)
+  'pa.write': (a) => ({ ...libraryTransfer(a), pattern: fixed((a.pattern as string | undefined) ?? 'sine'), ...(a.drop !== undefined ? { drop: fixed(a.drop as number) } : {}) }),
+  'pa.read': (a) => ({ ...libraryTransfer(a), glitch: fixed(Boolean(a.glitch)) }),
+  // port null: the first port RtMidi lists
+  'midi.open': (a) => ({
+    direction: fixed((a.direction as string | undefined) ?? 'output'),
+    port: a.port !== undefined ? fixed(a.port as Json) : fixed(null),
+    ...(a.name !== undefined ? { name: fixed(a.name as string) } : {}),
+  }),
+  'midi.open_virtual': (a) => ({ direction: fixed((a.direction as string | undefined) ?? 'output'), name: fixed((a.name as string | undefined) ?? MIDI_VIRTUAL_NAME) }),
+  'midi.send': (a) => ({
+    count: a.count !== undefined ? argOf(a.count) : fixed(1),
+    type: fixed((a.type as string | undefined) ?? 'note'),
+    size: fixed((a.size as number | undefined) ?? SYSEX_MIN_BYTES),
+  }),
+  // count null: whatever arrived; for 0: do not wait
+  'midi.receive': (a) => ({ count: fixed((a.count as number | undefined) ?? null), for: fixed((a.for as number | undefined) ?? 0) }),
+
   'ctl.write': (a) => ({ card: card(a), name: fixed(a.name as string), index: fixed((a.index as number | undefined) ?? 0), value: argOf(a.value) }),
   'ctl.read': (a) => ({ card: card(a), name: fixed(a.name as string), index: fixed((a.index as number | undefined) ?? 0) }),
   'device.detach': (a) => ({ card: card(a) }),
@@ -165,9 +209,8 @@ export const PROGRAM_OPS: Record<string, (a: Written, c: CompileContext) => Args
 
 /**
  * Ops without an entry in PROGRAM_OPS: the arguments the preset wrote, as
- * program arguments, no defaults added. These are the application lane's
- * library ops (pa.*, midi.*: their defaults are still the lane's own, see
- * app/applane/) and the ops whose only argument is their handle.
+ * program arguments, no defaults added: the ops whose only argument is their
+ * handle (pa.start, pa.stop, midi.close…) and the listings (pa.devices, midi.ports).
  */
 export function writtenArgs(a: Written): Args {
   const out: Args = {};

@@ -59,6 +59,18 @@ export function swValue(v: Json, granted: Granted | null): number | 'boundary' {
 }
 
 /**
+ * Rule "library transfer frames" (pa.write, pa.read): `frames` as given; else
+ * `max(1, floor(periods × F + 0.5))`, F the stream's frames per buffer as it
+ * was opened, or `fallback` when it was opened with 0 (unspecified).
+ */
+export function libraryFrames(v: Record<string, Json>, framesPerBuffer: number): number {
+  if (typeof v.frames === 'number') return v.frames;
+  const per = framesPerBuffer > 0 ? framesPerBuffer : (v.fallback as number);
+  const f = Math.floor((v.periods as number) * per + 0.5);
+  return f > 0 ? f : 1;
+}
+
+/**
  * Rule "at_period": the frame within the period to wait for, 0..P; P is the
  * period's end, where its interrupt fires.
  */

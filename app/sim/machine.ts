@@ -1,6 +1,6 @@
-// Builds a simulated machine: the kernel, the sound core with its three
-// cards (Dummy, an ASoC DPCM card, a hot-pluggable USB-style card), the
-// sequencer with Midi Through, and khungtaskd.
+// Builds a simulated machine: the kernel, the sound core with its four
+// cards (Dummy, an ASoC DPCM card, a hot-pluggable USB-style card, a
+// Loopback), the sequencer with Midi Through, and khungtaskd.
 import { Kernel, type KlogSink } from './kernel/kernel.js';
 import { khungtaskd } from './kernel/khungtaskd.js';
 import { AddressSpace, useAddressSpace } from './kernel/memory.js';
@@ -11,7 +11,8 @@ import { controlInfo } from './core/control.js';
 import { createDummyCard } from './drivers/dummy.js';
 import { createSimSocCard } from './drivers/simsoc.js';
 import { createSimUsbCard } from './drivers/simusb.js';
-import { SeqCore, kernelClient, SeqPort, CAP_READ, CAP_SUBS_READ } from './seq/seq_clientmgr.js';
+import { createAloopCard } from './drivers/aloop.js';
+import { SeqCore, kernelClient, SeqPort, CAP_READ, CAP_SUBS_READ, CAP_WRITE } from './seq/seq_clientmgr.js';
 import type { SeqOracle } from './seq/seq_fifo.js';
 import { createMidiThrough } from './seq/seq_dummy.js';
 import type { BugSwitch } from './profiles.js';
@@ -60,8 +61,10 @@ export function buildMachine(o: MachineOptions): Machine {
   createDummyCard(k, 0);
   createSimSocCard(k, 1);
   createSimUsbCard(k, 2);
+  createAloopCard(k, 3);
   const system = kernelClient(seq, 0, 'System');
-  system.ports.push(new SeqPort(system, 0, 'Timer', CAP_READ | CAP_SUBS_READ), new SeqPort(system, 1, 'Announce', CAP_READ | CAP_SUBS_READ));
+  // seq_system.c: the timer port accepts queue control (start/stop events written to 0:0); queues run no events here
+  system.ports.push(new SeqPort(system, 0, 'Timer', CAP_READ | CAP_WRITE | CAP_SUBS_READ, function* snd_seq_control_queue() { return 0; }), new SeqPort(system, 1, 'Announce', CAP_READ | CAP_SUBS_READ));
   createMidiThrough(seq);
   k.sched.spawn('khungtaskd', 'kthread', khungtaskd(k));
   return { k, snd, seq, addrs, strategy };

@@ -18,6 +18,12 @@ export interface RunRequest {
   program: Program;
   /** Put the request each step issued into its event (`req`), for the sim-vs-agent comparison. */
   reportRequests?: boolean;
+  /**
+   * Library ops (pa.*, midi.*) on a real kernel: trace the ALSA calls the
+   * library makes and put them in each op's event (`data.calls`), for the
+   * oracle. Costs speed; the simulated kernel always reports its mirror's calls.
+   */
+  traceCalls?: boolean;
   /** Set by the engine when the run must stop (abort, stop-on-finding, budget). */
   signal: AbortSignal;
   emit(e: RunEvent): void;

@@ -1,8 +1,9 @@
 // Every built-in preset: the shipped library (presets/) and the virtual lab's
 // variants (app/targets/agent/vm-presets/), suites expanded into the presets
 // they run. The sim-vs-agent checks walk all of those the agent runs: presets
-// that drive PortAudio/RtMidi (pa.*, midi.*) run in the application lane,
-// which the simulator does not mirror yet (app/applane, its stage 2).
+// that drive PortAudio/RtMidi (pa.*, midi.*) run in the application lane, not
+// the agent; the simulator's mirror of those libraries is checked against the
+// real ones by app/applane/applane.vm.test.ts (the oracle on their ALSA calls).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PresetLibrary, defaultPresetDir } from '../engine/presets.js';

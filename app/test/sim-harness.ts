@@ -36,6 +36,7 @@ export async function simulate(sc: Scenario, o: { profile?: string[]; seed?: num
     stopRequested: () => false,
     ...(o.oracle ? { oracle: o.oracle } : {}),
     ...(o.reportRequests ? { reportRequests: true } : {}),
+    ...(sc.sim.cards ? { cards: sc.sim.cards } : {}),
   });
   const out = await run.run();
   const acts = events.filter((e): e is ActionEvent => e.kind === 'act');

@@ -58,6 +58,12 @@ export interface SimOptions {
   strategy?: 'pct' | 'random';
   depth?: number;
   quantum?: number;
+  /**
+   * Stand-ins: a card id the preset names (written for the virtual lab or a
+   * machine) → the simulated machine's card that plays its part ("Audio" →
+   * "SimUSB"). Only the simulator reads it.
+   */
+  cards?: Record<string, string>;
 }
 
 /** Bounded journal (the preset's `journal:`): see app/journal/README.md. */
@@ -122,6 +128,7 @@ const topLevel = obj(
       strategy: oneOf(['pct', 'random'] as const),
       depth: int({ min: 1, max: 10 }),
       quantum: duration({ min: 1, max: 1e9 }),
+      cards: map(str({ pattern: /^[A-Za-z0-9_ -]{1,32}$/, expected: 'a card id of the simulated machine (Dummy, SimSoC, SimUSB, Loopback)' })),
     }),
     suite: list(obj({ preset: str({ pattern: /^[a-z0-9][a-z0-9-]*$/, expected: 'a preset name' }) }, {
       profile: list(str({ pattern: /^[a-z0-9-]+$/, expected: 'a profile name' }), { min: 1 }),
@@ -394,6 +401,7 @@ export function validateScenario(raw: unknown): ValidationResult {
         ...(sim.strategy ? { strategy: sim.strategy } : {}),
         ...(sim.depth ? { depth: sim.depth } : {}),
         ...(sim.quantum ? { quantum: sim.quantum } : {}),
+        ...(sim.cards ? { cards: sim.cards } : {}),
       },
       barriers,
       ...(top.journal ? { journal: journalLimits(top.journal) } : {}),

@@ -21,4 +21,9 @@ export class SineGenerator {
     this.n = (this.n + frames) % this.period;
     return out;
   }
+
+  /** Leaves `frames` samples of the tone out: the next call's tone jumps ahead in phase, as dropped frames would. */
+  skip(frames: number): void {
+    this.n = (this.n + frames) % this.period;
+  }
 }

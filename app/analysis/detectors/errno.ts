@@ -35,7 +35,9 @@ export class UnexpectedErrnoDetector implements Detector {
       return;
     }
     const where = step ? ` (step ${step.at})` : '';
-    const f = this.ctx.finding('unexpected-errno', e.t, `${e.op}${e.handle ? ` on ${e.handle}` : ''} failed with ${e.errno} in lane ${e.lane}${where}, which the scenario does not expect`, {
+    // the library ops say why in the library's words ("PortAudio has no device 42 (it lists …)"): the finding names it
+    const why = typeof e.data?.error === 'string' ? `: ${e.data.error}` : '';
+    const f = this.ctx.finding('unexpected-errno', e.t, `${e.op}${e.handle ? ` on ${e.handle}` : ''} failed with ${e.errno} in lane ${e.lane}${where}, which the scenario does not expect${why}`, {
       lane: e.lane,
       op: e.op,
       ...(e.handle ? { handle: e.handle } : {}),

@@ -18,6 +18,8 @@ interface Stream {
   refused: Map<string, number>;
   /** number -> receive time. */
   received: Map<number, number>;
+  /** number -> the handle that received it (MIDI: the overflow that explains a gap is the receiver's). */
+  receivedBy: Map<number, string>;
   lastReceived: number;
 }
 
@@ -47,6 +49,14 @@ export class SeqAccountingDetector implements Detector {
   /** Client number -> resize and overflow-clear windows on it. */
   private readonly resizes = new Map<number, Window[]>();
   private readonly clears = new Map<number, Window[]>();
+  /**
+   * RtMidi input handles: windows in which the library's input thread got
+   * -ENOSPC (the kernel cleared the client's FIFO on overflow; RtMidi prints
+   * "MIDI input buffer overrun!", which the lane counts per receive as
+   * data.overruns). From the receive before to the one that reported it.
+   */
+  private readonly midiClears = new Map<string, Window[]>();
+  private readonly lastMidiReceive = new Map<string, number>();
   private duplicated = 0;
   private reordered = 0;
   private foreign = 0;
@@ -57,7 +67,7 @@ export class SeqAccountingDetector implements Detector {
 
   private stream(src: string): Stream {
     let s = this.streams.get(src);
-    if (!s) this.streams.set(src, (s = { sent: [], refused: new Map(), received: new Map(), lastReceived: -1 }));
+    if (!s) this.streams.set(src, (s = { sent: [], refused: new Map(), received: new Map(), receivedBy: new Map(), lastReceived: -1 }));
     return s;
   }
 
@@ -82,6 +92,15 @@ export class SeqAccountingDetector implements Detector {
         return;
       case 'seq.read':
         if (e.errno === 'ENOSPC' && e.handle) this.window(this.clears, e);
+        if (e.op === 'midi.receive' && e.handle) {
+          const end = e.t + e.dur;
+          if (typeof d.overruns === 'number' && d.overruns > 0) {
+            let l = this.midiClears.get(e.handle);
+            if (!l) this.midiClears.set(e.handle, (l = []));
+            l.push({ start: this.lastMidiReceive.get(e.handle) ?? 0, end });
+          }
+          this.lastMidiReceive.set(e.handle, end);
+        }
         if (e.ret >= 0) return this.received(e);
         return;
     }
@@ -108,6 +127,7 @@ export class SeqAccountingDetector implements Detector {
         continue;
       }
       s.received.set(n, at);
+      if (e.handle) s.receivedBy.set(n, e.handle);
       if (n < s.lastReceived) {
         this.reordered++;
         if (!this.reportedReorder.has(src)) {
@@ -140,8 +160,10 @@ export class SeqAccountingDetector implements Detector {
           }
           // The event must have left the FIFO before `until`, when a later one arrived.
           const until = s.received.get(later)!;
+          const rx = s.receivedBy.get(later);
+          const midiClears = rx !== undefined ? this.midiClears.get(rx) : undefined;
           if (overlaps(resizes, r.t, until)) counts.discarded_by_resize++;
-          else if (overlaps(clears, r.t, until)) counts.discarded_by_overflow++;
+          else if (overlaps(clears, r.t, until) || (midiClears !== undefined && overlaps(midiClears, r.t, until))) counts.discarded_by_overflow++;
           else {
             counts.lost++;
             lost.push({ src, n });

@@ -23,6 +23,9 @@ import { DEFAULT_SINE_PERIOD, SineGenerator } from '../../analysis/audio/sine.js
 import { loadMidi, loadPortAudio, registerSegfaultHandler, type MidiAddon, type MidiInput, type MidiOutput, type PaStreamAddon, type PortAudioAddon } from './addons.js';
 import { PA_SAMPLE_FORMAT, decodeChannel0, encodeFrames } from './samples.js';
 import { decodeMessage, encodeMessage, type MidiKind } from './midi-codec.js';
+import { libraryFrames } from '../../program/resolve.js';
+import { markCall } from './calltrace.js';
+import type { Json } from '../../program/types.js';
 
 export interface HostRequest {
   id: number;
@@ -47,7 +50,7 @@ export interface HostReply {
   t: number;
   dur: number;
   /** Glitches found in what this read returned: frame offsets from the read's start. */
-  glitches?: { at: number; length: number; depth: number }[];
+  glitches?: { at: number; frame: number; length: number; depth: number }[];
   /** The burst found in this read: its first frame's offset in the read, and the correlation. */
   burst?: { at: number; confidence: number };
   /** midi.send: when each message was handed to RtMidi (ns). */
@@ -60,6 +63,8 @@ export interface HostReply {
 }
 
 const now = () => Number(process.hrtime.bigint());
+/** Started under strace by the lane (child/calltrace.ts). */
+const TRACED = process.env.STRESSLAB_APPLANE_TRACE === '1';
 
 const ERRNO: Record<string, number> = { EPERM: 1, ENOENT: 2, EINTR: 4, EIO: 5, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EBUSY: 16, ENODEV: 19, EINVAL: 22, ETIMEDOUT: 110, EBADFD: 77, EPIPE: 32 };
 
@@ -97,6 +102,8 @@ interface PaState {
   glitch?: GlitchAnalyzer;
   scanner: BurstScanner;
   framesIn: number;
+  /** Frames written so far (the position of the next write in the played stream). */
+  framesOut: number;
   pendingQuit?: Promise<void>;
 }
 
@@ -128,7 +135,7 @@ function alsaHwName(spec: string): string | undefined {
 }
 
 function resolveDevice(ref: unknown, direction: 'playback' | 'capture'): { index: number; name: string } | null {
-  if (ref === undefined) return null;
+  if (ref === null || ref === undefined) return null;
   const devices = portAudio().getDevices();
   const usable = (d: (typeof devices)[number]) => (direction === 'playback' ? d.maxOutputChannels : d.maxInputChannels) > 0;
   const names = devices.map((d) => `${d.id}: ${d.name}`).join('; ') || 'none';
@@ -173,7 +180,7 @@ async function bounded<T>(s: PaState, p: Promise<T>, frames: number): Promise<T>
   return r as T;
 }
 
-async function paOp(r: HostRequest): Promise<Omit<HostReply, 'id' | 't' | 'dur'> & { t?: number; dur?: number }> {
+async function paOp(r: HostRequest): Promise<Omit<HostReply, 'id' | 't' | 'dur'> & { t?: number; dur?: number; collect?: boolean }> {
   const a = r.args;
   switch (r.op) {
     case 'pa.devices': {
@@ -190,12 +197,13 @@ async function paOp(r: HostRequest): Promise<Omit<HostReply, 'id' | 't' | 'dur'>
     }
     case 'pa.open': {
       if (paStream && paStream.state !== 'closed') await closeStream(paStream, 'ABORT');
-      const direction = (a.direction as 'playback' | 'capture' | undefined) ?? 'playback';
-      const format = (a.format as PaFormat | undefined) ?? 'S16_LE';
-      const channels = (a.channels as number | undefined) ?? 2;
-      const rate = (a.rate as number | undefined) ?? 48000;
-      const framesPerBuffer = (a.frames_per_buffer as number | undefined) ?? 0;
-      const maxQueue = (a.max_queue as number | undefined) ?? 2;
+      // every value comes from the program (app/program/ops.ts writes the defaults in)
+      const direction = a.direction as 'playback' | 'capture';
+      const format = a.format as PaFormat;
+      const channels = a.channels as number;
+      const rate = a.rate as number;
+      const framesPerBuffer = a.frames_per_buffer as number;
+      const maxQueue = a.max_queue as number;
       const device = resolveDevice(a.device, direction);
       const opts: Record<string, unknown> = { channelCount: channels, sampleFormat: PA_SAMPLE_FORMAT[format].naudiodon, sampleRate: rate, framesPerBuffer, maxQueue, closeOnError: true };
       if (device) opts.deviceId = device.index;
@@ -208,7 +216,7 @@ async function paOp(r: HostRequest): Promise<Omit<HostReply, 'id' | 't' | 'dur'>
         throw Object.assign(new OpError(paErrno(msg), msg), { t, dur: now() - t });
       }
       const dur = now() - t;
-      paStream = { stream, direction, format, channels, rate, framesPerBuffer, maxQueue, device, state: 'open', sine: new SineGenerator(), scanner: new BurstScanner(), framesIn: 0 };
+      paStream = { stream, direction, format, channels, rate, framesPerBuffer, maxQueue, device, state: 'open', sine: new SineGenerator(), scanner: new BurstScanner(), framesIn: 0, framesOut: 0 };
       return { ret: 0, t, dur, data: { device: device?.index ?? -1, name: device?.name ?? 'default', direction, format, channels, rate, frames_per_buffer: framesPerBuffer } };
     }
     case 'pa.start': {
@@ -228,9 +236,13 @@ async function paOp(r: HostRequest): Promise<Omit<HostReply, 'id' | 't' | 'dur'>
       if (s.direction !== 'playback') throw new OpError('EBADFD', 'pa.write on a capture stream');
       if (s.state === 'stuck') throw new OpError('ETIMEDOUT', 'the stream is stuck (an earlier write never completed)');
       const frames = framesOf(s, a);
-      const pattern = (a.pattern as string | undefined) ?? 'sine';
+      const pattern = a.pattern as string;
+      const drop = typeof a.drop === 'number' ? a.drop : 0;
       let mono: Float32Array;
-      if (pattern === 'sine') mono = s.sine.next(frames);
+      if (pattern === 'sine') {
+        if (drop) s.sine.skip(drop);
+        mono = s.sine.next(frames);
+      }
       else {
         mono = new Float32Array(frames);
         if (pattern === 'impulse' && r.probe) mono.set(mlsBurst().subarray(0, Math.min(BURST_FRAMES, frames)));
@@ -239,7 +251,9 @@ async function paOp(r: HostRequest): Promise<Omit<HostReply, 'id' | 't' | 'dur'>
       const t = now();
       const err = await bounded(s, s.stream.write(buf), frames);
       const dur = now() - t;
-      return { ret: frames, t, dur, data: { requested: frames, pattern, ...(r.probe ? { probe: true } : {}), ...(err ? { status: err } : {}) }, ...(err ? { xrun: true } : {}) };
+      const at = s.framesOut;
+      s.framesOut += frames;
+      return { ret: frames, t, dur, data: { requested: frames, pattern, ...(drop ? { dropped: drop, frame: at } : {}), ...(r.probe ? { probe: true } : {}), ...(err ? { status: err } : {}) }, ...(err ? { xrun: true } : {}) };
     }
     case 'pa.read': {
       const s = need();
@@ -257,7 +271,7 @@ async function paOp(r: HostRequest): Promise<Omit<HostReply, 'id' | 't' | 'dur'>
         s.glitch ??= new GlitchAnalyzer({ period: DEFAULT_SINE_PERIOD });
         const base = s.glitch.frame;
         const found = s.glitch.push(got);
-        out.glitches = found.map((g) => ({ at: g.frame - base, length: g.length, depth: Math.round(g.depth * 1000) / 1000 }));
+        out.glitches = found.map((g) => ({ at: g.frame - base, frame: g.frame, length: g.length, depth: Math.round(g.depth * 1000) / 1000 }));
         out.data!.glitch_state = s.glitch.state;
       }
       if (r.scan) {
@@ -281,10 +295,9 @@ async function paOp(r: HostRequest): Promise<Omit<HostReply, 'id' | 't' | 'dur'>
   throw new OpError('EINVAL', `${r.op} is not a PortAudio op`);
 }
 
+/** Rule "library transfer frames" (app/program/README.md). */
 function framesOf(s: PaState, a: Record<string, unknown>): number {
-  if (a.frames !== undefined) return a.frames as number;
-  const per = s.framesPerBuffer || 1024;
-  return Math.max(1, Math.round(((a.periods as number | undefined) ?? 1) * per));
+  return libraryFrames(a as Record<string, Json>, s.framesPerBuffer);
 }
 
 /** naudiodon's quit(): drains or drops its queue, then Pa_StopStream/Pa_AbortStream, Pa_CloseStream, Pa_Terminate. */
@@ -330,14 +343,27 @@ function closeMidi(): void {
     /* already closed */
   }
   if (p.direction === 'input') (p.port as MidiInput).removeAllListeners();
-  // The binding closes its sequencer client only when the object is collected (RtMidi's destructor).
-  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/**
+ * The binding closes its sequencer client only in RtMidi's destructor, when
+ * the object is collected. Collected here once nothing refers to it any more
+ * (after the frame that held it has returned), twice: the binding's weak
+ * callback runs in the second pass.
+ */
+async function collect(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return;
+  await new Promise((r) => setImmediate(r));
+  gc();
+  await new Promise((r) => setImmediate(r));
+  gc();
 }
 
 function portIndex(api: MidiInput | MidiOutput, ref: unknown): number {
   const n = api.getPortCount();
   const names = Array.from({ length: n }, (_, i) => api.getPortName(i));
-  if (ref === undefined) {
+  if (ref === null || ref === undefined) {
     if (!n) throw new OpError('ENODEV', 'RtMidi lists no ports to connect to');
     return 0;
   }
@@ -352,7 +378,7 @@ function portIndex(api: MidiInput | MidiOutput, ref: unknown): number {
   throw new OpError('ENODEV', `"${String(ref)}" names ${hits.length} MIDI ports (${hits.map((h) => h.name).join('; ')})`);
 }
 
-async function midiOp(r: HostRequest): Promise<Omit<HostReply, 'id' | 't' | 'dur'> & { t?: number; dur?: number }> {
+async function midiOp(r: HostRequest): Promise<Omit<HostReply, 'id' | 't' | 'dur'> & { t?: number; dur?: number; collect?: boolean }> {
   const a = r.args;
   switch (r.op) {
     case 'midi.ports': {
@@ -362,15 +388,17 @@ async function midiOp(r: HostRequest): Promise<Omit<HostReply, 'id' | 't' | 'dur
       const o = new m.Output();
       const inputs = Array.from({ length: i.getPortCount() }, (_, k) => i.getPortName(k));
       const outputs = Array.from({ length: o.getPortCount() }, (_, k) => o.getPortName(k));
-      (globalThis as { gc?: () => void }).gc?.();
-      return { ret: inputs.length + outputs.length, data: { inputs, outputs } };
+      return { ret: inputs.length + outputs.length, data: { inputs, outputs }, collect: true };
     }
     case 'midi.open':
     case 'midi.open_virtual': {
       needSeq();
-      closeMidi();
+      if (midiPort) {
+        closeMidi();
+        await collect();
+      }
       const m = midiAddon();
-      const direction = (a.direction as 'input' | 'output' | undefined) ?? 'output';
+      const direction = a.direction as 'input' | 'output';
       const t = now();
       const port = direction === 'input' ? new m.Input() : new m.Output();
       const st: MidiState = { port, direction, queue: [] };
@@ -388,7 +416,7 @@ async function midiOp(r: HostRequest): Promise<Omit<HostReply, 'id' | 't' | 'dur
         name = port.getPortName(i);
         port.openPort(i);
       } else {
-        name = (a.name as string | undefined) ?? 'stresslab';
+        name = a.name as string;
         port.openVirtualPort(name);
       }
       midiPort = st;
@@ -398,8 +426,8 @@ async function midiOp(r: HostRequest): Promise<Omit<HostReply, 'id' | 't' | 'dur
       const st = midiPort;
       if (!st) throw new OpError('EBADF', 'the port is not open');
       if (st.direction !== 'output') throw new OpError('EBADFD', 'midi.send on an input port');
-      const count = (a.count as number | undefined) ?? 1;
-      const kind = (a.type as MidiKind | undefined) ?? 'note';
+      const count = a.count as number;
+      const kind = a.type as MidiKind;
       const first = a.first as number;
       const times: number[] = [];
       const t = now();
@@ -414,8 +442,8 @@ async function midiOp(r: HostRequest): Promise<Omit<HostReply, 'id' | 't' | 'dur
       const st = midiPort;
       if (!st) throw new OpError('EBADF', 'the port is not open');
       if (st.direction !== 'input') throw new OpError('EBADFD', 'midi.receive on an output port');
-      const want = a.count as number | undefined;
-      const forNs = (a.for as number | undefined) ?? 0;
+      const want = (a.count as number | null) ?? undefined;
+      const forNs = a.for as number;
       const t = now();
       const deadline = t + forNs;
       while (!interrupted && (want === undefined || st.queue.length < want) && now() < deadline && midiPort === st) {
@@ -442,6 +470,7 @@ async function midiOp(r: HostRequest): Promise<Omit<HostReply, 'id' | 't' | 'dur
       if (!midiPort) throw new OpError('EBADF', 'the port is not open');
       const t = now();
       closeMidi();
+      await collect();
       return { ret: 0, t, dur: now() - t };
     }
   }
@@ -454,7 +483,9 @@ async function handle(r: HostRequest): Promise<HostReply> {
   const t0 = now();
   let reply: HostReply;
   try {
-    const res = r.op.startsWith('pa.') ? await paOp(r) : await midiOp(r);
+    const { collect: collectAfter, ...res } = r.op.startsWith('pa.') ? await paOp(r) : await midiOp(r);
+    // listing ports made two objects the op no longer refers to: their clients close when collected
+    if (collectAfter) await collect();
     const t = res.t ?? t0;
     reply = { id: r.id, ...res, t, dur: res.dur ?? now() - t };
   } catch (e) {
@@ -464,6 +495,8 @@ async function handle(r: HostRequest): Promise<HostReply> {
     reply = { id: r.id, ret: -ERRNO[name]!, errno: name, t, dur: err.dur ?? now() - t, data: { error: err.message } };
   }
   if (r.marker) process.stderr.write(`\n${r.marker}\n`);
+  // under strace (the run asked for the library's calls): this op ends here in the trace
+  if (TRACED) markCall(r.id);
   return reply;
 }
 
@@ -480,6 +513,7 @@ function main(): void {
     if ('type' in m) {
       if (m.type === 'exit') {
         closeMidi();
+        void collect();
         const s = paStream;
         if (s && s.state !== 'closed') void closeStream(s, 'ABORT').finally(() => process.exit(0));
         else process.exit(0);

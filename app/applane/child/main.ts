@@ -22,9 +22,19 @@ import type { HostReply, HostRequest } from './handle-host.js';
 import { loadMidi, loadPortAudio } from './addons.js';
 import { unwrap14 } from './midi-codec.js';
 import { TOOL } from '../../version.js';
+import { CallTrace, STRACE, straceArgv, traceUnavailable } from './calltrace.js';
+import { type AlsaCall, encodeCalls } from '../../events/alsa-calls.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const hrnow = () => Number(process.hrtime.bigint());
+/**
+ * A latency probe not found back within this is given up and a new one sent.
+ * The bursts are identical, so a retry while the first is still in flight
+ * would be credited with the first's arrival: this bound is well above any
+ * round trip a stream's queue and buffer allow (an emulated guest has shown
+ * more than 1 s).
+ */
+const PROBE_RETRY_NS = 5e9;
 
 // ---------- output on fd 3 ----------
 
@@ -67,14 +77,27 @@ class HandleHost {
   exited?: string;
   readonly ready: Promise<void>;
 
+  /** The library's calls into ALSA, when the run traces them. */
+  readonly trace?: CallTrace;
+
   constructor(
     readonly name: string,
     private readonly onLibraryText: (host: string, line: string) => void,
+    traced = false,
   ) {
+    const env: NodeJS.ProcessEnv = { ...process.env, UV_THREADPOOL_SIZE: '16' };
+    let options: { execPath?: string; execArgv: string[] } = { execArgv: ['--expose-gc'] };
+    if (traced) {
+      // strace runs the handle's Node: fork() starts execPath with execArgv before the script
+      const file = join(runTmp(), `calls-${name.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}-${Math.floor(Math.random() * 1e6)}.strace`);
+      this.trace = new CallTrace(file);
+      options = { execPath: STRACE, execArgv: straceArgv(file, process.execPath, ['--expose-gc']) };
+      env.STRESSLAB_APPLANE_TRACE = '1';
+    }
     this.proc = fork(join(here, 'handle-host.js'), [], {
-      execArgv: ['--expose-gc'],
+      ...options,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, UV_THREADPOOL_SIZE: '16' },
+      env,
       cwd: runTmp(),
     });
     this.ready = new Promise((res, rej) => {
@@ -130,8 +153,8 @@ class HandleHost {
     return this.proc.pid ?? -1;
   }
 
-  /** One call; `withText` also collects what the library printed during it. */
-  async call(req: Omit<HostRequest, 'id' | 'marker'>, withText = false): Promise<{ reply: HostReply; text: string[] }> {
+  /** One call; `withText` also collects what the library printed during it; a traced host adds the ALSA calls it made. */
+  async call(req: Omit<HostRequest, 'id' | 'marker'>, withText = false): Promise<{ reply: HostReply; text: string[]; calls?: AlsaCall[] }> {
     if (this.exited) throw new Error(`the handle's process ended (${this.exited})`);
     await this.ready;
     const id = this.nextId++;
@@ -152,7 +175,10 @@ class HandleHost {
       this.waiting.set(id, { resolve, reject });
       this.proc.send({ ...req, id, ...(marker ? { marker } : {}) } satisfies HostRequest);
     });
-    return { reply, text: await textP };
+    const text = await textP;
+    if (!this.trace) return { reply, text };
+    const calls = await this.trace.take(id);
+    return { reply, text, ...(calls ? { calls } : {}) };
   }
 
   interrupt(): void {
@@ -179,6 +205,15 @@ function runTmp(): string {
 
 /** Task state, wait channel and stack of a blocked handle process's threads (the kernel side of a hang). */
 function taskReport(pid: number): { taskState?: string; wchan?: string; stack?: string[] } {
+  // a traced handle runs under strace: its Node is strace's child
+  try {
+    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'strace') {
+      const child = Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+      if (child > 0) pid = child;
+    }
+  } catch {
+    /* gone, or not ours to read */
+  }
   try {
     const tasks: { tid: string; state: string; wchan: string }[] = [];
     for (const tid of readdirSafe(`/proc/${pid}/task`)) {
@@ -249,9 +284,14 @@ class Run {
   private readonly sendTimes = new Map<string, Map<number, number>>();
   private readonly lastReceived = new Map<string, number>();
   private readonly xruns = new Map<string, number>();
+  /** Each stream's rate as opened (a glitch's time is its frame count back from the read's return). */
+  private readonly rates = new Map<string, number>();
   private readonly libraryText = new Map<string, number>();
 
-  constructor(readonly p: LibraryProgram) {
+  constructor(
+    readonly p: LibraryProgram,
+    private readonly traced = false,
+  ) {
     this.deadline = this.t0 + p.duration;
   }
 
@@ -282,12 +322,12 @@ class Run {
 
   private host(name: string): HandleHost {
     let h = this.hosts.get(name);
-    if (!h || h.exited) this.hosts.set(name, (h = new HandleHost(name, this.onLibraryText)));
+    if (!h || h.exited) this.hosts.set(name, (h = new HandleHost(name, this.onLibraryText, this.traced)));
     return h;
   }
 
   private probeProcess(): HandleHost {
-    if (!this.probeHost || this.probeHost.exited) this.probeHost = new HandleHost('#probe', this.onLibraryText);
+    if (!this.probeHost || this.probeHost.exited) this.probeHost = new HandleHost('#probe', this.onLibraryText, this.traced);
     return this.probeHost;
   }
 
@@ -426,7 +466,7 @@ class Run {
     const src = `${l.name}/${a.handle as string}`;
     if (s.op === 'pa.write' && a.pattern === 'impulse') {
       const p = this.probe;
-      if (p.state === 'idle' || hrnow() - p.at > 1e9) req.probe = true;
+      if (p.state === 'idle' || hrnow() - p.at > PROBE_RETRY_NS) req.probe = true;
     }
     if (s.op === 'pa.read' && this.probe.state === 'sent') req.scan = true;
     if (s.op === 'midi.send') {
@@ -441,35 +481,39 @@ class Run {
     }
     let reply: HostReply;
     let text: string[] = [];
+    let calls: AlsaCall[] | undefined;
     try {
-      ({ reply, text } = await h.call(req, s.op.startsWith('midi.')));
+      ({ reply, text, calls } = await h.call(req, s.op.startsWith('midi.')));
     } catch (err) {
       // the handle's process died under the call (a library crash): the handle is gone, the lane goes on
       emit({ kind: 'note', t: this.rel(hrnow()), level: 'error', text: `${s.op} on ${String(a.handle ?? '')}: ${(err as Error).message}` });
       return { t, dur: hrnow() - t, ret: -ERRNO.EIO!, errno: 'EIO', data: { error: (err as Error).message, died: true } };
     }
     const data: Record<string, unknown> = { ...(reply.data ?? {}) };
+    if (calls) data.calls = encodeCalls(calls);
     let ret = reply.ret;
     let errno = reply.errno;
     const end = reply.t + reply.dur;
     if (s.op === 'pa.write' && req.probe && ret >= 0) this.probe = { state: 'sent', at: end, handle: String(a.handle) };
+    if (s.op === 'pa.open' && ret >= 0 && typeof a.rate === 'number') this.rates.set(String(a.handle), a.rate);
     if (reply.xrun) {
       const k = String(a.handle);
       const n = (this.xruns.get(k) ?? 0) + 1;
       this.xruns.set(k, n);
       emit({ kind: 'metric', t: this.rel(end), name: 'xruns', value: n, handle: k, lane: l.name });
     }
-    if (reply.burst && this.probe.state === 'sent') {
+    // a burst found by a read that ended before the write carrying the probe returned is an older one (the bursts are identical): no measurement
+    if (reply.burst && this.probe.state === 'sent' && end > this.probe.at) {
       const lat = end - this.probe.at;
       emit({ kind: 'metric', t: this.rel(end), name: 'latency', value: lat, handle: String(a.handle), lane: l.name, confidence: Math.round(reply.burst.confidence * 1000) / 1000 });
       data.latency = { ns: lat, confidence: reply.burst.confidence, from: this.probe.handle };
       this.probe = { state: 'idle' };
     }
     if (reply.glitches?.length) {
-      const rate = 48000;
+      const rate = this.rates.get(String(a.handle)) ?? 48000;
       const frames = Math.max(1, ret);
       // a read returns the newest frames: frame i of it arrived (frames − i)/rate before the return
-      const list = reply.glitches.map((g) => ({ t: this.rel(end - Math.round(((frames - g.at) / ((data.rate as number | undefined) ?? rate)) * 1e9)), frames_before_end: frames - g.at, length: g.length, depth: g.depth }));
+      const list = reply.glitches.map((g) => ({ t: this.rel(end - Math.round(((frames - g.at) / rate) * 1e9)), frames_before_end: frames - g.at, frame: g.frame, length: g.length, depth: g.depth }));
       for (const g of list) emit({ kind: 'metric', t: Math.max(0, g.t), name: 'glitch', value: g.length, handle: String(a.handle), lane: l.name });
       data.glitches = list;
     }
@@ -487,6 +531,11 @@ class Run {
         ret = -ERRNO.EAGAIN!;
         errno = 'EAGAIN';
       }
+    }
+    if (s.op === 'midi.receive') {
+      // RtMidi's input thread got -ENOSPC (the kernel cleared the client's FIFO on overflow): all it does is print this
+      const overruns = text.filter((x) => /MIDI input buffer overrun/.test(x)).length;
+      if (overruns) data.overruns = overruns;
     }
     if (s.op === 'midi.receive' && reply.received) {
       const events: [string, number][] = [];
@@ -550,9 +599,13 @@ class Run {
     });
   }
 
+  /** Cards this run unplugged, by the reference the preset used: the host needs their driver to put them back. */
+  private readonly detached = new Map<string, { index: number; id: string; driver: string }>();
+
   private async device(kind: 'detach' | 'attach', ref: number | string): Promise<{ dur: number; ret: number; errno?: string; data?: Record<string, unknown> }> {
     const t = hrnow();
-    const card = cardInfo(ref);
+    // a card that is out is no longer in /proc/asound: its attach goes by what it was when it went
+    const card = cardInfo(ref) ?? (kind === 'attach' ? this.detached.get(String(ref)) : undefined);
     if (!card && kind === 'detach') return { dur: hrnow() - t, ret: -ERRNO.ENODEV!, errno: 'ENODEV', data: { error: `no card ${String(ref)}` } };
     const id = this.nextRequest++;
     const result = await new Promise<number>((res) => {
@@ -563,6 +616,10 @@ class Run {
       // the host acted: wait until the card is gone (or back), as the agent does
       const until = hrnow() + 10e9;
       while (hrnow() < until && (kind === 'detach' ? cardInfo(ref) !== undefined : cardInfo(ref) === undefined)) await new Promise((r) => setTimeout(r, 20));
+    }
+    if (result === 0 && card) {
+      if (kind === 'detach') this.detached.set(String(ref), card);
+      else this.detached.delete(String(ref));
     }
     const errno = result < 0 ? (Object.entries(ERRNO).find(([, v]) => v === -result)?.[0] ?? 'EIO') : result === 1 ? 'EPERM' : undefined;
     return { dur: hrnow() - t, ret: result === 1 ? -ERRNO.EPERM! : result, ...(errno ? { errno } : {}), ...(card ? { data: { card: card.index } } : {}) };
@@ -611,13 +668,15 @@ function check(p: LibraryProgram): string | undefined {
   return undefined;
 }
 
-async function startRun(p: LibraryProgram): Promise<void> {
+async function startRun(p: LibraryProgram, trace: boolean): Promise<void> {
   const why = check(p);
   if (why) return send({ type: 'error', code: 'bad-program', message: why });
   if (busy) return send({ type: 'error', code: 'busy', message: 'a run is active' });
   busy = true;
-  run = new Run(p);
+  const noTrace = trace ? traceUnavailable() : undefined;
+  run = new Run(p, trace && !noTrace);
   send({ type: 'started', t0: run.t0, pid: process.pid, seed: p.seed });
+  if (noTrace) emit({ kind: 'note', t: 0, level: 'warn', text: noTrace });
   const done = await run.execute();
   flush();
   send(done);
@@ -630,7 +689,7 @@ function onMessage(m: HostMessage): void {
     case 'hello':
       return hello();
     case 'run':
-      void startRun(m.program).catch((e: Error) => {
+      void startRun(m.program, m.trace === true).catch((e: Error) => {
         flush();
         send({ type: 'error', code: 'bad-program', message: `the run failed: ${e.message}` });
         busy = false;

@@ -136,6 +136,8 @@ async function runOnce(a: RunArgs, makeOutDir: () => string, io: Io): Promise<Ru
     loadScenario: (name: string): Scenario => a.lib.load(name).scenario,
     ...(a.wallLimit !== undefined ? { wallLimitMs: a.wallLimit / 1e6 } : {}),
     ...(a.journalMax !== undefined ? { journalLimits: { maxBytes: a.journalMax, sampleAfter: Math.floor(a.journalMax / 2) } } : {}),
+    // the oracle compares a library's real ALSA calls with the model's: the real run traces them
+    ...(a.oracle ? { traceCalls: true } : {}),
   });
   const observed = a.oracle ? watchForOracle(h) : null;
   const sup = supervise(h, io);

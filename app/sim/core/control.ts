@@ -10,6 +10,8 @@ import { type FileOps, type Req, SimFile } from './file.js';
 import type { ControlInfo } from '../../devices/types.js';
 
 const E = ERRNO;
+/** SNDRV_CTL_VERSION of Linux 6.1 (2.0.8). */
+const SNDRV_CTL_VERSION = (2 << 16) | (0 << 8) | 8;
 
 export type CtlValue = number | boolean;
 
@@ -100,14 +102,69 @@ function* snd_ctl_elem_read(k: Kernel, card: SndCard, a: { name: string; index: 
   return kc ? 0 : -E.ENOENT;
 }
 
+/** SNDRV_CTL_IOCTL_CARD_INFO: what snd_ctl_card_info() copies out. */
+function snd_ctl_card_info(card: SndCard, out: Record<string, unknown>): number {
+  Object.assign(out, { card: card.number, id: card.id, driver: card.driver, name: card.shortname, longname: card.longname });
+  return 0;
+}
+
+export interface CtlPcmInfoArg {
+  device: number;
+  stream: 'playback' | 'capture';
+  subdevice: number;
+}
+
+/**
+ * The PCM part of the control device (snd_pcm_control_ioctl in pcm.c):
+ * SNDRV_CTL_IOCTL_PCM_NEXT_DEVICE, PCM_INFO, PCM_PREFER_SUBDEVICE.
+ */
+function snd_pcm_control_ioctl(card: SndCard, f: SimFile, r: Req, out: Record<string, unknown>): number {
+  switch (r.cmd) {
+    case 'pcm_next_device': {
+      const after = r.arg as number;
+      const next = card.pcms.map((p) => p.device).filter((d) => d > after).sort((a, b) => a - b)[0];
+      out.device = next ?? -1;
+      return 0;
+    }
+    case 'pcm_info': {
+      const a = r.arg as CtlPcmInfoArg;
+      const pcm = card.pcms.find((p) => p.device === a.device);
+      if (!pcm) return -E.ENXIO;
+      const list = pcm.streams[a.stream === 'playback' ? 0 : 1];
+      if (!list.length) return -E.ENOENT;
+      if (a.subdevice >= list.length) return -E.ENXIO;
+      Object.assign(out, { card: card.number, device: a.device, subdevice: a.subdevice, stream: a.stream, id: pcm.id, name: pcm.name, subdevices_count: list.length, subdevices_avail: list.filter((s) => s.ref_count === 0).length });
+      return 0;
+    }
+    case 'pcm_prefer_subdevice':
+      // remembered per control file; the lab's opens always ask for "any" (-1)
+      (f as SimFile & { preferSubdevice?: number }).preferSubdevice = r.arg as number;
+      return 0;
+  }
+  return -E.ENOTTY;
+}
+
 export const ctlFops: FileOps = {
   name: 'snd_ctl_f_ops',
   *ioctl(k, f, r: Req) {
     const card = f.card!;
     if (card.shutdown) return -E.ENODEV;
     const out = (r.out ??= {});
-    if (r.cmd === 'elem_write') return yield* snd_ctl_elem_write(k, card, r.arg as CtlWriteArg, out);
-    if (r.cmd === 'elem_read') return yield* snd_ctl_elem_read(k, card, r.arg as { name: string; index: number }, out);
+    switch (r.cmd) {
+      case 'elem_write':
+        return yield* snd_ctl_elem_write(k, card, r.arg as CtlWriteArg, out);
+      case 'elem_read':
+        return yield* snd_ctl_elem_read(k, card, r.arg as { name: string; index: number }, out);
+      case 'pversion':
+        out.version = SNDRV_CTL_VERSION;
+        return 0;
+      case 'card_info':
+        return snd_ctl_card_info(card, out);
+      case 'pcm_next_device':
+      case 'pcm_info':
+      case 'pcm_prefer_subdevice':
+        return snd_pcm_control_ioctl(card, f, r, out);
+    }
     return -E.ENOTTY;
   },
   *read() {

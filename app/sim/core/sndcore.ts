@@ -15,9 +15,17 @@ export class SndCore {
     return this.cards.indexOf(null);
   }
 
+  /**
+   * Card ids a preset may use for a card this machine has under another id
+   * (a preset written for the virtual lab's "Audio" runs on SimUSB: the
+   * preset's `sim.cards`).
+   */
+  readonly aliases = new Map<string, string>();
+
   byRef(ref: number | string): SndCard | undefined {
     if (typeof ref === 'number') return this.cards[ref] ?? undefined;
     // A disconnected card keeps its slot until its files close, but its id now names the one plugged in since.
-    return this.cards.find((c) => c && c.id === ref && !c.shutdown) ?? this.cards.find((c) => c && c.id === ref) ?? undefined;
+    const id = this.aliases.get(ref) ?? ref;
+    return this.cards.find((c) => c && c.id === id && !c.shutdown) ?? this.cards.find((c) => c && c.id === id) ?? undefined;
   }
 }

@@ -10,10 +10,10 @@ import { SndCard, snd_card_free_when_closed } from '../core/card.js';
 import { addControl, controlDevice } from '../core/control.js';
 import { pcmDevice } from './pcm_device.js';
 import { attachTimerDma, timerDmaOps } from './timer_dma.js';
-import { INFO_INTERLEAVED, INFO_MMAP, INFO_PAUSE, type SndPcmHardware, SndPcm } from '../pcm/pcm_types.js';
+import { INFO_INTERLEAVED, INFO_MMAP, INFO_PAUSE, INFO_SYNC_APPLPTR, type SndPcmHardware, SndPcm } from '../pcm/pcm_types.js';
 
 export const SIMUSB_HARDWARE: SndPcmHardware = {
-  info: INFO_MMAP | INFO_INTERLEAVED | INFO_PAUSE,
+  info: INFO_MMAP | INFO_INTERLEAVED | INFO_PAUSE | INFO_SYNC_APPLPTR,
   formats: ['S16_LE'],
   rate_min: 48000,
   rate_max: 48000,

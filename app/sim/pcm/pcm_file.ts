@@ -23,11 +23,15 @@ import {
   snd_pcm_start_lock_irq,
   snd_pcm_status,
   snd_pcm_sw_params,
+  snd_pcm_channel_info,
+  snd_pcm_sync_ptr,
 } from './pcm_native.js';
 import { snd_pcm_lib_xfer } from './pcm_lib.js';
 import type { ParamRequest } from './pcm_params.js';
 
 const E = ERRNO;
+/** SNDRV_PCM_VERSION of Linux 6.1 (2.0.15). */
+const SNDRV_PCM_VERSION = (2 << 16) | (0 << 8) | 15;
 
 interface PcmFilePriv {
   substream: SndPcmSubstream;
@@ -70,6 +74,22 @@ function snd_pcm_common_ioctl(k: Kernel, f: SimFile, r: Req): KGen<number> {
       return snd_pcm_pause(k, s, r.arg as boolean);
     case 'status':
       return snd_pcm_status(k, s, out);
+    // what alsa-lib's snd_pcm_hw_open and its mmap setup ask (pcm_native.c)
+    case 'pversion':
+      out.version = SNDRV_PCM_VERSION;
+      return returns(0);
+    case 'user_pversion':
+    case 'ttstamp':
+      return returns(0);
+    case 'info':
+      Object.assign(out, { card: s.pcm.card.number, device: s.pcm.device, subdevice: s.number, stream: s.stream === Stream.PLAYBACK ? 'playback' : 'capture', id: s.pcm.id, name: s.pcm.name });
+      return returns(0);
+    case 'channel_info':
+      return snd_pcm_channel_info(k, s, r.arg as number, out);
+    case 'status_ext':
+      return snd_pcm_status(k, s, out);
+    case 'sync_ptr':
+      return snd_pcm_sync_ptr(k, s, r.arg as { appl_ptr?: number } | undefined, out);
     case 'writei':
     case 'readi':
       if ((r.cmd === 'writei') !== (s.stream === Stream.PLAYBACK)) return returns(-E.EINVAL);

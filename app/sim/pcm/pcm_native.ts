@@ -77,6 +77,7 @@ function snd_pcm_buffer_access_unlock(k: Kernel, rt: SndPcmRuntime): void {
 // ---- HW_REFINE / HW_PARAMS / HW_FREE / SW_PARAMS ----
 
 export interface RefineOut {
+  access: string[];
   formats: string[];
   channels: Interval;
   rate: Interval;
@@ -91,7 +92,7 @@ export function* snd_pcm_hw_refine(k: Kernel, s: SndPcmSubstream, req: ParamRequ
   yield 'snd_pcm_hw_refine: applying constraints';
   const space = initialSpace(rt.hw, req);
   if (!space || !refine(space)) return -E.EINVAL;
-  out.ranges = { formats: space.formats, channels: space.channels, rate: space.rate, period_size: space.period_size, periods: space.periods, buffer_size: space.buffer_size };
+  out.ranges = { access: space.access, formats: space.formats, channels: space.channels, rate: space.rate, period_size: space.period_size, periods: space.periods, buffer_size: space.buffer_size };
   return 0;
 }
 
@@ -243,6 +244,37 @@ export function* snd_pcm_status(k: Kernel, s: SndPcmSubstream, out: Record<strin
     delay: rt.state === PcmState.OPEN ? 0 : s.stream === Stream.PLAYBACK ? rt.buffer_size - avail : avail,
   });
   rt.avail_max = avail;
+  snd_pcm_stream_unlock(k, s);
+  return 0;
+}
+
+// ---- CHANNEL_INFO / SYNC_PTR (what alsa-lib's mmap setup and a mapped stream use) ----
+
+/** SNDRV_PCM_IOCTL_CHANNEL_INFO: where a channel's samples lie in the (interleaved) buffer. */
+export function* snd_pcm_channel_info(k: Kernel, s: SndPcmSubstream, channel: number, out: Record<string, unknown>): KGen<number> {
+  const rt = runtimeOf(k, s, 'snd_pcm_channel_info', IOCTL);
+  if (!rt) return -E.ENXIO;
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_channel_info: lock');
+  const open = rt.state === PcmState.OPEN;
+  snd_pcm_stream_unlock(k, s);
+  if (open) return -E.EBADFD;
+  if (channel >= rt.channels) return -E.EINVAL;
+  Object.assign(out, { channel, offset: 0, first: channel * (rt.frame_bits / rt.channels), step: rt.frame_bits });
+  return 0;
+}
+
+/**
+ * SNDRV_PCM_IOCTL_SYNC_PTR: user space that cannot map the control page
+ * (a driver with SNDRV_PCM_INFO_SYNC_APPLPTR, as snd-usb-audio) hands its
+ * appl_ptr over with this call and reads hw_ptr back.
+ */
+export function* snd_pcm_sync_ptr(k: Kernel, s: SndPcmSubstream, arg: { appl_ptr?: number } | undefined, out: Record<string, unknown>): KGen<number> {
+  const rt = runtimeOf(k, s, 'snd_pcm_sync_ptr', IOCTL);
+  if (!rt) return -E.ENXIO;
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_sync_ptr: lock');
+  if (rt.state !== PcmState.OPEN && snd_pcm_running(s, rt)) yield* snd_pcm_update_hw_ptr(k, s, rt);
+  if (arg?.appl_ptr !== undefined && rt.state !== PcmState.OPEN) rt.appl_ptr = arg.appl_ptr % Math.max(1, rt.boundary);
+  Object.assign(out, { state: STATE_NAMES[rt.state], hw_ptr: rt.hw_ptr, appl_ptr: rt.appl_ptr });
   snd_pcm_stream_unlock(k, s);
   return 0;
 }

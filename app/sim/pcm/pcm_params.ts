@@ -24,21 +24,31 @@ export interface ParamSpace {
   buffer_bytes: Interval;
 }
 
-/** What the caller asks for; unset means "anything". */
+/**
+ * What the caller asks for; unset means "anything". The lab's raw ops ask
+ * for single values; alsa-lib (the application lane's mirror) narrows with
+ * sets and intervals, as its hw_params functions do.
+ */
 export interface ParamRequest {
-  access?: Access;
-  format?: PcmFormat;
-  channels?: number;
-  rate?: number;
-  period_size?: number;
-  periods?: number;
-  buffer_size?: number;
+  access?: Access | Access[];
+  format?: PcmFormat | PcmFormat[];
+  channels?: number | Interval;
+  rate?: number | Interval;
+  period_size?: number | Interval;
+  periods?: number | Interval;
+  buffer_size?: number | Interval;
 }
 
 const FULL: Interval = { min: 0, max: Number.MAX_SAFE_INTEGER };
 
-function fix(v: number | undefined): Interval {
-  return v === undefined ? { ...FULL } : { min: v, max: v };
+function fix(v: number | Interval | undefined): Interval {
+  return v === undefined ? { ...FULL } : typeof v === 'number' ? { min: v, max: v } : { ...v };
+}
+
+function allowed<T>(want: T | T[] | undefined, have: readonly T[]): T[] {
+  if (want === undefined) return [...have];
+  const set = Array.isArray(want) ? want : [want];
+  return have.filter((x) => set.includes(x));
 }
 
 function intersect(a: Interval, b: Interval): boolean {
@@ -63,8 +73,8 @@ export function initialSpace(hw: SndPcmHardware, req: ParamRequest): ParamSpace 
   }
   if (hw.info & INFO_NONINTERLEAVED) access.push('rw_noninterleaved');
   const space: ParamSpace = {
-    access: req.access ? access.filter((a) => a === req.access) : access.sort((a, b) => ACCESS_ORDER.indexOf(a) - ACCESS_ORDER.indexOf(b)),
-    formats: (req.format ? hw.formats.filter((f) => f === req.format) : [...hw.formats]).sort((a, b) => FORMAT_BITS[a].index - FORMAT_BITS[b].index),
+    access: allowed(req.access, access).sort((a, b) => ACCESS_ORDER.indexOf(a) - ACCESS_ORDER.indexOf(b)),
+    formats: allowed(req.format, hw.formats).sort((a, b) => FORMAT_BITS[a].index - FORMAT_BITS[b].index),
     channels: { min: hw.channels_min, max: hw.channels_max },
     rate: { min: hw.rate_min, max: hw.rate_max },
     period_size: { min: 1, max: FULL.max },
@@ -76,7 +86,12 @@ export function initialSpace(hw: SndPcmHardware, req: ParamRequest): ParamSpace 
   if (!space.access.length || !space.formats.length) return undefined;
   intersect(space.channels, fix(req.channels));
   intersect(space.rate, fix(req.rate));
-  if (hw.rates && req.rate !== undefined && !hw.rates.includes(req.rate)) return undefined;
+  if (hw.rates) {
+    // discrete rates: the interval shrinks to the listed rates inside it
+    const inside = hw.rates.filter((r) => r >= space.rate.min && r <= space.rate.max);
+    if (!inside.length) return undefined;
+    space.rate = { min: Math.min(...inside), max: Math.max(...inside) };
+  }
   intersect(space.period_size, fix(req.period_size));
   intersect(space.periods, fix(req.periods));
   intersect(space.buffer_size, fix(req.buffer_size));

@@ -35,6 +35,8 @@ export const enum Trigger {
 }
 
 export const INFO_MMAP = 0x1;
+/** The driver wants every appl_ptr move reported (snd-usb-audio): the control page cannot be mapped, alsa-lib falls back to SYNC_PTR. */
+export const INFO_SYNC_APPLPTR = 0x20;
 export const INFO_INTERLEAVED = 0x100;
 export const INFO_NONINTERLEAVED = 0x200;
 export const INFO_PAUSE = 0x80000;
@@ -55,6 +57,8 @@ export interface SndPcmHardware {
   period_bytes_max: number;
   periods_min: number;
   periods_max: number;
+  /** The driver's open adds snd_pcm_hw_constraint_integer(PERIODS) (snd-aloop does; snd-dummy and snd-usb-audio do not). */
+  integer_periods?: boolean;
 }
 
 /** struct snd_pcm_ops: what a driver provides. */

@@ -72,6 +72,8 @@ export class SeqClient extends KObject {
 
 export class SeqCore {
   readonly clients = new Map<number, SeqClient>();
+  /** Queue ids handed out by CREATE_QUEUE (the queues themselves are not modelled: no scheduled events). */
+  nextQueue = 0;
   constructor(readonly oracle: SeqOracle) {}
 
   port(a: SeqAddr): SeqPort | undefined {
@@ -295,6 +297,31 @@ function* snd_seq_ioctl_set_client_pool(k: Kernel, core: SeqCore, client: SeqCli
 export interface CreatePortArg {
   name: string;
   port?: number;
+  /** SNDRV_SEQ_PORT_CAP_* bits; the lab's own ports take all four. */
+  caps?: number;
+}
+
+/** SNDRV_SEQ_VERSION of Linux 6.1 (1.0.3). */
+const SNDRV_SEQ_VERSION = (1 << 16) | (0 << 8) | 3;
+
+function clientInfo(c: SeqClient): Record<string, unknown> {
+  return { client: c.number, name: c.name, type: c.type, num_ports: c.ports.length };
+}
+
+function portInfo(p: SeqPort): Record<string, unknown> {
+  return { client: p.client.number, port: p.port, name: p.name, caps: p.caps };
+}
+
+/** Removes one subscription; false when there was none. */
+function unsubscribe(core: SeqCore, sender: SeqAddr, dest: SeqAddr): boolean {
+  const sp = core.port(sender);
+  const dp = core.port(dest);
+  const i = sp?.subscribers.findIndex((x) => x.client === dest.client && x.port === dest.port) ?? -1;
+  if (!sp || i < 0) return false;
+  sp.subscribers.splice(i, 1);
+  const j = dp?.subscribedFrom.findIndex((x) => x.client === sender.client && x.port === sender.port) ?? -1;
+  if (dp && j >= 0) dp.subscribedFrom.splice(j, 1);
+  return true;
 }
 
 export interface SubscribeArg {
@@ -320,12 +347,81 @@ function* snd_seq_ioctl(k: Kernel, core: SeqCore, f: SimFile, r: Req): KGen<numb
       const num = a.port ?? (client.ports.length ? Math.max(...client.ports.map((p) => p.port)) + 1 : 0);
       if (client.ports.some((p) => p.port === num)) ret = -E.EBUSY;
       else {
-        client.ports.push(new SeqPort(client, num, a.name, CAP_READ | CAP_WRITE | CAP_SUBS_READ | CAP_SUBS_WRITE));
+        client.ports.push(new SeqPort(client, num, a.name, a.caps ?? CAP_READ | CAP_WRITE | CAP_SUBS_READ | CAP_SUBS_WRITE));
         out.port = num;
         ret = 0;
       }
       break;
     }
+    case 'delete_port': {
+      // snd_seq_ioctl_delete_port: the port's subscriptions go with it
+      const i = client.ports.findIndex((p) => p.port === (r.arg as { port: number }).port);
+      if (i < 0) ret = -E.ENOENT;
+      else {
+        const p = client.ports[i]!;
+        for (const d of [...p.subscribers]) unsubscribe(core, { client: client.number, port: p.port }, d);
+        for (const src of [...p.subscribedFrom]) unsubscribe(core, src, { client: client.number, port: p.port });
+        client.ports.splice(i, 1);
+        ret = 0;
+      }
+      break;
+    }
+    case 'unsubscribe': {
+      const a = r.arg as SubscribeArg;
+      ret = !core.port(a.sender) || !core.port(a.dest) ? -E.ENXIO : unsubscribe(core, a.sender, a.dest) ? 0 : -E.ENOENT;
+      break;
+    }
+    // what alsa-lib's snd_seq_open and RtMidi's port walk ask
+    case 'pversion':
+      out.version = SNDRV_SEQ_VERSION;
+      ret = 0;
+      break;
+    case 'client_id':
+      out.client = client.number;
+      ret = 0;
+      break;
+    case 'user_pversion':
+    case 'running_mode':
+    case 'set_queue_tempo':
+      ret = 0;
+      break;
+    case 'get_client_info': {
+      const c = core.clients.get(r.arg as number);
+      if (c) Object.assign(out, clientInfo(c));
+      ret = c ? 0 : -E.ENOENT;
+      break;
+    }
+    case 'set_client_info':
+      client.name = (r.arg as { name: string }).name;
+      ret = 0;
+      break;
+    case 'query_next_client': {
+      const next = [...core.clients.keys()].filter((n) => n > (r.arg as number)).sort((a, b) => a - b)[0];
+      if (next !== undefined) Object.assign(out, clientInfo(core.clients.get(next)!));
+      ret = next !== undefined ? 0 : -E.ENOENT;
+      break;
+    }
+    case 'query_next_port': {
+      const a = r.arg as SeqAddr;
+      const c = core.clients.get(a.client);
+      const p = c?.ports.filter((x) => x.port > a.port).sort((x, y) => x.port - y.port)[0];
+      if (p) Object.assign(out, portInfo(p));
+      ret = !c ? -E.ENXIO : p ? 0 : -E.ENOENT;
+      break;
+    }
+    case 'get_port_info': {
+      const p = core.port(r.arg as SeqAddr);
+      if (p) Object.assign(out, portInfo(p));
+      ret = p ? 0 : -E.ENOENT;
+      break;
+    }
+    case 'create_queue':
+      out.queue = core.nextQueue++;
+      ret = 0;
+      break;
+    case 'delete_queue':
+      ret = 0;
+      break;
     case 'subscribe': {
       const a = r.arg as SubscribeArg;
       const sp = core.port(a.sender);

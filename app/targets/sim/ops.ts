@@ -18,6 +18,9 @@ import { simUsbAttach, simUsbDisconnect, simUsbPlugged } from '../../sim/drivers
 import type { Json, Program, ProgramStep, SeqAddress } from '../../program/types.js';
 import { type Granted, type RequestFacts, atPeriodFrame, preferences, swValue, transferFrames } from '../../program/resolve.js';
 import type { Handle, PcmHandle, SeqHandle } from './handles.js';
+import type { MetricEvent } from '../../events/types.js';
+import type { LibraryState } from './library/ops.js';
+import { OPS } from '../../vocabulary/ops.js';
 
 const E = ERRNO;
 
@@ -26,6 +29,8 @@ export interface OpResult {
   data?: Record<string, unknown>;
   /** What the run-time rules decided (reported with the request when asked). */
   facts?: RequestFacts;
+  /** Metrics the op reports (the library ops: xruns, MIDI latency and jitter), emitted after its event. */
+  metrics?: Omit<MetricEvent, 't'>[];
 }
 
 /** What an op implementation can reach: the kernel and the run's user-space state. */
@@ -41,6 +46,8 @@ export interface OpContext {
   ctlFiles: Map<number, SimFile>;
   /** Next event number per sending stream (lane/handle). */
   seqNumbers: Map<string, number>;
+  /** The application lane's libraries (pa.*, midi.*): their processes, streams and ports (library/ops.ts). */
+  lib: LibraryState;
   barrier(index: number): KGen<OpResult>;
 }
 
@@ -187,7 +194,16 @@ function* sleepFor(c: OpContext, ns: number): KGen<number> {
   return r === WakeReason.Signal ? -E.EINTR : 0;
 }
 
+/** pa.* and midi.*: the libraries' models on this kernel, on the step's handle process (library/). */
+function* libraryOp(c: OpContext, s: ProgramStep, a: Args): KGen<OpResult> {
+  const handle = s.handle >= 0 ? c.program.handles[s.handle]!.name : undefined;
+  return yield* c.lib.run(s.op, s, handle, c.lane, a);
+}
+
+const LIBRARY_IMPLS: Record<string, Impl> = Object.fromEntries(OPS.filter((o) => o.family === 'pa' || o.family === 'midi').map((o) => [o.name, libraryOp]));
+
 export const OP_IMPLS: Record<string, Impl> = {
+  ...LIBRARY_IMPLS,
   *'pcm.open'(c, s, a) {
     if (c.handles[s.handle]) yield* closeHandle(c, s.handle);
     c.granted[s.handle] = null;
@@ -208,7 +224,10 @@ export const OP_IMPLS: Record<string, Impl> = {
     const h = pcm(c, s);
     if (!h) return EBADF;
     const r = yield* pcmIoctl(c, h, 'hw_refine', hwRequest(a));
-    return { ret: r.ret, ...(r.ret === 0 ? { data: r.out.ranges as Record<string, unknown> } : {}) };
+    if (r.ret !== 0) return { ret: r.ret };
+    // the agent reports the ranges it reads back (op-data.ts); the access mask is the library mirror's only
+    const { access: _access, ...ranges } = r.out.ranges as RefineOut;
+    return { ret: 0, data: ranges as unknown as Record<string, unknown> };
   },
   *'pcm.hw_params'(c, s, a) {
     const h = pcm(c, s);

@@ -17,6 +17,7 @@ import { snd_pcm_running, snd_pcm_hw_avail, Stream } from '../../sim/pcm/pcm_typ
 import type { SeqOracle } from '../../sim/seq/seq_fifo.js';
 import { OP_IMPLS, type OpContext, type OpResult } from './ops.js';
 import type { Handle } from './handles.js';
+import { LibraryState } from './library/ops.js';
 
 const E = ERRNO;
 const NO_STACK: readonly string[] = [];
@@ -44,6 +45,8 @@ export interface SimRunOptions {
   emit(e: RunEvent): void;
   stopRequested(): boolean;
   oracle?: SeqOracle;
+  /** Card ids the preset uses for cards this machine has under another id (the preset's `sim.cards`). */
+  cards?: Record<string, string>;
 }
 
 interface InflightAction {
@@ -81,6 +84,8 @@ export class SimRun {
   private readonly granted: (Granted | null)[];
   private readonly ctlFiles = new Map<number, SimFile>();
   private readonly seqNumbers = new Map<string, number>();
+  /** The application lane's libraries, mirrored (library/). */
+  private readonly lib: LibraryState;
   private readonly barriers: Barrier[];
   private readonly lanes: LaneState[] = [];
   private stopping = false;
@@ -109,6 +114,9 @@ export class SimRun {
       ...(o.oracle ? { oracle: o.oracle } : {}),
     });
     this.env = new Rng(p.seed, 3);
+    for (const [alias, id] of Object.entries(o.cards ?? {})) this.m.k.snd.aliases.set(alias, id);
+    this.lib = new LibraryState(this.m.k);
+    this.lib.handleName = (h) => p.handles[h]?.name ?? `#${h}`;
     this.handles = p.handles.map(() => null);
     this.granted = p.handles.map(() => null);
     this.barriers = p.barriers.map((b) => ({ parties: b.parties, arrived: 0, generation: 0, wq: new WaitQueue(`barrier ${b.name}`) }));
@@ -212,6 +220,8 @@ export class SimRun {
   }
 
   private *exitTask(): KGen<void> {
+    // the libraries' threads end with the process; their files close with the rest
+    yield* this.lib.exit();
     for (let i = 0; i < this.handles.length; i++) {
       const h = this.handles[i];
       if (!h) continue;
@@ -269,6 +279,7 @@ export class SimRun {
       granted: this.granted,
       ctlFiles: this.ctlFiles,
       seqNumbers: this.seqNumbers,
+      lib: this.lib,
       barrier: (i) => this.barrierWait(i),
     };
     const inf: InflightAction = { op: '', since: 0, timeout: 0, reported: false };
@@ -312,6 +323,7 @@ export class SimRun {
         if (reportRequests) ev.req = requestOf(values, r.facts);
         st.inflight = null;
         this.o.emit(ev);
+        if (r.metrics) for (const m of r.metrics) this.o.emit({ ...m, t: k.now } as RunEvent);
         // Time spent in user space between calls (syscall entry/exit, the lab's own work).
         if (plan.userTime) yield k.current.sleepUntil(k.now + this.env.int(500, 2500), 'S', 'user space', NO_STACK);
       }

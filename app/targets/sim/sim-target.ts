@@ -13,8 +13,6 @@ import { SimRun } from './sim-run.js';
 import type { SimTargetOptions } from './options.js';
 import type { DeviceList } from '../../devices/types.js';
 import { simContext } from '../context.js';
-import { placementOf } from '../../vocabulary/placement.js';
-import { programSteps } from '../../program/resolve.js';
 
 export class SimTarget implements Target {
   readonly id = 'sim' as const;
@@ -51,9 +49,6 @@ export class SimTarget implements Target {
   }
 
   async run(req: RunRequest): Promise<RunOutcome> {
-    // TODO(applane stage 2): mirror pa.*/midi.* as the ALSA calls the libraries make (native-bridge/applane/ALSA-CALLS.md)
-    if (placementOf(programSteps(req.program)) === 'library')
-      throw new TargetError(`${req.program.name} drives PortAudio/RtMidi (pa.*, midi.*); the simulated kernel does not mirror those libraries yet: run it with --target local or --target vm`);
     let bugs;
     try {
       bugs = parseProfile(this.opts.profile ?? ['fixed']);
@@ -71,6 +66,7 @@ export class SimTarget implements Target {
       ...(sim.quantum ? { quantum: sim.quantum } : {}),
       ...(this.opts.replay !== undefined ? { replay: typeof this.opts.replay === 'string' ? ScheduleReader.of(this.opts.replay) : this.opts.replay } : {}),
       ...(req.reportRequests ? { reportRequests: true } : {}),
+      ...(sim.cards ? { cards: sim.cards } : {}),
       emit: req.emit,
       stopRequested: () => req.signal.aborted,
     });

@@ -33,7 +33,7 @@ Chart.defaults.animation = false;
 Chart.defaults.responsive = true;
 Chart.defaults.maintainAspectRatio = false;
 
-export const COLOURS = { ops: '#3e9ee8', xruns: '#e5484d', mean: '#3e9ee8', max: '#f76b15', latency: '#8e4ec6', ioctl: '#3e9ee8' };
+export const COLOURS = { ops: '#3e9ee8', xruns: '#e5484d', mean: '#3e9ee8', max: '#f76b15', latency: '#8e4ec6', ioctl: '#3e9ee8', glitches: '#e2a336', jitter: '#30a46c' };
 
 const PHASE_ROWS = 3;
 const PHASE_ROW_PX = 11;
@@ -105,21 +105,34 @@ const decades = (v: string | number) => {
   return n > 0 && Math.abs(l - Math.round(l)) < 1e-9 ? n.toLocaleString('en-US', { maximumFractionDigits: 3 }) : '';
 };
 
-export type TimeKind = 'ops' | 'xruns' | 'ioctl';
+export type TimeKind = 'ops' | 'xruns' | 'ioctl' | 'audio' | 'midi';
 
 export function timeChartConfig(kind: TimeKind, xLabel: string, phases: () => PhaseMark[]): ChartConfiguration<'line'> {
-  const datasets =
+  const datasets: Record<string, unknown>[] =
     kind === 'ops'
       ? [{ label: 'operations/s', data: [], borderColor: COLOURS.ops, backgroundColor: 'rgba(62,158,232,0.15)', fill: true }]
       : kind === 'xruns'
         ? [{ label: 'xruns per interval', data: [], borderColor: COLOURS.xruns, backgroundColor: 'rgba(229,72,77,0.25)', fill: true, stepped: true as const }]
-        : [
-            { label: 'max', data: [], borderColor: COLOURS.max, backgroundColor: COLOURS.max },
-            { label: 'mean', data: [], borderColor: COLOURS.mean, backgroundColor: COLOURS.mean },
-          ];
+        : kind === 'audio'
+          ? [
+              // glitches on their own axis (counts), the round trip in ms on the left
+              { label: 'glitches per interval', data: [], borderColor: COLOURS.glitches, backgroundColor: 'rgba(226,163,54,0.25)', fill: true, stepped: true as const, yAxisID: 'y1' },
+              { label: 'round-trip latency (ms)', data: [], borderColor: COLOURS.latency, backgroundColor: COLOURS.latency, pointRadius: 2 },
+            ]
+          : kind === 'midi'
+            ? [
+                { label: 'max', data: [], borderColor: COLOURS.max, backgroundColor: COLOURS.max },
+                { label: 'mean', data: [], borderColor: COLOURS.latency, backgroundColor: COLOURS.latency },
+                { label: 'jitter', data: [], borderColor: COLOURS.jitter, backgroundColor: COLOURS.jitter },
+              ]
+            : [
+                { label: 'max', data: [], borderColor: COLOURS.max, backgroundColor: COLOURS.max },
+                { label: 'mean', data: [], borderColor: COLOURS.mean, backgroundColor: COLOURS.mean },
+              ];
+  const yTitle = kind === 'ops' ? 'ops/s' : kind === 'xruns' ? 'xruns' : 'ms';
   return {
     type: 'line',
-    data: { datasets: datasets.map((d) => ({ ...d, borderWidth: 1.5, pointRadius: 0, spanGaps: false, tension: 0 })) },
+    data: { datasets: datasets.map((d) => ({ borderWidth: 1.5, pointRadius: 0, spanGaps: kind === 'audio' || kind === 'midi', tension: 0, ...d })) as ChartConfiguration<'line'>['data']['datasets'] },
     options: {
       parsing: false,
       normalized: true,
@@ -129,10 +142,11 @@ export function timeChartConfig(kind: TimeKind, xLabel: string, phases: () => Ph
         y:
           kind === 'ioctl'
             ? { type: 'logarithmic', title: { display: true, text: 'µs (log)', color: MUTED }, grid: { color: GRID }, ticks: { callback: decades } }
-            : { type: 'linear', beginAtZero: true, title: { display: true, text: kind === 'ops' ? 'ops/s' : 'xruns', color: MUTED }, grid: { color: GRID }, ticks: { precision: 0 } },
+            : { type: 'linear', beginAtZero: true, title: { display: true, text: yTitle, color: MUTED }, grid: { color: GRID }, ...(kind === 'ops' || kind === 'xruns' ? { ticks: { precision: 0 } } : {}) },
+        ...(kind === 'audio' ? { y1: { type: 'linear' as const, position: 'right' as const, beginAtZero: true, title: { display: true, text: 'glitches', color: MUTED }, grid: { display: false }, ticks: { precision: 0 } } } : {}),
       },
       plugins: {
-        legend: { display: kind === 'ioctl', labels: { color: INK, boxWidth: 10 } },
+        legend: { display: kind === 'ioctl' || kind === 'audio' || kind === 'midi', labels: { color: INK, boxWidth: 10 } },
         tooltip: { callbacks: { title: (items) => (items[0] ? `t = ${formatNs(items[0].parsed.x! * 1e9)}` : '') } },
       },
     },
@@ -167,7 +181,14 @@ export function updateTimeChart(chart: Chart<'line'>, kind: TimeKind, s: RunSeri
   const ds = chart.data.datasets as unknown as { data: { x: number; y: number }[] }[];
   if (kind === 'ops') fill(ds[0]!.data, tl.x, tl.opsPerS, false);
   else if (kind === 'xruns') fill(ds[0]!.data, tl.x, tl.xruns, false);
-  else {
+  else if (kind === 'audio') {
+    fill(ds[0]!.data, tl.x, tl.glitches, false);
+    fill(ds[1]!.data, tl.x, tl.streamLatMs, true);
+  } else if (kind === 'midi') {
+    fill(ds[0]!.data, tl.x, tl.midiLatMaxMs, true);
+    fill(ds[1]!.data, tl.x, tl.midiLatMs, true);
+    fill(ds[2]!.data, tl.x, tl.midiJitterMs, true);
+  } else {
     fill(ds[0]!.data, tl.x, tl.ioctlMaxUs, true);
     fill(ds[1]!.data, tl.x, tl.ioctlMeanUs, true);
   }
