@@ -82,7 +82,8 @@ export class SeqAccountingDetector implements Detector {
         return;
       case 'seq.read':
         if (e.errno === 'ENOSPC' && e.handle) this.window(this.clears, e);
-        if (e.ret >= 0) return this.received(e);
+        // EFAULT part way: the events copied before the fault reached user space (and left the FIFO)
+        if (e.ret >= 0 || e.errno === 'EFAULT') return this.received(e);
         return;
     }
   }
