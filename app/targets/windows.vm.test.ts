@@ -10,7 +10,8 @@
 //
 // Ordering, never timing, is asserted: "the held call ended after the other
 // lane arrived at the barrier" holds however slow the guest is.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActionEvent, RunEvent } from '../events/types.js';
@@ -23,6 +24,8 @@ import type { Scenario } from '../vocabulary/scenario.js';
 import type { Target } from './target.js';
 import { SimTarget } from './sim/sim-target.js';
 import { VmTarget } from './vm.js';
+import { reproC } from '../repro/repro.js';
+import { GCC_MISSING, gcc, haveGcc } from '../test/gcc.js';
 
 const log = (l: string) => process.stderr.write(l + '\n');
 // A loaded host can delay an emulated guest's timer calibration until the kernel gives up on it.
@@ -118,6 +121,37 @@ const pcmTail = scenario({
 const sim = new SimTarget({ profile: ['fixed'] });
 const library = new PresetLibrary();
 
+// The C reproducer of seq-resize-window, as `stresslab repro` writes it: it must hold its buffers the same way.
+const dir = mkdtempSync(join(tmpdir(), 'stresslab-windows-vm-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let reproBin: string | undefined;
+function reproducer(): string {
+  if (reproBin) return reproBin;
+  const sc = library.load('seq-resize-window').scenario;
+  const src = join(dir, 'seq-resize-window.c');
+  writeFileSync(src, reproC({ program: compileProgram(sc, { seed: 1 }), family: sc.family, description: sc.description, origin: { kind: 'preset', preset: sc.name } }));
+  gcc(src, join(dir, 'seq-resize-window'));
+  return (reproBin = join(dir, 'seq-resize-window'));
+}
+
+/** Runs the reproducer until it prints its verdict: a thread stuck in the kernel keeps it from exiting. */
+async function runReproducer(guest: Guest, seconds: number): Promise<{ verdict: string; output: string; code: number | null }> {
+  const h = guest.exec(reproducer(), ['-d', String(seconds), '-v']);
+  let output = '';
+  h.stderr.on('data', (d: Buffer) => (output += d.toString('utf8')));
+  const verdict = new Promise<string>((resolve) => {
+    h.stdout.on('data', (d: Buffer) => {
+      output += d.toString('utf8');
+      const m = /verdict: (.*)/.exec(output);
+      if (m) resolve(m[1]!);
+    });
+  });
+  const exited = h.exit.then((st) => st.code).catch(() => null);
+  const v = await Promise.race([verdict, exited.then(() => '(exited without a verdict)'), new Promise<string>((r) => setTimeout(() => r('(no verdict in time)'), (seconds + 120) * 1000))]);
+  const code = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 3000))]);
+  return { verdict: v, output, code };
+}
+
 describe("race windows on demand: the agent's primitives in the guest (today's kernel)", { timeout: 600_000 }, () => {
   let guest: Guest;
   let vm: VmTarget;
@@ -179,6 +213,13 @@ describe("race windows on demand: the agent's primitives in the guest (today's k
     expect(pick(t, 'app', 'pcm.write').map((e) => e.errno)).toEqual(['EFAULT']);
   });
 
+  it.skipIf(!haveGcc())(`its C reproducer holds the same copies and stays quiet on the stock kernel${haveGcc() ? '' : ` (skipped: ${GCC_MISSING})`}`, async () => {
+    const r = await runReproducer(guest, 4);
+    expect(r.output).toContain('the kernel was held in its copy until barrier resize');
+    expect(r.verdict, r.output.slice(-3000)).toMatch(/nothing user space can see/);
+    expect(r.code).toBe(0);
+  });
+
   it('seq-resize-window passes on the stock kernel (the fix in): every put-back meets a resize and the stale cell is freed', async () => {
     const { scenario: sc } = library.load('seq-resize-window');
     const s = await startRun({ scenario: sc, target: vm, seed: 1, duration: 3e9, journalSync: false, loadScenario: (n) => library.load(n).scenario }).done;
@@ -204,6 +245,12 @@ describe.skipIf(!OLD)('seq-resize-window on linux-image-6.1.0-54 (before the see
   }, 300_000);
   afterAll(async () => {
     await guest?.shutdown();
+  });
+
+  it.skipIf(!haveGcc())('its C reproducer reproduces the hang there', async () => {
+    const r = await runReproducer(guest, 8);
+    expect(r.verdict, r.output.slice(-3000)).toMatch(/^REPRODUCED/);
+    expect(r.output).toMatch(/REPRODUCED: hang: lane \S+ has been inside/);
   });
 
   it('the held put-back relinks a stale cell and SET_CLIENT_POOL hangs in snd_seq_pool_done, in the first seconds', async () => {
