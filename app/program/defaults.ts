@@ -20,14 +20,28 @@ const HANDLE = 'h';
 /** A written value for each required argument, enough for the compiler to run. */
 const SAMPLE: Record<string, unknown> = { handle: HANDLE, to: `${HANDLE}:0`, sender: `${HANDLE}:0`, dest: `${HANDLE}:0`, name: 'x', value: 1, for: 1e6, max: 1e6, percent: 50, card: 0 };
 
+/** A copying op's buffer layout reaches the program as `hold` and `edge` (README.md, "Buffers"). */
+const LAYOUT: Record<string, ArgDefault> = {
+  hold: { note: 'none: ordinary memory (program: hold -1); a barrier name holds the copy in userfaultfd until that barrier' },
+  hold_from: { value: 0, note: 'with hold: the byte the held part starts at (program: edge)' },
+  unmapped_from: { note: 'none: the whole buffer is mapped (program: edge -1); n: bytes from n on are unmapped, the copy fails part way (EFAULT)' },
+};
+
 /** Defaults that reach the program under another name, or are decided at run time. */
 const DERIVED: Record<string, Record<string, ArgDefault>> = {
-  'seq.read': { max: { value: SEQ_READ_DEFAULT_EVENTS, note: `events: a buffer of max x 28 bytes (sizeof struct snd_seq_event)` } },
+  'seq.read': {
+    max: { value: SEQ_READ_DEFAULT_EVENTS, note: `events: a buffer of max x 28 bytes (sizeof struct snd_seq_event)` },
+    bytes: { note: 'max x 28; fewer than a header plus a variable event\'s rounded data takes the put-back path (-EAGAIN)' },
+    ...LAYOUT,
+  },
+  'seq.send': LAYOUT,
   'pcm.write': {
+    ...LAYOUT,
     frames: { note: 'given in periods instead' },
     periods: { value: 1, note: `when frames is not given either; before any HW_PARAMS granted a period size: ${FALLBACK_FRAMES} frames, so the kernel answers (rule "transfer frames")` },
   },
   'pcm.read': {
+    ...LAYOUT,
     frames: { note: 'given in periods instead' },
     periods: { value: 1, note: `when frames is not given either; before any HW_PARAMS granted a period size: ${FALLBACK_FRAMES} frames, so the kernel answers (rule "transfer frames")` },
   },

@@ -98,6 +98,17 @@ function libraryTransfer(a: Written): Args {
   return { periods: a.periods !== undefined ? argOf(a.periods) : fixed(1), fallback: fixed(PA_FALLBACK_FRAMES) };
 }
 
+/**
+ * The buffer layout of a copying op (README.md, "Buffers"): `hold` is the
+ * barrier index the fault handler meets (−1: none); `edge` the byte offset
+ * where ordinary memory ends — from there on the buffer is userfaultfd-backed
+ * when `hold` ≥ 0, else unmapped; −1: ordinary all through.
+ */
+function buffer(a: Written, c: CompileContext): Args {
+  if (a.hold !== undefined) return { hold: fixed(c.barrier(a.hold as string)), edge: fixed((a.hold_from as number | undefined) ?? 0) };
+  return { hold: fixed(-1), edge: fixed((a.unmapped_from as number | undefined) ?? -1) };
+}
+
 function card(a: Written): Arg {
   return fixed((a.card as number | string | undefined) ?? 0);
 }
@@ -136,8 +147,8 @@ export const PROGRAM_OPS: Record<string, (a: Written, c: CompileContext) => Args
     stop_threshold: fixed((a.stop_threshold as number | 'boundary' | undefined) ?? 'buffer'),
     ...(a.period_event !== undefined ? { period_event: fixed(Boolean(a.period_event)) } : {}),
   }),
-  'pcm.write': (a) => transfer(a, true),
-  'pcm.read': (a) => transfer(a, false),
+  'pcm.write': (a, c) => ({ ...transfer(a, true), ...buffer(a, c) }),
+  'pcm.read': (a, c) => ({ ...transfer(a, false), ...buffer(a, c) }),
   'pcm.pause': (a) => ({ on: a.on !== undefined ? argOf(a.on) : fixed(true) }),
 
   'seq.open': (a, c) => ({ name: fixed((a.name as string | undefined) ?? `stresslab-${c.handleName}`), nonblock: fixed(Boolean(a.nonblock)) }),
@@ -151,11 +162,13 @@ export const PROGRAM_OPS: Record<string, (a: Written, c: CompileContext) => Args
     type: fixed((a.type as string | undefined) ?? 'controller'),
     size: fixed((a.size as number | undefined) ?? SYSEX_MIN_BYTES),
     port: fixed((a.port as number | undefined) ?? 0),
+    ...buffer(a, c),
   }),
-  'seq.read': (a) => ({
-    bytes: fixed(((a.max as number | undefined) ?? SEQ_READ_DEFAULT_EVENTS) * SEQ_EVENT_BYTES),
+  'seq.read': (a, c) => ({
+    bytes: fixed((a.bytes as number | undefined) ?? ((a.max as number | undefined) ?? SEQ_READ_DEFAULT_EVENTS) * SEQ_EVENT_BYTES),
     block: fixed(a.block !== false),
     fault: a.fault !== undefined ? argOf(a.fault) : fixed(false),
+    ...buffer(a, c),
   }),
 
   // ---- the application lane: PortAudio through naudiodon, RtMidi through midi ----

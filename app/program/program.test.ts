@@ -59,12 +59,12 @@ describe('compileProgram', () => {
       ['sender-b', 3, null],
     ]);
     const [read, nb, pool] = p.lanes[0]!.steps;
-    expect(read!.args).toEqual({ bytes: { fixed: 16 * 28 }, block: { fixed: true }, fault: { fixed: false } });
+    expect(read!.args).toEqual({ bytes: { fixed: 16 * 28 }, block: { fixed: true }, fault: { fixed: false }, hold: { fixed: -1 }, edge: { fixed: -1 } });
     expect(nb!.args.block).toEqual({ fixed: false });
     expect(pool!.args).toEqual({ input_pool: { list: [64, 16, 200, 32, 128, 8] }, output_pool: { fixed: 0 }, output_room: { fixed: 0 } });
     expect(pool!.recordArgs).toBe(true);
     const [send, jitter] = p.lanes[1]!.steps;
-    expect(send!.args).toEqual({ to: { fixed: { kind: 'handle', handle: 0, port: 0 } }, count: { range: [1, 8], int: true }, type: { fixed: 'controller' }, size: { fixed: 12 }, port: { fixed: 0 } });
+    expect(send!.args).toEqual({ to: { fixed: { kind: 'handle', handle: 0, port: 0 } }, count: { range: [1, 8], int: true }, type: { fixed: 'controller' }, size: { fixed: 12 }, port: { fixed: 0 }, hold: { fixed: -1 }, edge: { fixed: -1 } });
     expect(jitter!.args).toEqual({ for: { range: [20000, 200000], int: true } });
     expect(p.lanes[3]!.steps[0]!.args.type).toEqual({ fixed: 'controller' });
     expect(p.setup.steps[0]!.args).toEqual({ name: { fixed: 'stresslab-app' }, nonblock: { fixed: false } });
@@ -74,7 +74,7 @@ describe('compileProgram', () => {
   it('stop-close-race: transfers in periods carry their fallback, at_period its range', () => {
     const p = compiled('stop-close-race');
     const lane = p.lanes[0]!;
-    expect(lane.steps[2]!.args).toEqual({ periods: { fixed: 4 }, fallback: { fixed: 1024 }, pattern: { fixed: 'silence' } });
+    expect(lane.steps[2]!.args).toEqual({ periods: { fixed: 4 }, fallback: { fixed: 1024 }, pattern: { fixed: 'silence' }, hold: { fixed: -1 }, edge: { fixed: -1 } });
     expect(lane.steps[3]!.args).toEqual({ percent: { range: [96, 100], int: true } });
     expect(lane.steps[3]!.expect).toEqual(['EBADFD']);
     expect(lane.steps[4]!.args).toEqual({ for: { range: [0, 3000], int: true } });
@@ -110,10 +110,10 @@ describe('compileProgram', () => {
     // the buffer size implies the periods
     expect(a[1]!.prefer).toEqual({ fixed: { format: 'S16_LE', channels: 2, rate: 48000, period_size: 1024 } });
     expect(a[2]).toEqual({ avail_min: { fixed: 'period' }, start_threshold: { fixed: 1 }, stop_threshold: { fixed: 'buffer' } });
-    expect(a[3]).toEqual({ periods: { fixed: 1 }, fallback: { fixed: 1024 } });
-    expect(a[4]).toEqual({ frames: { range: [1, 9], int: true }, pattern: { fixed: 'silence' } });
+    expect(a[3]).toEqual({ periods: { fixed: 1 }, fallback: { fixed: 1024 }, hold: { fixed: -1 }, edge: { fixed: -1 } });
+    expect(a[4]).toEqual({ frames: { range: [1, 9], int: true }, pattern: { fixed: 'silence' }, hold: { fixed: -1 }, edge: { fixed: -1 } });
     expect(a[5]).toEqual({ on: { fixed: true } });
-    expect(a[6]).toEqual({ to: { fixed: { kind: 'self', port: 1 } }, count: { fixed: 1 }, type: { fixed: 'sysex' }, size: { fixed: 40 }, port: { fixed: 0 } });
+    expect(a[6]).toEqual({ to: { fixed: { kind: 'self', port: 1 } }, count: { fixed: 1 }, type: { fixed: 'sysex' }, size: { fixed: 40 }, port: { fixed: 0 }, hold: { fixed: -1 }, edge: { fixed: -1 } });
     expect(a[7]).toEqual({ sender: { fixed: { kind: 'client', client: 14, port: 0 } }, dest: { fixed: { kind: 'subscribers' } } });
     expect(a[8]).toEqual({ card: { fixed: 0 }, name: { fixed: 'Master' }, index: { fixed: 0 }, value: { fixed: true } });
     expect(a[9]).toEqual({ for: { range: [0, 2000], int: true } });

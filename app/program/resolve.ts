@@ -106,3 +106,28 @@ export interface RequestFacts {
 export function requestOf(values: Record<string, Json>, facts: RequestFacts | undefined): Record<string, unknown> {
   return facts ? { ...values, ...facts } : { ...values };
 }
+
+// ---- rule "held buffers" (README.md, "Buffers") ----
+
+/** The longest a fault handler waits, after its barrier released, for the other parties to be inside their next call. */
+export const HOLD_SETTLE_MAX_NS = 100e6;
+/** How often it looks. */
+export const HOLD_POLL_NS = 20e3;
+/** Ops that are the lab's own waiting, not a system call another lane can be caught in. */
+export const TIMING_OPS: ReadonlySet<string> = new Set(['sleep', 'jitter', 'barrier', 'at_period']);
+
+/** Per barrier index: the indexes of the lanes that meet it (a barrier step, or a buffer held on it). */
+export function barrierMembers(p: Program): number[][] {
+  const out: number[][] = p.barriers.map(() => []);
+  p.lanes.forEach((l, li) => {
+    const met = new Set<number>();
+    for (const s of l.steps) {
+      if (s.op === 'barrier') {
+        const name = (s.args.name as { fixed: Json }).fixed;
+        met.add(p.barriers.findIndex((b) => b.name === name));
+      } else if (s.args.hold && 'fixed' in s.args.hold && (s.args.hold.fixed as number) >= 0) met.add(s.args.hold.fixed as number);
+    }
+    for (const b of met) if (b >= 0) out[b]!.push(li);
+  });
+  return out;
+}

@@ -5,6 +5,7 @@
 // iteration, ranges as draws from the lane's generator in the program's order.
 import type { Arg, Json, Program, ProgramLane, ProgramStep, SeqAddress } from '../program/types.js';
 import { SEQ_EVENT_BYTES } from '../program/ops.js';
+import { barrierMembers, programSteps } from '../program/resolve.js';
 import { isLibraryOp } from '../vocabulary/ops.js';
 
 export class ReproError extends Error {
@@ -240,8 +241,25 @@ function stepCode(c: LaneCtx, s: ProgramStep, i: number): string[] {
       throw new ReproError(`${s.at}: ${s.op} has no raw-ioctl form in a C reproducer`);
   }
   const label = s.label ? ` /* ${s.label.replace(/\*\//g, '* /')} */` : '';
-  if (!pre.length) return [`STEP(${i}) ${call};${label}`];
-  return [`STEP(${i}) {${label}`, ...pre.map((p) => `\t${p}`), `\t${call};`, '}'];
+  const step = `STEP(${i}) ${layout(c, s)}`;
+  if (!pre.length) return [`${step}${call};${label}`];
+  return [`${step}{${label}`, ...pre.map((p) => `\t${p}`), `\t${call};`, '}'];
+}
+
+/**
+ * The buffer layout of a copying op (app/program/README.md, "Buffers") as the
+ * runtime's statement prefix: HOLD(barrier, from) or UNMAPPED_FROM(n); none for
+ * ordinary memory.
+ */
+function layout(c: LaneCtx, s: ProgramStep): string {
+  const hold = s.args.hold;
+  const edge = s.args.edge;
+  if (!hold || !edge) return '';
+  if (!('fixed' in hold) || !('fixed' in edge)) throw new ReproError(`${s.at}: hold and edge vary; a reproducer lays a step's buffer out one way`);
+  const b = hold.fixed as number;
+  const n = edge.fixed as number;
+  if (b >= 0) return `HOLD(${c.barriers[b]}, ${n}) `;
+  return n >= 0 ? `UNMAPPED_FROM(${n}) ` : '';
 }
 
 const LAB_DEFAULTS = { format: 'S16_LE', channels: 2, rate: 48000, period_size: 1024, periods: 4 };
@@ -293,8 +311,10 @@ export function cProgram(p: Program): string {
   } else out.push('static const struct handle_def handles[] = { { "none", 0 } };', '');
   if (barriers.length) {
     out.push(`/* barriers: how many lanes meet at each */`, `enum { ${barriers.join(', ')} };`);
-    out.push(`static const struct barrier_def barrier_defs[] = {`, ...p.barriers.map((b) => `\t{ ${cString(b.name)}, ${b.parties} },`), '};', '');
-  } else out.push('static const struct barrier_def barrier_defs[] = { { "none", 0 } };', '');
+    // members: the lanes that meet each (bit = lane index), for a held buffer's fault handler
+    const members = barrierMembers(p);
+    out.push(`static const struct barrier_def barrier_defs[] = {`, ...p.barriers.map((b, i) => `\t{ ${cString(b.name)}, ${b.parties}, 0x${members[i]!.reduce((m, l) => m | (1n << BigInt(l)), 0n).toString(16)}ull },`), '};', '');
+  } else out.push('static const struct barrier_def barrier_defs[] = { { "none", 0, 0 } };', '');
 
   out.push(...laneFunction(p, p.setup, 'setup', handles, barriers));
   // Replicas run the same steps: one function, several lane entries.
@@ -340,6 +360,7 @@ export function cProgram(p: Program): string {
     '\t.lanes = lane_defs,',
     `\t.setup = { "setup", setup, 1, ${p.setup.rngStream}, ${setupT} },`,
     `\t.teardown = { "teardown", teardown, 1, ${p.teardown.rngStream}, ${teardownT} },`,
+    `\t.holds = ${programSteps(p).some((s) => s.args.hold && 'fixed' in s.args.hold && (s.args.hold.fixed as number) >= 0) ? 1 : 0},`,
     '};',
     '',
   );

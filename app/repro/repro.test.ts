@@ -152,6 +152,22 @@ describe('reproducer text', () => {
     expect(h.slice(2, -3)).not.toContain('*/');
   });
 
+  it('lays buffers out as the program says: HOLD on a barrier whose members it lists, UNMAPPED_FROM, nothing for ordinary memory', () => {
+    const w = parsePreset(
+      `name: w\nsetup:\n  - seq.open: { handle: a }\nlanes:\n  - name: r\n    loop:\n      - seq.read: { handle: a, bytes: 28, hold: go }\n      - seq.send: { handle: a, to: "a:0", type: sysex, size: 40, hold: go, hold_from: 56 }\n      - seq.read: { handle: a, max: 2, unmapped_from: 30 }\n      - seq.read: a\n  - name: z\n    loop:\n      - sleep: 1ms\n  - name: x\n    loop:\n      - barrier: go\n`,
+      'w.yaml',
+    ).scenario;
+    const text = cProgram(compileProgram(w, { seed: 1 }));
+    expect(text).toContain('STEP(0) HOLD(B_GO, 0) seq_read(L, H_A, 1 * SEQ_EV_SIZE, WAIT, NO_FAULT);');
+    expect(text).toContain('STEP(1) HOLD(B_GO, 56) seq_send(L, H_A, TO_HANDLE(H_A, 0), 1, SYSEX, 40, 0);');
+    expect(text).toContain('STEP(2) UNMAPPED_FROM(30) seq_read(L, H_A, 2 * SEQ_EV_SIZE, WAIT, NO_FAULT);');
+    expect(text).toContain('STEP(3) seq_read(L, H_A, 64 * SEQ_EV_SIZE, WAIT, NO_FAULT);');
+    // lanes 0 (the holder) and 2 meet "go"; the reproducer checks userfaultfd before it starts
+    expect(text).toContain('{ "go", 2, 0x5ull },');
+    expect(text).toContain('.holds = 1,');
+    expect(cProgram(compileProgram(sc, { seed: 1 }))).toContain('.holds = 0,');
+  });
+
   it('refuses what a raw-ioctl program cannot do, saying why', () => {
     const lib = parsePreset(`name: l\nlanes:\n  - name: x\n    loop:\n      - pa.open: { handle: s }\n`, 'l.yaml').scenario;
     expect(() => cProgram(compileProgram(lib, { seed: 1 }))).toThrow(ReproError);

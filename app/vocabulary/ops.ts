@@ -85,6 +85,27 @@ const ctlValue = union<number | boolean | string>('an integer, true/false or an 
   typeof v === 'number' ? int({ min: -(2 ** 31), max: 2 ** 31 - 1 }) : typeof v === 'boolean' ? bool : typeof v === 'string' ? str({ maxLength: 44 }) : undefined,
 );
 
+const byteOffset = int({ min: 0, max: 1 << 24, unit: 'bytes into the buffer' });
+const barrierName = str({ pattern: /^[A-Za-z_][A-Za-z0-9_-]*$/, expected: 'a barrier name' });
+
+/**
+ * Race windows on demand (syzkaller's tricks), for ops whose system call
+ * copies a user buffer: `hold` registers the buffer from `hold_from` on with
+ * userfaultfd, so the kernel's first touch blocks inside copy_to_user /
+ * copy_from_user while the lab's fault handler meets the barrier; the page is
+ * resolved when the barrier releases and the lanes that met it are inside
+ * their next call. `unmapped_from` leaves the buffer's tail unmapped, so the
+ * copy faults part way (EFAULT). app/program/README.md, "Buffers".
+ */
+export const BUFFER_ARGS = {
+  hold: barrierName,
+  hold_from: byteOffset,
+  unmapped_from: byteOffset,
+};
+/** Ops whose buffer the lab can lay out with BUFFER_ARGS. */
+export const BUFFER_OPS = ['pcm.write', 'pcm.read', 'seq.send', 'seq.read'] as const;
+const BUFFER_EXCLUSIVE = [['hold', 'unmapped_from']];
+
 /** Keys every step may carry besides its op's own arguments. */
 export const STEP_MODIFIERS = {
   expect: oneOrList(str({ pattern: /^(E[A-Z]+|any)$/, expected: 'an errno name like "EBADFD", or "any"' })),
@@ -114,6 +135,8 @@ export interface OpSpec {
   uses?: HandleKind;
   /** Ops whose arguments may not appear together. */
   exclusive?: string[][];
+  /** [a, b]: argument a only with argument b. */
+  requires?: [string, string][];
 }
 
 function spec(s: Omit<OpSpec, 'args'> & { required?: Record<string, Schema<unknown>>; optional?: Record<string, Schema<unknown>> }): OpSpec {
@@ -145,10 +168,11 @@ export const OPS: readonly OpSpec[] = [
   spec({ name: 'pcm.prepare', family: 'pcm', summary: 'Prepare the stream', kernel: 'SNDRV_PCM_IOCTL_PREPARE', uses: 'pcm', shorthand: 'handle', required: { handle } }),
   spec({ name: 'pcm.start', family: 'pcm', summary: 'Start the DMA', kernel: 'SNDRV_PCM_IOCTL_START', uses: 'pcm', shorthand: 'handle', required: { handle } }),
   spec({ name: 'pcm.write', family: 'pcm', summary: 'Write frames (blocking unless opened nonblock)', kernel: 'SNDRV_PCM_IOCTL_WRITEI_FRAMES', uses: 'pcm', shorthand: 'handle',
-    required: { handle }, optional: { frames: varying(frames, true), periods: varying(num({ min: 0.01, max: 65536 }), false), pattern: oneOf(['silence', 'sine', 'impulse'] as const) },
-    exclusive: [['frames', 'periods']] }),
+    required: { handle }, optional: { frames: varying(frames, true), periods: varying(num({ min: 0.01, max: 65536 }), false), pattern: oneOf(['silence', 'sine', 'impulse'] as const), ...BUFFER_ARGS },
+    exclusive: [['frames', 'periods'], ...BUFFER_EXCLUSIVE], requires: [['hold_from', 'hold']] }),
   spec({ name: 'pcm.read', family: 'pcm', summary: 'Read frames (blocking unless opened nonblock)', kernel: 'SNDRV_PCM_IOCTL_READI_FRAMES', uses: 'pcm', shorthand: 'handle',
-    required: { handle }, optional: { frames: varying(frames, true), periods: varying(num({ min: 0.01, max: 65536 }), false) }, exclusive: [['frames', 'periods']] }),
+    required: { handle }, optional: { frames: varying(frames, true), periods: varying(num({ min: 0.01, max: 65536 }), false), ...BUFFER_ARGS },
+    exclusive: [['frames', 'periods'], ...BUFFER_EXCLUSIVE], requires: [['hold_from', 'hold']] }),
   spec({ name: 'pcm.status', family: 'pcm', summary: 'Read state, pointers and delay', kernel: 'SNDRV_PCM_IOCTL_STATUS64', uses: 'pcm', shorthand: 'handle', required: { handle } }),
   spec({ name: 'pcm.readback', family: 'pcm', summary: 'Read back the parameters the runtime really holds', kernel: '/proc/asound/cardN/pcmDx/subS/hw_params', uses: 'pcm', shorthand: 'handle', required: { handle } }),
   spec({ name: 'pcm.drop', family: 'pcm', summary: 'Stop immediately, dropping pending frames', kernel: 'SNDRV_PCM_IOCTL_DROP', uses: 'pcm', shorthand: 'handle', required: { handle } }),
@@ -168,9 +192,11 @@ export const OPS: readonly OpSpec[] = [
     required: { handle }, optional: { input_pool: varying(int({ min: 1, max: 16384 }), true), output_pool: varying(int({ min: 1, max: 16384 }), true), output_room: varying(int({ min: 1, max: 16384 }), true) } }),
   spec({ name: 'seq.get_client_pool', family: 'seq', summary: 'Read pool sizes and free cells', kernel: 'SNDRV_SEQ_IOCTL_GET_CLIENT_POOL', uses: 'seq', shorthand: 'handle', required: { handle } }),
   spec({ name: 'seq.send', family: 'seq', summary: 'Send numbered events', kernel: 'write() of struct snd_seq_event', uses: 'seq',
-    required: { handle, to: seqAddr }, optional: { count: varying(int({ min: 1, max: 4096 }), true), type: oneOf(['note', 'controller', 'sysex'] as const), size: int({ min: 12, max: 65536, unit: 'bytes of sysex (at least the 12-byte numbered header)' }), port: int({ min: 0, max: 253 }) } }),
-  spec({ name: 'seq.read', family: 'seq', summary: 'Read events (blocking by default); fault makes copy_to_user fail', kernel: 'read() of struct snd_seq_event', uses: 'seq', shorthand: 'handle',
-    required: { handle }, optional: { block: bool, max: int({ min: 1, max: 4096 }), fault: varying(bool, false) } }),
+    required: { handle, to: seqAddr }, optional: { count: varying(int({ min: 1, max: 4096 }), true), type: oneOf(['note', 'controller', 'sysex'] as const), size: int({ min: 12, max: 65536, unit: 'bytes of sysex (at least the 12-byte numbered header)' }), port: int({ min: 0, max: 253 }), ...BUFFER_ARGS },
+    exclusive: BUFFER_EXCLUSIVE, requires: [['hold_from', 'hold']] }),
+  spec({ name: 'seq.read', family: 'seq', summary: 'Read events (blocking by default); fault makes copy_to_user fail; bytes below an event plus its data force the put-back path', kernel: 'read() of struct snd_seq_event', uses: 'seq', shorthand: 'handle',
+    required: { handle }, optional: { block: bool, max: int({ min: 1, max: 4096 }), bytes: int({ min: 1, max: 4096 * 28, unit: "bytes (read(2)'s count; 28 is one event header)" }), fault: varying(bool, false), ...BUFFER_ARGS },
+    exclusive: [['max', 'bytes'], ['fault', 'hold', 'unmapped_from']], requires: [['hold_from', 'hold']] }),
   spec({ name: 'seq.close', family: 'seq', summary: 'Close the client', kernel: 'close()', uses: 'seq', shorthand: 'handle', required: { handle } }),
 
   // ---- controls ----
@@ -252,5 +278,8 @@ export function checkExclusive(spec: OpSpec, args: Record<string, unknown>, path
   for (const group of spec.exclusive ?? []) {
     const present = group.filter((k) => args[k] !== undefined);
     if (present.length > 1) issues.push({ path, message: `${spec.name} takes only one of ${group.join(', ')}, got ${present.join(' and ')}` });
+  }
+  for (const [a, b] of spec.requires ?? []) {
+    if (args[a] !== undefined && args[b] === undefined) issues.push({ path: [...path, a], message: `${spec.name}: ${a} needs ${b}` });
   }
 }

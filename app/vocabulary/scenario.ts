@@ -355,14 +355,24 @@ export function validateScenario(raw: unknown): ValidationResult {
   checkLanePlacement(setup, lanes, teardown, issues);
   for (const s of [...setup, ...teardown]) {
     if (s.op === 'barrier') issues.push({ path: stepPath(s), message: 'barriers only make sense inside lanes' });
+    if (s.args.hold !== undefined) issues.push({ path: [...stepPath(s), s.op, 'hold'], message: 'a held buffer waits at a barrier, and barriers only make sense inside lanes' });
   }
   // Name tables are keyed by what the preset says: only own entries count.
   const barriers: Record<string, number> = {};
   const users = new Map<string, number>();
+  // A lane that holds a buffer on a barrier is one of its parties: its fault handler meets it.
+  const metBy = (s: Step): string | undefined => (s.op === 'barrier' ? (s.args.name as string) : typeof s.args.hold === 'string' ? s.args.hold : undefined);
   for (const l of lanes) {
-    const names = new Set(l.steps.filter((s) => s.op === 'barrier').map((s) => s.args.name as string));
+    const names = new Set(l.steps.map(metBy).filter((n): n is string => n !== undefined));
     for (const n of names) users.set(n, (users.get(n) ?? 0) + 1);
   }
+  for (const l of lanes)
+    for (const s of l.steps) {
+      const n = typeof s.args.hold === 'string' ? s.args.hold : undefined;
+      if (n === undefined) continue;
+      if ((users.get(n) ?? 0) < 2) issues.push({ path: [...stepPath(s), s.op, 'hold'], message: `barrier "${n}" is met by no other lane: nothing would release the held buffer (add "barrier: ${n}" to the lane that races with it)` });
+      else barriers[n] ??= users.get(n)!;
+    }
   for (const l of lanes)
     for (const s of l.steps)
       if (s.op === 'barrier') {

@@ -162,6 +162,8 @@ struct lane {
 	/* barrier alignment (timing.c): its own generator, so the lane's argument draws stay the program's */
 	struct barrier *pending_barrier;
 	struct rng align_rng;
+	/* race windows on demand (window.c), created at the lane's first one */
+	struct window *win;
 	/* scratch */
 	uint8_t *xbuf;
 	size_t xcap;
@@ -188,6 +190,18 @@ struct exec {
 	/* ops that do work around the syscall narrow the timed window */
 	int64_t t_begin, t_end;
 };
+
+/* window.c: a step's user buffer laid out as its hold/edge arguments say */
+int window_probe(char *err, size_t errlen);
+void window_begin(struct exec *x);
+/* `plain` (len bytes; copied in when fill) laid out for the system call; `plain` itself when the step lays out nothing */
+uint8_t *window_buffer(struct exec *x, uint8_t *plain, size_t len, int fill, int *err);
+/* where the unmapped or held part starts (bytes into the buffer), -1 without one */
+int64_t window_edge(struct exec *x);
+void window_end(struct exec *x);
+void window_free(struct lane *l);
+/* timing.c: arrive at barrier `index` for lane l and wait for its release (0, or -EINTR when the run stops) */
+int barrier_meet(struct lane *l, int index, uint32_t *gen);
 
 int64_t op_pcm(struct exec *x);
 int64_t op_seq(struct exec *x);

@@ -54,8 +54,10 @@ static void exec_step(struct lane *l, struct lane_scratch *sc, int si, int64_t i
 	atomic_store_explicit(&l->cur_bound, s->timeout > 0 ? s->timeout : r->prog->hang_timeout, memory_order_relaxed);
 	int64_t t0 = now_ns();
 	atomic_store_explicit(&l->op_start, t0, memory_order_release);
+	window_begin(&x);
 	int64_t ret = dispatch(&x);
 	int64_t t1 = now_ns();
+	window_end(&x);
 	atomic_store_explicit(&l->op_start, 0, memory_order_release);
 	if (x.t_begin) {
 		t0 = x.t_begin;
@@ -144,6 +146,7 @@ void lane_run_inline(struct lane *l)
 
 void lane_free(struct lane *l)
 {
+	window_free(l);
 	evbuf_free(l->ev);
 	free(l->xbuf);
 	free(l);

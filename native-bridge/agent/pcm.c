@@ -321,6 +321,14 @@ static int64_t do_xfer(struct exec *x, int capture)
 		for (int c = 0; c < ch && c < 256; c++)
 			bufs[c] = buf + per * (size_t)c;
 	}
+	if (!nonint) {
+		/* a held or faulting tail (window.c); non-interleaved transfers keep plain buffers */
+		int werr = 0;
+		buf = window_buffer(x, buf, bytes, !capture, &werr);
+		if (werr)
+			return werr;
+		xi.buf = buf;
+	}
 	unsigned long req = capture ? (nonint ? SNDRV_PCM_IOCTL_READN_FRAMES : SNDRV_PCM_IOCTL_READI_FRAMES)
 	                            : (nonint ? SNDRV_PCM_IOCTL_WRITEN_FRAMES : SNDRV_PCM_IOCTL_WRITEI_FRAMES);
 	x->t_begin = now_ns();

@@ -226,6 +226,24 @@ struct program *program_parse(uint8_t *payload, size_t len, char *err, size_t er
 	}
 	if (!saw_config)
 		FAIL("RUN without a CONFIG section");
+	/* held buffers: a barrier that exists, in a lane; and a kernel that lets the agent use userfaultfd, said before the run */
+	int holds = 0;
+	for (int li = -2; li < p->nlanes; li++) {
+		const struct lane_def *d = li == -2 ? &p->setup : li == -1 ? &p->teardown : &p->lanes[li];
+		for (int si = 0; si < d->nsteps; si++)
+			for (int ai = 0; ai < d->steps[si].nargs; ai++) {
+				const struct arg *a = &d->steps[si].args[ai];
+				if (a->key != A_HOLD || a->v.type != V_INT || a->v.i < 0)
+					continue;
+				if (a->v.i >= p->nbarriers)
+					FAIL("step %d of lane %s: held on barrier %lld, out of range", si, d->name, (long long)a->v.i);
+				if (d->role != ROLE_LANE)
+					FAIL("step %d of lane %s: a held buffer waits at a barrier, and barriers only work inside lanes", si, d->name);
+				holds++;
+			}
+	}
+	if (holds && window_probe(err, errlen) < 0)
+		goto fail;
 	if (p->nlanes == 0 && p->setup.nsteps == 0)
 		FAIL("RUN without lanes");
 	for (int i = 0; i < p->nlanes; i++)

@@ -217,6 +217,10 @@ static int64_t do_send(struct exec *x)
 	wf_int(x->out, D_FIRST, first);
 	for (int i = 0; i < count; i++)
 		seq_event_build(buf + per * (size_t)i, type, size, port, &dest, src, first + (uint32_t)i);
+	int werr = 0;
+	buf = window_buffer(x, buf, per * (size_t)count, 1, &werr);
+	if (werr)
+		return werr;
 
 	int sent = 0;
 	int64_t ret = 0;
@@ -289,6 +293,26 @@ static void seen(void *ctx, int ours, uint16_t src, uint32_t num)
 	}
 }
 
+/* The whole events at the start of a buffer zeroed before a read that
+ * faulted part way: a header the kernel never wrote is all zero, and an event
+ * whose data runs past `limit` was put back, not read. */
+static size_t copied_prefix(const uint8_t *buf, size_t limit)
+{
+	static const uint8_t zero[SEQ_EV_SIZE];
+	size_t off = 0;
+	while (off + SEQ_EV_SIZE <= limit && memcmp(buf + off, zero, SEQ_EV_SIZE) != 0) {
+		struct snd_seq_event ev;
+		memcpy(&ev, buf + off, SEQ_EV_SIZE);
+		size_t next = off + SEQ_EV_SIZE;
+		if ((ev.flags & SNDRV_SEQ_EVENT_LENGTH_MASK) == SNDRV_SEQ_EVENT_LENGTH_VARIABLE)
+			next += ((ev.data.ext.len & ~SEQ_EXT_FLAG_MASK) + SEQ_EV_SIZE - 1) / SEQ_EV_SIZE * SEQ_EV_SIZE;
+		if (next > limit)
+			break;
+		off = next;
+	}
+	return off;
+}
+
 static int64_t do_read(struct exec *x)
 {
 	struct lane *l = x->lane;
@@ -315,14 +339,23 @@ static int64_t do_read(struct exec *x)
 			return -EAGAIN;
 		}
 	}
-	uint8_t *buf = fault ? fault_region(want) : lane_buf(l, want);
+	int werr = 0;
+	uint8_t *buf = fault ? fault_region(want) : window_buffer(x, lane_buf(l, want), want, 0, &werr);
+	if (werr)
+		return werr;
 	if (!buf)
 		return -ENOMEM;
+	int64_t edge = window_edge(x);
+	/* an unmapped tail: what the kernel copied before the fault is all user space gets (zeroed first to tell) */
+	if (edge > 0 && !fault)
+		memset(buf, 0, (size_t)edge < want ? (size_t)edge : want);
 	ssize_t n = read(fd, buf, want);
 	int e = n < 0 ? neg_errno() : 0;
 	x->t_end = now_ns();
-	if (n < 0)
+	if (n < 0 && !(e == -EFAULT && edge > 0 && !fault))
 		return e;
+	if (n < 0)
+		n = (ssize_t)copied_prefix(buf, (size_t)edge < want ? (size_t)edge : want);
 	struct walk w = { .np = 0, .foreign = 0 };
 	int events = seq_events_walk(buf, (size_t)n, seen, &w);
 	uint8_t *pairs = w.pairs;
@@ -330,7 +363,7 @@ static int64_t do_read(struct exec *x)
 	int foreign = w.foreign;
 	wf_blob(x->out, D_EVENTS, pairs, np);
 	wf_int(x->out, D_FOREIGN, foreign);
-	return events;
+	return e < 0 ? e : events;
 }
 
 static int64_t do_close(struct exec *x)

@@ -91,44 +91,51 @@ void barrier_note(struct lane *l, int64_t dur)
 	atomic_fetch_add_explicit(&b->samples, 1, memory_order_relaxed);
 }
 
-static int64_t do_barrier(struct exec *x)
+int barrier_meet(struct lane *l, int index, uint32_t *gen)
 {
-	struct lane *l = x->lane;
 	struct run *r = l->run;
-	struct barrier *b = &r->barriers[x->r.i[A_BARRIER]];
+	struct barrier *b = &r->barriers[index];
 	uint32_t g = atomic_load(&b->gen);
+	*gen = g;
 	int n = atomic_fetch_add(&b->arrived, 1) + 1;
 	if (n >= b->parties) {
 		atomic_store(&b->arrived, 0);
 		atomic_store(&b->release_at, now_ns() + BARRIER_LEAD_NS);
 		atomic_store(&b->gen, g + 1);
 		futex(&b->gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
-	} else {
-		/* Spin first (the others are usually microseconds away), yielding so that a
-		 * lane still on its way is not kept off a CPU by the lanes waiting for it
-		 * (more lanes than CPUs is common); sleep in the kernel only after that. */
-		int64_t spin_until = now_ns() + BARRIER_SPIN_NS;
-		int spins = 0;
-		while (atomic_load(&b->gen) == g) {
-			if (stopping(l)) {
-				wf_int(x->out, D_GENERATION, g);
-				return -EINTR;
-			}
-			if (++spins & 63) {
-				cpu_relax();
-				continue;
-			}
-			if (now_ns() < spin_until) {
-				sched_yield();
-				continue;
-			}
-			struct timespec ts = { 0, 5000000 };
-			futex(&b->gen, FUTEX_WAIT_PRIVATE, g, &ts);
-		}
-		if (stopping(l)) {
-			wf_int(x->out, D_GENERATION, g);
+		return 0;
+	}
+	/* Spin first (the others are usually microseconds away), yielding so that a
+	 * lane still on its way is not kept off a CPU by the lanes waiting for it
+	 * (more lanes than CPUs is common); sleep in the kernel only after that. */
+	int64_t spin_until = now_ns() + BARRIER_SPIN_NS;
+	int spins = 0;
+	while (atomic_load(&b->gen) == g) {
+		if (stopping(l))
 			return -EINTR;
+		if (++spins & 63) {
+			cpu_relax();
+			continue;
 		}
+		if (now_ns() < spin_until) {
+			sched_yield();
+			continue;
+		}
+		struct timespec ts = { 0, 5000000 };
+		futex(&b->gen, FUTEX_WAIT_PRIVATE, g, &ts);
+	}
+	return stopping(l) ? -EINTR : 0;
+}
+
+static int64_t do_barrier(struct exec *x)
+{
+	struct lane *l = x->lane;
+	struct run *r = l->run;
+	struct barrier *b = &r->barriers[x->r.i[A_BARRIER]];
+	uint32_t g;
+	if (barrier_meet(l, (int)x->r.i[A_BARRIER], &g) < 0) {
+		wf_int(x->out, D_GENERATION, g);
+		return -EINTR;
 	}
 	int64_t at = atomic_load(&b->release_at);
 	if (atomic_load_explicit(&b->samples, memory_order_relaxed) >= ALIGN_AFTER_SAMPLES * b->parties) {

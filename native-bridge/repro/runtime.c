@@ -4,7 +4,10 @@
  * resolved program exactly as the lab's native agent does: the rules are the
  * agent's own (native-bridge/agent/rules.h, copied in at "@repro:rules"), the
  * barriers are the agent's fuzzy-sync barriers, at_period polls SYNC_PTR like
- * the agent's timing.c, and seq.read's fault buffer is a PROT_NONE page.
+ * the agent's timing.c, seq.read's fault buffer is a PROT_NONE page, and
+ * buffers laid out by HOLD / UNMAPPED_FROM are the agent's window.c (a
+ * userfaultfd handler thread that meets a barrier before resolving the page;
+ * a PROT_NONE tail).
  * What the agent streams to the lab, a reproducer checks itself where user
  * space can see it: a torn HW_PARAMS readback, a lane stuck in one call
  * (its /proc/self/task/<tid>/{wchan,stack} sampled until the stack proves it
@@ -19,6 +22,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -63,6 +67,7 @@ struct handle_def {
 struct barrier_def {
 	const char *name;
 	int parties;
+	uint64_t members; /* bit i: lane i meets it (a barrier step, or a buffer held on it) */
 };
 
 struct lane;
@@ -86,6 +91,7 @@ struct program {
 	const struct barrier_def *barriers;
 	const struct lane_def *lanes;
 	struct lane_def setup, teardown;
+	int holds; /* some step holds its buffer with userfaultfd */
 };
 
 static const struct program *P;
@@ -181,13 +187,15 @@ struct lane {
 	_Atomic int64_t op_start; /* 0: not inside an op */
 	const char *_Atomic op;
 	_Atomic int done;
+	struct window *win; /* the buffer layout of the step running (HOLD, UNMAPPED_FROM) */
 	uint32_t seq_next[MAX_HANDLES]; /* rule "sequencer numbering" */
 	uint8_t *xbuf;
 	size_t xcap;
 	double phase;
 	struct barrier *pending_barrier;
 	int64_t checked_st, checked_at; /* the watchdog's last look at a long call */
-	long ops, errors;
+	_Atomic long ops;
+	long errors;
 	char tr[4096]; /* the request of the step running, for -T */
 	size_t trn;
 };
@@ -206,6 +214,11 @@ static uint8_t *lane_buf(struct lane *L, size_t n)
 	}
 	return L->xbuf;
 }
+
+/* race windows on demand: defined with the barriers they meet */
+static uint8_t *window_buffer(struct lane *L, uint8_t *plain, size_t len, int fill, int *err);
+static int64_t window_edge(struct lane *L);
+static void tr_layout(struct lane *L);
 
 /* A step begins: the watchdog and the trace know where the lane is. False when the run is stopping. */
 RT int step_begin(struct lane *L, int step, long iter)
@@ -260,8 +273,11 @@ static void op_begin(struct lane *L, const char *op)
 	atomic_store_explicit(&L->op_start, now_ns(), memory_order_release);
 }
 
+static void window_end(struct lane *L);
+
 static int64_t op_end(struct lane *L, int64_t ret)
 {
+	window_end(L);
 	int64_t t = atomic_exchange(&L->op_start, 0);
 	if (L->pending_barrier)
 		barrier_note(L, now_ns() - t);
@@ -691,14 +707,20 @@ static int64_t xfer(struct lane *L, int h, int capture, long frames_given, doubl
 	tr_int(L, "frames", frames);
 	if (!capture)
 		tr_str(L, "pattern", pattern_names[pattern]);
+	tr_layout(L);
 	int fd = hfd(h);
 	if (fd < 0)
 		return op_end(L, -EBADF);
 	/* sized for the largest frame this handle was ever configured with: a racing HW_PARAMS may change it */
 	int fb = atomic_load(&H[h].max_frame_bytes);
-	uint8_t *buf = lane_buf(L, (size_t)frames * (size_t)(fb > 0 ? fb : 8));
+	size_t bytes = (size_t)frames * (size_t)(fb > 0 ? fb : 8);
+	uint8_t *buf = lane_buf(L, bytes);
 	if (!capture)
 		fill(L, h, buf, frames, pattern);
+	int werr;
+	buf = window_buffer(L, buf, bytes, !capture, &werr);
+	if (werr)
+		return op_end(L, werr);
 	struct snd_xferi xi = { 0, buf, (snd_pcm_uframes_t)frames };
 	if (ioctl(fd, capture ? SNDRV_PCM_IOCTL_READI_FRAMES : SNDRV_PCM_IOCTL_WRITEI_FRAMES, &xi) < 0)
 		return op_end(L, neg_errno());
@@ -982,6 +1004,7 @@ OP seq_send(struct lane *L, int h, struct seq_to to, int count, int type, int si
 	tr_str(L, "type", event_names[type]);
 	tr_int(L, "size", size);
 	tr_int(L, "port", port);
+	tr_layout(L);
 	uint32_t first = L->seq_next[h];
 	tr_int(L, "first", first);
 	int fd = hfd(h);
@@ -1000,6 +1023,10 @@ OP seq_send(struct lane *L, int h, struct seq_to to, int count, int type, int si
 	uint8_t *buf = lane_buf(L, per * (size_t)count);
 	for (int i = 0; i < count; i++)
 		seq_event_build(buf + per * (size_t)i, type, size, port, &dest, src, first + (uint32_t)i);
+	int werr;
+	buf = window_buffer(L, buf, per * (size_t)count, 1, &werr);
+	if (werr)
+		return op_end(L, werr);
 	int sent = 0;
 	int64_t ret = 0;
 	while (sent < count) {
@@ -1055,6 +1082,7 @@ OP seq_read(struct lane *L, int h, size_t bytes, int block, int fault)
 	tr_int(L, "bytes", (int64_t)bytes);
 	tr_bool(L, "block", block);
 	tr_bool(L, "fault", fault);
+	tr_layout(L);
 	int fd = hfd(h);
 	if (fd < 0)
 		return op_end(L, -EBADF);
@@ -1067,9 +1095,15 @@ OP seq_read(struct lane *L, int h, size_t bytes, int block, int fault)
 		if (pr == 0)
 			return op_end(L, -EAGAIN);
 	}
-	uint8_t *buf = fault ? fault_region(bytes) : lane_buf(L, bytes);
+	int werr = 0;
+	uint8_t *buf = fault ? fault_region(bytes) : window_buffer(L, lane_buf(L, bytes), bytes, 0, &werr);
+	if (werr)
+		return op_end(L, werr);
 	if (!buf)
 		return op_end(L, -ENOMEM);
+	int64_t edge = window_edge(L);
+	if (edge > 0 && !fault)
+		memset(buf, 0, (size_t)edge < bytes ? (size_t)edge : bytes);
 	ssize_t n = read(fd, buf, bytes);
 	if (n < 0)
 		return op_end(L, neg_errno());
@@ -1411,10 +1445,10 @@ static void barrier_note(struct lane *L, int64_t dur)
 	atomic_fetch_add_explicit(&b->samples, 1, memory_order_relaxed);
 }
 
-OP barrier(struct lane *L, int index)
+/* Arrive at barrier `index` and wait for its release: 0, or -EINTR when the run stops. A lane's
+ * barrier step uses it, and so does a held buffer's fault handler, on that lane's behalf. */
+static int barrier_meet(struct lane *L, int index)
 {
-	op_begin(L, "barrier");
-	tr_str(L, "name", P->barriers[index].name);
 	struct barrier *b = &barriers[index];
 	uint32_t g = atomic_load(&b->gen);
 	int n = atomic_fetch_add(&b->arrived, 1) + 1;
@@ -1423,26 +1457,34 @@ OP barrier(struct lane *L, int index)
 		atomic_store(&b->release_at, now_ns() + BARRIER_LEAD_NS);
 		atomic_store(&b->gen, g + 1);
 		futex(&b->gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
-	} else {
-		int64_t spin_until = now_ns() + BARRIER_SPIN_NS;
-		int spins = 0;
-		while (atomic_load(&b->gen) == g) {
-			if (stopping(L))
-				return op_end(L, -EINTR);
-			if (++spins & 63) {
-				cpu_relax();
-				continue;
-			}
-			if (now_ns() < spin_until) {
-				sched_yield();
-				continue;
-			}
-			struct timespec ts = { 0, 5 * MS };
-			futex(&b->gen, FUTEX_WAIT_PRIVATE, g, &ts);
-		}
-		if (stopping(L))
-			return op_end(L, -EINTR);
+		return 0;
 	}
+	int64_t spin_until = now_ns() + BARRIER_SPIN_NS;
+	int spins = 0;
+	while (atomic_load(&b->gen) == g) {
+		if (stopping(L))
+			return -EINTR;
+		if (++spins & 63) {
+			cpu_relax();
+			continue;
+		}
+		if (now_ns() < spin_until) {
+			sched_yield();
+			continue;
+		}
+		struct timespec ts = { 0, 5 * MS };
+		futex(&b->gen, FUTEX_WAIT_PRIVATE, g, &ts);
+	}
+	return stopping(L) ? -EINTR : 0;
+}
+
+OP barrier(struct lane *L, int index)
+{
+	op_begin(L, "barrier");
+	tr_str(L, "name", P->barriers[index].name);
+	struct barrier *b = &barriers[index];
+	if (barrier_meet(L, index) < 0)
+		return op_end(L, -EINTR);
 	int64_t at = atomic_load(&b->release_at);
 	if (atomic_load_explicit(&b->samples, memory_order_relaxed) >= ALIGN_AFTER_SAMPLES * b->parties) {
 		int64_t window = 0;
@@ -1460,6 +1502,252 @@ OP barrier(struct lane *L, int index)
 	int64_t r = op_end(L, 0);
 	L->pending_barrier = b;
 	return r;
+}
+
+/* ---- race windows on demand (the agent's window.c; app/program/README.md, "Buffers") ----
+ * `STEP(n) HOLD(B_X, from) op(...)`: the op's buffer from byte `from` on is registered with
+ * userfaultfd and not populated, so the kernel's first touch blocks inside copy_to_user /
+ * copy_from_user; this lane's fault handler thread meets barrier B_X for it, waits until the
+ * other lanes meeting B_X are blocked inside their next call (or have finished it; at most
+ * 100 ms) and only then resolves the page. `STEP(n) UNMAPPED_FROM(n) op(...)`: the buffer's
+ * tail from byte n on is a PROT_NONE page, so the copy fails part way (EFAULT). A held step
+ * meets its barrier once per execution: from the handler, or after the call when the kernel
+ * never touched the held part. */
+#define HOLD_SETTLE_MAX_NS (100 * MS)
+#define HOLD_POLL_NS (20 * US)
+#define HOLD(b, from) if (lay_out(L, (b), (from)), 0) {} else
+#define UNMAPPED_FROM(n) if (lay_out(L, -1, (n)), 0) {} else
+
+struct window {
+	struct lane *lane;
+	int uffd;
+	pthread_t thread;
+	int active, hold;
+	int64_t edge;
+	uint8_t *region, *buf, *special, *staging;
+	size_t region_len, special_len, staging_cap;
+	_Atomic int faulted, busy;
+};
+
+static int uffd_open(void)
+{
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct uffdio_api api = { .api = UFFD_API, .features = 0 };
+	if (ioctl(fd, UFFDIO_API, &api) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* Said once, before any lane starts: a reproducer that cannot hold its buffers would race blind. */
+static void window_probe(void)
+{
+	int fd = uffd_open();
+	if (fd >= 0) {
+		close(fd);
+		return;
+	}
+	if (fd == -EPERM)
+		fprintf(stderr, "this reproducer holds buffers with userfaultfd, which was refused (EPERM): kernel-mode faults need root "
+		                "(or CAP_SYS_PTRACE), or sysctl vm.unprivileged_userfaultfd=1\n");
+	else if (fd == -ENOSYS)
+		fprintf(stderr, "this reproducer holds buffers with userfaultfd, which this kernel does not have (CONFIG_USERFAULTFD is off)\n");
+	else
+		fprintf(stderr, "this reproducer holds buffers with userfaultfd, which failed: %s\n", strerror(-fd));
+	exit(2);
+}
+
+static int blocked_in_kernel(pid_t tid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'S' || p[2] == 'D');
+}
+
+static int timing_op(const char *op)
+{
+	return !op || !strcmp(op, "sleep") || !strcmp(op, "jitter") || !strcmp(op, "barrier") || !strcmp(op, "at_period");
+}
+
+static void settle(struct window *w)
+{
+	struct lane *others[MAX_LANES + 2];
+	long base[MAX_LANES + 2];
+	int n = 0;
+	uint64_t members = P->barriers[w->hold].members;
+	for (int i = 0; i < nlanes_all; i++) {
+		struct lane *o = lanes[i];
+		if (o && o != w->lane && o->index >= 0 && ((members >> o->index) & 1)) {
+			others[n] = o;
+			base[n++] = atomic_load(&o->ops);
+		}
+	}
+	int64_t until = now_ns() + HOLD_SETTLE_MAX_NS;
+	while (now_ns() < until && !atomic_load_explicit(&stop_all, memory_order_relaxed)) {
+		int all = 1;
+		for (int i = 0; i < n && all; i++) {
+			struct lane *o = others[i];
+			if (atomic_load(&o->done) || atomic_load(&o->ops) >= base[i] + 2)
+				continue;
+			if (!atomic_load(&o->op_start) || timing_op(atomic_load(&o->op)) || !blocked_in_kernel(atomic_load(&o->tid)))
+				all = 0;
+		}
+		if (all)
+			return;
+		struct timespec ts = { 0, HOLD_POLL_NS };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int barrier_meet(struct lane *L, int index);
+
+static void *fault_handler(void *arg)
+{
+	struct window *w = arg;
+	sigset_t s;
+	sigfillset(&s);
+	pthread_sigmask(SIG_BLOCK, &s, NULL);
+	for (;;) {
+		struct uffd_msg msg;
+		ssize_t n = read(w->uffd, &msg, sizeof msg);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof msg)
+			return NULL;
+		if (msg.event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		atomic_store(&w->busy, 1);
+		if (!atomic_exchange(&w->faulted, 1) && barrier_meet(w->lane, w->hold) == 0)
+			settle(w);
+		struct uffdio_copy c = { .dst = (uintptr_t)w->special, .src = (uintptr_t)w->staging, .len = w->special_len, .mode = 0 };
+		if (ioctl(w->uffd, UFFDIO_COPY, &c) < 0 && errno != EEXIST) {
+			struct uffdio_range rg = { (uintptr_t)w->special, w->special_len };
+			ioctl(w->uffd, UFFDIO_WAKE, &rg);
+		}
+		atomic_store(&w->busy, 0);
+	}
+}
+
+/* The next op of this lane lays its buffer out: held on barrier `hold` from byte `edge`, or unmapped from `edge` (hold < 0). */
+RT void lay_out(struct lane *L, int hold, int64_t edge)
+{
+	if (!L->win) {
+		L->win = calloc(1, sizeof *L->win);
+		if (!L->win)
+			abort();
+		L->win->lane = L;
+		L->win->uffd = -1;
+	}
+	struct window *w = L->win;
+	w->active = 1;
+	w->hold = hold;
+	w->edge = edge;
+	w->region = NULL;
+	atomic_store(&w->faulted, 0);
+}
+
+static void tr_layout(struct lane *L)
+{
+	struct window *w = L->win;
+	int on = w && w->active;
+	tr_int(L, "hold", on ? w->hold : -1);
+	tr_int(L, "edge", on ? w->edge : -1);
+}
+
+/* `plain` (len bytes, copied in when fill) laid out as the step says; `plain` itself without a layout; NULL with *err. */
+static uint8_t *window_buffer(struct lane *L, uint8_t *plain, size_t len, int fill, int *err)
+{
+	struct window *w = L->win;
+	*err = 0;
+	if (!w || !w->active)
+		return plain;
+	if (w->region)
+		return w->buf;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	size_t edge = (size_t)w->edge > len ? len : (size_t)w->edge;
+	size_t before = (edge + pg - 1) / pg * pg;
+	size_t after = len > edge ? (len - edge + pg - 1) / pg * pg : pg;
+	uint8_t *m = mmap(NULL, before + after, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	w->region = m;
+	w->region_len = before + after;
+	w->special = m + before;
+	w->special_len = after;
+	w->buf = w->special - edge;
+	if (fill)
+		memcpy(w->buf, plain, edge);
+	if (w->hold < 0) {
+		if (mprotect(w->special, after, PROT_NONE) < 0)
+			*err = neg_errno();
+		return *err ? NULL : w->buf;
+	}
+	if (w->uffd < 0) {
+		int fd = uffd_open();
+		if (fd < 0) {
+			*err = fd;
+			return NULL;
+		}
+		w->uffd = fd;
+		if (pthread_create(&w->thread, NULL, fault_handler, w) != 0) {
+			*err = -EAGAIN;
+			return NULL;
+		}
+	}
+	if (after > w->staging_cap) {
+		free(w->staging);
+		w->staging = calloc(1, after);
+		if (!w->staging)
+			abort();
+		w->staging_cap = after;
+	}
+	memset(w->staging, 0, after);
+	if (fill && len > edge)
+		memcpy(w->staging, plain + edge, len - edge);
+	struct uffdio_register reg = { .range = { (uintptr_t)w->special, after }, .mode = UFFDIO_REGISTER_MODE_MISSING };
+	if (ioctl(w->uffd, UFFDIO_REGISTER, &reg) < 0) {
+		*err = neg_errno();
+		return NULL;
+	}
+	return w->buf;
+}
+
+static int64_t window_edge(struct lane *L) { return L->win && L->win->active ? L->win->edge : -1; }
+
+static void window_end(struct lane *L)
+{
+	struct window *w = L->win;
+	if (!w || !w->active)
+		return;
+	w->active = 0;
+	if (w->hold >= 0) {
+		while (atomic_load(&w->busy)) {
+			struct timespec ts = { 0, HOLD_POLL_NS };
+			nanosleep(&ts, NULL);
+		}
+		if (!atomic_load(&w->faulted))
+			barrier_meet(L, w->hold);
+		else if (opt.verbose)
+			say("%-14s the kernel was held in its copy until barrier %s", L->def->name, P->barriers[w->hold].name);
+	}
+	if (w->region)
+		munmap(w->region, w->region_len);
+	w->region = NULL;
 }
 
 /* Rule "at_period": wait until the DMA position reaches floor(percent/100 x P) of the
@@ -1805,6 +2093,8 @@ int main(int argc, char **argv)
 		abort();
 	for (int i = 0; i < P->nbarriers; i++)
 		barriers[i].parties = P->barriers[i].parties;
+	if (P->holds)
+		window_probe();
 	/* SIGUSR1 without SA_RESTART: lanes blocked in the kernel return EINTR at the end */
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);

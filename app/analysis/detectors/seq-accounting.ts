@@ -101,7 +101,8 @@ export class SeqAccountingDetector implements Detector {
           }
           this.lastMidiReceive.set(e.handle, end);
         }
-        if (e.ret >= 0) return this.received(e);
+        // EFAULT part way: the events copied before the fault reached user space (and left the FIFO)
+        if (e.ret >= 0 || e.errno === 'EFAULT') return this.received(e);
         return;
     }
   }

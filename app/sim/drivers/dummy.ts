@@ -29,7 +29,8 @@ export const DUMMY_HARDWARE: SndPcmHardware = {
 export function createDummyCard(k: Kernel, index: number, opts: { substreams?: number } = {}): SndCard {
   const card = new SndCard(index, index === 0 ? 'Dummy' : `Dummy_${index}`, 'Dummy', 'Dummy', `Dummy ${index + 1}`);
   const n = opts.substreams ?? 8;
-  const ops = timerDmaOps(DUMMY_HARDWARE, 'dummy');
+  // snd-dummy's default fake_buffer=1: its copy_user callback ignores user memory
+  const ops = { ...timerDmaOps(DUMMY_HARDWARE, 'dummy'), fake_buffer: true };
   const pcm = new SndPcm(card, 0, 'Dummy PCM', 'Dummy PCM', n, n, [ops, ops]);
   for (const list of pcm.streams) for (const s of list) attachTimerDma(s, { callback: 'dummy_hrtimer_callback' });
   card.pcms.push(pcm);

@@ -1,6 +1,7 @@
 // The PCM character device: open (snd_pcm_open), the ioctl entry gate
 // (snd_pcm_common_ioctl), release, and the /proc hw_params file that the
 // lab reads back to see what the runtime really holds.
+import type { UserBuffer } from '../kernel/uaccess.js';
 import { ERRNO } from '../../vocabulary/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { mutexLock, mutexUnlock, waitEvent } from '../kernel/sync.js';
@@ -93,7 +94,8 @@ function snd_pcm_common_ioctl(k: Kernel, f: SimFile, r: Req): KGen<number> {
     case 'writei':
     case 'readi':
       if ((r.cmd === 'writei') !== (s.stream === Stream.PLAYBACK)) return returns(-E.EINVAL);
-      return snd_pcm_lib_xfer(k, s, r.arg as number, f.nonblock);
+      // arg: frames, or { frames, buf } when the lab lays out the user buffer (uaccess.ts)
+      return typeof r.arg === 'number' ? snd_pcm_lib_xfer(k, s, r.arg, f.nonblock) : snd_pcm_lib_xfer(k, s, (r.arg as XferArg).frames, f.nonblock, (r.arg as XferArg).buf);
     default:
       return returns(-E.ENOTTY);
   }
@@ -182,3 +184,9 @@ export function substreamOfFile(f: SimFile): SndPcmSubstream | null {
 }
 
 export { snd_pcm_drop };
+
+/** struct snd_xferi as the simulator passes it: the frame count and the user buffer's layout. */
+export interface XferArg {
+  frames: number;
+  buf?: UserBuffer;
+}

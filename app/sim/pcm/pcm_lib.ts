@@ -1,5 +1,6 @@
 // sound/core/pcm_lib.c: the hardware pointer update, xrun and drain
 // detection, the period interrupt entry point, and the read/write loop.
+import { type UserBuffer, copy_user } from '../kernel/uaccess.js';
 import { ERRNO } from '../../vocabulary/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { JIFFY } from '../kernel/kernel.js';
@@ -209,7 +210,7 @@ function* wait_for_avail(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime, io: {
 }
 
 /** __snd_pcm_lib_xfer() for interleaved read/write of `frames` frames. */
-export function* snd_pcm_lib_xfer(k: Kernel, s: SndPcmSubstream, frames: number, nonblock: boolean): KGen<number> {
+export function* snd_pcm_lib_xfer(k: Kernel, s: SndPcmSubstream, frames: number, nonblock: boolean, buf?: UserBuffer): KGen<number> {
   const raw = s.runtime;
   if (!raw) return -E.ENXIO;
   const rt = k.use(raw, '__snd_pcm_lib_xfer', RUNTIME_OFFSET.state, 4, false, XFER_STACK);
@@ -260,8 +261,14 @@ export function* snd_pcm_lib_xfer(k: Kernel, s: SndPcmSubstream, frames: number,
     rt.buffer_accessing++;
     snd_pcm_stream_unlock(k, s);
     yield k.current.spend(40 + Math.ceil((n * fb) / 8), isPlayback ? '__snd_pcm_lib_xfer: copy_from_user' : '__snd_pcm_lib_xfer: copy_to_user');
+    // default_{write,read}_copy(): the user buffer from frame `xfer` on (interleaved)
+    const left = s.ops.fake_buffer ? 0 : yield* copy_user(buf, xfer * fb, n * fb);
     yield* snd_pcm_stream_lock(k, s, '__snd_pcm_lib_xfer: relock after copy');
     rt.buffer_accessing--;
+    if (left) {
+      err = -E.EFAULT;
+      break;
+    }
     k.use(rt, '__snd_pcm_lib_xfer', RUNTIME_OFFSET.appl_ptr, 8, true, XFER_STACK);
     err = accessible(rt);
     if (err < 0) break;

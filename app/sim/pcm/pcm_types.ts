@@ -72,6 +72,12 @@ export interface SndPcmOps {
   trigger(k: Kernel, s: SndPcmSubstream, cmd: Trigger): KGen<number>;
   pointer(k: Kernel, s: SndPcmSubstream): number;
   sync_stop?(k: Kernel, s: SndPcmSubstream): KGen<void>;
+  /**
+   * The driver's copy_user callback never touches user memory (snd-dummy's
+   * default fake_buffer=1: dummy_pcm_copy does nothing), so a transfer's user
+   * buffer is never faulted in.
+   */
+  fake_buffer?: boolean;
 }
 
 export class SndPcmRuntime extends KObject {

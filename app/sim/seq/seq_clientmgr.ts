@@ -2,6 +2,7 @@
 // open/release, read() with put-back on copy failure, write() of direct
 // events delivered to a port or to its subscribers, and the pool ioctls.
 import { ERRNO } from '../../vocabulary/errno.js';
+import { type UserBuffer, copy_user, userBuffer } from '../kernel/uaccess.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { KObject } from '../kernel/memory.js';
 import { Mutex, mutexLock, mutexUnlock } from '../kernel/sync.js';
@@ -160,13 +161,18 @@ function clientOf(f: SimFile): SeqClient {
 export interface SeqReadArg {
   /** Size of the reader's buffer in bytes (read(2)'s count). */
   bytes: number;
-  /** copy_to_user fails (the lab passes an unmapped buffer). */
+  /** copy_to_user fails at once (the whole buffer is unmapped). */
   fault: boolean;
+  /** The buffer's layout (uaccess.ts): a tail that is unmapped or held with userfaultfd. */
+  buf?: UserBuffer;
   /** Read as if the file had O_NONBLOCK. */
   nonblock?: boolean;
 }
 
-/** snd_seq_read(): events read go to out.events as [tag, n]. */
+/**
+ * snd_seq_read(): events read go to out.events as [tag, n]; on EFAULT they
+ * stay there (copied out and freed before the fault, so user space has them).
+ */
 function* snd_seq_read(k: Kernel, core: SeqCore, f: SimFile, arg: SeqReadArg, out: Record<string, unknown>): KGen<number> {
   const client = clientOf(f);
   const fifo = client.fifo;
@@ -179,8 +185,10 @@ function* snd_seq_read(k: Kernel, core: SeqCore, f: SimFile, arg: SeqReadArg, ou
     return -E.ENOSPC;
   }
   const stack = ['snd_seq_read', 'vfs_read', 'ksys_read'];
+  const buf = arg.fault ? UNMAPPED : arg.buf;
   snd_use_lock_use(fifo.use_lock);
   let count = arg.bytes;
+  let pos = 0;
   let result = 0;
   let err = 0;
   let cell = null;
@@ -192,21 +200,29 @@ function* snd_seq_read(k: Kernel, core: SeqCore, f: SimFile, arg: SeqReadArg, ou
       break;
     }
     cell = r.cell;
+    const ev = cell.event!;
     yield 'snd_seq_read: copy_to_user';
-    if (arg.fault) {
+    if ((yield* copy_user(buf, pos, SEQ_EVENT_SIZE)) !== 0) {
       err = -E.EFAULT;
       break;
     }
-    const ev = cell.event!;
     count -= SEQ_EVENT_SIZE;
-    const extra = cellsFor(ev) * SEQ_EVENT_SIZE;
+    pos += SEQ_EVENT_SIZE;
     if (ev.type === 'sysex') {
-      // snd_seq_expand_var_event(): -EAGAIN when the rest of the buffer is too small.
+      // snd_seq_expand_var_event(): -EAGAIN when the rest of the buffer cannot take
+      // the data rounded up to a whole event; the header is already out, the cell goes back.
+      const extra = cellsFor(ev) * SEQ_EVENT_SIZE;
       if (count < extra) {
         err = -E.EAGAIN;
         break;
       }
+      yield 'snd_seq_expand_var_event: copy_to_user';
+      if ((yield* copy_user(buf, pos, ev.extLen)) !== 0) {
+        err = -E.EFAULT;
+        break;
+      }
       count -= extra;
+      pos += extra;
       result += extra;
     }
     if (ev.tag) events.push([ev.tag, ev.n]);
@@ -223,8 +239,14 @@ function* snd_seq_read(k: Kernel, core: SeqCore, f: SimFile, arg: SeqReadArg, ou
   return err < 0 ? err : events.length + (out.foreign as number);
 }
 
+const UNMAPPED = userBuffer(0, 'unmapped');
+
 export interface SeqWriteArg {
   events: SeqEvent[];
+  /** The buffer's layout (uaccess.ts): each event's header, then its sysex payload, back to back. */
+  buf?: UserBuffer;
+  /** Where in that buffer this write starts (a short write's rest is written from where it sits). */
+  base?: number;
 }
 
 /** snd_seq_write(): returns the number of events accepted, or the first error. */
@@ -234,17 +256,26 @@ function* snd_seq_write(k: Kernel, core: SeqCore, f: SimFile, arg: SeqWriteArg):
   yield* mutexLock(k, client.ioctl_mutex, 'snd_seq_write: mutex_lock(&client->ioctl_mutex)', ['snd_seq_write', 'vfs_write', 'ksys_write']);
   let written = 0;
   let err = 0;
+  let pos = arg.base ?? 0;
   for (const ev of arg.events) {
+    if ((yield* copy_user(arg.buf, pos, SEQ_EVENT_SIZE)) !== 0) {
+      err = -E.EFAULT;
+      break;
+    }
     ev.source = { client: client.number, port: ev.source.port };
     if (ev.dest.client === SUBSCRIBERS && !client.ports.some((p) => p.port === ev.source.port)) {
       err = -E.EINVAL;
       break;
     }
-    const r = yield* snd_seq_deliver_event(k, core, ev, 0);
+    // SNDRV_SEQ_EXT_USRPTR: the payload stays in user memory until snd_seq_event_dup() copies it
+    const payload = ev.type === 'sysex' ? ev.extLen : 0;
+    const sent: SeqEvent = payload && arg.buf ? { ...ev, user: { buf: arg.buf, off: pos + SEQ_EVENT_SIZE } } : ev;
+    const r = yield* snd_seq_deliver_event(k, core, sent, 0);
     if (r < 0) {
       err = r;
       break;
     }
+    pos += SEQ_EVENT_SIZE + payload;
     written++;
   }
   mutexUnlock(k, client.ioctl_mutex);

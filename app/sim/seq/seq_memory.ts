@@ -7,6 +7,7 @@ import { JIFFY } from '../kernel/kernel.js';
 import { KObject } from '../kernel/memory.js';
 import { SpinLock, WaitQueue, scheduleTimeout, spinLock, spinUnlock } from '../kernel/sync.js';
 import type { KGen } from '../kernel/task.js';
+import { type UserBuffer, copy_user } from '../kernel/uaccess.js';
 
 const E = ERRNO;
 export const SEQ_EVENT_SIZE = 28;
@@ -27,6 +28,8 @@ export interface SeqEvent {
   n: number;
   /** Variable-length payload bytes (sysex). */
   extLen: number;
+  /** Where a written payload still sits in user memory (snd_seq_write's USRPTR); never stored in a cell. */
+  user?: { buf: UserBuffer; off: number };
 }
 
 export class SeqCell {
@@ -128,7 +131,9 @@ export function* snd_seq_event_dup(k: Kernel, pool: SeqPool, ev: SeqEvent): KGen
   if (ncells >= pool.total_elements) return { err: -E.ENOMEM };
   const r = yield* snd_seq_cell_alloc(k, pool);
   if (!r.cell) return r;
-  r.cell.event = { ...ev };
+  const { user, ...event } = ev;
+  r.cell.event = event;
+  let len = ev.extLen;
   for (let i = 0; i < ncells; i++) {
     const t = yield* snd_seq_cell_alloc(k, pool);
     if (!t.cell) {
@@ -136,6 +141,16 @@ export function* snd_seq_event_dup(k: Kernel, pool: SeqPool, ev: SeqEvent): KGen
       return { err: t.err };
     }
     r.cell.chained.push(t.cell);
+    if (user) {
+      // A payload still in user memory (SNDRV_SEQ_EXT_USRPTR) is copied chunk by
+      // chunk into the cells just taken from `pool`, before the FIFO links them.
+      const size = Math.min(len, SEQ_EVENT_SIZE);
+      if ((yield* copy_user(user.buf, user.off + i * SEQ_EVENT_SIZE, size)) !== 0) {
+        yield* snd_seq_cell_free(k, r.cell);
+        return { err: -E.EFAULT };
+      }
+      len -= size;
+    }
   }
   return r;
 }

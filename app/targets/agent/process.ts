@@ -8,11 +8,11 @@ export interface SpawnedAgent extends AgentChannel {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function spawnAgent(bin: string, args: string[] = []): SpawnedAgent {
+export function spawnAgent(bin: string, args: string[] = [], as: { uid?: number; gid?: number } = {}): SpawnedAgent {
   // Its own process group: Ctrl-C at a terminal reaches the lab, which stops the run through
   // the protocol, not the agent itself (a killed agent would read as a crashed target). It
   // still ends with the lab: its input closes and it exits.
-  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...as });
   let err = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => {

@@ -58,6 +58,7 @@ export const ARG_KEYS = [
   'count', 'ev_type', 'size', 'block', 'bytes', 'fault', 'value', 'index',
   'for', 'barrier', 'percent',
   'pref_format', 'pref_channels', 'pref_rate', 'pref_period_size', 'pref_periods',
+  'hold', 'edge',
 ] as const;
 export type ArgKey = (typeof ARG_KEYS)[number];
 export const A: Record<ArgKey, number> = Object.fromEntries(ARG_KEYS.map((k, i) => [k, 16 + i])) as Record<ArgKey, number>;
@@ -110,7 +111,7 @@ export const D = {
   FORMATS: 120, I_CHANNELS: 121, I_RATE: 122, I_PERIOD_SIZE: 123, I_PERIODS: 124, I_BUFFER_SIZE: 125,
   AVAIL_MIN: 131, START_THRESHOLD: 132, STOP_THRESHOLD: 133, BOUNDARY: 134, REQ_AVAIL_MIN: 135, REQ_START: 136, REQ_STOP: 137,
   STATE: 140, HW_PTR: 141, APPL_PTR: 142, AVAIL: 143, DELAY: 144,
-  REQUESTED: 150,
+  REQUESTED: 150, HELD: 151,
   CLIENT: 160, PORT: 161, INPUT_POOL: 162, INPUT_FREE: 163, OUTPUT_POOL: 164, OUTPUT_FREE: 165, OUTPUT_ROOM: 166,
   SRC: 170, FIRST: 171, SENT: 172, REFUSED: 173, DEST: 174,
   EVENTS: 180, FOREIGN: 181,

@@ -183,6 +183,13 @@ export class RecordDecoder {
   }
 
   private data(op: string, f: Map<number, Value>, args: Record<string, Json>, ret: number): Record<string, unknown> | undefined {
+    const d = this.opData(op, f, args, ret);
+    // a held buffer (rule "held buffers"): whether the fault handler caught the kernel in its copy
+    const held = f.get(D.HELD);
+    return held && held.t === 'bool' ? { ...d, held: held.v } : d;
+  }
+
+  private opData(op: string, f: Map<number, Value>, args: Record<string, Json>, ret: number): Record<string, unknown> | undefined {
     const n = (k: number) => numOf(f.get(k));
     const range = (k: number) => {
       const v = f.get(k);
@@ -237,7 +244,8 @@ export class RecordDecoder {
         return o;
       }
       case 'seq.read': {
-        if (ret < 0) return undefined;
+        // EFAULT part way still brings the events copied before the fault
+        if (ret < 0 && !f.has(D.EVENTS)) return undefined;
         const blob = f.get(D.EVENTS);
         const events: [string, number][] = [];
         if (blob && blob.t === 'blob') {

@@ -12,15 +12,18 @@ import { snd_ctl_open } from '../../sim/core/control.js';
 import { snd_pcm_open, snd_pcm_proc_hw_params_read } from '../../sim/pcm/pcm_file.js';
 import { PcmState, Stream, snd_pcm_running } from '../../sim/pcm/pcm_types.js';
 import type { RefineOut } from '../../sim/pcm/pcm_native.js';
-import { SUBSCRIBERS, snd_seq_open } from '../../sim/seq/seq_clientmgr.js';
+import { SUBSCRIBERS, type SeqReadArg, snd_seq_open } from '../../sim/seq/seq_clientmgr.js';
 import type { SeqEvent } from '../../sim/seq/seq_memory.js';
 import { simUsbAttach, simUsbDisconnect, simUsbPlugged } from '../../sim/drivers/simusb.js';
 import type { Json, Program, ProgramStep, SeqAddress } from '../../program/types.js';
+import { SEQ_EVENT_BYTES } from '../../program/ops.js';
 import { type Granted, type RequestFacts, atPeriodFrame, preferences, swValue, transferFrames } from '../../program/resolve.js';
 import type { Handle, PcmHandle, SeqHandle } from './handles.js';
 import type { MetricEvent } from '../../events/types.js';
 import type { LibraryState } from './library/ops.js';
 import { OPS } from '../../vocabulary/ops.js';
+import { type UserBuffer, userBuffer } from '../../sim/kernel/uaccess.js';
+import type { XferArg } from '../../sim/pcm/pcm_file.js';
 
 const E = ERRNO;
 
@@ -49,10 +52,32 @@ export interface OpContext {
   /** The application lane's libraries (pa.*, midi.*): their processes, streams and ports (library/ops.ts). */
   lib: LibraryState;
   barrier(index: number): KGen<OpResult>;
+  /** A held buffer's fault handler (rule "held buffers"): meet barrier `index`, then wait for the racing calls. */
+  hold(index: number): KGen<void>;
 }
 
 type Args = Record<string, Json>;
 type Impl = (c: OpContext, s: ProgramStep, a: Args) => KGen<OpResult>;
+type BufferedImpl = (c: OpContext, s: ProgramStep, a: Args, buf: UserBuffer | undefined) => KGen<OpResult>;
+
+/**
+ * An op whose system call copies a user buffer laid out by `hold`/`edge`
+ * (app/program/README.md, "Buffers"). A held step meets its barrier exactly
+ * once per execution: from the fault handler when the kernel touches the
+ * held part, else right after the step (the window was not reached), so the
+ * lanes waiting there are never left behind. Its event says which (`held`).
+ */
+function buffered(impl: BufferedImpl): Impl {
+  return function* (c, s, a) {
+    const hold = typeof a.hold === 'number' ? a.hold : -1;
+    const edge = typeof a.edge === 'number' ? a.edge : -1;
+    if (hold < 0) return yield* impl(c, s, a, edge >= 0 ? userBuffer(edge, 'unmapped') : undefined);
+    const buf = userBuffer(edge, 'held', () => c.hold(hold));
+    const r = yield* impl(c, s, a, buf);
+    if (!buf.faulted) yield* c.barrier(hold);
+    return { ...r, data: { ...r.data, held: buf.faulted } };
+  };
+}
 
 const EBADF: OpResult = { ret: -E.EBADF };
 
@@ -125,7 +150,7 @@ function allows(r: RefineOut, key: string, v: Json): boolean {
   return (v as number) >= iv.min && (v as number) <= iv.max;
 }
 
-function* xfer(c: OpContext, s: ProgramStep, a: Args, cmd: 'writei' | 'readi'): KGen<OpResult> {
+function* xfer(c: OpContext, s: ProgramStep, a: Args, cmd: 'writei' | 'readi', buf: UserBuffer | undefined): KGen<OpResult> {
   const h = pcm(c, s);
   if (!h) return EBADF;
   const frames = transferFrames(a, c.granted[s.handle] ?? null);
@@ -133,7 +158,7 @@ function* xfer(c: OpContext, s: ProgramStep, a: Args, cmd: 'writei' | 'readi'): 
   const mark = c.k.enter('snd_pcm_ioctl', 'snd_pcm_common_ioctl', ...IOCTL_FN[cmd]!);
   let ret: number;
   try {
-    ret = yield* h.file.fop.ioctl(c.k, h.file, { cmd, arg: frames });
+    ret = yield* h.file.fop.ioctl(c.k, h.file, { cmd, arg: buf ? ({ frames, buf } satisfies XferArg) : frames });
   } finally {
     c.k.leave(mark);
   }
@@ -270,8 +295,8 @@ export const OP_IMPLS: Record<string, Impl> = {
     const r = yield* pcmIoctl(c, h, 'status');
     return { ret: r.ret, ...(r.ret === 0 ? { data: r.out } : {}) };
   },
-  'pcm.write': (c, s, a) => xfer(c, s, a, 'writei'),
-  'pcm.read': (c, s, a) => xfer(c, s, a, 'readi'),
+  'pcm.write': buffered((c, s, a, buf) => xfer(c, s, a, 'writei', buf)),
+  'pcm.read': buffered((c, s, a, buf) => xfer(c, s, a, 'readi', buf)),
   *'pcm.readback'(c, s) {
     const h = pcm(c, s);
     if (!h) return EBADF;
@@ -319,7 +344,7 @@ export const OP_IMPLS: Record<string, Impl> = {
     const ret = yield* sysIoctl(c.k, h.file, r);
     return { ret, ...(ret === 0 ? { data: r.out } : {}) };
   },
-  *'seq.send'(c, s, a) {
+  'seq.send': buffered(function* (c, s, a, buf) {
     const h = seq(c, s);
     if (!h) return EBADF;
     const dest = addressOf(c, a.to as SeqAddress, h);
@@ -337,7 +362,8 @@ export const OP_IMPLS: Record<string, Impl> = {
     while (sent < count) {
       const events: SeqEvent[] = [];
       for (let i = sent; i < count; i++) events.push({ type, source: { client: h.client, port }, dest: { ...dest }, tag: src, n: first + i, extLen });
-      const n = yield* sysWrite(c.k, h.file, { cmd: 'write', arg: { events } });
+      // the rest is written from where it sits in the same buffer
+      const n = yield* sysWrite(c.k, h.file, { cmd: 'write', arg: { events, ...(buf ? { buf, base: sent * (SEQ_EVENT_BYTES + extLen) } : {}) } });
       if (n < 0) {
         ret = n;
         break;
@@ -350,14 +376,14 @@ export const OP_IMPLS: Record<string, Impl> = {
     }
     c.seqNumbers.set(src, first + sent + (ret < 0 ? 1 : 0));
     return { ret: ret < 0 ? ret : sent, facts: { first }, data: { src, first, sent, ...(ret < 0 ? { refused: first + sent } : {}), dest: `${dest.client}:${dest.port}` } };
-  },
-  *'seq.read'(c, s, a) {
+  }),
+  'seq.read': buffered(function* (c, s, a, buf) {
     const h = seq(c, s);
     if (!h) return EBADF;
-    const r: Req = { cmd: 'read', arg: { bytes: a.bytes as number, fault: a.fault as boolean, nonblock: a.block === false }, out: {} };
+    const r: Req = { cmd: 'read', arg: { bytes: a.bytes as number, fault: a.fault as boolean, nonblock: a.block === false, ...(buf ? { buf } : {}) } satisfies SeqReadArg, out: {} };
     const ret = yield* sysRead(c.k, h.file, r);
     return { ret, data: { events: (r.out!.events as [string, number][]) ?? [], foreign: (r.out!.foreign as number) ?? 0 } };
-  },
+  }),
   *'seq.close'(c, s) {
     return { ret: yield* closeHandle(c, s.handle) };
   },

@@ -4,7 +4,7 @@
 import type { ActionEvent, InterleavingStep, RunEvent } from '../../events/types.js';
 import { errnoName, ERRNO } from '../../vocabulary/errno.js';
 import type { Json, Program, ProgramLane, ProgramStep } from '../../program/types.js';
-import { type Granted, isStatic, requestOf, resolveStep } from '../../program/resolve.js';
+import { type Granted, HOLD_POLL_NS, HOLD_SETTLE_MAX_NS, TIMING_OPS, barrierMembers, isStatic, requestOf, resolveStep } from '../../program/resolve.js';
 import { buildMachine, type Machine } from '../../sim/machine.js';
 import { type BugSwitch } from '../../sim/profiles.js';
 import { Rng } from '../../sim/kernel/rng.js';
@@ -63,8 +63,14 @@ interface LaneState {
   task: Task | null;
   /** The action in flight (one object per lane, reused: a lane has one action at a time). */
   inflight: InflightAction | null;
+  /** Steps completed (a held buffer's handler watches the other parties' progress). */
+  completed: number;
   done: boolean;
 }
+
+const FUTEX_STACK = ['futex_wait'];
+/** Where a system call waits while the lab's fault handler holds its page. */
+const UFFD_STACK = ['handle_userfault', 'do_user_addr_fault', 'exc_page_fault', 'asm_exc_page_fault'];
 
 interface Barrier {
   parties: number;
@@ -88,6 +94,9 @@ export class SimRun {
   private readonly lib: LibraryState;
   private readonly barriers: Barrier[];
   private readonly lanes: LaneState[] = [];
+  /** Program lane index -> its state (setup and teardown are not here). */
+  private readonly laneStates: LaneState[] = [];
+  private members: number[][] | undefined;
   private stopping = false;
   private crashed = false;
   /** Lanes (not setup/teardown) still running; checked every step, so kept as a count. */
@@ -148,7 +157,7 @@ export class SimRun {
       return this.outcome(this.crashed ? 'crashed' : 'stopped', stopped ? undefined : 'a setup step did not complete within its bound; the lanes never started');
     }
     const start = this.k.now;
-    for (const lane of p.lanes) this.spawnLane(lane);
+    for (const lane of p.lanes) this.laneStates.push(this.spawnLane(lane));
     this.k.sched.at(start, () => this.watchdog());
     this.k.sched.at(start, () => this.sampleMetrics());
     const end = start + p.duration;
@@ -235,7 +244,7 @@ export class SimRun {
   }
 
   private spawnTask(name: string, gen: KGen<void>): { done: boolean } {
-    const st: LaneState = { lane: null, name, task: null, inflight: null, done: false };
+    const st: LaneState = { lane: null, name, task: null, inflight: null, completed: 0, done: false };
     st.task = this.k.sched.spawn(name, 'user', this.wrap(st, gen));
     this.lanes.push(st);
     return st;
@@ -243,7 +252,7 @@ export class SimRun {
 
   private spawnLane(lane: ProgramLane): LaneState {
     const looping = lane.role === 'lane';
-    const st: LaneState = { lane: looping ? lane : null, name: lane.name, task: null, inflight: null, done: false };
+    const st: LaneState = { lane: looping ? lane : null, name: lane.name, task: null, inflight: null, completed: 0, done: false };
     if (looping) this.lanesRunning++;
     st.task = this.k.sched.spawn(lane.name, 'user', this.laneMain(st, lane));
     this.lanes.push(st);
@@ -281,6 +290,7 @@ export class SimRun {
       seqNumbers: this.seqNumbers,
       lib: this.lib,
       barrier: (i) => this.barrierWait(i),
+      hold: (i) => this.holdFault(st, i),
     };
     const inf: InflightAction = { op: '', since: 0, timeout: 0, reported: false };
     // Setup stops with the run too (after a hang in setup, the rest of it must not run).
@@ -322,6 +332,7 @@ export class SimRun {
         if (r.data) ev.data = r.data;
         if (reportRequests) ev.req = requestOf(values, r.facts);
         st.inflight = null;
+        st.completed++;
         this.o.emit(ev);
         if (r.metrics) for (const m of r.metrics) this.o.emit({ ...m, t: k.now } as RunEvent);
         // Time spent in user space between calls (syscall entry/exit, the lab's own work).
@@ -338,7 +349,30 @@ export class SimRun {
     this.markDone(st);
   }
 
-  private *barrierWait(index: number): KGen<OpResult> {
+  /**
+   * The fault handler of a held buffer (rule "held buffers"): it meets the
+   * barrier for the lane whose system call is blocked in handle_userfault,
+   * then, once the barrier released, waits until every other lane that met
+   * it is blocked inside its next call or has finished it (at most
+   * HOLD_SETTLE_MAX_NS), and only then resolves the page.
+   */
+  private *holdFault(self: LaneState, index: number): KGen<void> {
+    const k = this.k;
+    const r = yield* this.barrierWait(index, 'handle_userfault: fault handler at', UFFD_STACK);
+    if (r.ret < 0) return;
+    this.members ??= barrierMembers(this.o.program);
+    const others = this.members[index]!.map((li) => this.laneStates[li]!).filter((st) => st && st !== self);
+    const base = others.map((st) => st.completed);
+    const until = k.now + HOLD_SETTLE_MAX_NS;
+    const inside = (st: LaneState, i: number): boolean =>
+      st.done || st.completed >= base[i]! + 2 || (st.inflight !== null && !TIMING_OPS.has(st.inflight.op) && st.task !== null && st.task.state !== 'R' && !st.task.spinning);
+    while (k.now < until && !others.every(inside)) {
+      const why = yield k.current.sleepUntil(Math.min(until, k.now + HOLD_POLL_NS), 'S', 'handle_userfault: waiting for the racing calls', UFFD_STACK);
+      if (why === WakeReason.Signal) return;
+    }
+  }
+
+  private *barrierWait(index: number, at = 'barrier', stack: readonly string[] = FUTEX_STACK): KGen<OpResult> {
     const b = this.barriers[index]!;
     const name = this.o.program.barriers[index]!.name;
     const gen = b.generation;
@@ -349,7 +383,7 @@ export class SimRun {
       return { ret: 0, data: { generation: gen } };
     }
     while (b.generation === gen) {
-      const why = yield { kind: YieldKind.Block, wq: b.wq, state: 'S', until: Infinity, at: `barrier ${name}: waiting`, stack: ['futex_wait'] };
+      const why = yield { kind: YieldKind.Block, wq: b.wq, state: 'S', until: Infinity, at: `${at} ${name}: waiting`, stack };
       if (why === WakeReason.Signal) {
         b.arrived = Math.max(0, b.arrived - 1);
         return { ret: -E.EINTR, data: { generation: gen } };
