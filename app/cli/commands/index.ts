@@ -7,8 +7,9 @@ import { vmCommand } from './vm.js';
 import { compareCommand } from './compare.js';
 import { reproCommand } from './repro.js';
 import { minimizeCommand } from './minimize.js';
+import { kernelsCommand } from './kernels.js';
 
 /** Every command the lab core offers. main/ adds serve and start. */
 export function appCommands(): Command[] {
-  return [runCommand, presetsCommand, profilesCommand, replayCommand, reproCommand, minimizeCommand, compareCommand, validateCommand, opsCommand, devicesCommand(), vmCommand()];
+  return [runCommand, presetsCommand, profilesCommand, replayCommand, reproCommand, minimizeCommand, compareCommand, validateCommand, opsCommand, devicesCommand(), vmCommand(), kernelsCommand()];
 }
