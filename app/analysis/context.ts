@@ -21,6 +21,8 @@ export const SEVERITY: Record<FindingType, Severity> = {
   'latency-threshold': 'warning',
   'ioctl-latency-threshold': 'warning',
   'wakeup-latency-threshold': 'warning',
+  'glitch-threshold': 'warning',
+  'midi-latency-threshold': 'warning',
 };
 
 export interface Detector {

@@ -29,6 +29,11 @@ export class MetricsAggregator {
   private readonly xruns = new Map<string, number>();
   private readonly latency = new Histogram();
   private readonly wakeupLate = new Histogram();
+  private readonly midiLatency = new Histogram();
+  private readonly midiJitter = new Histogram();
+  private readonly latencyConfidence: number[] = [];
+  private glitches = 0;
+  private readonly glitchesByHandle = new Map<string, number>();
   /** Measured hw_ptr rates per stream, and the rate its last HW_PARAMS granted. */
   private readonly hwPtrRate = new Map<string, { sum: number; n: number; min: number; max: number }>();
   private readonly nominalRate = new Map<string, number>();
@@ -56,7 +61,14 @@ export class MetricsAggregator {
       }
       case 'metric':
         if (e.name === 'xruns') this.xruns.set(e.handle ?? '?', Math.max(this.xruns.get(e.handle ?? '?') ?? 0, e.value));
-        else if (e.name === 'latency') this.latency.add(e.value);
+        else if (e.name === 'latency') {
+          this.latency.add(e.value);
+          if (e.confidence !== undefined) this.latencyConfidence.push(e.confidence);
+        } else if (e.name === 'glitch') {
+          this.glitches++;
+          this.glitchesByHandle.set(e.handle ?? '?', (this.glitchesByHandle.get(e.handle ?? '?') ?? 0) + 1);
+        } else if (e.name === 'midi_latency') this.midiLatency.add(e.value);
+        else if (e.name === 'midi_jitter') this.midiJitter.add(e.value);
         else if (e.name === 'wakeup_late') this.wakeupLate.add(e.value);
         else if (e.name === 'hw_ptr_rate') {
           const k = e.handle ?? '?';
@@ -95,6 +107,10 @@ export class MetricsAggregator {
         if (p99 > t.ioctl_p99) out.push(ctx.finding('ioctl-latency-threshold', end, `${op} p99 ${(p99 / 1e6).toFixed(3)} ms exceeds ${(t.ioctl_p99 / 1e6).toFixed(3)} ms`, { op, evidence: s.dur.summary() }));
       }
     }
+    if (t.glitches !== undefined && this.glitches > t.glitches)
+      out.push(ctx.finding('glitch-threshold', end, `${this.glitches} glitch(es) in the looped-back tone, more than the ${t.glitches} allowed`, { evidence: { byHandle: Object.fromEntries(this.glitchesByHandle) } }));
+    if (t.midi_latency_p99 !== undefined && this.midiLatency.count && this.midiLatency.quantile(0.99) > t.midi_latency_p99)
+      out.push(ctx.finding('midi-latency-threshold', end, `MIDI latency p99 ${(this.midiLatency.quantile(0.99) / 1e6).toFixed(3)} ms exceeds ${(t.midi_latency_p99 / 1e6).toFixed(3)} ms`, { evidence: this.midiLatency.summary() }));
     if (t.wakeup_late_p99 !== undefined && this.wakeupLate.count && this.wakeupLate.quantile(0.99) > t.wakeup_late_p99)
       out.push(ctx.finding('wakeup-latency-threshold', end, `period wake-up lateness p99 ${(this.wakeupLate.quantile(0.99) / 1e6).toFixed(3)} ms exceeds ${(t.wakeup_late_p99 / 1e6).toFixed(3)} ms`, { evidence: this.wakeupLate.summary() }));
     return out;
@@ -129,6 +145,9 @@ export class MetricsAggregator {
       xruns: { total: this.totalXruns, by_handle: Object.fromEntries(this.xruns) },
       latency_ns: this.latency.summary(),
       wakeup_late_ns: this.wakeupLate.summary(),
+      ...(this.latencyConfidence.length ? { latency_confidence: { min: Math.min(...this.latencyConfidence), median: [...this.latencyConfidence].sort((a, b) => a - b)[this.latencyConfidence.length >> 1] } } : {}),
+      ...(this.glitchesByHandle.size ? { glitches: { total: this.glitches, by_handle: Object.fromEntries(this.glitchesByHandle) } } : {}),
+      ...(this.midiLatency.count ? { midi_latency_ns: this.midiLatency.summary(), midi_jitter_ns: this.midiJitter.summary() } : {}),
       hw_ptr_rate: this.hwPtrRateSummary(),
       klog_lines: this.klogLines,
     };

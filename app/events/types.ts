@@ -62,7 +62,13 @@ export type MetricName =
   | 'wakeup_late'
   | 'avail'
   | 'seq_pool_free'
-  | 'seq_pool_used';
+  | 'seq_pool_used'
+  /** Application lane: one per glitch found in a looped-back sine (value: its length in frames, -1 a phase jump). */
+  | 'glitch'
+  /** Application lane: median send-to-receive latency of the MIDI messages one receive collected, ns. */
+  | 'midi_latency'
+  /** Application lane: standard deviation of those latencies, ns. */
+  | 'midi_jitter';
 
 export interface LaneEvent {
   kind: 'lane';
@@ -125,6 +131,8 @@ export const FINDING_TYPES = [
   'latency-threshold',
   'ioctl-latency-threshold',
   'wakeup-latency-threshold',
+  'glitch-threshold',
+  'midi-latency-threshold',
 ] as const;
 export type FindingType = (typeof FINDING_TYPES)[number];
 

@@ -11,6 +11,9 @@ import { RUNF } from './agent/protocol.js';
 import { runOnAgent, type KernelLogFeed } from './agent/runner.js';
 import { AgentSession, parseDeviceJson } from './agent/session.js';
 import { KlogAligner, KmsgReader } from './kmsg.js';
+import { placementOf } from '../vocabulary/placement.js';
+import { allSteps } from '../vocabulary/scenario.js';
+import { LibrarySession, childUnavailable, runLibraryLane, spawnLocalChild } from '../applane/session.js';
 
 export interface LocalTargetOptions {
   /** Use this agent binary instead of building native-bridge/. */
@@ -43,6 +46,7 @@ export class LocalTarget implements Target {
   }
 
   async run(req: RunRequest): Promise<RunOutcome> {
+    if (placementOf(allSteps(req.scenario)) === 'library') return this.runLibrary(req);
     const bin = ensureAgent({ path: this.opts.agentPath });
     const child = spawnAgent(bin);
     const session = new AgentSession(child);
@@ -57,6 +61,23 @@ export class LocalTarget implements Target {
       session.quit();
       const t = setTimeout(() => child.kill(), 3000);
       await child.exited;
+      clearTimeout(t);
+    }
+  }
+
+  /** pa.* and midi.* presets: the application lane's child process (native-bridge/applane/). */
+  private async runLibrary(req: RunRequest): Promise<RunOutcome> {
+    const why = childUnavailable();
+    if (why) throw new TargetError(why);
+    const session = new LibrarySession(spawnLocalChild());
+    const klog = this.kernelLog(req);
+    try {
+      return await runLibraryLane(session, req, { onStarted: (t0) => klog.start(t0) });
+    } finally {
+      klog.stop();
+      session.quit();
+      const t = setTimeout(() => session.kill(), 3000);
+      await session.whenClosed();
       clearTimeout(t);
     }
   }

@@ -13,6 +13,10 @@ import { runOnAgent, type KernelLogFeed } from './agent/runner.js';
 import { type AgentChannel, AgentSession, type DeviceRequest, parseDeviceJson } from './agent/session.js';
 import { KlogAligner, parseConsoleLine } from './kmsg.js';
 import { type RunOutcome, type RunRequest, type Target, TargetError } from './target.js';
+import { placementOf } from '../vocabulary/placement.js';
+import { allSteps } from '../vocabulary/scenario.js';
+import { LibrarySession, childUnavailable, runLibraryLane } from '../applane/session.js';
+import { execChildInGuest } from '../applane/guest.js';
 
 export interface VmTargetOptions {
   /** Boot options for the guest this target starts on first use. */
@@ -116,6 +120,7 @@ export class VmTarget implements Target {
   }
 
   async run(req: RunRequest): Promise<RunOutcome> {
+    if (placementOf(allSteps(req.scenario)) === 'library') return this.runLibrary(req);
     const bin = ensureAgent({ path: this.opts.agentPath });
     const g = await this.ready();
     const path = await agentInGuest(g, bin);
@@ -158,6 +163,52 @@ export class VmTarget implements Target {
       session.quit();
       const t = setTimeout(() => session.kill(), 3000);
       await h.exit.catch(() => undefined);
+      clearTimeout(t);
+    }
+  }
+
+  /** pa.* and midi.* presets: the application lane's child inside the guest (native-bridge/applane/). */
+  private async runLibrary(req: RunRequest): Promise<RunOutcome> {
+    const why = childUnavailable();
+    if (why) throw new TargetError(why);
+    const g = await this.ready();
+    const klog = await guestKernelLog(g, req.emit);
+    let started: Awaited<ReturnType<typeof execChildInGuest>>;
+    try {
+      started = await execChildInGuest(g);
+    } catch (e) {
+      klog.stop();
+      throw e instanceof TargetError ? e : new TargetError(`cannot start the application lane in the guest: ${(e as Error).message}`);
+    }
+    const session = new LibrarySession(started.channel);
+    let down: GuestDown | undefined;
+    const onDown = (d: GuestDown) => (down = d);
+    g.on('down', onDown);
+    try {
+      const outcome = await runLibraryLane(session, req, {
+        onDeviceRequest: (r) => this.device(g, r, req.emit),
+        onStarted: (t0) => klog.start(t0),
+        silenceMs: this.opts.silenceMs ?? 15_000,
+      });
+      if (outcome.status === 'crashed' && !down) down = await downSoon(g);
+      if (down) {
+        klog.panic(down);
+        return { status: 'crashed', reason: describeDown(down), elapsed: outcome.elapsed };
+      }
+      return outcome;
+    } catch (e) {
+      down ??= e instanceof GuestDownError ? e.down : undefined;
+      if (down) {
+        klog.panic(down);
+        return { status: 'crashed', reason: describeDown(down), elapsed: 0 };
+      }
+      throw e;
+    } finally {
+      klog.stop();
+      g.off('down', onDown);
+      session.quit();
+      const t = setTimeout(() => session.kill(), 3000);
+      await started.handle.exit.catch(() => undefined);
       clearTimeout(t);
     }
   }

@@ -69,6 +69,17 @@ const thresholdFrames = union<number | 'boundary'>('a frame count or "boundary"'
   v === 'boundary' ? oneOf(['boundary']) : int({ min: 0, max: 1 << 30, unit: 'frames' }),
 );
 
+/** PortAudio's formats, in the lab's names (paInt8, paInt16, paInt24 packed, paInt32, paFloat32). */
+export const PA_FORMATS = ['S8', 'S16_LE', 'S24_3LE', 'S32_LE', 'FLOAT_LE'] as const;
+export type PaFormat = (typeof PA_FORMATS)[number];
+
+const paDevice = union<number | string>('a PortAudio device index, a device name (or a unique part of it), or "hw:CARD,DEV"', (v) =>
+  typeof v === 'number' ? int({ min: 0, max: 4095 }) : typeof v === 'string' ? str({ maxLength: 128 }) : undefined,
+);
+const midiPort = union<number | string>('a port index or a unique part of a port name (e.g. "Midi Through")', (v) =>
+  typeof v === 'number' ? int({ min: 0, max: 1023 }) : typeof v === 'string' ? str({ maxLength: 128 }) : undefined,
+);
+
 const ctlValue = union<number | boolean | string>('an integer, true/false or an enum item name', (v) =>
   typeof v === 'number' ? int({ min: -(2 ** 31), max: 2 ** 31 - 1 }) : typeof v === 'boolean' ? bool : typeof v === 'string' ? str({ maxLength: 44 }) : undefined,
 );
@@ -80,7 +91,13 @@ export const STEP_MODIFIERS = {
   label: str({ maxLength: 64 }),
 };
 
-export type OpFamily = 'pcm' | 'seq' | 'ctl' | 'device' | 'timing';
+export type OpFamily = 'pcm' | 'seq' | 'ctl' | 'device' | 'timing' | 'pa' | 'midi';
+
+/** What a handle holds: a raw PCM file or sequencer client (the agent), or a library stream or port (the application lane). */
+export type HandleKind = 'pcm' | 'seq' | 'pa' | 'midi';
+
+/** Ops of these families run through the libraries an application uses (native-bridge/applane/), not as raw ioctls. */
+export const LIBRARY_FAMILIES: readonly OpFamily[] = ['pa', 'midi'];
 
 export interface OpSpec {
   name: string;
@@ -92,8 +109,8 @@ export interface OpSpec {
   shorthand?: string;
   args: Schema<Record<string, unknown>>;
   /** Which handle kind the op opens or uses, for cross-reference checks. */
-  opens?: 'pcm' | 'seq';
-  uses?: 'pcm' | 'seq';
+  opens?: HandleKind;
+  uses?: HandleKind;
   /** Ops whose arguments may not appear together. */
   exclusive?: string[][];
 }
@@ -166,6 +183,42 @@ export const OPS: readonly OpSpec[] = [
     required: { card: cardRef } }),
   spec({ name: 'device.attach', family: 'device', summary: 'Bring a detached card back', kernel: 'hot-plug / bind', shorthand: 'card', required: { card: cardRef } }),
 
+  // ---- application lane: PortAudio (naudiodon) ----
+  spec({ name: 'pa.devices', family: 'pa', summary: 'List devices and host APIs as PortAudio sees them', kernel: 'Pa_Initialize: ALSA host API probes every PCM (snd_pcm_open, HW_REFINE, close)' }),
+  spec({ name: 'pa.open', family: 'pa', summary: 'Open a PortAudio stream (callback mode, as naudiodon does)', kernel: 'Pa_OpenStream: snd_pcm_open, HW_REFINE…, HW_PARAMS, SW_PARAMS', opens: 'pa', shorthand: 'handle',
+    required: { handle },
+    optional: {
+      device: varying(paDevice, false),
+      direction: oneOf(['playback', 'capture'] as const),
+      channels: varying(int({ min: 1, max: 64 }), true),
+      format: varying(oneOf(PA_FORMATS, 'a PortAudio sample format, one of'), false),
+      rate: varying(int({ min: 1000, max: 768000, unit: 'Hz' }), true),
+      frames_per_buffer: varying(int({ min: 0, max: 1 << 16, unit: 'frames' }), true),
+      max_queue: int({ min: 1, max: 64 }),
+    } }),
+  spec({ name: 'pa.start', family: 'pa', summary: 'Start the stream (its callback thread prepares and starts the PCM)', kernel: 'Pa_StartStream: PREPARE, mmap silence, START', uses: 'pa', shorthand: 'handle', required: { handle } }),
+  spec({ name: 'pa.write', family: 'pa', summary: 'Queue frames for the callback to play (waits while the queue is full)', kernel: 'callback thread: poll, avail_update, mmap_begin/commit', uses: 'pa', shorthand: 'handle',
+    required: { handle }, optional: { frames: varying(frames, true), periods: varying(num({ min: 0.01, max: 65536 }), false), pattern: oneOf(['silence', 'sine', 'impulse'] as const) },
+    exclusive: [['frames', 'periods']] }),
+  spec({ name: 'pa.read', family: 'pa', summary: 'Take captured frames (waits for the callback); glitch: check a looped-back sine', kernel: 'callback thread: poll, avail_update, mmap_begin/commit', uses: 'pa', shorthand: 'handle',
+    required: { handle }, optional: { frames: varying(frames, true), periods: varying(num({ min: 0.01, max: 65536 }), false), glitch: bool },
+    exclusive: [['frames', 'periods']] }),
+  spec({ name: 'pa.stop', family: 'pa', summary: 'Stop after queued frames, then close (naudiodon quit("WAIT"))', kernel: 'Pa_StopStream: DROP (PortAudio 19.6 never drains); Pa_CloseStream: HW_FREE, close', uses: 'pa', shorthand: 'handle', required: { handle } }),
+  spec({ name: 'pa.abort', family: 'pa', summary: 'Stop at once, then close (naudiodon quit("ABORT"))', kernel: 'Pa_AbortStream: DROP; Pa_CloseStream: HW_FREE, close', uses: 'pa', shorthand: 'handle', required: { handle } }),
+  spec({ name: 'pa.close', family: 'pa', summary: 'Release the stream (aborts it first if it is still open)', kernel: 'Pa_AbortStream + Pa_CloseStream when not stopped yet', uses: 'pa', shorthand: 'handle', required: { handle } }),
+
+  // ---- application lane: RtMidi (midi) ----
+  spec({ name: 'midi.ports', family: 'midi', summary: 'List MIDI input and output ports as RtMidi sees them', kernel: 'snd_seq_open, QUERY_NEXT_CLIENT/PORT' }),
+  spec({ name: 'midi.open', family: 'midi', summary: 'Open an RtMidi input or output and connect it to a port', kernel: 'snd_seq_open, CREATE_PORT, SUBSCRIBE_PORT', opens: 'midi', shorthand: 'handle',
+    required: { handle }, optional: { direction: oneOf(['input', 'output'] as const), port: midiPort, name: str({ maxLength: 63 }) } }),
+  spec({ name: 'midi.open_virtual', family: 'midi', summary: 'Open an RtMidi virtual port others can connect to', kernel: 'snd_seq_open, CREATE_PORT', opens: 'midi', shorthand: 'handle',
+    required: { handle }, optional: { direction: oneOf(['input', 'output'] as const), name: str({ maxLength: 63 }) } }),
+  spec({ name: 'midi.send', family: 'midi', summary: 'Send numbered messages (note, controller or SysEx)', kernel: 'snd_seq_event_output_direct → write()', uses: 'midi',
+    required: { handle }, optional: { count: varying(int({ min: 1, max: 4096 }), true), type: oneOf(['note', 'controller', 'sysex'] as const), size: int({ min: 12, max: 65536, unit: 'bytes of sysex' }) } }),
+  spec({ name: 'midi.receive', family: 'midi', summary: 'Collect received messages with counts and timestamps', kernel: 'input thread: poll, snd_seq_event_input → read()', uses: 'midi', shorthand: 'handle',
+    required: { handle }, optional: { count: int({ min: 1, max: 1 << 20 }), for: duration({ max: 3600e9 }) } }),
+  spec({ name: 'midi.close', family: 'midi', summary: 'Close the port and its client', kernel: 'UNSUBSCRIBE_PORT, DELETE_PORT, close()', uses: 'midi', shorthand: 'handle', required: { handle } }),
+
   // ---- timing ----
   spec({ name: 'sleep', family: 'timing', summary: 'Sleep for a while', kernel: 'clock_nanosleep()', shorthand: 'for', required: { for: varying(duration({ max: 3600e9 }), false) } }),
   spec({ name: 'jitter', family: 'timing', summary: 'Sleep a seeded random time in [min, max]', kernel: 'clock_nanosleep()', shorthand: 'max',
@@ -181,6 +234,12 @@ const byName = new Map(OPS.map((o) => [o.name, o]));
 
 export function opSpec(name: string): OpSpec | undefined {
   return byName.get(name);
+}
+
+/** Does the op run through a library in the application lane (pa.*, midi.*)? */
+export function isLibraryOp(name: string): boolean {
+  const f = byName.get(name)?.family;
+  return f !== undefined && LIBRARY_FAMILIES.includes(f);
 }
 
 /** Reserved step keys that are not op arguments. */

@@ -4,7 +4,8 @@
 // positions to the errors.
 import { type Issue, type Path, describe, int, list, map, obj, oneOf, str, closest, transform } from './schema.js';
 import { duration } from './duration.js';
-import { OPS, OP_NAMES, type OpSpec, checkExclusive, opSpec } from './ops.js';
+import { OPS, OP_NAMES, type HandleKind, type OpSpec, checkExclusive, opSpec } from './ops.js';
+import { checkLanePlacement } from './placement.js';
 import { ERRNO_NAMES } from './errno.js';
 
 export const RACE_FAMILIES = ['seq-pool-resize', 'dpcm-route-change', 'parallel-hw-params', 'detach-while-open', 'stop-close-race'] as const;
@@ -32,6 +33,10 @@ export interface Thresholds {
   latency_p99?: number;
   ioctl_p99?: number;
   wakeup_late_p99?: number;
+  /** Application lane: glitches allowed in a looped-back sine. */
+  glitches?: number;
+  /** Application lane: MIDI send-to-receive latency bound (p99 of the per-receive medians). */
+  midi_latency_p99?: number;
 }
 
 export type StopOn = 'first' | 'critical' | 'never';
@@ -121,6 +126,8 @@ const expectSchema = obj({}, {
     latency_p99: duration({}),
     ioctl_p99: duration({}),
     wakeup_late_p99: duration({}),
+    glitches: int({ min: 0 }),
+    midi_latency_p99: duration({}),
   }),
   stop_on: oneOf(['first', 'critical', 'never'] as const),
   klog_ignore: list(transform(str({ maxLength: 200 }), (p, path, issues) => {
@@ -267,7 +274,7 @@ export function validateScenario(raw: unknown): ValidationResult {
 
   // Cross-references: handles must be opened with the right kind before use,
   // and barriers may only appear in lanes (setup has nobody to meet).
-  const handleKinds = new Map<string, 'pcm' | 'seq'>();
+  const handleKinds = new Map<string, HandleKind>();
   const all: Step[] = [...setup, ...lanes.flatMap((l) => l.steps), ...teardown];
   for (const s of all) {
     const sp = opSpec(s.op)!;
@@ -296,6 +303,7 @@ export function validateScenario(raw: unknown): ValidationResult {
       }
     }
   }
+  checkLanePlacement(setup, lanes, teardown, issues);
   for (const s of [...setup, ...teardown]) {
     if (s.op === 'barrier') issues.push({ path: stepPath(s), message: 'barriers only make sense inside lanes' });
   }

@@ -62,14 +62,17 @@ export class SeqAccountingDetector implements Detector {
   }
 
   feed(e: RunEvent): Finding[] | void {
-    if (e.kind !== 'act' || !e.op.startsWith('seq.')) return;
+    if (e.kind !== 'act' || !(e.op.startsWith('seq.') || e.op.startsWith('midi.'))) return;
     const d = e.data ?? {};
-    switch (e.op) {
+    // the application lane numbers RtMidi messages the same way (native-bridge/applane/PROTOCOL.md)
+    const op = e.op === 'midi.send' ? 'seq.send' : e.op === 'midi.receive' ? 'seq.read' : e.op;
+    switch (op) {
       case 'seq.open':
         if (e.ret === 0 && e.handle) this.clients.set(e.handle, d.client as number);
         return;
       case 'seq.send': {
         const s = this.stream(d.src as string);
+        if (d.src === undefined) return;
         if ((d.sent as number) > 0) s.sent.push({ first: d.first as number, count: d.sent as number, t: e.t, dest: d.dest as string });
         if (e.errno && d.refused !== undefined) s.refused.set(e.errno, (s.refused.get(e.errno) ?? 0) + 1);
         return;

@@ -7,6 +7,8 @@ import { simDeviceList } from '../../sim/devices.js';
 import { DecisionLog } from '../../sim/kernel/strategy.js';
 import { SimRun } from './sim-run.js';
 import type { DeviceList } from '../../devices/types.js';
+import { placementOf } from '../../vocabulary/placement.js';
+import { allSteps } from '../../vocabulary/scenario.js';
 
 export class SimTarget implements Target {
   readonly id = 'sim' as const;
@@ -22,6 +24,9 @@ export class SimTarget implements Target {
   }
 
   async run(req: RunRequest): Promise<RunOutcome> {
+    // TODO(applane stage 2): mirror pa.*/midi.* as the ALSA calls the libraries make (native-bridge/applane/ALSA-CALLS.md)
+    if (placementOf(allSteps(req.scenario)) === 'library')
+      throw new TargetError(`${req.scenario.name} drives PortAudio/RtMidi (pa.*, midi.*); the simulated kernel does not mirror those libraries yet: run it with --target local or --target vm`);
     let bugs;
     try {
       bugs = parseProfile(req.profile);
