@@ -6,8 +6,29 @@ import type { DeviceList } from '../devices/types.js';
 import type { Finding, InterleavingStep, KlogEvent, RunEvent, RunHeader, RunTrailer, Severity, Verdict } from '../events/types.js';
 import type { PhaseSummary, RunSummary } from '../engine/run.js';
 import type { PresetProblem } from '../vocabulary/preset-file.js';
+import type { KernelListing, KernelsResult } from '../vlab/kernel-listing.js';
+import type { KernelMatrix, MatrixRow } from '../engine/kernel-matrix.js';
+import type { VmSettings } from '../vlab/boot-settings.js';
 
-export type { DeviceList, Finding, InterleavingStep, KlogEvent, PhaseSummary, PresetProblem, RunEvent, RunHeader, RunSummary, RunTrailer, Severity, Verdict };
+export type { DeviceList, Finding, InterleavingStep, KernelListing, KernelMatrix, KernelsResult, KlogEvent, MatrixRow, PhaseSummary, PresetProblem, RunEvent, RunHeader, RunSummary, RunTrailer, Severity, Verdict, VmSettings };
+
+/** A kernel matrix started from the app: one run per kernel, one after another. */
+export interface MatrixStatus {
+  id: string;
+  preset: string;
+  seed: number;
+  state: 'running' | 'done';
+  rows: MatrixRowState[];
+}
+
+export interface MatrixRowState {
+  kernel: string;
+  state: 'waiting' | 'running' | 'done' | 'error';
+  runId?: string;
+  /** Once done: the verdict row (finding types, signature function, time covered). */
+  row?: MatrixRow;
+  error?: string;
+}
 
 export interface LabInfo {
   version: string;
@@ -99,11 +120,15 @@ export interface RunStartParams {
   duration?: number;
   /** Afterwards, run the same scenario on the fixed simulated kernel and compare (summary.oracle). */
   oracle?: boolean;
+  /** Target "vm": kernel, module overlay, memory debugging, hardware. */
+  vm?: VmSettings;
 }
 
 export interface RunStarted {
   runId: string;
   dir: string;
+  /** A kernel matrix (vm.kernelVersion named several kernels): its id for matrix.get; runId is its first run. */
+  matrix?: string;
 }
 
 export type RunState = 'running' | 'done' | 'incomplete';
@@ -194,7 +219,10 @@ type NoParams = Record<string, never>;
 export interface ApiMethods {
   'lab.info': { params: NoParams; result: LabInfo };
   'targets.list': { params: NoParams; result: TargetInfo[] };
-  'devices.list': { params: { target: string; refresh?: boolean }; result: DevicesResult };
+  'devices.list': { params: { target: string; refresh?: boolean; vm?: VmSettings }; result: DevicesResult };
+  /** The Debian kernels the virtual lab can boot (stresslab kernels). */
+  'kernels.list': { params: { refresh?: boolean }; result: KernelsResult };
+  'matrix.get': { params: { id: string }; result: MatrixStatus };
   'profiles.list': { params: NoParams; result: ProfileSwitch[] };
   'presets.list': { params: NoParams; result: PresetEntry[] };
   'presets.load': { params: { name: string }; result: PresetText };

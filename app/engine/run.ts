@@ -8,7 +8,7 @@ import type { Scenario } from '../vocabulary/scenario.js';
 import type { OracleSummary } from '../analysis/oracle.js';
 import { Analysis } from '../analysis/analysis.js';
 import { JournalWriter } from '../journal/writer.js';
-import { TargetError, type RunOutcome, type Target } from '../targets/target.js';
+import { type KernelContext, TargetError, type RunOutcome, type Target } from '../targets/target.js';
 import { TOOL } from '../version.js';
 import { profileLabel, parseProfile } from '../sim/profiles.js';
 
@@ -59,6 +59,8 @@ export interface RunSummary {
   journal?: string;
   /** Written by --oracle (engine/oracle-run.ts). */
   oracle?: OracleSummary;
+  /** The real kernel the run ran on (virtual lab): version, module overlay, taint, memory debugging. */
+  kernel?: KernelContext;
 }
 
 /**
@@ -216,6 +218,12 @@ export class RunHandle {
     journal?.close();
     const counts: Record<string, number> = {};
     for (const f of allFindings) counts[f.type] = (counts[f.type] ?? 0) + 1;
+    let kernel: KernelContext | undefined;
+    try {
+      kernel = spec.target.kernelContext?.();
+    } catch {
+      // a target that cannot say which kernel it ran is still a run
+    }
     const summary: RunSummary = {
       verdict,
       preset: sc.name,
@@ -233,6 +241,7 @@ export class RunHandle {
       metrics: analyses.length === 1 ? analyses[0]!.summary(offset) : Object.fromEntries(analyses.map((a, i) => [phases[i]?.name ?? String(i), a.summary(phases[i]?.elapsed ?? 0)])),
       ...(sc.suite ? { phases } : {}),
       ...(spec.outDir ? { journal: 'journal.jsonl' } : {}),
+      ...(kernel ? { kernel } : {}),
     };
     if (spec.outDir) {
       mkdirSync(spec.outDir, { recursive: true });

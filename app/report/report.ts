@@ -86,6 +86,7 @@ export function buildReport({ journal, summary, runId }: ReportInput): string {
 <tr><th>status</th><td>${esc(summary ? `${summary.status}${summary.reason ? ` — ${summary.reason}` : ''}` : journal.truncated ? 'journal cut short (the writer died mid-line)' : 'no summary (the run did not finish)')}</td></tr>
 <tr><th>covered</th><td>${formatNs(elapsed)} ${h.target === 'sim' ? 'of virtual time' : ''}${summary ? ` in ${(summary.wall_ms / 1000).toFixed(1)} s` : ''}</td></tr>
 <tr><th>events</th><td>${series.events} (${series.actions} operations, ${series.errors} failed, ${series.xrunsTotal} xruns, ${series.klog.length + series.klogDropped} kernel log lines)</td></tr>
+${kernelRows(summary?.kernel)}
 </table>
 <p class="desc">${esc(h.scenario.description.trim())}</p></header>
 <h2>Findings (${findings.length})</h2>
@@ -103,6 +104,34 @@ ${log}
 <footer>${esc(h.tool)} · generated ${new Date().toISOString()}</footer>
 </body></html>
 `;
+}
+
+type Taint = NonNullable<NonNullable<RunSummary['kernel']>['taint_at_boot']>;
+
+function taintText(t: Taint | undefined): string {
+  if (!t) return 'unknown';
+  return t.value === 0 ? 'not tainted' : `${t.letters} (${t.value}): ${t.flags.map((f) => `${f.letter} ${f.meaning}`).join(', ')}`;
+}
+
+/** The real kernel a virtual-lab run ran on: version, module overlay (patches and their hashes), taint, memory debugging. */
+function kernelRows(k: RunSummary['kernel']): string {
+  if (!k) return '';
+  const o = k.overlay as
+    | { key: string; source_version: string; rebuilt: string[]; patches: { name: string; sha256: string }[]; extra_module_dirs: { dir: string; sha256: string }[]; modules: string[] }
+    | undefined;
+  const rows = [
+    `<tr><th>kernel</th><td>${esc(k.release)}${k.package ? ` (${esc(k.package)})` : ''}${k.source_version ? `, Debian source ${esc(k.source_version)}, upstream ${esc(k.upstream ?? '')}` : ''}${k.origin === 'user' ? ', the user\'s own build' : ''}</td></tr>`,
+    `<tr><th>memory debugging</th><td>${esc(k.memory_debug.on.join(' ') || 'off')}${k.memory_debug.unavailable.length ? ` <small>(not available: ${esc(k.memory_debug.unavailable.join('; '))})</small>` : ''}</td></tr>`,
+  ];
+  if (o) {
+    rows.push(
+      `<tr><th>module overlay</th><td>${esc(o.key)}: rebuilt ${esc([...o.rebuilt, ...o.extra_module_dirs.map((e) => `${e.dir} (sha256 ${e.sha256})`)].join(', '))} from linux-source ${esc(o.source_version)}` +
+        `${o.patches.length ? `<br>patches: ${o.patches.map((p) => `<code>${esc(p.name)}</code> sha256 <code>${esc(p.sha256)}</code>`).join('<br>')}` : '<br>no patches'}` +
+        `<br>modules loaded instead of the stock ones: ${esc(o.modules.join(', '))}</td></tr>`,
+    );
+  }
+  rows.push(`<tr><th>kernel taint</th><td>after boot: ${esc(taintText(k.taint_at_boot))}${k.taint_at_end ? `<br>after the run: ${esc(taintText(k.taint_at_end))}` : ''}</td></tr>`);
+  return rows.join('\n');
 }
 
 /** The oracle's verdict on the run (--oracle): the same scenario on the fixed model, compared. */

@@ -15,6 +15,11 @@ import { oracleRefusal } from '../../app/analysis/oracle.js';
 import { runTask } from '../workers/tasks.js';
 import { PresetStore } from './presets.js';
 import { RunsStore } from './runs-store.js';
+import { KernelMatrices } from './kernel-matrices.js';
+import { type ArchiveKernel, expandKernelList, isKernelList } from '../../app/vlab/archive.js';
+import { seriesOf } from '../../app/vlab/debian-version.js';
+import { VlabInputError } from '../../app/vlab/errors.js';
+import type { KernelsResult } from '../../app/api/types.js';
 
 /** Whoever is on the other end of a transport: a window or a WebSocket. */
 export interface Client {
@@ -53,6 +58,8 @@ export class LabService {
   private readonly subs = new Map<string, Subscription>();
   private nextSub = 1;
   private readonly devices = new Map<string, Promise<DevicesResult>>();
+  private readonly matrices = new KernelMatrices();
+  private kernels: Promise<KernelsResult> | undefined;
 
   constructor(readonly opts: LabServiceOptions) {
     this.presets = new PresetStore(opts.builtinPresetDir, opts.userPresetDir);
@@ -86,7 +93,9 @@ export class LabService {
   private readonly handlers: { [M in Method]: (p: Params<M>, c: Client) => Promise<Result<M>> | Result<M> } = {
     'lab.info': () => ({ version: VERSION, mode: this.opts.mode, runsDir: this.runs.dir, userPresetDir: this.opts.userPresetDir, builtinPresetDir: this.opts.builtinPresetDir }),
     'targets.list': async () => (await runTask({ kind: 'targets' }, this.opts.taskTimeoutMs ?? 60_000)).targets,
-    'devices.list': (p) => this.listDevices(p.target, p.refresh ?? false),
+    'devices.list': (p) => this.listDevices(p.target, p.refresh ?? false, p.vm),
+    'kernels.list': (p) => this.listKernels(p.refresh ?? false),
+    'matrix.get': (p) => this.matrices.get(p.id, this.runs.path(p.id)),
     'profiles.list': () => Object.entries(BUG_SWITCHES).map(([name, b]) => ({ name, seed: b.seed, summary: b.summary, finding: b.finding })),
     'presets.list': () => this.presets.list(),
     'presets.load': (p) => this.presets.load(p.name),
@@ -121,22 +130,36 @@ export class LabService {
     },
   };
 
-  private listDevices(target: string, refresh: boolean): Promise<DevicesResult> {
-    // Cached: listing a virtual lab's devices boots a guest.
-    let p = refresh ? undefined : this.devices.get(target);
+  private listDevices(target: string, refresh: boolean, vm?: Params<'devices.list'>['vm']): Promise<DevicesResult> {
+    // Cached: listing a virtual lab's devices boots a guest (per kernel and hardware).
+    const key = target === 'vm' && vm ? `${target} ${JSON.stringify(vm)}` : target;
+    if (target === 'vm' && vm?.kernelVersion && isKernelList(vm.kernelVersion)) throw new ApiError('bad-request', 'params.vm.kernelVersion: devices are listed for one kernel, not a matrix');
+    let p = refresh ? undefined : this.devices.get(key);
     if (!p) {
-      p = runTask({ kind: 'devices', target }, this.opts.taskTimeoutMs ?? 120_000).then((r) => r.devices);
-      this.devices.set(target, p);
-      p.catch(() => this.devices.delete(target));
+      p = runTask({ kind: 'devices', target, ...(target === 'vm' && vm ? { vm } : {}) }, this.opts.taskTimeoutMs ?? 120_000).then((r) => r.devices);
+      this.devices.set(key, p);
+      p.catch(() => this.devices.delete(key));
     }
     return p;
+  }
+
+  /** The Debian kernels (apt-cache, about a second; remembered until asked to refresh). */
+  private listKernels(refresh: boolean): Promise<KernelsResult> {
+    if (refresh || !this.kernels) {
+      const p = runTask({ kind: 'kernels' }, 120_000).then((r) => r.kernels);
+      this.kernels = p;
+      p.catch(() => {
+        if (this.kernels === p) this.kernels = undefined;
+      });
+    }
+    return this.kernels;
   }
 
   private newRunDir(preset: string, target: string): { id: string; dir: string } {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
     mkdirSync(this.runs.dir, { recursive: true });
     for (let n = 1; ; n++) {
-      const id = `${stamp}_${preset}_${target}${n > 1 ? `-${n}` : ''}`;
+      const id = `${stamp}_${preset}_${target.replace(/[^A-Za-z0-9._-]/g, '_')}${n > 1 ? `-${n}` : ''}`;
       const dir = join(this.runs.dir, id);
       if (!existsSync(dir)) {
         mkdirSync(dir);
@@ -162,15 +185,47 @@ export class LabService {
   }
 
   private startRun(p: Params<'run.start'>): Promise<RunStarted> {
-    return this.launch(this.scenarioFor(p.source), p);
+    const scenario = this.scenarioFor(p.source);
+    if (p.vm && p.target !== 'vm') throw new ApiError('bad-request', `params.vm: virtual-lab settings only apply to target vm, not ${p.target}`);
+    const spec = p.vm?.kernelVersion;
+    if (spec && isKernelList(spec)) return this.startMatrix(scenario, p, spec);
+    return this.launch(scenario, p);
   }
 
-  private async launch(scenario: Scenario, p: Omit<Params<'run.start'>, 'source'>, replay?: string): Promise<RunStarted> {
+  /** vm.kernelVersion names several kernels: one run per kernel, one after another, and a table of verdicts. */
+  private async startMatrix(scenario: Scenario, p: Params<'run.start'>, spec: string): Promise<RunStarted> {
+    if (p.oracle) throw new ApiError('bad-request', 'params.oracle: the oracle compares one run with the model; not with a kernel matrix');
+    const listing = await this.listKernels(false);
+    const known: ArchiveKernel[] = listing.kernels.map((k) => ({ package: k.package, release: k.release, version: k.version, sourceVersion: k.source_version, upstream: k.upstream, series: seriesOf(k.upstream) }));
+    let kernels: ArchiveKernel[];
+    try {
+      kernels = expandKernelList(spec, known);
+    } catch (e) {
+      if (e instanceof VlabInputError) throw new ApiError('bad-request', `params.vm.kernelVersion: ${e.message}`);
+      throw e;
+    }
+    this.manager.assertFree('vm');
+    const { id, dir } = this.newRunDir(scenario.name, 'vm-matrix');
+    return this.matrices.start(
+      id,
+      dir,
+      scenario.name,
+      p.seed,
+      kernels.map((k) => ({ version: k.version, package: k.package, source_version: k.sourceVersion, upstream: k.upstream })),
+      {
+        launch: (k) => this.launch(scenario, { ...p, vm: { ...p.vm, kernelVersion: k.version } }, undefined, k.version),
+        done: (runId) => this.manager.whenDone(runId),
+        changed: () => this.broadcast({ type: 'runs-changed' }),
+      },
+    );
+  }
+
+  private async launch(scenario: Scenario, p: Omit<Params<'run.start'>, 'source'>, replay?: string, label?: string): Promise<RunStarted> {
     const profile = this.profileOf(p.profile);
     const refusal = p.oracle ? oracleRefusal(scenario, p.target, profile) : null;
     if (refusal) throw new ApiError('bad-request', refusal);
     this.manager.assertFree(p.target);
-    const { id, dir } = this.newRunDir(scenario.name, p.target);
+    const { id, dir } = this.newRunDir(scenario.name, label ? `${p.target}_${label}` : p.target);
     await this.manager.start(id, {
       kind: 'run',
       builtinPresetDir: this.opts.builtinPresetDir,
@@ -182,6 +237,7 @@ export class LabService {
       ...(p.duration !== undefined ? { duration: p.duration } : {}),
       ...(replay !== undefined ? { replay } : {}),
       ...(p.oracle ? { oracle: true } : {}),
+      ...(p.vm ? { vm: p.vm } : {}),
       outDir: dir,
     });
     return { runId: id, dir };

@@ -16,6 +16,7 @@ import type { Target } from '../../app/targets/target.js';
 import { PresetStore } from '../service/presets.js';
 import { recordOracle, runOracle, watchForOracle } from '../../app/engine/oracle-run.js';
 import type { RunControl, RunJob, RunWorkerMessage } from './messages.js';
+import { prepareVm } from './vm-boot.js';
 
 const port = parentPort;
 if (!port) throw new Error('run-worker.js runs as a worker thread');
@@ -44,6 +45,7 @@ function gated(target: Target): { target: Target; open(): void } {
         return target.run(req);
       },
       ...(target.explain ? { explain: (f) => target.explain!(f) } : {}),
+      ...(target.kernelContext ? { kernelContext: () => target.kernelContext!() } : {}),
       ...(target.dispose ? { dispose: () => target.dispose!() } : {}),
     },
   };
@@ -73,7 +75,9 @@ async function journalPrefix(count: number): Promise<string[]> {
 async function main(): Promise<void> {
   const factory = targetFactory(job.target);
   if (!factory) throw new Error(`unknown target "${job.target}"`);
-  const real = factory.create({});
+  // The virtual lab's kernel is fetched and its overlay built before the run
+  // starts: a bad kernel name or patch is the request's fault, not the run's.
+  const real = factory.create(job.target === 'vm' ? { boot: await prepareVm(job.vm) } : {});
   const avail = await real.available();
   if (!avail.ok) throw new Error(`target ${job.target} is not available: ${avail.why ?? 'no reason given'}`);
   const presets = new PresetStore(job.builtinPresetDir, job.userPresetDir);
@@ -140,7 +144,8 @@ async function main(): Promise<void> {
 main().then(
   () => port.close(),
   (e: unknown) => {
-    post({ type: 'failed', message: e instanceof Error ? e.message : String(e) });
+    const bad = (e as { code?: unknown }).code === 'bad-request';
+    post({ type: 'failed', message: e instanceof Error ? e.message : String(e), ...(bad ? { code: 'bad-request' as const } : {}) });
     port.close();
   },
 );

@@ -9,6 +9,8 @@ import { readJournal } from '../../app/journal/reader.js';
 import { buildReport } from '../../app/report/report.js';
 import type { RunSummary, TargetInfo } from '../../app/api/types.js';
 import type { TaskJob, TaskResult, TaskWorkerMessage } from './messages.js';
+import { kernelListing } from '../../app/vlab/kernel-listing.js';
+import { prepareVm } from './vm-boot.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -31,10 +33,12 @@ async function run(): Promise<TaskResult> {
       }
       return { kind: 'targets', targets };
     }
+    case 'kernels':
+      return { kind: 'kernels', kernels: await kernelListing() };
     case 'devices': {
       const f = targetFactory(job.target);
       if (!f) throw Object.assign(new Error(`unknown target "${job.target}"`), { code: 'not-found' });
-      const t = f.create({});
+      const t = f.create(job.target === 'vm' && job.vm ? { boot: await prepareVm(job.vm) } : {});
       const a = await t.available();
       if (!a.ok) throw Object.assign(new Error(`target ${job.target} is not available: ${a.why ?? ''}`), { code: 'unavailable' });
       try {
@@ -61,6 +65,6 @@ run().then(
   (result) => port.postMessage({ type: 'result', result } satisfies TaskWorkerMessage),
   (e: unknown) => {
     const code = (e as { code?: unknown }).code;
-    port.postMessage({ type: 'failed', message: e instanceof Error ? e.message : String(e), ...(code === 'not-found' || code === 'unavailable' ? { code } : {}) } satisfies TaskWorkerMessage);
+    port.postMessage({ type: 'failed', message: e instanceof Error ? e.message : String(e), ...(code === 'not-found' || code === 'unavailable' || code === 'bad-request' ? { code } : {}) } satisfies TaskWorkerMessage);
   },
 );

@@ -6,8 +6,11 @@ import { type Command, EXIT, type Io } from '../command.js';
 import { PresetLibrary } from '../../engine/presets.js';
 import { type RunHandle, type RunSummary, startRun } from '../../engine/run.js';
 import { junitXml } from '../../engine/junit.js';
-import { writeFileSync } from 'node:fs';
-import { GUEST_OPTIONS, guestOptions, refuseGuestFlags } from './vm.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { GUEST_OPTIONS, guestOptions, prepareForCli, refuseGuestFlags } from './vm.js';
+import { type BootOptions, expandKernelVersions, isKernelList, type PreparedBoot, VlabInputError } from '../../vlab/index.js';
+import { cacheRoot } from '../../vlab/paths.js';
+import { errorRow, type KernelMatrix, matrixHtml, matrixRow, matrixText, type MatrixRow } from '../../engine/kernel-matrix.js';
 import { parseDuration } from '../../vocabulary/duration.js';
 import { ProfileError, parseProfile, profileLabel } from '../../sim/profiles.js';
 import { targetFactory, targetIds } from '../../targets/registry.js';
@@ -23,7 +26,7 @@ export const RUN_OPTIONS = [
   { name: 'out', value: true, valueName: 'DIR', help: 'where to write journal.jsonl and summary.json (default runs/<time>_<preset>_<target>)' },
   { name: 'strategy', value: true, valueName: 'pct|random', help: 'simulator scheduling strategy (default pct)' },
   { name: 'depth', value: true, valueName: 'D', help: 'PCT bug depth (default 3)' },
-  ...GUEST_OPTIONS.filter((o) => ['hw', 'kernel', 'modules'].includes(o.name)).map((o) => ({ ...o, help: `${o.help} (--target vm)` })),
+  ...GUEST_OPTIONS.filter((o) => ['hw', 'kernel-version', 'kernel-patch', 'rebuild', 'extra-modules', 'no-mem-debug', 'kernel', 'modules'].includes(o.name)).map((o) => ({ ...o, help: `${o.help} (--target vm)` })),
   { name: 'allow-detach', help: 'real hardware: allow device.detach to unbind the driver' },
   { name: 'json', help: 'print summary.json to stdout instead of a report' },
   { name: 'junit', value: true, valueName: 'FILE', help: 'also write a JUnit XML report for CI' },
@@ -92,6 +95,137 @@ export function statusLine(io: Io, h: RunHandle): () => void {
   };
 }
 
+interface RunArgs {
+  preset: { scenario: Scenario };
+  lib: PresetLibrary;
+  targetId: string;
+  boot?: BootOptions;
+  allowDetach: boolean;
+  seed: number;
+  profile: string[];
+  duration?: number;
+  strategy?: 'pct' | 'random';
+  depth?: number;
+  outDir: string;
+  oracle: boolean;
+  quiet: boolean;
+}
+
+/** One run on one target; the summary (oracle report included), or null when the target is not available. */
+async function runOnce(a: RunArgs, io: Io): Promise<{ summary: RunSummary; oracleReport: string } | null> {
+  const factory = targetFactory(a.targetId)!;
+  const target = factory.create({ ...(a.boot ? { boot: a.boot } : {}), allowDetach: a.allowDetach });
+  const avail = await target.available();
+  if (!avail.ok) {
+    io.err(`stresslab run: target ${a.targetId} is not available: ${avail.why}\n`);
+    return null;
+  }
+  const h = startRun({
+    scenario: a.preset.scenario,
+    target,
+    seed: a.seed,
+    profile: a.profile,
+    ...(a.duration !== undefined ? { duration: a.duration } : {}),
+    ...(a.strategy ? { strategy: a.strategy } : {}),
+    ...(a.depth !== undefined ? { depth: a.depth } : {}),
+    outDir: a.outDir,
+    loadScenario: (name: string): Scenario => a.lib.load(name).scenario,
+  });
+  const observed = a.oracle ? watchForOracle(h) : null;
+  const onSig = () => h.abort('interrupted');
+  process.once('SIGINT', onSig);
+  const stop = a.quiet ? () => {} : statusLine(io, h);
+  let summary: RunSummary;
+  try {
+    summary = await h.done;
+  } finally {
+    stop();
+    process.off('SIGINT', onSig);
+    await target.dispose?.();
+  }
+  let oracleReport = '';
+  if (observed && summary.status !== 'error') {
+    if (!a.quiet) io.err('running the oracle: the same scenario on the simulated kernel (fixed)…\n');
+    const report = await runOracle({ scenario: a.preset.scenario, seed: a.seed, ...(a.duration !== undefined ? { duration: a.duration } : {}), observed, target: a.targetId, profile: a.profile, outDir: a.outDir });
+    summary = recordOracle(a.outDir, summary, report);
+    oracleReport = oracleText(report);
+  }
+  return { summary, oracleReport };
+}
+
+function exitOf(s: RunSummary): number {
+  if (s.status === 'error') return EXIT.target;
+  return s.findings.length ? EXIT.findings : EXIT.ok;
+}
+
+/** The kernel lines of a vm run's report: which kernel, which overlay, its taint. */
+export function kernelText(s: RunSummary): string {
+  const k = s.kernel;
+  if (!k) return '';
+  const lines = [`  kernel: ${k.release}${k.source_version ? ` (Debian ${k.source_version})` : ''}; memory debugging: ${k.memory_debug.on.join(' ') || 'off'}`];
+  const o = k.overlay as { key: string; rebuilt: string[]; source_version: string; patches: { name: string; sha256: string }[]; extra_module_dirs: { dir: string }[] } | undefined;
+  if (o) {
+    const what = [...o.rebuilt, ...o.extra_module_dirs.map((e) => e.dir)].join(', ');
+    lines.push(`  overlay ${o.key}: ${what} rebuilt from ${o.source_version}${o.patches.length ? `; patches: ${o.patches.map((p) => `${p.name} sha256:${p.sha256}`).join(', ')}` : ''}`);
+  }
+  const t = k.taint_at_end ?? k.taint_at_boot;
+  if (t) lines.push(`  taint: ${t.value ? `${t.letters} (${t.flags.map((f) => f.meaning).join(', ')})` : 'none'}${k.taint_at_end && k.taint_at_boot && k.taint_at_end.value !== k.taint_at_boot.value ? ` (after boot: ${k.taint_at_boot.letters || 'none'})` : ''}`);
+  return lines.join('\n') + '\n';
+}
+
+/** A usage error from preparing one kernel of a matrix names that kernel. */
+async function prepareKernel(base: BootOptions, version: string): Promise<PreparedBoot> {
+  try {
+    return await prepareForCli({ ...base, kernelVersion: version });
+  } catch (e) {
+    if (e instanceof UsageError) throw new UsageError(`kernel ${version}: ${e.message}`);
+    throw e;
+  }
+}
+
+async function runMatrix(a: RunArgs, spec: string, json: boolean, io: Io): Promise<number> {
+  let kernels;
+  try {
+    kernels = await expandKernelVersions(cacheRoot(), spec);
+  } catch (e) {
+    if (e instanceof VlabInputError) throw new UsageError(e.message);
+    throw e;
+  }
+  const base = a.boot ?? {};
+  // Every kernel is fetched and every overlay built first: a patch that does
+  // not apply to one of them is known before an hour of runs, not after.
+  const prepared: PreparedBoot[] = [];
+  for (const k of kernels) {
+    if (!a.quiet) io.err(`preparing kernel ${k.version} (${k.sourceVersion})…\n`);
+    prepared.push(await prepareKernel(base, k.version));
+  }
+  const rows: MatrixRow[] = [];
+  let exit: number = EXIT.ok;
+  const matrix = (): KernelMatrix => ({ kind: 'kernel-matrix', preset: a.preset.scenario.name, seed: a.seed, kernels: kernels.map((k) => k.version), rows, created: new Date().toISOString() });
+  mkdirSync(a.outDir, { recursive: true });
+  for (let i = 0; i < kernels.length; i++) {
+    const k = kernels[i]!;
+    const mk = { version: k.version, package: k.package, source_version: k.sourceVersion, upstream: k.upstream };
+    const dir = join(a.outDir, k.version);
+    if (!a.quiet) io.err(`[${i + 1}/${kernels.length}] ${a.preset.scenario.name} on kernel ${k.version} (${k.sourceVersion})\n`);
+    const r = await runOnce({ ...a, boot: prepared[i]!, outDir: dir }, io);
+    if (!r) return EXIT.target;
+    rows.push(matrixRow(mk, r.summary, k.version));
+    if (!json) io.out(reportText(r.summary, dir) + kernelText(r.summary));
+    // the worst of all: a target failure (3) over findings (1) over a pass (0)
+    exit = Math.max(exit, exitOf(r.summary));
+    writeFileSync(join(a.outDir, 'matrix.json'), JSON.stringify(matrix(), null, 2) + '\n');
+    if (r.summary.status === 'error' && /interrupted/.test(r.summary.reason ?? '')) break;
+  }
+  for (let i = rows.length; i < kernels.length; i++) rows.push(errorRow({ version: kernels[i]!.version, source_version: kernels[i]!.sourceVersion }, 'not run (the matrix was interrupted)'));
+  const m = matrix();
+  writeFileSync(join(a.outDir, 'matrix.json'), JSON.stringify(m, null, 2) + '\n');
+  writeFileSync(join(a.outDir, 'matrix.html'), matrixHtml(m));
+  if (json) io.out(JSON.stringify(m, null, 2) + '\n');
+  else io.out(`\n${matrixText(m)}  matrix: ${join(a.outDir, 'matrix.json')}\n`);
+  return exit;
+}
+
 export const runCommand: Command = {
   name: 'run',
   summary: 'Run a preset on a target and report findings',
@@ -113,52 +247,43 @@ export const runCommand: Command = {
     const duration = parseDurationArg(opt(p, 'duration'));
     const outDir = resolve(opt(p, 'out') ?? join('runs', `${stamp()}_${preset.scenario.name}_${targetId}`));
     refuseGuestFlags(p, targetId);
-    // The guest boots inside the run, which reports its own progress: no boot log here.
-    const boot = targetId === 'vm' ? { ...guestOptions(p, io), log: undefined } : undefined;
-    const target = factory.create({ ...(boot ? { boot } : {}), allowDetach: flag(p, 'allow-detach') });
+    const json = flag(p, 'json');
+    const quiet = flag(p, 'quiet') || json;
     const oracle = flag(p, 'oracle');
     const refusal = oracle ? oracleRefusal(preset.scenario, targetId, profile) : null;
     if (refusal) throw new UsageError(`--oracle: ${refusal}`);
-    const avail = await target.available();
-    if (!avail.ok) {
-      io.err(`stresslab run: target ${targetId} is not available: ${avail.why}\n`);
-      return EXIT.target;
-    }
-    const h = startRun({
-      scenario: preset.scenario,
-      target,
+    const log = quiet ? undefined : (l: string) => io.err(l + '\n');
+    const kernelSpec = targetId === 'vm' ? opt(p, 'kernel-version') : undefined;
+    const matrix = kernelSpec !== undefined && isKernelList(kernelSpec);
+    const given = targetId === 'vm' ? guestOptions(p, io, { matrix }) : undefined;
+    // The guest boots inside the run, which reports its own progress; fetching a
+    // kernel and building an overlay happen first, with their progress shown.
+    const base: RunArgs = {
+      preset,
+      lib,
+      targetId,
+      allowDetach: flag(p, 'allow-detach'),
       seed,
       profile,
       ...(duration !== undefined ? { duration } : {}),
       ...(strategy ? { strategy: strategy as 'pct' | 'random' } : {}),
       ...(depth !== undefined ? { depth } : {}),
       outDir,
-      loadScenario: (name: string): Scenario => lib.load(name).scenario,
-    });
-    const observed = oracle ? watchForOracle(h) : null;
-    const onSig = () => h.abort('interrupted');
-    process.once('SIGINT', onSig);
-    const stop = flag(p, 'quiet') || flag(p, 'json') ? () => {} : statusLine(io, h);
-    let summary: RunSummary;
-    try {
-      summary = await h.done;
-    } finally {
-      stop();
-      process.off('SIGINT', onSig);
-      await target.dispose?.();
+      oracle,
+      quiet,
+    };
+    if (matrix) {
+      if (oracle) throw new UsageError('--oracle compares one run with the model; run it per kernel, not with a kernel matrix');
+      if (opt(p, 'junit')) throw new UsageError('--junit writes one run\'s report; a kernel matrix writes matrix.json and matrix.html');
+      return runMatrix({ ...base, boot: { ...given!, log } }, kernelSpec!, json, io);
     }
-    let oracleReport = '';
-    if (observed && summary.status !== 'error') {
-      if (!flag(p, 'quiet') && !flag(p, 'json')) io.err('running the oracle: the same scenario on the simulated kernel (fixed)…\n');
-      const report = await runOracle({ scenario: preset.scenario, seed, ...(duration !== undefined ? { duration } : {}), observed, target: targetId, profile, outDir });
-      summary = recordOracle(outDir, summary, report);
-      oracleReport = oracleText(report);
-    }
+    const boot = given ? { ...(await prepareForCli({ ...given, log })), log: undefined } : undefined;
+    const r = await runOnce({ ...base, ...(boot ? { boot } : {}) }, io);
+    if (!r) return EXIT.target;
     const junit = opt(p, 'junit');
-    if (junit) writeFileSync(resolve(junit), junitXml(summary));
-    if (flag(p, 'json')) io.out(JSON.stringify(summary, null, 2) + '\n');
-    else io.out(reportText(summary, outDir) + oracleReport);
-    if (summary.status === 'error') return EXIT.target;
-    return summary.findings.length ? EXIT.findings : EXIT.ok;
+    if (junit) writeFileSync(resolve(junit), junitXml(r.summary));
+    if (json) io.out(JSON.stringify(r.summary, null, 2) + '\n');
+    else io.out(reportText(r.summary, outDir) + kernelText(r.summary) + r.oracleReport);
+    return exitOf(r.summary);
   },
 };
