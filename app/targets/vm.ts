@@ -289,7 +289,11 @@ async function guestKernelLog(g: Guest, emit: (e: RunEvent) => void): Promise<Ke
   let started = false;
   let lastUs = -1;
   const held: KmsgRecord[] = [];
+  /** Texts of the records stamped lastUs. */
+  const atLast = new Set<string>();
   const out = (r: { level: number; tsUs: number; text: string }) => {
+    if (r.tsUs > lastUs) atLast.clear();
+    if (r.tsUs >= lastUs) atLast.add(r.text);
     lastUs = Math.max(lastUs, r.tsUs);
     for (const e of align.push({ level: r.level, usec: r.tsUs, text: r.text })) emit(e);
   };
@@ -317,12 +321,20 @@ async function guestKernelLog(g: Guest, emit: (e: RunEvent) => void): Promise<Ke
       for (const r of held.splice(0)) out(r);
       for (const e of align.flush()) emit(e);
     },
-    /** The end of a panic is only on the console: add what the log channel did not deliver. */
+    /**
+     * The end of a panic is only on the console: add what the log channel did
+     * not deliver. The console's own lines carry the kernel's timestamps
+     * (GuestDown.text has them stripped), so they are read from there.
+     */
     panic(d) {
-      if (!d.text) return;
-      for (const line of d.text.split('\n')) {
+      // An oops stamps all its lines with one time, so the cut is by the
+      // channel's last record (and, at its time, the texts it delivered).
+      const after = lastUs;
+      const seen = new Set(atLast);
+      const raw = g.consoleTail(4000) || d.text || '';
+      for (const line of raw.split('\n')) {
         const c = parseConsoleLine(line);
-        if (c && c.usec > lastUs) out({ level: c.level, tsUs: c.usec, text: c.text });
+        if (c && (c.usec > after || (c.usec === after && !seen.has(c.text)))) out({ level: c.level, tsUs: c.usec, text: c.text });
       }
     },
   };
