@@ -19,6 +19,7 @@ import { targetFactory } from '../../targets/registry.js';
 import type { Target } from '../../targets/target.js';
 import { formatDuration } from '../../vocabulary/duration.js';
 import { GUEST_OPTIONS, guestOptions } from './vm.js';
+import { bootOfRun } from '../../repro/run-boot.js';
 import { parseDurationArg } from './run.js';
 
 export const MINIMIZE_OPTIONS: OptionSpec[] = [
@@ -28,7 +29,10 @@ export const MINIMIZE_OPTIONS: OptionSpec[] = [
   { name: 'attempt-budget', value: true, valueName: 'TIME', help: 'real kernels: the longest one attempt may run (default twice the time the run needed, at least 5s)' },
   { name: 'target', value: true, valueName: 'sim|vm|local', help: "where candidates run (default: the run's own target)" },
   { name: 'out', value: true, valueName: 'DIR', help: 'where to write <preset>-min.yaml and its C reproducer (default: the run directory)' },
-  ...GUEST_OPTIONS.filter((o) => ['hw', 'kernel', 'modules'].includes(o.name)).map((o) => ({ ...o, help: `${o.help} (--target vm)` })),
+  ...GUEST_OPTIONS.filter((o) => ['hw', 'kernel-version', 'kernel-patch', 'rebuild', 'extra-modules', 'no-mem-debug', 'kernel', 'modules'].includes(o.name)).map((o) => ({
+    ...o,
+    help: `${o.help} (--target vm; default: the run's own kernel, overlay and hardware)`,
+  })),
 ];
 
 export function sizeTable(before: ScenarioSize, after: ScenarioSize): string {
@@ -79,7 +83,15 @@ export async function runMinimize(p: Parsed, io: Io): Promise<number> {
   else {
     const f = targetFactory(targetId);
     if (!f) throw new UsageError(`unknown target "${targetId}"`);
-    const boot = targetId === 'vm' ? { ...guestOptions(p, io), log: undefined } : undefined;
+    let boot;
+    try {
+      // a vm run is minimised on its own kernel, module overlay and hardware unless told otherwise
+      boot = targetId === 'vm' ? { ...(h.target === 'vm' ? bootOfRun(run, guestOptions(p, io)) : guestOptions(p, io)), log: undefined } : undefined;
+    } catch (e) {
+      if (e instanceof ReproError) throw new UsageError(e.message);
+      throw e;
+    }
+    if (boot?.overlay && 'key' in boot.overlay) io.err(`  the run's module overlay ${boot.overlay.key} (${boot.overlay.patches.map((x) => x.name).join(', ') || 'no patches'}) on ${boot.kernelVersion ?? 'the default kernel'}\n`);
     // one target (one guest) for every attempt
     const t = f.create({ ...(boot ? { boot } : {}) });
     const avail = await t.available();
