@@ -233,6 +233,8 @@ export function targetRunner(target: () => Target, signature: string, opts: { bu
     });
     try {
       const s = await h.done;
+      // a target that cannot run the candidate at all (no guest, bad boot options) is not "did not reproduce"
+      if (s.status === 'error' && !s.findings.length) throw new MinimizeError(`the target could not run the candidate: ${s.reason ?? 'an error'}`);
       const finding = s.findings.find((f) => (f.signature ?? signatureOf(f)) === signature);
       return { ...(finding ? { finding } : {}), iterations: maxIter };
     } finally {

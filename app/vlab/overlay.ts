@@ -119,7 +119,7 @@ function checkDir(d: string): string {
 /** Build artefacts never count towards an extra directory's identity. */
 const ARTEFACT = /(\.o|\.ko|\.mod|\.mod\.c|\.mod\.o|\.cmd|\.symvers|\.order|\.a|\.tmp|~)$|^\.tmp_|^\.cache\.mk$/;
 
-function hashTree(dir: string): string {
+export function hashTree(dir: string): string {
   const h = createHash('sha256');
   const rec = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
