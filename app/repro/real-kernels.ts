@@ -94,7 +94,13 @@ export const REAL_KERNEL_BUGS: Record<string, RealKernelBug> = {
     where: 'drivers that free device state at disconnect instead of waiting for the last close (the NetBSD audio(4)/pad(4) shape); Linux with presets/patches/detach-without-drain.patch',
     // snd-dummy stands for SimUSB; device.detach unbinds its driver (-u), as the real-hardware variant does
     // A close on the freed card's control file may hit its freed list first: list_del corruption (kernel-bug), the same freed card.
-    vm: patched('detach-without-drain', { reproArgs: ['-u', '-c', 'SimUSB=Dummy'], seconds: 20, alsoSeen: ['kernel-bug'] }),
+    vm: patched('detach-without-drain', {
+      reproArgs: ['-u', '-c', 'SimUSB=Dummy'],
+      seconds: 20,
+      alsoSeen: ['kernel-bug'],
+      skip:
+        'not quiet on the stock kernel yet: with the patch both reproducers crash the guest (use-after-free in snd_pcm_release), but on stock 6.1.0-57 the simulated run\'s reproducer, mapped to snd-dummy, reports a lane stuck in the kernel (measured 2026-12-03; the sysfs unbind waits for files the other lanes hold open)',
+    }),
     expect: 'use-after-free',
   },
   'stop-close-race': {
