@@ -377,14 +377,14 @@ export class RunHandle {
     journal?.close();
     const counts: Record<string, number> = {};
     for (const f of allFindings) counts[f.type] = (counts[f.type] ?? 0) + 1;
-    const signatures: Record<string, string[]> = {};
-    for (const f of allFindings) (signatures[f.signature ?? f.type] ??= []).push(f.id);
     let kernel: KernelContext | undefined;
     try {
       kernel = spec.target.kernelContext?.();
     } catch {
       // a target that cannot say which kernel it ran is still a run
     }
+    const signatures: Record<string, string[]> = {};
+    for (const f of allFindings) (signatures[f.signature ?? f.type] ??= []).push(f.id);
     const summary: RunSummary = {
       verdict,
       preset: sc.name,

@@ -11,11 +11,11 @@ import { compareMetrics } from '../../app/analysis/compare-metrics.js';
 import { summaryFromJournalFile } from '../../app/engine/summary-from-journal.js';
 import type { RunSummary, TargetInfo } from '../../app/api/types.js';
 import type { TaskJob, TaskResult, TaskWorkerMessage } from './messages.js';
+import { kernelListing } from '../../app/vlab/kernel-listing.js';
+import { prepareVm } from './vm-boot.js';
 import { reproFile, reproFromRun } from '../../app/repro/source.js';
 import { ReproError } from '../../app/repro/repro.js';
 import { loadRun } from '../../app/repro/run-files.js';
-import { kernelListing } from '../../app/vlab/kernel-listing.js';
-import { prepareVm } from './vm-boot.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 

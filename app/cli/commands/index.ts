@@ -5,9 +5,9 @@ import { opsCommand, presetsCommand, profilesCommand, validateCommand } from './
 import { devicesCommand } from './devices.js';
 import { vmCommand } from './vm.js';
 import { compareCommand } from './compare.js';
+import { kernelsCommand } from './kernels.js';
 import { reproCommand } from './repro.js';
 import { minimizeCommand } from './minimize.js';
-import { kernelsCommand } from './kernels.js';
 
 /** Every command the lab core offers. main/ adds serve and start. */
 export function appCommands(): Command[] {
