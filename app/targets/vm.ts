@@ -13,7 +13,7 @@ import { agentUnavailable, ensureAgent } from './agent/binary.js';
 import { RUNF } from './agent/protocol.js';
 import { runOnAgent, type KernelLogFeed } from './agent/runner.js';
 import { type AgentChannel, AgentSession, type DeviceRequest, parseDeviceJson } from './agent/session.js';
-import { KlogAligner, parseConsoleLine } from './kmsg.js';
+import { consoleAfter, KlogAligner } from './kmsg.js';
 import { type KernelContext, type RunOutcome, type RunRequest, type Target, TargetError } from './target.js';
 import { placementOf } from '../vocabulary/placement.js';
 import { programSteps } from '../program/resolve.js';
@@ -386,13 +386,7 @@ async function guestKernelLog(g: Guest, emit: (e: RunEvent) => void): Promise<Ke
     panic(d) {
       // An oops stamps all its lines with one time, so the cut is by the
       // channel's last record (and, at its time, the texts it delivered).
-      const after = lastUs;
-      const seen = new Set(atLast);
-      const raw = g.consoleTail(4000) || d.text || '';
-      for (const line of raw.split('\n')) {
-        const c = parseConsoleLine(line);
-        if (c && (c.usec > after || (c.usec === after && !seen.has(c.text)))) out({ level: c.level, tsUs: c.usec, text: c.text });
-      }
+      for (const c of consoleAfter(g.consoleTail(4000) || d.text || '', lastUs, new Set(atLast))) out({ level: c.level, tsUs: c.usec, text: c.text });
     },
   };
 }

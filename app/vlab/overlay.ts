@@ -248,8 +248,9 @@ export async function buildOverlay(req: OverlayRequest): Promise<Overlay> {
   const parent = join(root, 'overlays', req.release);
   const dest = join(parent, provisional);
   const hit = load(dest);
-  // The key holds the extra directories by content: a hit may have been built from another checkout, so it names the directories asked for.
-  if (hit) return { ...hit, extra: hit.extra.map((e) => extra.find((x) => x.sha256 === e.sha256) ?? e) };
+  // The key has the extra directories' contents, not their paths: the same
+  // driver built from another checkout is this entry, known by the paths asked for.
+  if (hit) return { ...hit, extra: hit.extra.map((e, i) => (extra[i] && extra[i].sha256 === e.sha256 ? { ...e, dir: extra[i].dir } : e)) };
 
   const t0 = Date.now();
   const jobs = req.jobs ?? Math.max(1, availableParallelism());
