@@ -17,6 +17,7 @@ import { signatureOf } from '../../analysis/signature.js';
 import { SimTarget } from '../../targets/sim/sim-target.js';
 import { targetFactory } from '../../targets/registry.js';
 import type { Target } from '../../targets/target.js';
+import type { BootOptions } from '../../vlab/index.js';
 import { formatDuration } from '../../vocabulary/duration.js';
 import { GUEST_OPTIONS, guestOptions } from './vm.js';
 import { bootOfRun } from '../../repro/run-boot.js';
@@ -77,13 +78,13 @@ export async function runMinimize(p: Parsed, io: Io): Promise<number> {
   const maxRuns = intOpt(p, 'max-runs', 1, 100_000) ?? (real ? 60 : 400);
   const attemptBudget = parseDurationArg(opt(p, 'attempt-budget')) ?? Math.max(5e9, 2 * finding.t);
   let make: () => Target;
+  let boot: BootOptions | undefined;
   let shared: Target | undefined;
   const strategy = h.strategy === 'random' ? ('random' as const) : ('pct' as const);
   if (!real) make = () => new SimTarget({ profile: h.profile, depth: h.depth, strategy });
   else {
     const f = targetFactory(targetId);
     if (!f) throw new UsageError(`unknown target "${targetId}"`);
-    let boot;
     try {
       // a vm run is minimised on its own kernel, module overlay and hardware unless told otherwise
       boot = targetId === 'vm' ? { ...(h.target === 'vm' ? bootOfRun(run, guestOptions(p, io)) : guestOptions(p, io)), log: undefined } : undefined;
@@ -132,7 +133,19 @@ export async function runMinimize(p: Parsed, io: Io): Promise<number> {
   const out = resolve(io.cwd, opt(p, 'out') ?? join(journal, '..'));
   mkdirSync(out, { recursive: true });
   const yamlPath = join(out, `${name}.yaml`);
-  writeFileSync(yamlPath, presetYaml(sc, `stresslab minimize: ${signature}, seed ${r.seed}${real ? ` on ${targetId}` : `, simulated kernel profile ${h.profile.join(',')}`}\nrun it: stresslab run ${yamlPath} --seed ${r.seed}${real ? ` --target ${targetId}` : ` --profile ${h.profile.join(',')}`}`));
+  // the guest it was minimised in, so that "run it" runs it where it fails
+  const ov = boot?.overlay;
+  const patchFiles = !ov ? [] : 'key' in ov ? ov.patches.map((x) => x.file) : (ov.patches ?? []);
+  const hwList = boot?.hw === undefined ? [] : typeof boot.hw === 'string' ? [boot.hw] : boot.hw;
+  const guestArgs = [
+    ...(boot?.kernelVersion ? [`--kernel-version ${boot.kernelVersion}`] : []),
+    ...patchFiles.map((f) => `--kernel-patch ${f}`),
+    ...(hwList.length ? [`--hw ${hwList.join(',')}`] : []),
+  ].join(' ');
+  writeFileSync(
+    yamlPath,
+    presetYaml(sc, `stresslab minimize: ${signature}, seed ${r.seed}${real ? ` on ${targetId}` : `, simulated kernel profile ${h.profile.join(',')}`}\nrun it: stresslab run ${yamlPath} --seed ${r.seed}${real ? ` --target ${targetId}${guestArgs ? ` ${guestArgs}` : ''}` : ` --profile ${h.profile.join(',')}`}`),
+  );
   const ctx = reproFromPreset(sc, r.seed);
   const file = reproFile({
     ...ctx,
