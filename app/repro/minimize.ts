@@ -49,6 +49,8 @@ export interface Attempt {
   finding?: Finding;
   /** Iterations each lane reached (the largest), to bound the iteration search. */
   iterations: number;
+  /** Signatures of the findings it showed instead (a real kernel's same bug may fault on another path). */
+  seen?: string[];
 }
 
 /** Runs one candidate with one seed. */
@@ -130,6 +132,7 @@ export async function minimize(o: MinimizeOptions): Promise<MinimizeResult> {
   let cur = o.scenario;
   let seed = o.seed;
 
+  const seenInstead = new Set<string>();
   /** Does the candidate still show the signature, for one of `attempts` seeds? */
   const shows = async (sc: Scenario, tries = attempts): Promise<{ seed: number; a: Attempt } | undefined> => {
     for (let i = 0; i < tries; i++) {
@@ -141,12 +144,17 @@ export async function minimize(o: MinimizeOptions): Promise<MinimizeResult> {
       const s = (seed + i) >>> 0;
       const a = await o.run(sc, s, sc.duration);
       if (a.finding) return { seed: s, a };
+      for (const x of a.seen ?? []) seenInstead.add(x);
     }
     return undefined;
   };
 
-  const first = await shows(cur, 1);
-  if (!first) throw new MinimizeError(`the run does not show ${o.signature} again with seed ${o.seed}: nothing to minimise from`);
+  // the run as it was, with `attempts` seeds: on a real kernel one attempt at a race may miss it
+  const first = await shows(cur);
+  if (!first)
+    throw new MinimizeError(
+      `the run does not show ${o.signature} again (${runs} attempt${runs === 1 ? '' : 's'} from seed ${o.seed}${seenInstead.size ? `; it showed ${[...seenInstead].join(', ')} instead` : ''}): nothing to minimise from`,
+    );
   let found = first.a.finding!;
   let iterations = first.a.iterations;
 
@@ -233,8 +241,10 @@ export function targetRunner(target: () => Target, signature: string, opts: { bu
     });
     try {
       const s = await h.done;
+      // a target that cannot run the candidate at all (no guest, bad boot options) is not "did not reproduce"
+      if (s.status === 'error' && !s.findings.length) throw new MinimizeError(`the target could not run the candidate: ${s.reason ?? 'an error'}`);
       const finding = s.findings.find((f) => (f.signature ?? signatureOf(f)) === signature);
-      return { ...(finding ? { finding } : {}), iterations: maxIter };
+      return { ...(finding ? { finding } : { seen: s.findings.map((f) => f.signature ?? signatureOf(f)) }), iterations: maxIter };
     } finally {
       if (!opts.keep) await t.dispose?.();
     }

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { readJournal } from '../journal/reader.js';
 import type { RunSummary } from '../engine/run.js';
-import type { Finding } from '../events/types.js';
+import type { Finding, TargetContext } from '../events/types.js';
 import type { RecordedRun } from './source.js';
 
 /** A journal path, or a run directory holding one; undefined when `ref` is neither (a preset). */
@@ -21,8 +21,10 @@ const MAX_FINDINGS = 1_000;
 /** Reads the journal as a stream (bounded memory, every line checked). Throws JournalError for a journal that cannot be read. */
 export async function loadRun(journal: string): Promise<RecordedRun> {
   const findings: Finding[] = [];
+  let context: TargetContext | undefined;
   const j = await readJournal(journal, (e) => {
     if (e.kind === 'finding' && findings.length < MAX_FINDINGS) findings.push(e.finding);
+    else if (e.kind === 'context' && !context) context = e.context;
   });
   let summary: RunSummary | null = null;
   const sp = join(dirname(journal), 'summary.json');
@@ -33,5 +35,5 @@ export async function loadRun(journal: string): Promise<RecordedRun> {
       summary = null; // a damaged summary: the journal's own findings still tell
     }
   }
-  return { header: j.header, summary, findings, journal };
+  return { header: j.header, summary, findings, ...(context ? { context } : {}), journal };
 }

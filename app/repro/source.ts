@@ -4,7 +4,7 @@
 // adds the findings and, in the virtual lab, the kernel it ran on). The CLI
 // and the app's "C reproducer" button both build their file through here, so
 // the two give the same file for the same run.
-import type { Finding, RunHeader } from '../events/types.js';
+import type { Finding, RunHeader, TargetContext } from '../events/types.js';
 import type { RunSummary } from '../engine/run.js';
 import type { Scenario } from '../vocabulary/scenario.js';
 import { compileProgram, CompileError } from '../program/compile.js';
@@ -39,6 +39,8 @@ export interface RecordedRun {
   summary?: RunSummary | null;
   /** Findings read from the journal when there is no summary. */
   findings?: Finding[];
+  /** What the target said about itself (kernel, emulated machine, cards), when the journal has it. */
+  context?: TargetContext;
   journal: string;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KlogAligner, KmsgReader, parseConsoleLine, parseKmsgRecord, toKlogEvent } from './kmsg.js';
+import { consoleAfter, KlogAligner, KmsgReader, parseConsoleLine, parseKmsgRecord, toKlogEvent } from './kmsg.js';
 
 describe('kernel log records', () => {
   it('parses /dev/kmsg records, unescaping and dropping continuation lines', () => {
@@ -41,6 +41,29 @@ describe('kernel log records', () => {
     expect(a.push({ level: 6, usec: 2_000_000, text: 'y' })).toEqual([]);
     expect(a.flush().map((e) => e.t)).toEqual([1_000_000_000]);
     expect(a.push({ level: 6, usec: 3_000_000, text: 'z' }).map((e) => e.t)).toEqual([2_000_000_000]);
+  });
+
+  it("takes from a panic's console what the log did not deliver, though an oops stamps every line alike", () => {
+    // measured on 6.1.0-57 (pcm-no-sync-stop.patch): the log channel had the first
+    // lines of the oops, the console has all of them with one time stamp
+    const console = [
+      '[   12.500000] earlier, delivered',
+      '[   12.565373] BUG: kernel NULL pointer dereference, address: 0000000000000000',
+      '[   12.568779] #PF: supervisor read access in kernel mode',
+      '[   12.568779] #PF: error_code(0x0000) - not-present page',
+      '[   12.568779] Oops: 0000 [#1] PREEMPT SMP NOPTI',
+      '[   12.568779] RIP: 0010:snd_pcm_period_elapsed+0x59/0xd0 [snd_pcm]',
+      '[   12.568779] Kernel panic - not syncing: Fatal exception in interrupt',
+      'no time stamp',
+    ].join('\n');
+    const seen = new Set(['#PF: supervisor read access in kernel mode']);
+    expect(consoleAfter(console, 12_568_779, seen).map((r) => r.text)).toEqual([
+      '#PF: error_code(0x0000) - not-present page',
+      'Oops: 0000 [#1] PREEMPT SMP NOPTI',
+      'RIP: 0010:snd_pcm_period_elapsed+0x59/0xd0 [snd_pcm]',
+      'Kernel panic - not syncing: Fatal exception in interrupt',
+    ]);
+    expect(consoleAfter(console, 12_565_373, new Set(['BUG: kernel NULL pointer dereference, address: 0000000000000000']))).toHaveLength(5);
   });
 
   it('says clearly why the log cannot be read', () => {

@@ -35,6 +35,21 @@ export function parseConsoleLine(line: string): KmsgRecord | undefined {
   return { level: m[1] !== undefined ? Number(m[1]) : 6, usec: Number(m[2]) * 1e6 + Number(frac), text: m[4]! };
 }
 
+/**
+ * The console's lines the kernel log did not deliver: those stamped after
+ * `afterUs`, and at `afterUs` those whose text the log did not have (an oops
+ * stamps all its lines with one time, so a cut by time alone would drop all
+ * but its first lines).
+ */
+export function consoleAfter(console: string, afterUs: number, seenAtLast: Set<string>): KmsgRecord[] {
+  const out: KmsgRecord[] = [];
+  for (const line of console.split('\n')) {
+    const c = parseConsoleLine(line);
+    if (c && (c.usec > afterUs || (c.usec === afterUs && !seenAtLast.has(c.text)))) out.push(c);
+  }
+  return out;
+}
+
 function unescapeKmsg(s: string): string {
   return s.replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }

@@ -18,7 +18,7 @@ import { distroKernelByVersion, resolveKernelVersion, withSourceVersion } from '
 import { type KernelArchive, kernelArchive } from './archive.js';
 import { requireHeaders, requireSource } from './kbuild-cache.js';
 import { memoryDebugFeatures, memoryDebugPlan } from './memory-debug.js';
-import { buildOverlay, type Overlay } from './overlay.js';
+import { buildOverlay, hashTree, type Overlay } from './overlay.js';
 import { readPatch } from './patches.js';
 import { projectRoot } from './paths.js';
 import { taintFromBootReport } from './taint.js';
@@ -159,7 +159,8 @@ export async function prepareBoot(opts: BootOptions): Promise<PreparedBoot> {
   if (isBuiltOverlay(opts.overlay)) {
     overlay = opts.overlay;
     if (overlay.release !== kernel.release) throw new VlabInputError(`the module overlay was built for ${overlay.release}, not for ${kernel.release}`);
-    const missing = needDirs.filter((d) => !overlay!.extra.some((e) => e.dir === d));
+    // by content: an overlay from the cache may have been built from another checkout of the same directory
+    const missing = needDirs.filter((d) => !overlay!.extra.some((e) => e.dir === d || e.sha256 === hashTree(d)));
     if (missing.length) throw new VlabInputError(`the chosen hardware needs modules from ${missing.join(', ')}, which this overlay does not have`);
   } else if (opts.overlay || needDirs.length) {
     const spec = opts.overlay ?? {};

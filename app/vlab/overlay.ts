@@ -119,7 +119,7 @@ function checkDir(d: string): string {
 /** Build artefacts never count towards an extra directory's identity. */
 const ARTEFACT = /(\.o|\.ko|\.mod|\.mod\.c|\.mod\.o|\.cmd|\.symvers|\.order|\.a|\.tmp|~)$|^\.tmp_|^\.cache\.mk$/;
 
-function hashTree(dir: string): string {
+export function hashTree(dir: string): string {
   const h = createHash('sha256');
   const rec = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -248,7 +248,9 @@ export async function buildOverlay(req: OverlayRequest): Promise<Overlay> {
   const parent = join(root, 'overlays', req.release);
   const dest = join(parent, provisional);
   const hit = load(dest);
-  if (hit) return hit;
+  // The key has the extra directories' contents, not their paths: the same
+  // driver built from another checkout is this entry, known by the paths asked for.
+  if (hit) return { ...hit, extra: hit.extra.map((e, i) => (extra[i] && extra[i].sha256 === e.sha256 ? { ...e, dir: extra[i].dir } : e)) };
 
   const t0 = Date.now();
   const jobs = req.jobs ?? Math.max(1, availableParallelism());

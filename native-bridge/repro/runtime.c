@@ -102,6 +102,9 @@ static struct {
 	int64_t duration;
 	long max_iterations; /* 0: the program's */
 	int verbose, trace, allow_unbind;
+	/* -c FROM=TO: the card the program names FROM is the card with id TO on this machine */
+	int ncardmap;
+	const char *cardmap[MAX_CARDS][2];
 } opt;
 
 static _Atomic int stop_all;
@@ -319,12 +322,21 @@ static void tr_card(struct lane *L, struct card c)
 }
 
 /* A card id is found through the /proc/asound/<id> symlink; one that names no card is ENODEV. */
+static const char *card_id_here(const char *id)
+{
+	for (int i = 0; i < opt.ncardmap; i++)
+		if (!strcmp(opt.cardmap[i][0], id))
+			return opt.cardmap[i][1];
+	return id;
+}
+
 static int card_number(struct card c)
 {
 	if (!c.id)
 		return c.num;
+	const char *id = card_id_here(c.id);
 	char path[96], link[64];
-	snprintf(path, sizeof path, "/proc/asound/%s", c.id);
+	snprintf(path, sizeof path, "/proc/asound/%s", id);
 	ssize_t l = readlink(path, link, sizeof link - 1);
 	if (l <= 0)
 		return -ENODEV;
@@ -1355,7 +1367,7 @@ OP device_attach(struct lane *L, struct card c)
 	tr_card(L, c);
 	int card = -1;
 	for (int i = 0; i < MAX_CARDS; i++)
-		if (unbound_driver[i][0] && (c.id ? !strcmp(detached_id[i], c.id) : i == c.num))
+		if (unbound_driver[i][0] && (c.id ? !strcmp(detached_id[i], card_id_here(c.id)) : i == c.num))
 			card = i;
 	if (card < 0)
 		return op_end(L, card_number(c) >= 0 ? -EBUSY : -ENODEV);
@@ -1921,10 +1933,13 @@ static void *watchdog(void *arg)
 
 /* ---- the kernel log: reports the kernel prints while the program runs ---- */
 
-static const char *const report_starts[] = { "BUG: ", "Oops", "general protection fault", "kernel BUG at", "WARNING: CPU:", "list_del corruption",
+static const char *const report_starts[] = { "BUG: ", "Oops", "general protection fault", "kernel BUG at", "list_del corruption",
 	                                     "list_add corruption", "Kernel panic", "INFO: task ", "Unable to handle kernel", NULL };
+/* A WARNING is a finding the lab does not stop at (it is not critical): the run goes on, as the lab's does, to the crash it may precede. */
+static const char warning_start[] = "WARNING: CPU:";
 
 static int kmsg_fd = -1;
+static char first_warning[512];
 
 /* New kernel log records since the start (root only): a report's first line is a finding;
  * the report itself is printed, so the output says what the kernel said. */
@@ -1952,6 +1967,11 @@ static void kmsg_drain(void)
 		if (starts) {
 			in_report = 60;
 			found("the kernel reported: %s", text);
+		} else if (!strncmp(text, warning_start, strlen(warning_start))) {
+			in_report = 60;
+			if (!first_warning[0])
+				snprintf(first_warning, sizeof first_warning, "%s", text);
+			say("the kernel warned (the run goes on): %s", text);
 		}
 		if (in_report) {
 			in_report--;
@@ -2030,13 +2050,14 @@ static struct lane *lane_new(const struct lane_def *d, int index)
 static void usage(const char *argv0)
 {
 	fprintf(stderr,
-	        "usage: %s [-d SECONDS] [-i N] [-v] [-T] [-u]\n"
+	        "usage: %s [-d SECONDS] [-i N] [-v] [-T] [-u] [-c FROM=TO]...\n"
 	        "  -d SECONDS  budget (default: the program's)\n"
 	        "  -i N        at most N iterations per lane\n"
 	        "  -v          print every call and its result\n"
 	        "  -T          print every call's request as a JSON line (as the lab's events carry it)\n"
 	        "  -u          allow device.detach to unbind the card's driver through sysfs\n"
-	        "exit status: 1 when a finding was seen (torn readback, hang, kernel report), 0 when none, 2 bad usage\n",
+	        "  -c FROM=TO  the card the program calls FROM has the id TO here (e.g. -c SimSoC=StressDPCM)\n"
+	        "exit status: 1 when a finding was seen (torn readback, hang, kernel report or warning), 0 when none, 2 bad usage\n",
 	        argv0);
 }
 
@@ -2045,7 +2066,7 @@ int main(int argc, char **argv)
 	P = &program;
 	opt.duration = P->duration;
 	int c;
-	while ((c = getopt(argc, argv, "d:i:vTuh")) != -1) {
+	while ((c = getopt(argc, argv, "d:i:vTuc:h")) != -1) {
 		switch (c) {
 		case 'd': {
 			char *end;
@@ -2069,6 +2090,17 @@ int main(int argc, char **argv)
 		case 'u':
 			opt.allow_unbind = 1;
 			break;
+		case 'c': {
+			char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg || !eq[1] || opt.ncardmap == MAX_CARDS) {
+				usage(argv[0]);
+				return 2;
+			}
+			*eq = 0;
+			opt.cardmap[opt.ncardmap][0] = optarg;
+			opt.cardmap[opt.ncardmap++][1] = eq + 1;
+			break;
+		}
 		default:
 			usage(argv[0]);
 			return c == 'h' ? 0 : 2;
@@ -2170,6 +2202,10 @@ int main(int argc, char **argv)
 		say("verdict: REPRODUCED%s", stuck ? " (a thread is stuck in the kernel: this process may not exit)" : "");
 		fflush(stdout);
 		_exit(1);
+	}
+	if (first_warning[0]) {
+		say("verdict: the kernel warned, nothing critical: %s", first_warning);
+		return 1;
 	}
 	if (!opt.trace)
 		say("verdict: nothing user space can see%s", kmsg_fd < 0 ? "; check the kernel log (dmesg) for KASAN, oops or WARNING reports" : " (the kernel log had no report)");

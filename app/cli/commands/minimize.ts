@@ -17,8 +17,10 @@ import { signatureOf } from '../../analysis/signature.js';
 import { SimTarget } from '../../targets/sim/sim-target.js';
 import { targetFactory } from '../../targets/registry.js';
 import type { Target } from '../../targets/target.js';
+import type { BootOptions } from '../../vlab/index.js';
 import { formatDuration } from '../../vocabulary/duration.js';
 import { GUEST_OPTIONS, guestOptions } from './vm.js';
+import { bootOfRun } from '../../repro/run-boot.js';
 import { parseDurationArg } from './run.js';
 
 export const MINIMIZE_OPTIONS: OptionSpec[] = [
@@ -28,7 +30,10 @@ export const MINIMIZE_OPTIONS: OptionSpec[] = [
   { name: 'attempt-budget', value: true, valueName: 'TIME', help: 'real kernels: the longest one attempt may run (default twice the time the run needed, at least 5s)' },
   { name: 'target', value: true, valueName: 'sim|vm|local', help: "where candidates run (default: the run's own target)" },
   { name: 'out', value: true, valueName: 'DIR', help: 'where to write <preset>-min.yaml and its C reproducer (default: the run directory)' },
-  ...GUEST_OPTIONS.filter((o) => ['hw', 'kernel', 'modules'].includes(o.name)).map((o) => ({ ...o, help: `${o.help} (--target vm)` })),
+  ...GUEST_OPTIONS.filter((o) => ['hw', 'kernel-version', 'kernel-patch', 'rebuild', 'extra-modules', 'no-mem-debug', 'kernel', 'modules'].includes(o.name)).map((o) => ({
+    ...o,
+    help: `${o.help} (--target vm; default: the run's own kernel, overlay and hardware)`,
+  })),
 ];
 
 export function sizeTable(before: ScenarioSize, after: ScenarioSize): string {
@@ -73,13 +78,21 @@ export async function runMinimize(p: Parsed, io: Io): Promise<number> {
   const maxRuns = intOpt(p, 'max-runs', 1, 100_000) ?? (real ? 60 : 400);
   const attemptBudget = parseDurationArg(opt(p, 'attempt-budget')) ?? Math.max(5e9, 2 * finding.t);
   let make: () => Target;
+  let boot: BootOptions | undefined;
   let shared: Target | undefined;
   const strategy = h.strategy === 'random' ? ('random' as const) : ('pct' as const);
   if (!real) make = () => new SimTarget({ profile: h.profile, depth: h.depth, strategy });
   else {
     const f = targetFactory(targetId);
     if (!f) throw new UsageError(`unknown target "${targetId}"`);
-    const boot = targetId === 'vm' ? { ...guestOptions(p, io), log: undefined } : undefined;
+    try {
+      // a vm run is minimised on its own kernel, module overlay and hardware unless told otherwise
+      boot = targetId === 'vm' ? { ...(h.target === 'vm' ? bootOfRun(run, guestOptions(p, io)) : guestOptions(p, io)), log: undefined } : undefined;
+    } catch (e) {
+      if (e instanceof ReproError) throw new UsageError(e.message);
+      throw e;
+    }
+    if (boot?.overlay && 'key' in boot.overlay) io.err(`  the run's module overlay ${boot.overlay.key} (${boot.overlay.patches.map((x) => x.name).join(', ') || 'no patches'}) on ${boot.kernelVersion ?? 'the default kernel'}\n`);
     // one target (one guest) for every attempt
     const t = f.create({ ...(boot ? { boot } : {}) });
     const avail = await t.available();
@@ -120,7 +133,19 @@ export async function runMinimize(p: Parsed, io: Io): Promise<number> {
   const out = resolve(io.cwd, opt(p, 'out') ?? join(journal, '..'));
   mkdirSync(out, { recursive: true });
   const yamlPath = join(out, `${name}.yaml`);
-  writeFileSync(yamlPath, presetYaml(sc, `stresslab minimize: ${signature}, seed ${r.seed}${real ? ` on ${targetId}` : `, simulated kernel profile ${h.profile.join(',')}`}\nrun it: stresslab run ${yamlPath} --seed ${r.seed}${real ? ` --target ${targetId}` : ` --profile ${h.profile.join(',')}`}`));
+  // the guest it was minimised in, so that "run it" runs it where it fails
+  const ov = boot?.overlay;
+  const patchFiles = !ov ? [] : 'key' in ov ? ov.patches.map((x) => x.file) : (ov.patches ?? []);
+  const hwList = boot?.hw === undefined ? [] : typeof boot.hw === 'string' ? [boot.hw] : boot.hw;
+  const guestArgs = [
+    ...(boot?.kernelVersion ? [`--kernel-version ${boot.kernelVersion}`] : []),
+    ...patchFiles.map((f) => `--kernel-patch ${f}`),
+    ...(hwList.length ? [`--hw ${hwList.join(',')}`] : []),
+  ].join(' ');
+  writeFileSync(
+    yamlPath,
+    presetYaml(sc, `stresslab minimize: ${signature}, seed ${r.seed}${real ? ` on ${targetId}` : `, simulated kernel profile ${h.profile.join(',')}`}\nrun it: stresslab run ${yamlPath} --seed ${r.seed}${real ? ` --target ${targetId}${guestArgs ? ` ${guestArgs}` : ''}` : ` --profile ${h.profile.join(',')}`}`),
+  );
   const ctx = reproFromPreset(sc, r.seed);
   const file = reproFile({
     ...ctx,
