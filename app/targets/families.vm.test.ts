@@ -18,10 +18,10 @@ const root = projectRoot();
 const tmp = mkdtempSync(join(tmpdir(), 'families-vm-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function run(preset: string, hw: string, seed: number, patch: string | undefined, out: string): { code: number | null; summary: RunSummary; stderr: string } {
+function run(preset: string, hw: string, duration: string | undefined, seed: number, patch: string | undefined, out: string): { code: number | null; summary: RunSummary; stderr: string } {
   const r = spawnSync(
     process.execPath,
-    [join(root, 'bin', 'stresslab.js'), 'run', preset, '--target', 'vm', '--hw', hw, '--seed', String(seed), '--quiet', '--out', out, ...(patch ? ['--kernel-patch', join(root, patch)] : [])],
+    [join(root, 'bin', 'stresslab.js'), 'run', preset, '--target', 'vm', '--hw', hw, '--seed', String(seed), '--quiet', '--out', out, ...(duration ? ['--duration', duration] : []), ...(patch ? ['--kernel-patch', join(root, patch)] : [])],
     { cwd: root, encoding: 'utf8', timeout: 900_000, env: { ...process.env, STRESSLAB_NO_AUTOBUILD: '1' } },
   );
   let summary: RunSummary;
@@ -42,7 +42,7 @@ function overlayPatches(s: RunSummary): string[] {
 describe('race families on the real kernel: historic-bug patch finds, stock passes', { timeout: 900_000 }, () => {
   for (const fam of KERNEL_FAMILIES) {
     it(`${fam.seed} ${fam.profile}: the patched kernel reports ${fam.finding} in the kernel's own words`, () => {
-      const { code, summary } = run(fam.preset, fam.hw, 1, familyPatch(fam), join(tmp, `${fam.profile}-patched`));
+      const { code, summary } = run(fam.preset, fam.hw, fam.ciDuration, 1, familyPatch(fam), join(tmp, `${fam.profile}-patched`));
       expect(overlayPatches(summary)).toEqual([`${fam.profile}.patch`]);
       const f = summary.findings.find((x) => x.type === fam.finding);
       expect(f, `findings: ${summary.findings.map((x) => `${x.type}: ${x.message}`).join(' | ')} (${summary.status}: ${summary.reason ?? ''})`).toBeDefined();
@@ -51,7 +51,7 @@ describe('race families on the real kernel: historic-bug patch finds, stock pass
     });
 
     it(`${fam.seed} ${fam.profile}: today's stock modules pass`, () => {
-      const { code, summary } = run(fam.preset, fam.hw, 1, undefined, join(tmp, `${fam.profile}-stock`));
+      const { code, summary } = run(fam.preset, fam.hw, fam.ciDuration, 1, undefined, join(tmp, `${fam.profile}-stock`));
       expect(summary.findings.map((x) => `${x.type}: ${x.message}`)).toEqual([]);
       expect(summary.verdict).toBe('pass');
       expect(overlayPatches(summary)).toEqual([]);
