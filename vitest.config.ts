@@ -16,7 +16,7 @@ export default defineConfig({
       {
         test: {
           name: 'vm',
-          include: ['app/**/*.vm.test.ts', 'native-bridge/**/*.vm.test.ts'],
+          include: ['app/**/*.vm.test.ts', 'main/**/*.vm.test.ts', 'native-bridge/**/*.vm.test.ts'],
           fileParallelism: false,
           testTimeout: 600_000,
           hookTimeout: 600_000,

@@ -7,12 +7,13 @@ import { describe, expect, it } from 'vitest';
 
 const root = import.meta.dirname;
 
-function sources(dir: string): string[] {
+function sources(dir: string, exts = ['.ts']): string[] {
   const out: string[] = [];
   for (const e of readdirSync(dir)) {
     const p = join(dir, e);
-    if (statSync(p).isDirectory()) out.push(...sources(p));
-    else if (p.endsWith('.ts') && !p.endsWith('.test.ts')) out.push(p);
+    if (e === 'node_modules') continue;
+    if (statSync(p).isDirectory()) out.push(...sources(p, exts));
+    else if (exts.some((x) => p.endsWith(x)) && !p.endsWith('.test.ts')) out.push(p);
   }
   return out;
 }
@@ -47,6 +48,33 @@ describe('architecture', () => {
       for (const re of [/Math\.random/, /Date\.now|new Date\(/, /performance\.now/, /process\.hrtime/, /setTimeout|setInterval/]) if (re.test(text)) bad.push(`${relative(root, f)} uses ${re.source}`);
     }
     expect(bad).toEqual([]);
+  });
+
+  it('the virtual lab never imports the targets (they use it, not the other way round)', () => {
+    const bad: string[] = [];
+    for (const f of sources(join(root, 'vlab')))
+      for (const i of imports(f)) if (i.startsWith('.') && relative(root, resolve(dirname(f), i)).startsWith('targets/')) bad.push(`${relative(root, f)} imports ${i}`);
+    expect(bad).toEqual([]);
+  });
+
+  it('kernel profiles stay with the simulator: only app/sim and the simulator target import them', () => {
+    const bad: string[] = [];
+    const repo = resolve(root, '..');
+    const allowed = (f: string) => /^app\/(sim|targets\/sim)\//.test(relative(repo, f));
+    for (const dir of ['app', 'main', 'renderer/src'])
+      for (const f of sources(join(repo, dir), ['.ts', '.svelte'])) {
+        if (allowed(f)) continue;
+        for (const i of imports(f)) if (i.startsWith('.') && relative(repo, resolve(dirname(f), i)) === 'app/sim/profiles.js') bad.push(`${relative(repo, f)} imports ${i}`);
+      }
+    expect(bad).toEqual([]);
+  });
+
+  it('the run seam carries only what every target understands', () => {
+    // RunRequest: the program, the request-report switch, the stop signal, the event sink.
+    const text = readFileSync(join(root, 'targets', 'target.ts'), 'utf8');
+    const body = /export interface RunRequest \{([\s\S]*?)\n\}/.exec(text)![1]!;
+    const fields = [...body.matchAll(/^\s{2}(\w+)\??[:(]/gm)].map((m) => m[1]);
+    expect(fields).toEqual(['program', 'reportRequests', 'signal', 'emit']);
   });
 
   it('the vocabulary and event types are usable anywhere (no Node modules)', () => {

@@ -20,7 +20,8 @@ import { VmTarget } from '../dist/app/targets/vm.js';
 import { ensureAgent } from '../dist/app/targets/agent/binary.js';
 import { spawnAgent } from '../dist/app/targets/agent/process.js';
 import { AgentSession } from '../dist/app/targets/agent/session.js';
-import { compileScenario } from '../dist/app/targets/agent/program.js';
+import { encodeProgram } from '../dist/app/targets/agent/program.js';
+import { compileProgram } from '../dist/app/program/compile.js';
 import { parsePreset } from '../dist/app/vocabulary/preset-file.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -63,12 +64,7 @@ async function agentRate(target, op) {
   let last = 0;
   let rss = 0;
   const res = await target.run({
-    scenario: scenario(op),
-    seed: 1,
-    profile: [],
-    duration: secs * 1e9,
-    strategy: 'pct',
-    depth: 3,
+    program: compileProgram(scenario(op), { seed: 1, duration: secs * 1e9 }),
     signal: new AbortController().signal,
     emit: (e) => {
       if (e.kind === 'act' && e.lane === 's') {
@@ -125,7 +121,7 @@ lanes:
     loop:
       - pcm.status: p
 `;
-  const prog = compileScenario(parsePreset(yaml, 's.yaml').scenario, { seed: 1, duration: secs * 1e9, flags: 0 });
+  const prog = encodeProgram(compileProgram(parsePreset(yaml, 's.yaml').scenario, { seed: 1, duration: secs * 1e9 }), { flags: 0 });
   let received = 0;
   const cpu0 = process.cpuUsage();
   const w0 = process.hrtime.bigint();

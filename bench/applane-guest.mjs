@@ -26,7 +26,7 @@ const tr = await guest.run('/bin/cat', ['/tmp/pa.strace'], { timeoutMs: 60000 })
 fs.writeFileSync('/tmp/applane-pa.strace', tr.stdout);
 for (const name of which) {
   const { scenario } = lib.load(name);
-  const h = startRun({ scenario, target, seed: 1, profile: [], outDir: `/tmp/applane-runs/${name}`, journalSync: false, duration: Number(process.env.DUR ?? 5e9) });
+  const h = startRun({ scenario, target, seed: 1, outDir: `/tmp/applane-runs/${name}`, journalSync: false, duration: Number(process.env.DUR ?? 5e9) });
   const counts = {};
   h.subscribe((e) => { if (e.kind === 'act') { const k = `${e.op} ${e.errno ?? 'ok'}`; counts[k] = (counts[k] ?? 0) + 1; if (e.errno && (counts[k] <= 2)) console.log('ERR', JSON.stringify(e).slice(0, 400)); } else if (e.kind !== 'metric') console.log(JSON.stringify(e).slice(0, 300)); });
   const s = await h.done;

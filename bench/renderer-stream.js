@@ -41,7 +41,7 @@ const log = (t) => process.stderr.write(`bench: ${t}\n`);
 async function record(preset, duration) {
   const lib = new PresetLibrary();
   const dir = join(work, `rec-${preset}`);
-  await startRun({ scenario: lib.load(preset).scenario, target: new SimTarget(), seed: 1, profile: ['fixed'], ...(duration ? { duration } : {}), outDir: dir, journalSync: false, loadScenario: (n) => lib.load(n).scenario }).done;
+  await startRun({ scenario: lib.load(preset).scenario, target: new SimTarget({ profile: ['fixed'] }), seed: 1, ...(duration ? { duration } : {}), outDir: dir, journalSync: false, loadScenario: (n) => lib.load(n).scenario }).done;
   const lines = readFileSync(join(dir, 'journal.jsonl'), 'utf8').split('\n').filter(Boolean);
   return { header: lines[0], events: lines.slice(1).filter((l) => !l.startsWith('{"kind":"end"')).map((l) => JSON.parse(l)) };
 }

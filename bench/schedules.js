@@ -8,7 +8,8 @@
 //   node bench/schedules.js [seeds, default 500] [repeats, default 5]
 import { PresetLibrary } from '../dist/app/engine/presets.js';
 import { SimRun } from '../dist/app/targets/sim/sim-run.js';
-import { parseProfile } from '../dist/app/sim/profiles.js';
+import { simBugs } from '../dist/app/targets/sim/options.js';
+import { compileProgram } from '../dist/app/program/compile.js';
 
 const seeds = Number(process.argv[2] ?? 500);
 const repeats = Number(process.argv[3] ?? 5);
@@ -26,7 +27,7 @@ async function sweep() {
   const c0 = cpu();
   let torn = 0;
   for (let seed = 1; seed <= seeds; seed++) {
-    const run = new SimRun({ scenario: short, seed, bugs: parseProfile(['pcm-unlocked-hw-params']), duration: 10e9, strategy: 'pct', depth: 3, emit: (e) => void (e.kind === 'act' && e.op === 'pcm.readback' && torn++), stopRequested: () => false });
+    const run = new SimRun({ program: compileProgram(short, { seed, duration: 10e9 }), bugs: simBugs(['pcm-unlocked-hw-params']), strategy: 'pct', depth: 3, emit: (e) => void (e.kind === 'act' && e.op === 'pcm.readback' && torn++), stopRequested: () => false });
     await run.run();
   }
   return { wall: Number(process.hrtime.bigint() - w0) / 1e9, cpu: (cpu() - c0) / 1e6, readbacks: torn };
@@ -36,7 +37,7 @@ async function rounds() {
   let n = 0;
   const w0 = process.hrtime.bigint();
   const c0 = cpu();
-  const run = new SimRun({ scenario: long, seed: 1, bugs: parseProfile(['fixed']), duration: 100e9, strategy: 'pct', depth: 3, emit: (e) => void (e.kind === 'act' && e.op === 'pcm.readback' && n++), stopRequested: () => false });
+  const run = new SimRun({ program: compileProgram(long, { seed: 1, duration: 100e9 }), bugs: simBugs(['fixed']), strategy: 'pct', depth: 3, emit: (e) => void (e.kind === 'act' && e.op === 'pcm.readback' && n++), stopRequested: () => false });
   await run.run();
   return { wall: Number(process.hrtime.bigint() - w0) / 1e9, cpu: (cpu() - c0) / 1e6, rounds: n };
 }

@@ -16,7 +16,7 @@ const { scenario } = lib.load(preset);
 const rows = [];
 for (let seed = Number(from); seed <= Number(to); seed++) {
   const t0 = Date.now();
-  const s = await startRun({ scenario, target: new SimTarget(), seed, profile: profile.split(','), ...(duration ? { duration } : {}), loadScenario: (n) => lib.load(n).scenario }).done;
+  const s = await startRun({ scenario, target: new SimTarget({ profile: profile.split(',') }), seed, ...(duration ? { duration } : {}), loadScenario: (n) => lib.load(n).scenario }).done;
   const f = s.findings[0];
   rows.push({ seed, verdict: s.verdict, first: f ? f.type : '-', at_ms: f ? +(f.t / 1e6).toFixed(3) : null, findings: s.findings.map((x) => x.type).join(','), wall_ms: Date.now() - t0 });
   console.log(JSON.stringify(rows[rows.length - 1]));

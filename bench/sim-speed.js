@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateScenario } from '../dist/app/vocabulary/scenario.js';
 import { SimRun } from '../dist/app/targets/sim/sim-run.js';
+import { compileProgram } from '../dist/app/program/compile.js';
 import { startRun } from '../dist/app/engine/run.js';
 import { SimTarget } from '../dist/app/targets/sim/sim-target.js';
 
@@ -48,7 +49,7 @@ function since(t0) {
 
 async function kernelOnly() {
   let events = 0;
-  const run = new SimRun({ scenario, seed: 1, bugs: new Set(), duration: secs * 1e9, strategy: 'pct', depth: 3, emit: () => void events++, stopRequested: () => false });
+  const run = new SimRun({ program: compileProgram(scenario, { seed: 1, duration: secs * 1e9 }), bugs: new Set(), strategy: 'pct', depth: 3, emit: () => void events++, stopRequested: () => false });
   const t0 = clock();
   await run.run();
   return { ...since(t0), events, steps: run.k.sched.steps };
@@ -57,7 +58,7 @@ async function kernelOnly() {
 async function fullRun() {
   const dir = mkdtempSync(join(tmpdir(), 'stresslab-bench-'));
   const t0 = clock();
-  const s = await startRun({ scenario, target: new SimTarget(), seed: 1, profile: ['fixed'], outDir: dir, journalSync: false }).done;
+  const s = await startRun({ scenario, target: new SimTarget({ profile: ['fixed'] }), seed: 1, outDir: dir, journalSync: false }).done;
   const t = since(t0);
   rmSync(dir, { recursive: true, force: true });
   return { ...t, events: s.metrics.actions, xruns: s.metrics.xruns.total };

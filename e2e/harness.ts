@@ -46,13 +46,13 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-/** `stresslab serve --port 0` with its own runs and presets directories. */
-export async function serve(): Promise<Served> {
+/** `stresslab serve --port 0` with its own runs and presets directories; `env` adds to the server's environment. */
+export async function serve(env: Record<string, string> = {}): Promise<Served> {
   ensureRenderer();
   const work = mkdtempSync(join(tmpdir(), 'stresslab-e2e-'));
   const runsDir = join(work, 'runs');
   const presetsDir = join(work, 'presets');
-  const child: ChildProcess = spawn(process.execPath, [join(repo, 'bin', 'stresslab.js'), 'serve', '--port', '0', '--runs', runsDir, '--user-presets', presetsDir], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [join(repo, 'bin', 'stresslab.js'), 'serve', '--port', '0', '--runs', runsDir, '--user-presets', presetsDir], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -1,14 +1,16 @@
-// Run metrics for summary.json: per-op counts, errors and duration
-// distributions, xruns, latency, wake-up lateness, ops/s. Also the
-// threshold checks a preset can turn into findings.
+// Run metrics for summary.json, read from the run tally (app/api/tally.ts:
+// the one place counts are made): per-op counts, errors and durations, xruns,
+// latency, wake-up lateness, ops/s. Also the threshold checks a preset can
+// turn into findings, each with its verdict (passed, failed, or not evaluated
+// because nothing was measured).
 import type { Finding, RunEvent } from '../events/types.js';
 import type { Thresholds } from '../vocabulary/scenario.js';
+import { formatCount, type Histogram, RunTally } from '../api/tally.js';
 import { opSpec } from '../vocabulary/ops.js';
 import type { AnalysisContext } from './context.js';
-import { Histogram } from './histogram.js';
 
 /** summary.json's hw_ptr_rate entry for one stream. */
-interface HwPtrRate {
+export interface HwPtrRate {
   hz: number;
   min_hz: number;
   max_hz: number;
@@ -17,102 +19,92 @@ interface HwPtrRate {
   ratio?: number;
 }
 
-interface OpStats {
-  count: number;
-  errors: Record<string, number>;
-  dur: Histogram;
+/** One threshold of the preset, evaluated at the end of the run. */
+export interface ThresholdResult {
+  name: keyof Thresholds;
+  limit: number;
+  status: 'pass' | 'fail' | 'skip';
+  /** The measured value (the worst one for ioctl_p99); absent when nothing was measured. */
+  value?: number;
+  message: string;
 }
 
+/** Transfers and waits block by design: their duration is not an ioctl's latency. */
+const NOT_TIMED = ['pcm.write', 'pcm.read', 'seq.read', 'pcm.drain'];
+const ms = (ns: number, digits: number) => `${(ns / 1e6).toFixed(digits)} ms`;
+
 export class MetricsAggregator {
-  actions = 0;
-  private readonly ops = new Map<string, OpStats>();
-  private readonly xruns = new Map<string, number>();
-  private readonly latency = new Histogram();
-  private readonly wakeupLate = new Histogram();
-  private readonly midiLatency = new Histogram();
-  private readonly midiJitter = new Histogram();
-  private readonly latencyConfidence: number[] = [];
-  private glitches = 0;
-  private readonly glitchesByHandle = new Map<string, number>();
-  /** Measured hw_ptr rates per stream, and the rate its last HW_PARAMS granted. */
-  private readonly hwPtrRate = new Map<string, { sum: number; n: number; min: number; max: number }>();
-  private readonly nominalRate = new Map<string, number>();
-  klogLines = 0;
-  firstT = Infinity;
-  lastT = 0;
+  readonly tally = new RunTally();
+  /** Filled by thresholds(): what each threshold of the preset concluded. */
+  results: ThresholdResult[] = [];
 
   feed(e: RunEvent): void {
-    if (e.t < this.firstT) this.firstT = e.t;
-    if (e.t > this.lastT) this.lastT = e.t;
-    switch (e.kind) {
-      case 'act': {
-        this.actions++;
-        let s = this.ops.get(e.op);
-        if (!s) this.ops.set(e.op, (s = { count: 0, errors: {}, dur: new Histogram() }));
-        s.count++;
-        if (e.errno) s.errors[e.errno] = (s.errors[e.errno] ?? 0) + 1;
-        s.dur.add(e.dur);
-        if (e.t + e.dur > this.lastT) this.lastT = e.t + e.dur;
-        if (e.op === 'pcm.hw_params' && e.ret >= 0) {
-          const rate = (e.data?.params as { rate?: unknown } | undefined)?.rate;
-          if (typeof rate === 'number' && rate > 0) this.nominalRate.set(e.handle ?? '?', rate);
-        }
-        return;
-      }
-      case 'metric':
-        if (e.name === 'xruns') this.xruns.set(e.handle ?? '?', Math.max(this.xruns.get(e.handle ?? '?') ?? 0, e.value));
-        else if (e.name === 'latency') {
-          this.latency.add(e.value);
-          if (e.confidence !== undefined) this.latencyConfidence.push(e.confidence);
-        } else if (e.name === 'glitch') {
-          this.glitches++;
-          this.glitchesByHandle.set(e.handle ?? '?', (this.glitchesByHandle.get(e.handle ?? '?') ?? 0) + 1);
-        } else if (e.name === 'midi_latency') this.midiLatency.add(e.value);
-        else if (e.name === 'midi_jitter') this.midiJitter.add(e.value);
-        else if (e.name === 'wakeup_late') this.wakeupLate.add(e.value);
-        else if (e.name === 'hw_ptr_rate') {
-          const k = e.handle ?? '?';
-          const r = this.hwPtrRate.get(k);
-          if (r) {
-            r.sum += e.value;
-            r.n++;
-            r.min = Math.min(r.min, e.value);
-            r.max = Math.max(r.max, e.value);
-          } else this.hwPtrRate.set(k, { sum: e.value, n: 1, min: e.value, max: e.value });
-        }
-        return;
-      case 'klog':
-        this.klogLines++;
-        return;
-    }
+    this.tally.feed(e);
+  }
+
+  get actions(): number {
+    return this.tally.operations;
   }
 
   get totalXruns(): number {
-    let n = 0;
-    for (const v of this.xruns.values()) n += v;
-    return n;
+    return this.tally.xruns;
   }
 
+  /** Evaluates every threshold the preset sets; failures become findings. */
   thresholds(ctx: AnalysisContext, t: Thresholds, end: number): Finding[] {
     const out: Finding[] = [];
-    if (t.xruns !== undefined && this.totalXruns > t.xruns)
-      out.push(ctx.finding('xrun-threshold', end, `${this.totalXruns} xrun(s), more than the ${t.xruns} allowed`, { evidence: { byHandle: Object.fromEntries(this.xruns) } }));
-    if (t.latency_p99 !== undefined && this.latency.count && this.latency.quantile(0.99) > t.latency_p99)
-      out.push(ctx.finding('latency-threshold', end, `latency p99 ${(this.latency.quantile(0.99) / 1e6).toFixed(2)} ms exceeds ${(t.latency_p99 / 1e6).toFixed(2)} ms`, { evidence: this.latency.summary() }));
-    if (t.ioctl_p99 !== undefined) {
-      for (const [op, s] of this.ops) {
-        const spec = opSpec(op);
-        if (!spec || spec.family === 'timing' || ['pcm.write', 'pcm.read', 'seq.read', 'pcm.drain'].includes(op)) continue;
-        const p99 = s.dur.quantile(0.99);
-        if (p99 > t.ioctl_p99) out.push(ctx.finding('ioctl-latency-threshold', end, `${op} p99 ${(p99 / 1e6).toFixed(3)} ms exceeds ${(t.ioctl_p99 / 1e6).toFixed(3)} ms`, { op, evidence: s.dur.summary() }));
-      }
+    const results: ThresholdResult[] = [];
+    const tally = this.tally;
+    if (t.xruns !== undefined) {
+      const n = tally.xruns;
+      const byStream = Object.fromEntries(tally.streamList().map((s) => [s.key, s.xruns]));
+      const fail = n > t.xruns;
+      results.push({ name: 'xruns', limit: t.xruns, value: n, status: fail ? 'fail' : 'pass', message: `${formatCount(n)} xrun(s), ${fail ? 'more than' : 'within'} the ${formatCount(t.xruns)} allowed` });
+      if (fail) out.push(ctx.finding('xrun-threshold', end, `${formatCount(n)} xrun(s), more than the ${formatCount(t.xruns)} allowed`, { evidence: { byStream } }));
     }
-    if (t.glitches !== undefined && this.glitches > t.glitches)
-      out.push(ctx.finding('glitch-threshold', end, `${this.glitches} glitch(es) in the looped-back tone, more than the ${t.glitches} allowed`, { evidence: { byHandle: Object.fromEntries(this.glitchesByHandle) } }));
-    if (t.midi_latency_p99 !== undefined && this.midiLatency.count && this.midiLatency.quantile(0.99) > t.midi_latency_p99)
-      out.push(ctx.finding('midi-latency-threshold', end, `MIDI latency p99 ${(this.midiLatency.quantile(0.99) / 1e6).toFixed(3)} ms exceeds ${(t.midi_latency_p99 / 1e6).toFixed(3)} ms`, { evidence: this.midiLatency.summary() }));
-    if (t.wakeup_late_p99 !== undefined && this.wakeupLate.count && this.wakeupLate.quantile(0.99) > t.wakeup_late_p99)
-      out.push(ctx.finding('wakeup-latency-threshold', end, `period wake-up lateness p99 ${(this.wakeupLate.quantile(0.99) / 1e6).toFixed(3)} ms exceeds ${(t.wakeup_late_p99 / 1e6).toFixed(3)} ms`, { evidence: this.wakeupLate.summary() }));
+    // A p99 over samples: not evaluated when nothing was sampled (the run must say so, not pass).
+    const p99Check = (name: 'latency_p99' | 'wakeup_late_p99' | 'midi_latency_p99', h: Histogram, limit: number, what: string, samples: string, type: 'latency-threshold' | 'wakeup-latency-threshold' | 'midi-latency-threshold', digits: number) => {
+      if (!h.count) return results.push({ name, limit, status: 'skip', message: `not evaluated: 0 ${samples} samples` });
+      const p99 = h.quantile(0.99);
+      const fail = p99 > limit;
+      results.push({ name, limit, value: p99, status: fail ? 'fail' : 'pass', message: `${what} p99 ${ms(p99, digits)} ${fail ? 'exceeds' : 'within'} ${ms(limit, digits)} (${formatCount(h.count)} samples)` });
+      if (fail) out.push(ctx.finding(type, end, `${what} p99 ${ms(p99, digits)} exceeds ${ms(limit, digits)}`, { evidence: h.summary() }));
+    };
+    if (t.latency_p99 !== undefined) p99Check('latency_p99', tally.latency, t.latency_p99, 'latency', 'stream-latency', 'latency-threshold', 2);
+    if (t.ioctl_p99 !== undefined) {
+      let worst: { op: string; p99: number } | null = null;
+      let failed = 0;
+      let timed = 0;
+      for (const [op, s] of tally.ops) {
+        const spec = opSpec(op);
+        if (!spec || spec.family === 'timing' || NOT_TIMED.includes(op)) continue;
+        timed++;
+        const p99 = s.dur.quantile(0.99);
+        if (!worst || p99 > worst.p99) worst = { op, p99 };
+        if (p99 > t.ioctl_p99) {
+          failed++;
+          out.push(ctx.finding('ioctl-latency-threshold', end, `${op} p99 ${ms(p99, 3)} exceeds ${ms(t.ioctl_p99, 3)}`, { op, evidence: s.dur.summary() }));
+        }
+      }
+      if (!worst) results.push({ name: 'ioctl_p99', limit: t.ioctl_p99, status: 'skip', message: 'not evaluated: no ioctl was timed' });
+      else
+        results.push({
+          name: 'ioctl_p99',
+          limit: t.ioctl_p99,
+          value: worst.p99,
+          status: failed ? 'fail' : 'pass',
+          message: failed ? `${failed} of ${timed} ioctl(s) over ${ms(t.ioctl_p99, 3)} at p99 (worst ${worst.op}, ${ms(worst.p99, 3)})` : `every ioctl within ${ms(t.ioctl_p99, 3)} at p99 (worst ${worst.op}, ${ms(worst.p99, 3)})`,
+        });
+    }
+    if (t.glitches !== undefined) {
+      const n = tally.glitches;
+      const fail = n > t.glitches;
+      results.push({ name: 'glitches', limit: t.glitches, value: n, status: fail ? 'fail' : 'pass', message: `${formatCount(n)} glitch(es) in the looped-back tone, ${fail ? 'more than' : 'within'} the ${formatCount(t.glitches)} allowed` });
+      if (fail) out.push(ctx.finding('glitch-threshold', end, `${formatCount(n)} glitch(es) in the looped-back tone, more than the ${formatCount(t.glitches)} allowed`, { evidence: { byStream: Object.fromEntries(tally.streamList().filter((s) => s.glitches).map((s) => [s.key, s.glitches])) } }));
+    }
+    if (t.midi_latency_p99 !== undefined) p99Check('midi_latency_p99', tally.midiLatency, t.midi_latency_p99, 'MIDI latency', 'MIDI latency', 'midi-latency-threshold', 3);
+    if (t.wakeup_late_p99 !== undefined) p99Check('wakeup_late_p99', tally.wakeupLate, t.wakeup_late_p99, 'period wake-up lateness', 'period wake-up', 'wakeup-latency-threshold', 3);
+    this.results = results;
     return out;
   }
 
@@ -123,33 +115,39 @@ export class MetricsAggregator {
    */
   private hwPtrRateSummary(): Record<string, HwPtrRate> {
     const out: Record<string, HwPtrRate> = {};
-    for (const [k, r] of [...this.hwPtrRate].sort((a, b) => a[0].localeCompare(b[0]))) {
+    for (const s of [...this.tally.streams.values()].sort((a, b) => a.key.localeCompare(b.key))) {
+      const r = s.hwPtr;
+      if (!r) continue;
       const hz = r.sum / r.n;
-      const nominal = this.nominalRate.get(k);
-      out[k] = { hz: Math.round(hz * 10) / 10, min_hz: Math.round(r.min * 10) / 10, max_hz: Math.round(r.max * 10) / 10, samples: r.n };
-      if (nominal) {
-        out[k].nominal_hz = nominal;
-        out[k].ratio = Math.round((hz / nominal) * 10000) / 10000;
+      const e: HwPtrRate = { hz: Math.round(hz * 10) / 10, min_hz: Math.round(r.min * 10) / 10, max_hz: Math.round(r.max * 10) / 10, samples: r.n };
+      if (s.rate) {
+        e.nominal_hz = s.rate;
+        e.ratio = Math.round((hz / s.rate) * 10000) / 10000;
       }
+      // Keyed by handle names the preset chose: an own entry even for "__proto__".
+      Object.defineProperty(out, s.key, { value: e, enumerable: true, writable: true, configurable: true });
     }
     return out;
   }
 
   summary(elapsed: number): Record<string, unknown> {
+    const t = this.tally;
     const ops: Record<string, unknown> = {};
-    for (const [op, s] of [...this.ops].sort((a, b) => a[0].localeCompare(b[0]))) ops[op] = { count: s.count, errors: s.errors, dur_ns: s.dur.summary() };
+    for (const [op, s] of [...t.ops].sort((a, b) => a[0].localeCompare(b[0]))) ops[op] = { count: s.count, errors: s.errors, dur_ns: s.dur.summary() };
     return {
-      actions: this.actions,
-      ops_per_s: elapsed > 0 ? Math.round((this.actions / elapsed) * 1e9) : 0,
+      actions: t.operations,
+      failed: t.failed,
+      ops_per_s: elapsed > 0 ? Math.round((t.operations / elapsed) * 1e9) : 0,
       ops,
-      xruns: { total: this.totalXruns, by_handle: Object.fromEntries(this.xruns) },
-      latency_ns: this.latency.summary(),
-      wakeup_late_ns: this.wakeupLate.summary(),
-      ...(this.latencyConfidence.length ? { latency_confidence: { min: Math.min(...this.latencyConfidence), median: [...this.latencyConfidence].sort((a, b) => a - b)[this.latencyConfidence.length >> 1] } } : {}),
-      ...(this.glitchesByHandle.size ? { glitches: { total: this.glitches, by_handle: Object.fromEntries(this.glitchesByHandle) } } : {}),
-      ...(this.midiLatency.count ? { midi_latency_ns: this.midiLatency.summary(), midi_jitter_ns: this.midiJitter.summary() } : {}),
+      xruns: { total: t.xruns, by_handle: Object.fromEntries(t.streamList().map((s) => [s.key, s.xruns])) },
+      latency_ns: t.latency.summary(),
+      ioctl_ns: t.ioctl.summary(),
+      wakeup_late_ns: t.wakeupLate.summary(),
+      ...(t.latencyConfidence.length ? { latency_confidence: { min: Math.min(...t.latencyConfidence), median: [...t.latencyConfidence].sort((a, b) => a - b)[t.latencyConfidence.length >> 1] } } : {}),
+      ...(t.glitches ? { glitches: { total: t.glitches, by_handle: Object.fromEntries(t.streamList().filter((s) => s.glitches).map((s) => [s.key, s.glitches])) } } : {}),
+      ...(t.midiLatency.count ? { midi_latency_ns: t.midiLatency.summary(), midi_jitter_ns: t.midiJitter.summary() } : {}),
       hw_ptr_rate: this.hwPtrRateSummary(),
-      klog_lines: this.klogLines,
+      klog_lines: t.klogLines,
     };
   }
 }

@@ -8,7 +8,7 @@ import { SimTarget } from '../targets/sim/sim-target.js';
 import { OracleSide, compareRuns, compareSides, missChance } from './oracle.js';
 
 async function side(preset: string, profile: string[], seed: number): Promise<OracleSide> {
-  const h = startRun({ scenario: library.load(preset).scenario, target: new SimTarget(), seed, profile, journalSync: false });
+  const h = startRun({ scenario: library.load(preset).scenario, target: new SimTarget({ profile }), seed, journalSync: false });
   const s = new OracleSide();
   h.subscribe((e) => s.feed(e));
   await h.done;

@@ -36,6 +36,19 @@ describe('RunSeries', () => {
     expect(s.timeline().xruns.reduce((a, b) => a + b, 0)).toBe(6);
   });
 
+  it('counts a stream once whichever lane reported its running count (the agent reports from the lane that saw the xrun)', () => {
+    const s = new RunSeries();
+    s.feed([
+      { kind: 'metric', t: 0, name: 'xruns', value: 3, handle: 'music', lane: 'music' },
+      { kind: 'metric', t: 10, name: 'xruns', value: 3, handle: 'music', lane: 'monitor' },
+      { kind: 'metric', t: 20, name: 'xruns', value: 4, handle: 'music', lane: 'monitor' },
+      { kind: 'metric', t: 30, name: 'xruns', value: 4, handle: 'music', lane: 'music' },
+    ]);
+    expect(s.xrunsTotal).toBe(4);
+    expect(s.timeline().xruns.reduce((a, b) => a + b, 0)).toBe(4);
+    expect(s.tally.counts().streams).toMatchObject([{ stream: 'music', xruns: 4 }]);
+  });
+
   it('skips events it has already seen when a resubscription overlaps', () => {
     const s = new RunSeries();
     const ev = Array.from({ length: 10 }, (_, i) => act(i * 1000, 10));

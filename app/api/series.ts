@@ -2,8 +2,12 @@
 // time buckets that double in width as the run grows (so a chart never has
 // more than MAX_BUCKETS points however long the run), log-scale histograms,
 // and a capped kernel-log list. Shared by the live run view and the HTML
-// report so both show the same numbers. Runs anywhere (no Node, no DOM).
+// report; every count comes from the run tally (tally.ts), the same code that
+// makes summary.json's. Runs anywhere (no Node, no DOM).
 import type { Finding, RunEvent, Severity } from './types.js';
+import { NOT_IOCTL, RunTally } from './tally.js';
+
+export { NOT_IOCTL, TIMING_OPS, formatCount } from './tally.js';
 
 export const MAX_BUCKETS = 512;
 const FIRST_WIDTH_NS = 1_000;
@@ -14,13 +18,6 @@ const HIST_BINS = 4 * 40;
 export const MAX_KLOG_LINES = 20_000;
 export const MAX_FINDINGS = 1_000;
 
-/**
- * Ops whose duration is not an ioctl's latency: waits the scenario asked for
- * (the timing family) and transfers that block by design until the device
- * has room or data. Kept equal to the vocabulary's timing family by a test.
- */
-export const NOT_IOCTL = new Set(['sleep', 'jitter', 'barrier', 'at_period', 'pcm.write', 'pcm.read', 'seq.read', 'pcm.drain']);
-export const TIMING_OPS = ['sleep', 'jitter', 'barrier', 'at_period'];
 
 export interface KlogLine {
   /** Index of the event in the run (journal line - 1): stable across reloads. */
@@ -140,14 +137,16 @@ export class RunSeries {
   readonly findings: Finding[] = [];
   readonly phases: PhaseMark[] = [];
   readonly lanes = new Map<string, string>();
+  /** The run's numbers (operations, failures, xruns per stream, findings...). */
+  readonly tally = new RunTally();
   /** Events seen; also the index the next event will have. */
   events = 0;
-  actions = 0;
-  errors = 0;
-  xrunsTotal = 0;
   lastT = 0;
-  private readonly xrunsByHandle = new Map<string, number>();
   private lastGroup: { t: number; source: string; i: number } | null = null;
+  /** The journal sampled successful operations: 1 in this many kept at the most (1: not sampled). */
+  sampledKeep = 1;
+  /** The journal reached its size bound. */
+  journalFull = false;
 
   /** Feed events in order; `from` is the index of the first (for gaps or repeats after a reconnect). */
   feed(events: readonly RunEvent[], from = this.events): void {
@@ -157,18 +156,28 @@ export class RunSeries {
     if (from + events.length > this.events) this.events = from + events.length;
   }
 
+  get actions(): number {
+    return this.tally.operations;
+  }
+
+  get errors(): number {
+    return this.tally.failed;
+  }
+
+  get xrunsTotal(): number {
+    return this.tally.xruns;
+  }
+
   private add(e: RunEvent, i: number): void {
     if (e.t > this.lastT) this.lastT = e.t;
     const b = this.buckets;
+    const newXruns = this.tally.feed(e);
     switch (e.kind) {
       case 'act': {
         const k = b.index(e.t);
-        this.actions++;
-        b.ops[k]!++;
-        if (e.ret < 0) {
-          this.errors++;
-          b.errors[k]!++;
-        }
+        // A sampled journal's line stands for w operations (itself and those sampled away before it).
+        b.ops[k]! += e.w ?? 1;
+        if (e.ret < 0) b.errors[k]!++;
         if (!NOT_IOCTL.has(e.op)) {
           b.ioctlSum[k]! += e.dur;
           b.ioctlCount[k]!++;
@@ -179,16 +188,9 @@ export class RunSeries {
         return;
       }
       case 'metric': {
-        if (e.name === 'xruns') {
-          // The metric is a running count per stream; the chart wants increments.
-          const key = `${e.lane ?? ''}/${e.handle ?? ''}`;
-          const prev = this.xrunsByHandle.get(key) ?? 0;
-          if (e.value > prev) {
-            b.xruns[b.index(e.t)]! += e.value - prev;
-            this.xrunsTotal += e.value - prev;
-          }
-          this.xrunsByHandle.set(key, e.value);
-        } else if (e.name === 'latency') this.latency.add(e.value);
+        // The tally turns each stream's running count into the xruns this sample added.
+        if (newXruns) b.xruns[b.index(e.t)]! += newXruns;
+        else if (e.name === 'latency') this.latency.add(e.value);
         return;
       }
       case 'klog': {
@@ -212,6 +214,11 @@ export class RunSeries {
         return;
       case 'lane':
         this.lanes.set(e.lane, e.state);
+        return;
+      case 'note':
+        if (e.journal?.keep && e.journal.keep > this.sampledKeep) this.sampledKeep = e.journal.keep;
+        if (e.journal?.full) this.journalFull = true;
+        // The skipped counts are the tally's (operations); not charted: they happened since each step's last kept line, at no one time.
         return;
       default:
         return;

@@ -3,14 +3,18 @@
 // runs anywhere and imports nothing at run time. App types the renderer needs
 // are re-exported from here so the renderer never imports app/ directly.
 import type { DeviceList } from '../devices/types.js';
-import type { Finding, InterleavingStep, KlogEvent, RunEvent, RunHeader, RunTrailer, Severity, Verdict } from '../events/types.js';
+import type { Finding, InterleavingStep, KlogEvent, RunContext, RunEvent, RunHeader, RunTrailer, Severity, TargetContext, Verdict } from '../events/types.js';
 import type { PhaseSummary, RunSummary } from '../engine/run.js';
 import type { PresetProblem } from '../vocabulary/preset-file.js';
+import type { Thresholds } from '../vocabulary/scenario.js';
+import type { CheckResult, CheckStatus } from '../analysis/checks.js';
+import type { MetricRow, MetricsComparison, ComparedRun } from '../analysis/compare-metrics.js';
+import type { DeviceRow, RunCounts, StreamRow } from './tally.js';
 import type { KernelListing, KernelsResult } from '../vlab/kernel-listing.js';
 import type { KernelMatrix, MatrixRow } from '../engine/kernel-matrix.js';
 import type { VmSettings } from '../vlab/boot-settings.js';
 
-export type { DeviceList, Finding, InterleavingStep, KernelListing, KernelMatrix, KernelsResult, KlogEvent, MatrixRow, PhaseSummary, PresetProblem, RunEvent, RunHeader, RunSummary, RunTrailer, Severity, Verdict, VmSettings };
+export type { CheckResult, CheckStatus, ComparedRun, DeviceList, DeviceRow, Finding, InterleavingStep, KernelListing, KernelMatrix, KernelsResult, KlogEvent, MatrixRow, MetricRow, MetricsComparison, PhaseSummary, PresetProblem, RunContext, RunCounts, RunEvent, RunHeader, RunSummary, RunTrailer, Severity, StreamRow, TargetContext, Thresholds, Verdict, VmSettings };
 
 /** A kernel matrix started from the app: one run per kernel, one after another. */
 export interface MatrixStatus {
@@ -99,6 +103,8 @@ export interface ScenarioOutline {
   lanes: string[];
   bugProfile?: string[];
   suite?: SuitePhase[];
+  /** The preset's thresholds (ns, xruns a count). */
+  thresholds?: Thresholds;
 }
 
 export interface ValidateResult {
@@ -120,8 +126,20 @@ export interface RunStartParams {
   duration?: number;
   /** Afterwards, run the same scenario on the fixed simulated kernel and compare (summary.oracle). */
   oracle?: boolean;
+  /** Thresholds changed for this run, written as in a preset ("50ms", 0); null removes one. */
+  thresholds?: ThresholdValues;
   /** Target "vm": kernel, module overlay, memory debugging, hardware. */
   vm?: VmSettings;
+}
+
+/** Threshold values as a person writes them in a preset; null (or "") removes the threshold. */
+export type ThresholdValues = Partial<Record<keyof Thresholds, string | number | null>>;
+
+export interface ThresholdCheck {
+  /** The thresholds the run would use (ns; xruns a count), when every value is valid. */
+  thresholds?: Thresholds;
+  /** Problems with the preset's words: "expect.thresholds.latency_p99: expected a duration…". */
+  problems: PresetProblem[];
 }
 
 export interface RunStarted {
@@ -145,9 +163,17 @@ export interface RunInfo {
   verdict?: Verdict;
   findings?: number;
   elapsed_ns?: number;
+  /** The run's budget (ns); a suite's phases have their own. */
+  budget_ns?: number;
   wall_ms?: number;
   /** The journal could not be read; why. */
   error?: string;
+  /** What it ran on (from summary.json's context). */
+  kernel?: string;
+  accel?: 'tcg' | 'kvm';
+  xruns?: number;
+  /** The user's note on the run (runs/<id>/notes.txt). */
+  note?: string;
 }
 
 export interface SubscribeParams {
@@ -198,6 +224,23 @@ export interface ReportResult {
   html: string;
 }
 
+/** A standalone C reproducer of a run (stresslab repro). */
+export interface ReproResult {
+  /** Suggested download name. */
+  name: string;
+  text: string;
+  /** The finding it describes, with its signature. */
+  finding?: { id: string; type: string; signature?: string };
+}
+
+export interface ReproParams {
+  runId: string;
+  /** The finding to describe; default the run's first critical one. */
+  findingId?: string;
+  /** The finding's time (ids restart in each phase of a suite). */
+  t?: number;
+}
+
 export interface ReplayParams {
   runId: string;
   findingId: string;
@@ -206,8 +249,12 @@ export interface ReplayParams {
 }
 
 export interface ReplayStarted extends RunStarted {
-  /** exact: the recorded schedule is followed; phase: the suite phase is re-run with its seed and profile. */
-  mode: 'exact' | 'phase';
+  /**
+   * exact: the recorded schedule is followed; phase: the suite phase is re-run
+   * with its seed and profile; seed: the run predates resolved programs (its
+   * schedule cannot be followed), so its preset is re-run with its seed and profile.
+   */
+  mode: 'exact' | 'phase' | 'seed';
   phase?: string;
   /** The finding the replay should reproduce, with its time relative to the replayed run. */
   expect: { type: string; message: string; t: number };
@@ -239,6 +286,16 @@ export interface ApiMethods {
   'runs.unsubscribe': { params: { sub: string }; result: { ok: boolean } };
   'runs.inflight': { params: InflightParams; result: InflightResult };
   'report.export': { params: { runId: string }; result: ReportResult };
+  /** Checks thresholds for the run settings, with the preset's own validation. */
+  'thresholds.check': { params: { values: ThresholdValues; base?: Thresholds }; result: ThresholdCheck };
+  /** Deletes a finished run's directory (journal, summary, report). */
+  'runs.delete': { params: { runId: string }; result: { deleted: boolean } };
+  /** Sets (or, with "", clears) the note on a run. */
+  'runs.note': { params: { runId: string; text: string }; result: { note: string } };
+  /** Two or more runs by their metrics, the first as the baseline. */
+  'runs.compare': { params: { runIds: string[] }; result: MetricsComparison };
+  /** The run's program as one C file (the same file `stresslab repro <run dir>` writes). */
+  'repro.export': { params: ReproParams; result: ReproResult };
 }
 
 export type Method = keyof ApiMethods;

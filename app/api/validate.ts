@@ -91,6 +91,12 @@ const presetName = str(PRESET_NAME, 'a preset name (letters, digits, _ and -, at
 const target = str(TARGET_ID, 'a target id such as "sim"', 32);
 const none = obj({});
 
+/** Thresholds as typed: the values are checked by the preset schema in the service, with the preset's words. */
+const thresholdValue: Check<string | number | null> = (v, path) => (v === null || typeof v === 'number' ? v : str(null, 'a threshold value such as "50ms" or 0', 64)(v, path));
+const thresholdValues = obj({}, { xruns: thresholdValue, latency_p99: thresholdValue, ioctl_p99: thresholdValue, wakeup_late_p99: thresholdValue, glitches: thresholdValue, midi_latency_p99: thresholdValue });
+const ns: Check<number> = int(0, Number.MAX_SAFE_INTEGER);
+const thresholdNumbers = obj({}, { xruns: ns, latency_p99: ns, ioctl_p99: ns, wakeup_late_p99: ns, glitches: ns, midi_latency_p99: ns });
+
 /** Kernel names and ranges as stresslab kernels lists them (6.1.0-54, 6.12.117+deb12, A,B, A..B). */
 const KERNEL_SPEC = /^[A-Za-z0-9][A-Za-z0-9.+~:_-]*(?:(?:,|\.\.)[A-Za-z0-9][A-Za-z0-9.+~:_-]*)*$/;
 /** An absolute path on the lab's machine without control characters. */
@@ -129,7 +135,7 @@ const PARAMS: { [M in Method]: Check<Params<M>> } = {
   'presets.save': obj({ name: presetName, text: str(null, 'preset text') }, { overwrite: bool }),
   'run.start': obj(
     { source, target, profile: list(str(PROFILE_NAME, 'a profile name ("fixed" or a bug switch)', 64), 16), seed: int(0, 2 ** 32 - 1) },
-    { duration: int(1, 7 * 24 * 3600 * 1e9), oracle: bool, vm: vmSettings },
+    { duration: int(1, 7 * 24 * 3600 * 1e9), oracle: bool, thresholds: thresholdValues, vm: vmSettings },
   ),
   'run.stop': obj({ runId }),
   'run.abort': obj({ runId }),
@@ -139,6 +145,11 @@ const PARAMS: { [M in Method]: Check<Params<M>> } = {
   'runs.unsubscribe': obj({ sub: str(SUB_ID, 'a subscription id', 16) }),
   'runs.inflight': obj({ runId, t: int(0, Number.MAX_SAFE_INTEGER) }, { i: int(0, Number.MAX_SAFE_INTEGER) }),
   'report.export': obj({ runId }),
+  'thresholds.check': obj({ values: thresholdValues }, { base: thresholdNumbers }),
+  'runs.delete': obj({ runId }),
+  'runs.note': obj({ runId, text: str(null, 'a note', 4000) }),
+  'runs.compare': obj({ runIds: list(runId, 8) }),
+  'repro.export': obj({ runId }, { findingId: str(/^[a-z-]+#\d+$/, 'a finding id like "hang#1"', 64), t: int(0, Number.MAX_SAFE_INTEGER) }),
 };
 
 export const METHODS = Object.keys(PARAMS) as Method[];

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { LineDecoder } from './protocol.js';
 import { decodeMessage, encodeMessage, unwrap14 } from './child/midi-codec.js';
 import { decodeChannel0, encodeFrames } from './child/samples.js';
-import { compileLibraryProgram, LibraryProgramError } from './program.js';
+import { libraryProgram, LibraryProgramError } from './program.js';
+import { compileProgram } from '../program/compile.js';
 import { validateScenario } from '../vocabulary/scenario.js';
 import { placementOf } from '../vocabulary/placement.js';
 import { allSteps } from '../vocabulary/scenario.js';
@@ -45,14 +46,17 @@ describe('application lane vocabulary', () => {
     expect(text).toMatch(/size/);
   });
 
-  it('compiles a library program with the agent\'s rng streams; an agent preset is refused', () => {
-    const p = compileLibraryProgram(validateScenario(lib()).scenario!, { seed: 7, duration: 1e9 });
+  it('runs the resolved program, with the agent\'s rng streams; an agent preset is refused', () => {
+    const p = libraryProgram(compileProgram(validateScenario(lib()).scenario!, { seed: 7, duration: 1e9 }));
     expect(p.lanes[0]!.rngStream).toBe(0);
     expect(p.setup.rngStream).toBe(1000);
     expect(p.teardown.rngStream).toBe(1001);
+    expect(p.handles).toEqual([{ name: 's', kind: 'pa' }]);
+    // library ops carry what the preset wrote
+    expect(p.lanes[0]!.steps[0]!.args).toEqual({ device: { fixed: 'hw:Loopback,0' }, rate: { list: [44100, 48000] } });
     expect(JSON.parse(JSON.stringify(p))).toEqual(p);
     const agent = validateScenario({ name: 'y', lanes: [{ name: 'a', loop: [{ 'pcm.open': 'p' }] }] }).scenario!;
-    expect(() => compileLibraryProgram(agent, { seed: 1, duration: 1e9 })).toThrow(LibraryProgramError);
+    expect(() => libraryProgram(compileProgram(agent, { seed: 1, duration: 1e9 }))).toThrow(LibraryProgramError);
   });
 });
 

@@ -12,7 +12,7 @@ import { type RunOutcome, type RunRequest, TargetError } from '../targets/target
 import { repoRoot } from '../targets/agent/binary.js';
 import type { DeviceRequest, DeviceRequestHandler } from '../targets/agent/session.js';
 import { APPLANE_PROTO, LineDecoder, encodeMessage, type AddonStatus, type ChildMessage, type HostMessage } from './protocol.js';
-import { LibraryProgramError, compileLibraryProgram, type LibraryProgram } from './program.js';
+import { LibraryProgramError, libraryProgram, type LibraryProgram } from './program.js';
 
 /** Byte streams to a running child: its stdin, its protocol channel (fd 3) and its stderr. */
 export interface ChildChannel {
@@ -45,7 +45,9 @@ export function childCommand(node: string, script: string): { cmd: string; args:
 
 /** This machine: a child process whose fd 3 is a pipe of its own. */
 export function spawnLocalChild(script = childScript()): ChildChannel {
-  const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], cwd: repoRoot() });
+  // Its own process group, as the agent's: Ctrl-C at a terminal reaches the lab, which stops
+  // the run; the child still ends with the lab (its input closes).
+  const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], cwd: repoRoot(), detached: true });
   const proto = child.stdio[3] as NodeJS.ReadableStream;
   let closeCbs: ((why: string) => void)[] = [];
   let err = '';
@@ -284,7 +286,7 @@ export function missingAddons(program: LibraryProgram, h: ChildHello): string | 
 export async function runLibraryLane(session: LibrarySession, req: RunRequest, o: LibraryRunOptions): Promise<RunOutcome> {
   let program: LibraryProgram;
   try {
-    program = compileLibraryProgram(req.scenario, { seed: req.seed, duration: req.duration });
+    program = libraryProgram(req.program);
   } catch (e) {
     if (e instanceof LibraryProgramError) throw new TargetError(`the application lane cannot run this scenario: ${e.message}`);
     throw e;
@@ -292,14 +294,14 @@ export async function runLibraryLane(session: LibrarySession, req: RunRequest, o
   const hello = await session.start();
   if (hello.proto !== APPLANE_PROTO) throw new TargetError(`the application lane speaks protocol ${hello.proto}, the lab ${APPLANE_PROTO}`, 'rebuild: node scripts/build.js');
   const missing = missingAddons(program, hello);
-  if (missing) throw new TargetError(`the application lane cannot run ${req.scenario.name}: ${missing}`, 'node scripts/setup.js applane');
+  if (missing) throw new TargetError(`the application lane cannot run ${program.name}: ${missing}`, 'node scripts/setup.js applane');
   req.emit({
     kind: 'note',
     t: 0,
     level: 'info',
     text: `application lane ${hello.version} (pid ${hello.pid}, Node ${hello.node}) on Linux ${hello.kernel}: naudiodon ${hello.addons.naudiodon.ok ? (hello.addons.naudiodon.version ?? 'ok') : 'unavailable'}, midi ${hello.addons.midi.ok ? (hello.addons.midi.version ?? 'ok') : 'unavailable'}`,
   });
-  const r = await session.run(program, req.emit, req.signal, { ...o, stopGraceMs: Math.max(5000, req.scenario.expect.hangTimeout * 2 / 1e6 + 3000) });
+  const r = await session.run(program, req.emit, req.signal, { ...o, stopGraceMs: Math.max(5000, (program.hangTimeout * 2) / 1e6 + 3000) });
   const outcome: RunOutcome = { status: r.status, elapsed: r.elapsed };
   if (r.reason) outcome.reason = r.reason;
   return outcome;

@@ -2,7 +2,7 @@
 // input (with a message naming what is wrong), 3 when the target fails; and
 // summary.json with the fields reports rely on.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,16 +32,47 @@ describe('stresslab CLI', () => {
     expect(s.metrics.actions).toBeGreaterThan(0);
   });
 
-  it('run --junit writes a report CI systems read: one case per suite phase, findings as failures', () => {
+  it('run --junit and --ktap write one test case per check: the run, each detector (per suite phase), findings as failures', () => {
     const xml = join(tmp, 'demo.xml');
-    const r = cli('run', 'demo', '--out', join(tmp, 'demo'), '--junit', xml, '--quiet');
+    const tap = join(tmp, 'demo.ktap');
+    const r = cli('run', 'demo', '--out', join(tmp, 'demo'), '--junit', xml, '--ktap', tap, '--quiet');
     expect(r.code, r.err).toBe(1);
     const text = readFileSync(xml, 'utf8');
     expect(text).toMatch(/^<\?xml version="1.0"/);
-    expect(text).toMatch(/<testsuites name="stresslab" tests="5" failures="5" errors="0">/);
-    expect(text.match(/<testcase /g)).toHaveLength(5);
-    expect(text).toMatch(/<failure type="null-deref" message="\[critical\] null-deref: NULL pointer dereference/);
+    // 1 run check + 5 phases x 6 detectors; each phase's bug fails exactly one detector, and
+    // stop-close-race's null dereference panics the simulated kernel, which fails the run check
+    expect(text).toMatch(/<testsuites name="stresslab" tests="31" failures="6" errors="0" skipped="\d+"/);
+    expect(text).toMatch(/name="run"[^>]*>\n\s+<failure type="run" message="the target crashed: kernel panic"/);
+    expect(text.match(/<testcase /g)).toHaveLength(31);
+    expect(text.match(/<testsuite /g)).toHaveLength(6);
+    expect(text).toMatch(/<testcase classname="stresslab.sim.stop-close-race" name="detector.kernel-log" time="[\d.]+">\n\s+<failure type="null-deref" message="\d finding\(s\): NULL pointer dereference/);
+    expect(text).toMatch(/<testcase classname="stresslab.sim.parallel-hw-params" name="detector.torn-hw-params"[^>]*>\n\s+<failure type="torn-hw-params"/);
+    expect(text).toMatch(/<testcase classname="stresslab.sim.seq-pool-resize" name="detector.hang"[^>]*>\n\s+<failure type="hang"/);
+    expect(text).toMatch(/name="detector.success-after-detach"[^>]*>\n\s+<skipped message="not evaluated: no card was detached"\/>/);
     expect(text).not.toMatch(/[\u0000-\u0008]/);
+    const k = readFileSync(tap, 'utf8').split('\n');
+    expect(k[0]).toBe('KTAP version 1');
+    expect(k).toContain('1..6');
+    expect(k).toContain('not ok 1 run');
+    expect(k).toContain('not ok 4 dpcm-route-change');
+    expect(k).toContain('  # Subtest: dpcm-route-change');
+    expect(k).toContain('  not ok 1 detector.kernel-log');
+    expect(k).toContain('  ok 3 detector.torn-hw-params # SKIP not evaluated: no HW_PARAMS was read back');
+    // every result line is numbered in order within its level
+    const top = k.filter((l) => /^(not )?ok /.test(l)).map((l) => Number(/ok (\d+)/.exec(l)![1]));
+    expect(top).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('run --ktap - prints KTAP on stdout and the report on stderr; a threshold never evaluated says so', () => {
+    const r = cli('run', 'qa-soak', '--out', join(tmp, 'soak-ktap'), '--duration', '300ms', '--threshold', 'wakeup_late_p99=2ms', '--threshold', 'latency_p99=1ms', '--ktap', '-', '--quiet');
+    expect(r.code, r.err).toBe(1);
+    expect(r.out.split('\n')[0]).toBe('KTAP version 1');
+    expect(r.out).toMatch(/^not ok \d+ threshold.latency_p99$/m);
+    expect(r.out).toMatch(/^ok \d+ threshold.wakeup_late_p99 # SKIP not evaluated: 0 period wake-up samples$/m);
+    expect(r.err).toMatch(/^FAIL: qa-soak on sim/);
+    expect(r.err).toMatch(/– threshold.wakeup_late_p99: not evaluated: 0 period wake-up samples/);
+    const s = JSON.parse(readFileSync(join(tmp, 'soak-ktap', 'summary.json'), 'utf8'));
+    expect(s.checks.find((c: { id: string }) => c.id === 'threshold.wakeup_late_p99')).toMatchObject({ status: 'skip', limit: 2e6 });
   });
 
   it('run: exit 0 on a clean run', () => {
@@ -69,7 +100,13 @@ describe('stresslab CLI', () => {
       [['run', 'stop-close-race', '--target', 'vm', '--hw', 'dummy,bogus'], /unknown virtual hardware "bogus"; choose from: dummy, aloop/],
       [['run', 'stop-close-race', '--target', 'vm', '--kernel', join(tmp, 'no-bzImage')], /kernel image not found or unreadable: .*no-bzImage \(no such file or directory\)/],
       [['run', 'stop-close-race', '--hw', 'dummy'], /--hw only applies to --target vm/],
-      [['compare', join(tmp, 'missing.jsonl')], /expected two journals/],
+      [['compare', join(tmp, 'missing.jsonl')], /expected two or more runs/],
+      [['run', 'qa-soak', '--threshold', 'latency_p99=20'], /--threshold: expect.thresholds.latency_p99: expected a duration like "250ms", "40us" or "2s" \(at most 60m\), got "20"/],
+      [['run', 'qa-soak', '--threshold', 'jitter=1ms'], /--threshold: expect.thresholds.jitter: unknown threshold; known: xruns, latency_p99/],
+      [['run', 'qa-soak', '--threshold', 'xruns'], /--threshold must be NAME=VALUE/],
+      [['run', 'demo', '--threshold', 'xruns=1'], /demo is a suite/],
+      [['run', 'qa-soak', '--target', 'vm', '--profile', 'pcm-no-sync-stop'], /--profile switches bugs of the simulated kernel \(--target sim\); the vm target runs a real kernel/],
+      [['run', 'parallel-hw-params', '--out', join(tmp, 'clean')], /--out .*clean already holds a run/],
     ];
     for (const [args, re] of cases) {
       const r = cli(...args);
@@ -92,6 +129,20 @@ describe('stresslab CLI', () => {
     const r = cli('replay', join(out, 'journal.jsonl'), '--out', join(tmp, 'replayed'));
     expect(r.code, r.err).toBe(1);
     expect(r.out).toMatch(/replay identical to the recorded journal/);
+  });
+
+  it('replay of a journal from before resolved programs runs the preset again with its seed and compares the findings', () => {
+    const out = join(tmp, 'torn');
+    const lines = readFileSync(join(out, 'journal.jsonl'), 'utf8').split('\n');
+    const header = JSON.parse(lines[0]!) as Record<string, unknown>;
+    delete header.program;
+    const old = join(tmp, 'old-journal');
+    mkdirSync(old, { recursive: true });
+    writeFileSync(join(old, 'journal.jsonl'), [JSON.stringify(header), ...lines.slice(1)].join('\n'));
+    const r = cli('replay', join(old, 'journal.jsonl'), '--out', join(tmp, 'replayed-old'));
+    expect(r.code, r.err).toBe(1);
+    expect(r.out).toMatch(/recorded before runs executed a resolved program/);
+    expect(r.out).toMatch(/same findings as recorded: torn-hw-params/);
   });
 
   it('run --oracle runs the fixed kernel beside the run and records where the two diverge', () => {

@@ -67,7 +67,7 @@ describe('determinism', () => {
     const decisions = j.events.filter((e) => e.kind === 'sched').map((e) => (e as { decisions: string }).decisions).join('');
     const replayDir = join(tmp, 'replay');
     // The scheduler's own random choices come from the seed; replay must not depend on them.
-    const again = await startRun({ scenario: j.header.scenario, target: new SimTarget(), seed: 3, profile: j.header.profile, duration: j.header.duration, replay: decisions, outDir: replayDir, journalSync: false }).done;
+    const again = await startRun({ scenario: j.header.scenario, target: new SimTarget({ profile: j.header.profile, replay: decisions }), seed: 3, duration: j.header.duration, outDir: replayDir, journalSync: false }).done;
     expect(again.findings.map((f) => f.type)).toEqual(orig.findings.map((f) => f.type));
     const body = (s: string) => s.split('\n').slice(1).join('\n');
     expect(body(readFileSync(join(replayDir, 'journal.jsonl'), 'utf8')) === body(text)).toBe(true);

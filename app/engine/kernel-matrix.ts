@@ -5,6 +5,7 @@
 // distribution update fixed (or brought) the bug.
 import type { Finding, Verdict } from '../events/types.js';
 import type { RunSummary } from './run.js';
+import type { RunCounts } from '../api/tally.js';
 
 export interface MatrixKernel {
   /** What the user typed for it: 6.1.0-54 */
@@ -29,6 +30,8 @@ export interface MatrixRow extends MatrixKernel {
   reason?: string;
   /** Overlay key, when the kernel ran with rebuilt modules. */
   overlay?: string;
+  /** The run's numbers (app/api/tally.ts): the same operations, xruns and kernel-log lines its summary and report show. */
+  counts?: RunCounts;
 }
 
 export interface KernelMatrix {
@@ -79,6 +82,7 @@ export function matrixRow(k: MatrixKernel, s: RunSummary, run?: string): MatrixR
     ...(run ? { run } : {}),
     ...(s.reason && s.status === 'error' ? { reason: s.reason } : {}),
     ...(overlay ? { overlay } : {}),
+    ...(s.counts ? { counts: s.counts } : {}),
   };
 }
 

@@ -2,6 +2,7 @@
 // with today's fixes, compared step by step with what the run saw (see
 // analysis/oracle.ts). Its own journal goes to <out>/oracle/, the comparison
 // to <out>/oracle.json, and summary.json says where they are.
+import { formatCount } from '../api/tally.js';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OracleSide, compareSides, type OracleReport, type OracleSummary } from '../analysis/oracle.js';
@@ -20,9 +21,8 @@ export function watchForOracle(h: RunHandle): OracleSide {
 export async function runOracle(o: { scenario: Scenario; seed: number; duration?: number; observed: OracleSide; target: string; profile: readonly string[]; outDir?: string; loadScenario?: (n: string) => Scenario }): Promise<OracleReport> {
   const h = startRun({
     scenario: o.scenario,
-    target: new SimTarget(),
+    target: new SimTarget({ profile: ['fixed'] }),
     seed: o.seed,
-    profile: ['fixed'],
     ...(o.duration !== undefined ? { duration: o.duration } : {}),
     ...(o.outDir ? { outDir: join(o.outDir, 'oracle') } : {}),
     journalSync: false,
@@ -47,9 +47,9 @@ export function recordOracle(outDir: string, summary: RunSummary, report: Oracle
 
 export function oracleText(r: OracleReport, max = 20, between = 'with the simulated kernel (fixed)'): string {
   const rare = r.divergences.length - r.significant;
-  const lines = [`oracle: ${r.compared} step(s) compared ${between}: ${r.significant} divergence(s)${rare ? `, ${rare} rare difference(s) timing alone could explain` : ''}${r.only_a.length || r.only_b.length ? `; ${r.only_a.length + r.only_b.length} step(s) ran on one side only` : ''}`];
+  const lines = [`oracle: ${formatCount(r.compared)} step(s) compared ${between}: ${formatCount(r.significant)} divergence(s)${rare ? `, ${formatCount(rare)} rare difference(s) timing alone could explain` : ''}${r.only_a.length || r.only_b.length ? `; ${formatCount(r.only_a.length + r.only_b.length)} step(s) ran on one side only` : ''}`];
   for (const n of r.not_comparable.slice(0, max)) lines.push(`  [not compared] ${n}`);
   for (const d of r.divergences.slice(0, max)) lines.push(`  [${d.significant ? d.kind : `rare ${d.kind}, chance ${d.chance.toFixed(2)}`}] ${d.message}`);
-  if (r.divergences.length > max) lines.push(`  … ${r.divergences.length - max} more in oracle.json`);
+  if (r.divergences.length > max) lines.push(`  … ${formatCount(r.divergences.length - max)} more in oracle.json`);
   return lines.join('\n') + '\n';
 }

@@ -27,6 +27,29 @@ export interface ActionEvent {
   data?: Record<string, unknown>;
   /** Kernel thread id on real targets. */
   tid?: number;
+  /**
+   * The request the step issued (its resolved arguments and what the run-time
+   * rules of app/program/README.md decided), when the run asked for it
+   * (RunRequest.reportRequests): the sim-vs-agent comparison reads it.
+   */
+  req?: Record<string, unknown>;
+  /**
+   * In a sampled journal (a preset's journal.max_size): how many operations
+   * of this step this line stands for, itself and those sampled away since
+   * the step's previous line. Absent means 1.
+   */
+  w?: number;
+}
+
+/** Successful operations of one step sampled away after its last kept line (see ActionEvent.w). */
+export interface SkippedOps {
+  lane: string;
+  /** -1 setup, -2 teardown, 0 a lane's loop. */
+  iter: number;
+  step: number;
+  op: string;
+  handle?: string;
+  n: number;
 }
 
 export type KlogSource = 'sim' | 'guest' | 'host';
@@ -42,6 +65,8 @@ export interface KlogEvent {
   source: KlogSource;
   /** Simulated kernel only: the scheduling steps that led here. */
   trace?: InterleavingStep[];
+  /** Simulated kernel only: the tasks the report is about, the faulting one first (Finding.involved). */
+  involved?: string[];
 }
 
 export interface MetricEvent {
@@ -74,7 +99,8 @@ export interface LaneEvent {
   kind: 'lane';
   t: number;
   lane: string;
-  state: 'start' | 'end' | 'hung' | 'died' | 'abandoned';
+  /** livelock: the lanes (or the kernel) kept running without virtual time passing; the run was stopped. */
+  state: 'start' | 'end' | 'hung' | 'died' | 'abandoned' | 'livelock';
   detail?: string;
   /** For hung lanes on real targets: task state and wait channel. */
   wchan?: string;
@@ -89,6 +115,8 @@ export interface NoteEvent {
   t: number;
   level: 'info' | 'warn' | 'error';
   text: string;
+  /** Written by the journal itself when it samples or fills up (app/journal/README.md). */
+  journal?: { keep?: number; full?: boolean; skipped?: SkippedOps[] };
 }
 
 export interface PhaseEvent {
@@ -111,13 +139,89 @@ export interface SchedEvent {
   decisions: string;
 }
 
-export type RunEvent = ActionEvent | KlogEvent | MetricEvent | LaneEvent | NoteEvent | PhaseEvent | FindingEvent | SchedEvent;
+/**
+ * A target getting ready before its first action (the virtual lab's boot:
+ * fetching the kernel, building the initramfs, booting, loading drivers).
+ * `t` is 0: the run's clock starts with the first action.
+ */
+export interface ProgressEvent {
+  kind: 'progress';
+  t: number;
+  /** Machine-readable stage, e.g. "kernel", "boot", "drivers", "agent". */
+  stage: string;
+  text: string;
+  /** Wall-clock ms since the target was asked to run. */
+  wall_ms: number;
+}
+
+/** What the run ran on, as the target found it (once, when known). */
+export interface ContextEvent {
+  kind: 'context';
+  t: number;
+  context: TargetContext;
+}
+
+export interface CardContext {
+  index: number;
+  id: string;
+  driver: string;
+  name: string;
+  longname: string;
+}
+
+export interface TargetContext {
+  kernel: {
+    /** uname -r, or "simulated". */
+    release: string;
+    /** simulated: the lab's model; distro: the distribution's kernel package; user: a kernel the user built; host: the kernel this machine runs. */
+    origin: 'simulated' | 'distro' | 'user' | 'host';
+    /** uname -v */
+    version?: string;
+    /** Debian package the kernel came from. */
+    package?: string;
+  };
+  /** Virtual lab: the emulated machine. */
+  machine?: {
+    emulator: 'qemu';
+    /** tcg: software emulation; kvm: hardware virtualisation. */
+    accel: 'tcg' | 'kvm';
+    qemu?: string;
+    cpus: number;
+    memory_mb: number;
+    /** Virtual sound hardware (app/vlab/hw.ts names). */
+    hardware: string[];
+  };
+  /** /proc/asound/cards */
+  cards: CardContext[];
+  /** /proc/asound/version: the ALSA driver version of the kernel. */
+  alsa_version?: string;
+  /** /proc/asound/modules: the driver module of each card. */
+  modules?: { card: number; module: string }[];
+}
+
+/** The machine the lab itself ran on (not the target's kernel, on the virtual lab). */
+export interface HostContext {
+  hostname: string;
+  os?: string;
+  kernel: string;
+  arch: string;
+  cpus: number;
+  node: string;
+  tool: string;
+}
+
+export interface RunContext extends Partial<TargetContext> {
+  host: HostContext;
+}
+
+export type RunEvent = ActionEvent | KlogEvent | MetricEvent | LaneEvent | NoteEvent | PhaseEvent | FindingEvent | SchedEvent | ProgressEvent | ContextEvent;
 
 export const FINDING_TYPES = [
   'torn-hw-params',
   'use-after-free',
   'null-deref',
   'hang',
+  'livelock',
   'event-loss',
   'event-duplicate',
   'event-reorder',
@@ -171,6 +275,18 @@ export interface Finding {
   inflight?: InFlight[];
   /** Simulated kernel: the interleaving that produced it. */
   interleaving?: InterleavingStep[];
+  /**
+   * Tasks the finding is about (the faulting one first, then those that freed
+   * or allocated what it touched, or the lanes whose calls collided): the
+   * interleaving's "involved tasks only" view shows their steps.
+   */
+  involved?: string[];
+  /**
+   * Type and the top frames of the failing code, offsets stripped
+   * (app/analysis/signature.ts): the same bug has the same signature across
+   * seeds, runs and kernels.
+   */
+  signature?: string;
 }
 
 /** First line of a journal. Holds everything needed to replay a sim run. */
@@ -185,7 +301,15 @@ export interface RunHeader {
   strategy: string;
   depth: number;
   duration: number;
+  /**
+   * Format of the resolved program the run executed (app/program/types.ts
+   * PROGRAM_FORMAT). Journals from before programs have none: their lanes drew
+   * from other generators, so their schedules cannot be followed exactly.
+   */
+  program?: number;
   tool: string;
+  /** The size bound the journal was written under, when it had one (a replay writes its journal the same way). */
+  journal?: { maxBytes: number; sampleAfter: number };
 }
 
 /** Last line of a complete journal. */

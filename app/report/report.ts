@@ -1,25 +1,53 @@
 // A run's report as one self-contained HTML file: verdict, charts, findings
 // with their interleavings and kernel log, and the JSON summary embedded, so
 // it can be attached to a bug or archived by CI and read anywhere, offline.
-import type { Journal } from '../journal/reader.js';
-import type { Finding, InterleavingStep, RunSummary } from '../api/types.js';
-import { RunSeries, formatNs, levelColour, severityColour, LEVEL_NAMES } from '../api/series.js';
+import { readJournal, type JournalInfo } from '../journal/reader.js';
+import type { CheckResult, Finding, InterleavingStep, RunContext, RunEvent, RunSummary } from '../api/types.js';
+import { RunSeries, formatCount, formatNs, levelColour, severityColour, LEVEL_NAMES } from '../api/series.js';
+import type { RunCounts } from '../api/tally.js';
+import { cliCommand } from '../api/command-line.js';
 import { esc, histogramChart, klogChart, timeChart } from './svg.js';
+import { signatureOf } from '../analysis/signature.js';
 
 export interface ReportInput {
-  journal: Journal;
+  /** What the journal holds; its events went into `series`. */
+  journal: JournalInfo;
+  series: RunSeries;
+  /** The target's context event from the journal, for a run without summary.json. */
+  journalContext?: Partial<RunContext>;
   summary: RunSummary | null;
   runId: string;
+}
+
+/** Reads a journal of any size into a report's series (constant memory: see api/series.ts), every line checked. */
+export async function reportFromJournal(path: string, summary: RunSummary | null, runId: string, signal?: { cancelled: boolean }): Promise<string> {
+  const series = new RunSeries();
+  const batch: RunEvent[] = [];
+  let from = 0;
+  let context: Partial<RunContext> | undefined;
+  const journal = await readJournal(
+    path,
+    (e) => {
+      if (e.kind === 'context' && !context) context = e.context;
+      batch.push(e);
+      if (batch.length >= 4096) {
+        series.feed(batch, from);
+        from += batch.length;
+        batch.length = 0;
+      }
+    },
+    signal ? { signal } : {},
+  );
+  series.feed(batch, from);
+  return buildReport({ journal, series, ...(context ? { journalContext: context } : {}), summary, runId });
 }
 
 const W = 880;
 const H = 220;
 const MAX_LOG_LINES = 3_000;
 
-export function buildReport({ journal, summary, runId }: ReportInput): string {
+export function buildReport({ journal, series, journalContext, summary, runId }: ReportInput): string {
   const h = journal.header;
-  const series = new RunSeries();
-  series.feed(journal.events);
   const tl = series.timeline();
   const verdict = summary?.verdict ?? (journal.trailer ? journal.trailer.verdict : 'incomplete');
   const findings = summary?.findings ?? series.findings;
@@ -45,10 +73,15 @@ export function buildReport({ journal, summary, runId }: ReportInput): string {
     klogChart({ width: W, height: H, title: 'Kernel log', xLabel: timeLabel, yLabel: 'level' }, series.klog.map((l) => ({ t: l.t, level: l.level, colour: levelColour(l.level) })), elapsed),
   ];
 
-  const m = (summary?.metrics ?? {}) as { ops?: Record<string, { count: number; errors: Record<string, number>; dur_ns: { p50: number; p99: number; max: number } }> };
-  const opsRows = Object.entries(m.ops ?? {})
-    .map(([op, s]) => `<tr><td>${esc(op)}</td><td class="n">${s.count}</td><td>${esc(Object.entries(s.errors).map(([e, n]) => `${e} x${n}`).join(', ') || '—')}</td><td class="n">${formatNs(s.dur_ns.p50)}</td><td class="n">${formatNs(s.dur_ns.p99)}</td><td class="n">${formatNs(s.dur_ns.max)}</td></tr>`)
+  // The operations table from the tally too: a suite's summary keeps metrics per phase.
+  const opsRows = [...series.tally.ops]
+    .sort((a, b) => a[0].localeCompare(b[0]))
+    .map(([op, s]) => `<tr><td>${esc(op)}</td><td class="n">${formatCount(s.count)}</td><td>${esc(Object.entries(s.errors).map(([e, n]) => `${e} ×${formatCount(n)}`).join(', ') || '—')}</td><td class="n">${formatNs(s.dur.quantile(0.5))}</td><td class="n">${formatNs(s.dur.quantile(0.99))}</td><td class="n">${formatNs(s.dur.max)}</td></tr>`)
     .join('');
+  // Counted by the same tally that wrote summary.json's counts, from the same events.
+  const counts: RunCounts = series.tally.counts();
+  const context: RunContext | Partial<RunContext> | undefined = summary?.context ?? journalContext;
+  const budget = summary?.budget_ns ?? h.duration;
 
   const phases = series.phases.length
     ? `<h2>Phases</h2><table><tr><th>phase</th><th>profile</th><th>starts at</th><th>status</th><th>findings</th></tr>${series.phases
@@ -81,22 +114,28 @@ export function buildReport({ journal, summary, runId }: ReportInput): string {
 <tr><th>run</th><td>${esc(runId)}</td></tr>
 <tr><th>preset</th><td>${esc(h.preset)}${h.scenario.family ? ` (${esc(h.scenario.family)})` : ''}</td></tr>
 <tr><th>target</th><td>${esc(h.target)}</td></tr>
-<tr><th>kernel profile</th><td>${esc(h.scenario.suite ? 'per phase (suite)' : h.profile.join(', '))}</td></tr>
+${h.target === 'sim' ? `<tr><th>kernel profile</th><td>${esc(h.scenario.suite ? 'per phase (suite)' : h.profile.join(', '))}</td></tr>` : ''}
+${contextRows(context, !summary?.kernel)}
+${kernelRows(summary?.kernel)}
 <tr><th>seed / strategy</th><td>${h.seed} / ${esc(h.strategy)}</td></tr>
 <tr><th>status</th><td>${esc(summary ? `${summary.status}${summary.reason ? ` — ${summary.reason}` : ''}` : journal.truncated ? 'journal cut short (the writer died mid-line)' : 'no summary (the run did not finish)')}</td></tr>
-<tr><th>covered</th><td>${formatNs(elapsed)} ${h.target === 'sim' ? 'of virtual time' : ''}${summary ? ` in ${(summary.wall_ms / 1000).toFixed(1)} s` : ''}</td></tr>
-<tr><th>events</th><td>${series.events} (${series.actions} operations, ${series.errors} failed, ${series.xrunsTotal} xruns, ${series.klog.length + series.klogDropped} kernel log lines)</td></tr>
-${kernelRows(summary?.kernel)}
+<tr><th>covered</th><td>${formatNs(elapsed)} of ${formatNs(budget)} budget${h.target === 'sim' ? ' (virtual time)' : ''}${summary ? ` in ${(summary.wall_ms / 1000).toFixed(1)} s of wall time` : ''}</td></tr>
+<tr><th>counts</th><td id="counts">${formatCount(counts.events)} events: <b>${formatCount(counts.operations)}</b> operations, <b>${formatCount(counts.failed)}</b> failed, <b>${formatCount(counts.xruns)}</b> xruns, <b>${formatCount(counts.findings)}</b> findings, ${formatCount(counts.klog_lines)} kernel log lines</td></tr>
+${journal.keep > 1 || journal.full ? `<tr><th>journal</th><td>${journal.keep > 1 ? `sampled past its size bound: down to 1 in ${formatCount(journal.keep)} successful operations kept, each standing for the ones left out (counts are exact; charts place them at the kept lines)` : ''}${journal.full ? `${journal.keep > 1 ? '; ' : ''}it filled up before the run ended: later events are in summary.json's counts only` : ''}</td></tr>` : ''}
+${!journal.trailer ? `<tr><th>journal end</th><td>${journal.truncated ? 'cut inside a line' : 'cut at a line boundary'}: the run's closing line is missing (a crash, a kill, a full disk); everything up to the cut is shown</td></tr>` : ''}
+<tr><th>repeat it</th><td><code>${esc(cliCommand(h, context?.machine?.hardware))}</code></td></tr>
 </table>
 <p class="desc">${esc(h.scenario.description.trim())}</p></header>
-<h2>Findings (${findings.length})</h2>
-${findings.length ? `<table><tr><th>severity</th><th>finding</th><th>at</th><th>what</th></tr>${findings.map((f, i) => `<tr><td><span class="sev" style="background:${severityColour(f.severity)}">${esc(f.severity)}</span></td><td><a href="#f${i}">${esc(f.id)}</a></td><td class="n">${formatNs(f.t)}</td><td>${esc(f.message.length > 140 ? f.message.slice(0, 140) + '…' : f.message)}</td></tr>`).join('')}</table>` : '<p>No findings.</p>'}
+<h2>Findings (${formatCount(findings.length)})</h2>
+${findings.length ? `<div class="scroll"><table><tr><th>severity</th><th>finding</th><th>at</th><th>what</th><th>signature</th></tr>${findings.map((f, i) => `<tr><td><span class="sev" style="background:${severityColour(f.severity)}">${esc(f.severity)}</span></td><td><a href="#f${i}">${esc(f.id)}</a></td><td class="n">${formatNs(f.t)}</td><td>${esc(f.message.length > 140 ? f.message.slice(0, 140) + '…' : f.message)}</td><td class="sig">${esc(f.signature ?? signatureOf(f))}</td></tr>`).join('')}</table></div>` : '<p>No findings.</p>'}
+${checksHtml(summary?.checks)}
 <h2>Charts</h2>
 <div class="charts">${charts.join('\n')}</div>
 ${phases}
 ${oracleHtml(summary?.oracle)}
 ${findings.length ? `<h2>Finding details</h2>\n${findings.map(findingHtml).join('\n')}` : ''}
-${opsRows ? `<h2>Operations</h2><table><tr><th>op</th><th>count</th><th>errors</th><th>p50</th><th>p99</th><th>max</th></tr>${opsRows}</table>` : ''}
+${streamsHtml(counts)}
+${opsRows ? `<h2>Operations</h2><div class="scroll"><table><tr><th>op</th><th>count</th><th>errors</th><th>p50</th><th>p99</th><th>max</th></tr>${opsRows}</table></div>` : ''}
 ${log}
 <h2>Summary (JSON)</h2>
 <details><summary>summary.json</summary><pre>${esc(summaryJson)}</pre></details>
@@ -104,6 +143,40 @@ ${log}
 <footer>${esc(h.tool)} · generated ${new Date().toISOString()}</footer>
 </body></html>
 `;
+}
+
+/** `kernelRow` false: summary.json's `kernel` says more about it (kernelRows). */
+function contextRows(c: Partial<RunContext> | undefined, kernelRow = true): string {
+  if (!c) return '';
+  const rows: string[] = [];
+  if (c.kernel && kernelRow) rows.push(`<tr><th>kernel</th><td>${esc(c.kernel.release)} (${esc(c.kernel.origin === 'distro' ? `distribution kernel${c.kernel.package ? `, ${c.kernel.package}` : ''}` : c.kernel.origin === 'user' ? 'your build' : c.kernel.origin)})${c.kernel.version ? ` <small>${esc(c.kernel.version)}</small>` : ''}</td></tr>`);
+  if (c.machine) rows.push(`<tr><th>machine</th><td>QEMU${c.machine.qemu ? ` ${esc(c.machine.qemu)}` : ''}, ${c.machine.accel === 'tcg' ? 'TCG (software emulation)' : 'KVM'}, ${c.machine.cpus} vCPU, ${formatCount(c.machine.memory_mb)} MB; virtual hardware ${esc(c.machine.hardware.join(', '))}</td></tr>`);
+  if (c.cards?.length) rows.push(`<tr><th>cards</th><td>${c.cards.map((x) => `${x.index} <b>${esc(x.id)}</b> ${esc(x.driver)} — ${esc(x.longname)}${c.modules?.find((m) => m.card === x.index) ? ` (${esc(c.modules.find((m) => m.card === x.index)!.module)})` : ''}`).join('<br>')}${c.alsa_version ? `<br><small>ALSA driver version ${esc(c.alsa_version)}</small>` : ''}</td></tr>`);
+  if (c.host) rows.push(`<tr><th>host</th><td>${esc(c.host.hostname)}: ${esc(c.host.os ?? 'Linux')}, kernel ${esc(c.host.kernel)}, ${esc(c.host.arch)}, ${c.host.cpus} CPUs; Node ${esc(c.host.node)}</td></tr>`);
+  return rows.join('\n');
+}
+
+const CHECK_LABEL = { pass: 'passed', fail: 'failed', skip: 'not evaluated', error: 'could not run' } as const;
+
+function checksHtml(checks: CheckResult[] | undefined): string {
+  if (!checks?.length) return '';
+  const fmt = (c: CheckResult, v: number | undefined) => (v === undefined ? '' : c.id === 'threshold.xruns' ? formatCount(v) : formatNs(v));
+  return `<h2>Checks</h2><table id="checks"><tr><th>check</th><th>result</th><th>measured</th><th>limit</th><th>what it says</th></tr>${checks
+    .map((c) => `<tr class="c-${c.status}"><td>${esc(c.phase ? `${c.phase} · ` : '')}${esc(c.id)}</td><td><span class="st st-${c.status}">${CHECK_LABEL[c.status]}</span></td><td class="n">${fmt(c, c.value)}</td><td class="n">${fmt(c, c.limit)}</td><td>${esc(c.message)}</td></tr>`)
+    .join('')}</table>`;
+}
+
+function streamsHtml(c: RunCounts): string {
+  if (!c.streams.length) return '';
+  const streams = c.streams
+    .map(
+      (r) =>
+        `<tr><td>${esc(r.stream)}</td><td>${esc(r.device ?? '—')}${r.direction ? ` ${r.direction}` : ''}</td><td class="n">${r.rate ? `${formatCount(r.rate)} Hz` : '—'}</td><td class="n">${formatCount(r.operations)}</td><td class="n">${formatCount(r.failed)}</td><td class="n">${formatCount(r.xruns)}</td><td class="n">${r.latency_samples ? `${formatNs(r.latency_p50_ns ?? 0)} / ${formatNs(r.latency_p99_ns ?? 0)}` : 'no samples'}</td><td class="n">${r.hw_ptr_hz !== undefined ? `${formatCount(r.hw_ptr_hz)} Hz${r.hw_ptr_ratio !== undefined ? ` (×${r.hw_ptr_ratio.toFixed(4)})` : ''}` : 'no samples'}</td></tr>`,
+    )
+    .join('');
+  const devices = c.devices.map((d) => `<tr><td>${esc(d.device)}${d.card_name ? ` (${esc(d.card_name)})` : ''}</td><td>${esc(d.streams.join(', '))}</td><td class="n">${formatCount(d.operations)}</td><td class="n">${formatCount(d.failed)}</td><td class="n">${formatCount(d.xruns)}</td></tr>`).join('');
+  return `<h2>Streams</h2><table id="streams"><tr><th>stream</th><th>device</th><th>rate</th><th>operations</th><th>failed</th><th>xruns</th><th>latency p50 / p99</th><th>hw_ptr rate</th></tr>${streams}</table>
+<h2>Devices</h2><table id="devices"><tr><th>PCM device</th><th>streams</th><th>operations</th><th>failed</th><th>xruns</th></tr>${devices}</table>`;
 }
 
 type Taint = NonNullable<NonNullable<RunSummary['kernel']>['taint_at_boot']>;
@@ -138,8 +211,8 @@ function kernelRows(k: RunSummary['kernel']): string {
 function oracleHtml(o: RunSummary['oracle']): string {
   if (!o) return '';
   const items = [...o.not_comparable.map((n) => `<tr><td>not compared</td><td></td><td>${esc(n)}</td></tr>`), ...o.items.map((d) => `<tr><td>${d.significant ? `<b>${esc(d.kind)}</b>` : `rare ${esc(d.kind)}`}</td><td class="n">${d.significant ? '' : d.chance.toFixed(2)}</td><td>${esc(d.message)}</td></tr>`)];
-  return `<h2>Oracle: ${o.divergences} divergence(s) against ${esc(o.against)}</h2>
-<p>${o.compared} step(s) compared${o.rare ? `, ${o.rare} rare difference(s) timing alone could explain` : ''}; the full comparison is <code>${esc(o.report)}</code> next to the journal.</p>
+  return `<h2>Oracle: ${formatCount(o.divergences)} divergence(s) against ${esc(o.against)}</h2>
+<p>${formatCount(o.compared)} step(s) compared${o.rare ? `, ${formatCount(o.rare)} rare difference(s) timing alone could explain` : ''}; the full comparison is <code>${esc(o.report)}</code> next to the journal.</p>
 ${items.length ? `<table><tr><th>kind</th><th>chance</th><th>what</th></tr>${items.join('')}</table>` : ''}`;
 }
 
@@ -150,21 +223,35 @@ function findingHtml(f: Finding, index: number): string {
   return `<section class="finding" id="f${index}">
 <h3><span class="sev" style="background:${severityColour(f.severity)}">${esc(f.severity)}</span> ${esc(f.type)} <small>${esc(f.id)} at ${formatNs(f.t)}${f.lane ? ` · lane ${esc(f.lane)}` : ''}${f.op ? ` · ${esc(f.op)}` : ''}</small></h3>
 <p>${esc(f.message)}</p>
+<p class="sig">signature: ${esc(f.signature ?? signatureOf(f))}</p>
 ${inflight}
-${f.interleaving?.length ? `<h4>Interleaving</h4>${interleavingTable(f.interleaving)}` : ''}
+${f.interleaving?.length ? interleavingHtml(f.interleaving, f.involved ?? []) : ''}
 ${f.klog?.length ? `<h4>Kernel log</h4><pre class="log">${esc(f.klog.join('\n'))}</pre>` : ''}
 </section>`;
 }
 
-/** One column per task (lane, interrupt, kernel thread), one row per scheduling step. */
-export function interleavingTable(steps: InterleavingStep[]): string {
-  const tasks: string[] = [];
+/**
+ * The interleaving of a finding: the steps of the tasks it involves first (the
+ * faulting one's column leftmost), every task's steps one click away. The
+ * report runs no script, so the filter is two tables, the full one folded.
+ */
+export function interleavingHtml(steps: InterleavingStep[], involved: string[]): string {
+  const mine = steps.filter((s) => involved.includes(s.task));
+  if (!involved.length || mine.length === steps.length || !mine.length) return `<h4>Interleaving (${steps.length} steps)</h4>${interleavingTable(steps, involved)}`;
+  return `<h4>Interleaving, involved tasks only (${esc(involved.join(', '))}): ${mine.length} of ${steps.length} steps</h4>${interleavingTable(mine, involved)}
+<details><summary>all tasks: ${steps.length} steps</summary>${interleavingTable(steps, involved)}</details>`;
+}
+
+/** One column per task (lane, interrupt, kernel thread), involved tasks first, one row per scheduling step; it scrolls inside its box. */
+export function interleavingTable(steps: InterleavingStep[], involved: string[] = []): string {
+  const tasks: string[] = involved.filter((t) => steps.some((s) => s.task === t));
   for (const s of steps) if (!tasks.includes(s.task)) tasks.push(s.task);
   const ctx = new Map(steps.map((s) => [s.task, s.ctx]));
   const t0 = steps[0]?.t ?? 0;
-  const head = `<tr><th>+time</th>${tasks.map((t) => `<th class="ctx-${ctx.get(t)}">${esc(t)}<br><small>${esc(ctx.get(t) ?? '')}</small></th>`).join('')}</tr>`;
+  const role = (t: string) => (involved[0] === t ? ' · faulting' : involved.includes(t) ? ' · involved' : '');
+  const head = `<tr><th>+time</th>${tasks.map((t) => `<th class="ctx-${ctx.get(t)}">${esc(t)}<br><small>${esc((ctx.get(t) ?? '') + role(t))}</small></th>`).join('')}</tr>`;
   const rows = steps.map((s) => `<tr><td class="n">${formatNs(s.t - t0)}</td>${tasks.map((t) => (t === s.task ? `<td class="step ctx-${s.ctx}">${esc(s.at)}</td>` : '<td></td>')).join('')}</tr>`).join('');
-  return `<table class="il">${head}${rows}</table>`;
+  return `<div class="scroll il-box"><table class="il">${head}${rows}</table></div>`;
 }
 
 const CSS = `
@@ -176,6 +263,8 @@ table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #d0d7de;pad
 .desc{color:#57606a}.sev{color:#fff;border-radius:3px;padding:1px 6px;font-size:12px}
 .finding{border:1px solid #d0d7de;border-radius:6px;padding:8px 12px;margin:10px 0}
 pre{background:#f6f8fa;padding:8px;overflow-x:auto;font:12px/1.4 ui-monospace,monospace}pre.log{background:#0d1117;color:#c9d1d9}
-.il td,.il th{font:12px ui-monospace,monospace}.il td.step{background:#ddf4ff}.il td.ctx-irq{background:#ffebe9}.il td.ctx-kthread{background:#fff8c5}
+.scroll{overflow:auto;max-width:100%}.il-box{max-height:480px;border:1px solid #d0d7de}.il{border:0}.il th{position:sticky;top:0}.il td,.il th{font:12px ui-monospace,monospace;white-space:nowrap}.sig{font:12px ui-monospace,monospace;color:#57606a;overflow-wrap:anywhere}
+.finding{min-width:0;overflow:hidden}.il td.step{background:#ddf4ff}.il td.ctx-irq{background:#ffebe9}.il td.ctx-kthread{background:#fff8c5}
 .chart{display:block;margin:8px 0;font:11px system-ui,sans-serif}.chart .g{stroke:#eaeef2}.chart .a{stroke:#8c959f}.chart text{fill:#57606a}.chart .t{font-weight:600;fill:#1f2328}
-footer{margin-top:32px;color:#8c959f;font-size:12px}`;
+footer{margin-top:32px;color:#8c959f;font-size:12px}
+.st{border-radius:3px;padding:1px 6px;font-size:12px;color:#fff;background:#57606a}.st-pass{background:#1a7f37}.st-fail,.st-error{background:#cf222e}.st-skip{background:#6e7781}`;

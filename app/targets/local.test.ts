@@ -36,7 +36,7 @@ lanes:
 
 describe('local target', () => {
   it('runs a scenario through the engine with the native agent', async () => {
-    const h = startRun({ scenario, target: new LocalTarget(), seed: 3, profile: [] });
+    const h = startRun({ scenario, target: new LocalTarget(), seed: 3 });
     const events: RunEvent[] = [];
     h.subscribe((e) => events.push(e));
     const s = await h.done;
@@ -51,7 +51,7 @@ describe('local target', () => {
     // a line logged before the run must not be reported: the reader starts at a checkpoint
     const fd = openSync('/dev/kmsg', 'w');
     writeSync(fd, `<4>${marker} before\n`);
-    const h = startRun({ scenario, target: new LocalTarget(), seed: 3, profile: [] });
+    const h = startRun({ scenario, target: new LocalTarget(), seed: 3 });
     const events: RunEvent[] = [];
     h.subscribe((e) => {
       events.push(e);

@@ -11,8 +11,9 @@ import { RUNF } from './agent/protocol.js';
 import { runOnAgent, type KernelLogFeed } from './agent/runner.js';
 import { AgentSession, parseDeviceJson } from './agent/session.js';
 import { KlogAligner, KmsgReader } from './kmsg.js';
+import { localContext } from './context.js';
 import { placementOf } from '../vocabulary/placement.js';
-import { allSteps } from '../vocabulary/scenario.js';
+import { programSteps } from '../program/resolve.js';
 import { LibrarySession, childUnavailable, runLibraryLane, spawnLocalChild } from '../applane/session.js';
 
 export interface LocalTargetOptions {
@@ -46,7 +47,8 @@ export class LocalTarget implements Target {
   }
 
   async run(req: RunRequest): Promise<RunOutcome> {
-    if (placementOf(allSteps(req.scenario)) === 'library') return this.runLibrary(req);
+    req.emit({ kind: 'context', t: 0, context: localContext() });
+    if (placementOf(programSteps(req.program)) === 'library') return this.runLibrary(req);
     const bin = ensureAgent({ path: this.opts.agentPath });
     const child = spawnAgent(bin);
     const session = new AgentSession(child);

@@ -1,15 +1,19 @@
 // Which targets exist and how to make one. Real targets register here too.
 import type { Target } from './target.js';
 import { SimTarget } from './sim/sim-target.js';
+import type { SimTargetOptions } from './sim/options.js';
 import { LocalTarget } from './local.js';
 import { VmTarget } from './vm.js';
 import type { BootOptions } from '../vlab/index.js';
+import { SlowBootTarget } from './slow-boot.js';
 
 export interface TargetOptions {
   /** Virtual lab: how to boot the guest (hardware, kernel, modules). */
   boot?: BootOptions;
   /** Real hardware: allow device.detach to unbind drivers. */
   allowDetach?: boolean;
+  /** The simulator's settings (kernel profile, strategy, depth, replay); other targets have none. */
+  sim?: SimTargetOptions;
 }
 
 export interface TargetFactory {
@@ -19,7 +23,7 @@ export interface TargetFactory {
 }
 
 const factories: TargetFactory[] = [
-  { id: 'sim', label: 'Simulated kernel', create: () => new SimTarget() },
+  { id: 'sim', label: 'Simulated kernel', create: (o) => new SimTarget(o.sim ?? {}) },
   { id: 'local', label: "This machine's sound cards (native agent)", create: (o) => new LocalTarget({ ...(o.allowDetach ? { allowUnbind: true } : {}) }) },
   {
     id: 'vm',
@@ -27,6 +31,10 @@ const factories: TargetFactory[] = [
     create: (o) => new VmTarget(o.boot ? { boot: o.boot } : {}),
   },
 ];
+
+// UI tests of boot progress without QEMU (e2e/qa.spec.ts); read in every thread, as workers build their own targets.
+const slowBootMs = Number(process.env.STRESSLAB_TEST_SLOW_BOOT_MS ?? '');
+if (slowBootMs > 0) factories.push({ id: 'slow-boot', label: 'Simulated kernel behind a slow boot (tests)', create: () => new SlowBootTarget(slowBootMs) });
 
 export function registerTarget(f: TargetFactory): void {
   const i = factories.findIndex((x) => x.id === f.id);

@@ -1,21 +1,23 @@
 // What every target (simulated kernel, this machine's cards through the agent,
 // the agent inside the virtual lab) offers the engine. The engine never asks
-// which one it is talking to.
+// which one it is talking to, and hands every target the same thing: a
+// resolved program (app/program), whose user-space decisions are all made.
+// A target with settings of its own (the simulator's kernel profile, schedule
+// strategy and depth, a replayed schedule) is given them when it is created
+// (registry.ts), never through this seam.
 import type { DeviceList } from '../devices/types.js';
 import type { Finding, InterleavingStep, RunEvent, TargetId } from '../events/types.js';
-import type { Scenario } from '../vocabulary/scenario.js';
+import type { Program } from '../program/types.js';
+import type { Scenario, SuiteEntry } from '../vocabulary/scenario.js';
+import { TargetError } from '../errors.js';
+
+export { TargetError };
 
 export interface RunRequest {
-  scenario: Scenario;
-  seed: number;
-  /** Simulated kernel profile (bug switches); ignored by real targets. */
-  profile: string[];
-  /** Budget in ns: virtual on the simulator, wall clock on real targets. */
-  duration: number;
-  strategy: 'pct' | 'random';
-  depth: number;
-  /** Recorded scheduler decisions to follow instead of choosing (sim replay). */
-  replay?: string;
+  /** What to execute. Its `duration` is the budget: virtual on the simulator, wall clock on real targets. */
+  program: Program;
+  /** Put the request each step issued into its event (`req`), for the sim-vs-agent comparison. */
+  reportRequests?: boolean;
   /** Set by the engine when the run must stop (abort, stop-on-finding, budget). */
   signal: AbortSignal;
   emit(e: RunEvent): void;
@@ -28,6 +30,21 @@ export interface RunOutcome {
   /** Virtual or wall time the run covered, ns. */
   elapsed: number;
 }
+
+/** How a target runs, as the journal header and summary.json record it. */
+export interface RunSettings {
+  profile: string[];
+  strategy: string;
+  depth: number;
+}
+
+/**
+ * What journals record for a target without settings of its own (a real
+ * kernel): no profile at all (kernel profiles are switches of the simulated
+ * kernel; a real kernel is labelled with none, not even "fixed"), and the
+ * header's other two fields as they have always been written.
+ */
+export const NO_SETTINGS: RunSettings = { profile: [], strategy: 'pct', depth: 3 };
 
 /** The real kernel a run ran on (virtual lab): summary.json's "kernel", shown in reports and kernel matrices. */
 export interface KernelContext {
@@ -56,6 +73,14 @@ export interface Target {
   listDevices(): Promise<DeviceList>;
   run(req: RunRequest): Promise<RunOutcome>;
   /**
+   * The target as it runs one preset (a suite runs several, each `entry`):
+   * a target with settings of its own reads the preset's (the simulator: the
+   * `sim:` block, the suite entry's kernel profile). Others leave it out.
+   */
+  forPreset?(scenario: Scenario, entry?: SuiteEntry): Target;
+  /** For the journal header; NO_SETTINGS when left out. */
+  settings?(): RunSettings;
+  /**
    * Called synchronously right after a finding is made from this run's
    * events: a target that knows how it got there (the simulator's schedule)
    * returns the interleaving.
@@ -64,12 +89,4 @@ export interface Target {
   /** After a run: the real kernel it ran on, if the target has one it knows (the virtual lab). */
   kernelContext?(): KernelContext | undefined;
   dispose?(): Promise<void>;
-}
-
-/** The target could not do its job (missing tool, agent crashed at start). CLI exit code 3. */
-export class TargetError extends Error {
-  constructor(message: string, readonly hint?: string) {
-    super(message);
-    this.name = 'TargetError';
-  }
 }

@@ -6,7 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import type { DeviceList } from '../devices/types.js';
 import type { RunEvent } from '../events/types.js';
-import { bootGuest, type BootOptions, decodeTaint, type ExecHandle, type Guest, type GuestDown, GuestDownError, type KmsgRecord, overlaySummary, upstreamOf, VlabInputError } from '../vlab/index.js';
+import { bootGuest, type BootOptions, type BootStage, decodeTaint, type ExecHandle, type Guest, type GuestDown, GuestDownError, type KmsgRecord, overlaySummary, upstreamOf, VlabInputError } from '../vlab/index.js';
+import type { TargetContext } from '../events/types.js';
+import { guestContext } from './context.js';
 import { agentUnavailable, ensureAgent } from './agent/binary.js';
 import { RUNF } from './agent/protocol.js';
 import { runOnAgent, type KernelLogFeed } from './agent/runner.js';
@@ -14,7 +16,7 @@ import { type AgentChannel, AgentSession, type DeviceRequest, parseDeviceJson } 
 import { consoleAfter, KlogAligner } from './kmsg.js';
 import { type KernelContext, type RunOutcome, type RunRequest, type Target, TargetError } from './target.js';
 import { placementOf } from '../vocabulary/placement.js';
-import { allSteps } from '../vocabulary/scenario.js';
+import { programSteps } from '../program/resolve.js';
 import { LibrarySession, childUnavailable, runLibraryLane } from '../applane/session.js';
 import { execChildInGuest } from '../applane/guest.js';
 
@@ -58,6 +60,9 @@ export function execChannel(h: ExecHandle): AgentChannel {
 const guestPaths = new WeakMap<Guest, Map<string, string>>();
 /** How long the agent may take to exit after its run before the guest is given up. */
 const AGENT_EXIT_MS = 15_000;
+const STOPPED_BOOTING: RunOutcome = { status: 'stopped', elapsed: 0, reason: 'stopped while the guest booted' };
+/** Read once per guest: the kernel and cards do not change under a running guest. */
+const guestContexts = new WeakMap<Guest, TargetContext>();
 
 /**
  * The agent's path as the guest sees it: normally its own path (the guest runs
@@ -84,6 +89,8 @@ export class VmTarget implements Target {
   readonly label = 'virtual lab (real kernel in QEMU, native agent)';
   private guest?: Guest;
   private booting?: Promise<Guest>;
+  /** Stops a boot in progress when the target is disposed (QEMU must not outlive the thread that reaps it). */
+  private readonly bootAbort = new AbortController();
   private readonly own: boolean;
   private lastKernel?: KernelContext;
 
@@ -100,7 +107,7 @@ export class VmTarget implements Target {
   }
 
   /** The guest, booted on first use and again if it went down (a crashed kernel is not reused). */
-  async ready(): Promise<Guest> {
+  async ready(progress?: (stage: BootStage, text: string) => void): Promise<Guest> {
     if (this.guest?.alive) return this.guest;
     if (!this.own) throw new TargetError('the virtual-lab guest given to this target is not running');
     // Bad boot options (an unknown piece of hardware, a missing kernel) are the
@@ -110,7 +117,7 @@ export class VmTarget implements Target {
     // good (the agent can then neither finish nor exit). A panic ends the
     // guest at once, with the report on the console, where the run reads it.
     const boot = this.opts.boot ?? {};
-    this.booting ??= bootGuest({ ...boot, cmdline: [...(boot.cmdline ?? []), 'oops=panic'] })
+    this.booting ??= bootGuest({ ...boot, cmdline: [...(boot.cmdline ?? []), 'oops=panic'], signal: this.bootAbort.signal, ...(progress ? { progress } : {}) })
       .catch((e: unknown) => {
         throw e instanceof VlabInputError ? new TargetError(`virtual lab: ${e.message}`) : e;
       })
@@ -127,10 +134,40 @@ export class VmTarget implements Target {
     return parseDeviceJson(r.stdout, 'vm');
   }
 
+  /**
+   * The guest for a run, booted if need be with its stages reported as
+   * progress events, and what it runs on as a context event; null when the
+   * run was stopped while the guest booted.
+   */
+  private async guestFor(req: RunRequest, starting: string): Promise<Guest | null> {
+    const t0 = Date.now();
+    const progress = (stage: string, text: string) => req.emit({ kind: 'progress', t: 0, stage, text, wall_ms: Date.now() - t0 });
+    if (this.guest?.alive) progress('ready', 'the guest is already running');
+    let g: Guest;
+    // A stop while the guest boots ends the boot (this target is not reused after a stop).
+    const stopBoot = () => this.bootAbort.abort(new TargetError('stopped while the guest booted'));
+    req.signal.addEventListener('abort', stopBoot);
+    try {
+      g = await this.ready(progress);
+    } catch (e) {
+      if (req.signal.aborted && this.bootAbort.signal.aborted) return null;
+      throw e;
+    } finally {
+      req.signal.removeEventListener('abort', stopBoot);
+    }
+    if (req.signal.aborted) return null;
+    let ctx = guestContexts.get(g);
+    if (!ctx) guestContexts.set(g, (ctx = await guestContext(g)));
+    req.emit({ kind: 'context', t: 0, context: ctx });
+    progress('agent', starting);
+    return g;
+  }
+
   async run(req: RunRequest): Promise<RunOutcome> {
-    if (placementOf(allSteps(req.scenario)) === 'library') return this.runLibrary(req);
+    if (placementOf(programSteps(req.program)) === 'library') return this.runLibrary(req);
     const bin = ensureAgent({ path: this.opts.agentPath });
-    const g = await this.ready();
+    const g = await this.guestFor(req, 'starting the agent in the guest');
+    if (!g) return STOPPED_BOOTING;
     const path = await agentInGuest(g, bin);
     const klog = await guestKernelLog(g, req.emit);
     let h: ExecHandle;
@@ -191,7 +228,8 @@ export class VmTarget implements Target {
   private async runLibrary(req: RunRequest): Promise<RunOutcome> {
     const why = childUnavailable();
     if (why) throw new TargetError(why);
-    const g = await this.ready();
+    const g = await this.guestFor(req, 'starting the application lane in the guest');
+    if (!g) return STOPPED_BOOTING;
     const klog = await guestKernelLog(g, req.emit);
     let started: Awaited<ReturnType<typeof execChildInGuest>>;
     try {
@@ -252,6 +290,10 @@ export class VmTarget implements Target {
   }
 
   async dispose(): Promise<void> {
+    if (this.booting) {
+      this.bootAbort.abort(new TargetError('the virtual lab was shut down while the guest booted'));
+      await this.booting.catch(() => undefined);
+    }
     if (this.own && this.guest) await this.guest.shutdown();
     this.guest = undefined;
   }

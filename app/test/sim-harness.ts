@@ -2,7 +2,8 @@
 // happened, without files or a CLI in between.
 import { validateScenario, type Scenario } from '../vocabulary/scenario.js';
 import { SimRun } from '../targets/sim/sim-run.js';
-import { parseProfile } from '../sim/profiles.js';
+import { simBugs } from '../targets/sim/options.js';
+import { compileProgram } from '../program/compile.js';
 import type { ActionEvent, RunEvent } from '../events/types.js';
 import { PresetLibrary } from '../engine/presets.js';
 import { type RunSummary, startRun } from '../engine/run.js';
@@ -24,18 +25,17 @@ export interface SimResult {
   op(name: string, lane?: string): ActionEvent[];
 }
 
-export async function simulate(sc: Scenario, o: { profile?: string[]; seed?: number; duration?: number; oracle?: SeqOracle } = {}): Promise<SimResult> {
+export async function simulate(sc: Scenario, o: { profile?: string[]; seed?: number; duration?: number; oracle?: SeqOracle; reportRequests?: boolean } = {}): Promise<SimResult> {
   const events: RunEvent[] = [];
   const run = new SimRun({
-    scenario: sc,
-    seed: o.seed ?? 1,
-    bugs: parseProfile(o.profile ?? ['fixed']),
-    duration: o.duration ?? sc.duration,
+    program: compileProgram(sc, { seed: o.seed ?? 1, duration: o.duration ?? sc.duration }),
+    bugs: simBugs(o.profile ?? ['fixed']),
     strategy: 'pct',
     depth: 3,
     emit: (e) => events.push(e),
     stopRequested: () => false,
     ...(o.oracle ? { oracle: o.oracle } : {}),
+    ...(o.reportRequests ? { reportRequests: true } : {}),
   });
   const out = await run.run();
   const acts = events.filter((e): e is ActionEvent => e.kind === 'act');
@@ -46,7 +46,7 @@ export const library = new PresetLibrary();
 
 export async function runPreset(name: string, profile: string[], seed: number, extra: { duration?: number; outDir?: string } = {}): Promise<RunSummary> {
   const { scenario } = library.load(name);
-  return startRun({ scenario, target: new SimTarget(), seed, profile, ...extra, journalSync: false, loadScenario: (n) => library.load(n).scenario }).done;
+  return startRun({ scenario, target: new SimTarget({ profile }), seed, ...extra, journalSync: false, loadScenario: (n) => library.load(n).scenario }).done;
 }
 
 /** One lane running `steps` once (setup opens what it needs). */

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join, resolve as resolvePath } from 'node:path';
-import { TargetError } from '../targets/target.js';
+import { TargetError } from '../errors.js';
 import { type AccelChoice, chooseAccel } from './accel.js';
 import { GuestDownError, VlabInputError } from './errors.js';
 import { Guest } from './guest.js';
@@ -78,7 +78,25 @@ export interface BootOptions {
   log?: (line: string) => void;
   /** Called with the guest as soon as QEMU runs, before it is ready (to watch the boot's kernel log). */
   onStart?: (g: Guest) => void;
+  /** Each stage of the boot as it begins (the app and the CLI show it while the guest boots). */
+  progress?: (stage: BootStage, text: string) => void;
 }
+
+/**
+ * The stages of a boot, in order. kernel: finding (or downloading and
+ * unpacking) the kernel; tools: guestd and the accelerator; initramfs: this
+ * boot's image; boot: QEMU runs the kernel; root: /init mounts the host's
+ * root; drivers: the sound modules load; cards: waiting for every card to
+ * appear; ready: guestd answers.
+ */
+export type BootStage = 'kernel' | 'tools' | 'initramfs' | 'boot' | 'root' | 'drivers' | 'cards' | 'ready';
+
+/** /init's stage markers on the console (native-bridge/vlab/init.sh). */
+const INIT_STAGES: Record<string, [BootStage, string]> = {
+  stage1: ['root', 'mounting the host root'],
+  root: ['drivers', 'loading the sound drivers'],
+  loaded: ['cards', 'waiting for the sound cards'],
+};
 
 export async function resolveKernel(opts: Pick<BootOptions, 'kernel' | 'modules' | 'kernelVersion' | 'log'>): Promise<KernelSpec> {
   const root = cacheRoot();
@@ -179,7 +197,12 @@ function aborted(signal: AbortSignal | undefined): Error {
 
 export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
   const t0 = Date.now();
-  const log = opts.log ?? (() => {});
+  const progress = opts.progress ?? (() => {});
+  // Kernel-cache and KVM-probe lines say what is slow (a 70 MB download): the progress shows them too.
+  const log = (line: string) => {
+    opts.log?.(line);
+    if (opts.progress) progress(/KVM/.test(line) ? 'tools' : 'kernel', line.replace(/^vlab: /, ''));
+  };
   const hw = opts.hw === undefined ? [...DEFAULT_HW] : typeof opts.hw === 'string' ? parseHwList(opts.hw) : parseHwList(opts.hw);
   const memoryMb = opts.memoryMb ?? 512;
   const cpus = opts.cpus ?? 2;
@@ -187,18 +210,22 @@ export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > 8) throw new VlabInputError(`cpus must be 1..8, got ${cpus}`);
   if (opts.signal?.aborted) throw aborted(opts.signal);
 
+  progress('kernel', opts.kernel ? `checking the kernel ${opts.kernel}` : opts.kernelVersion ? `finding the Debian kernel ${opts.kernelVersion}` : 'finding the distribution kernel');
   // A kernel the user names is checked first: a typo there is the likelier mistake.
-  const userSpec = opts.resolvedKernel ?? (opts.kernel || opts.kernelVersion ? await resolveKernel(opts) : undefined);
+  const userSpec = opts.resolvedKernel ?? (opts.kernel || opts.kernelVersion ? await resolveKernel({ ...opts, log }) : undefined);
   const qemu = requireTool('qemu-system-x86_64', 'emulate the guest machine');
   const busybox = findStaticBusybox();
   const root = cacheRoot();
-  const prepared = await prepareBoot({ ...opts, hw, resolvedKernel: userSpec ?? (await resolveKernel(opts)) });
+  // prepareBoot() builds a module overlay not built yet (minutes the first time; cached after).
+  const prepared = await prepareBoot({ ...opts, log, hw, resolvedKernel: userSpec ?? (await resolveKernel({ ...opts, log })) });
   const kernel = prepared.resolvedKernel;
   const overlay = prepared.overlay;
+  progress('tools', `kernel ${kernel.release}; building guestd and choosing the accelerator`);
   const guestd = await guestdBinary(root);
   const accel = await chooseAccel({ requested: opts.accel ?? envAccel(), kernel, qemu, busybox, cacheRoot: root, log });
   if (opts.signal?.aborted) throw aborted(opts.signal);
 
+  progress('initramfs', 'building the initramfs');
   sweepStaleGuestDirs();
   const dir = makeGuestDir();
   const initrd = join(dir, 'initramfs.cpio');
@@ -216,6 +243,7 @@ export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
   const name = `vlab-${process.pid}-${randomBytes(3).toString('hex')}`;
   const cmdline = guestCmdline({ hungTaskSecs: opts.hungTaskSecs ?? 20, moduleParams: plan.cmdline, extra: [...memDebug.cmdline, ...(opts.cmdline ?? [])] });
   const args = qemuArgs({ kernelImage: kernel.image, initrd, cmdline, memoryMb, cpus, accel, sockets, hw, name });
+  progress('boot', `booting kernel ${kernel.release} under ${accel === 'kvm' ? 'KVM' : 'TCG (software emulation)'}`);
   const child = spawnOwned(qemu, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const guest = new Guest({
     name,
@@ -232,6 +260,15 @@ export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
     ...(overlay ? { overlay } : {}),
     memoryDebug: { on: memDebug.cmdline, unavailable: opts.memoryDebug === false ? ['all: turned off for this run'] : memDebug.unavailable },
   });
+  if (opts.progress) {
+    const onConsole = (line: string) => {
+      const m = /^VLAB-STAGE: (\S+)/.exec(line);
+      const st = m ? INIT_STAGES[m[1]!] : undefined;
+      if (st) progress(st[0], st[1]);
+      else if (m?.[1] === 'ready') guest.off('console', onConsole);
+    };
+    guest.on('console', onConsole);
+  }
   opts.onStart?.(guest);
 
   const onAbort = () => void guest.shutdown();
@@ -258,6 +295,7 @@ export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
     }
     guest.startHeartbeat();
     guest.readyMs = Date.now() - t0;
+    progress('ready', `guest ready in ${(guest.readyMs / 1000).toFixed(1)} s`);
     if (opts.signal?.aborted) throw aborted(opts.signal);
     return guest;
   } catch (e) {

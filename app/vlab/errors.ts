@@ -1,7 +1,7 @@
 // Errors the virtual lab raises. Bad input (an unknown hardware name, a kernel
 // path that is not a kernel) is the caller's to fix and maps to a usage error;
 // everything else is a target failure (TargetError, CLI exit code 3).
-import { TargetError } from '../targets/target.js';
+import { TargetError } from '../errors.js';
 
 export class VlabInputError extends Error {
   constructor(message: string) {

@@ -1,7 +1,7 @@
 // Running host helper programs (apt-get, dpkg-deb, depmod, cc) with their
 // failure text kept, so a failed step says what the tool said.
 import { execFile } from 'node:child_process';
-import { TargetError } from '../targets/target.js';
+import { TargetError } from '../errors.js';
 
 export interface HostRunResult {
   stdout: string;

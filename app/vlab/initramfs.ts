@@ -6,7 +6,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
-import { TargetError } from '../targets/target.js';
+import { TargetError } from '../errors.js';
 import { buildCpio, type CpioEntry } from './cpio.js';
 import type { KernelSpec } from './kernel-cache.js';
 import { loadOrder, parseBuiltin, parseModulesDep } from './modules.js';

@@ -11,7 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { TargetError } from '../targets/target.js';
+import { TargetError } from '../errors.js';
 import { runHost } from './exec-host.js';
 import { extractVmlinux, inspectImage } from './kernel-image.js';
 import { loadOrder, moduleName, parseBuiltin, parseModulesDep } from './modules.js';

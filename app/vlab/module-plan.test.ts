@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TargetError } from '../targets/target.js';
+import { TargetError } from '../errors.js';
 import type { KernelSpec } from './kernel-cache.js';
 import { planModules } from './module-plan.js';
 

@@ -15,7 +15,7 @@
 // too. Modules only an overlay has (a test driver) are planned the same way.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TargetError } from '../targets/target.js';
+import { TargetError } from '../errors.js';
 import { HW, type HwName } from './hw.js';
 import type { KernelSpec } from './kernel-cache.js';
 import { indexByName, loadOrder, type ModulesDep, moduleName, parseBuiltin, parseModulesDep } from './modules.js';

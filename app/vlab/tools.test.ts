@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TargetError } from '../targets/target.js';
+import { TargetError } from '../errors.js';
 import { requireTool } from './tools.js';
 
 describe('host tools', () => {

@@ -2,7 +2,7 @@
 // so a missing one is reported as "install X", not as a spawn ENOENT.
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { TargetError } from '../targets/target.js';
+import { TargetError } from '../errors.js';
 
 export const TOOL_PACKAGES = {
   'qemu-system-x86_64': 'qemu-system-x86',

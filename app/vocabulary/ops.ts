@@ -1,8 +1,8 @@
-// The one vocabulary of ALSA operations that every target interprets. Each op's
+// The one vocabulary of ALSA operations scenarios are written in. Each op's
 // argument schema lives here and nowhere else: the preset validator, the docs
-// (`stresslab ops`), the simulated kernel's interpreter and the agent protocol
-// encoder all read this table.
-import { type Schema, type Issue, type Path, bool, describe, int, num, obj, oneOf, oneOrList, str, union } from './schema.js';
+// (`stresslab ops`) and the program compiler (app/program, which every target
+// executes) all read this table.
+import { type Schema, type Issue, type Path, bool, describe, encodeWith, int, num, obj, oneOf, oneOrList, str, union } from './schema.js';
 import { duration } from './duration.js';
 
 export const PCM_FORMATS = ['S8', 'U8', 'S16_LE', 'S16_BE', 'U16_LE', 'S24_LE', 'S32_LE', 'S24_3LE', 'FLOAT_LE', 'FLOAT64_LE'] as const;
@@ -53,6 +53,7 @@ export function varying<T>(item: Schema<T>, rangeOk: boolean): Schema<Varying<T>
       const vals = listS.check(v, path, issues);
       return vals === undefined ? undefined : { kind: 'list', values: vals };
     },
+    encode: (v) => (v.kind === 'random' ? { random: [encodeWith(item, v.min as T), encodeWith(item, v.max as T)] } : v.values.map((x) => encodeWith(item, x))),
   };
 }
 
@@ -167,7 +168,7 @@ export const OPS: readonly OpSpec[] = [
     required: { handle }, optional: { input_pool: varying(int({ min: 1, max: 16384 }), true), output_pool: varying(int({ min: 1, max: 16384 }), true), output_room: varying(int({ min: 1, max: 16384 }), true) } }),
   spec({ name: 'seq.get_client_pool', family: 'seq', summary: 'Read pool sizes and free cells', kernel: 'SNDRV_SEQ_IOCTL_GET_CLIENT_POOL', uses: 'seq', shorthand: 'handle', required: { handle } }),
   spec({ name: 'seq.send', family: 'seq', summary: 'Send numbered events', kernel: 'write() of struct snd_seq_event', uses: 'seq',
-    required: { handle, to: seqAddr }, optional: { count: varying(int({ min: 1, max: 4096 }), true), type: oneOf(['note', 'controller', 'sysex'] as const), size: int({ min: 1, max: 65536, unit: 'bytes of sysex' }), port: int({ min: 0, max: 253 }) } }),
+    required: { handle, to: seqAddr }, optional: { count: varying(int({ min: 1, max: 4096 }), true), type: oneOf(['note', 'controller', 'sysex'] as const), size: int({ min: 12, max: 65536, unit: 'bytes of sysex (at least the 12-byte numbered header)' }), port: int({ min: 0, max: 253 }) } }),
   spec({ name: 'seq.read', family: 'seq', summary: 'Read events (blocking by default); fault makes copy_to_user fail', kernel: 'read() of struct snd_seq_event', uses: 'seq', shorthand: 'handle',
     required: { handle }, optional: { block: bool, max: int({ min: 1, max: 4096 }), fault: varying(bool, false) } }),
   spec({ name: 'seq.close', family: 'seq', summary: 'Close the client', kernel: 'close()', uses: 'seq', shorthand: 'handle', required: { handle } }),

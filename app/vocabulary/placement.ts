@@ -14,8 +14,8 @@ export const LIBRARY_LANE_EXTRAS = ['sleep', 'jitter', 'barrier', 'device.detach
 
 export type Placement = 'agent' | 'library';
 
-/** Where a validated scenario's steps run. */
-export function placementOf(steps: readonly Step[]): Placement {
+/** Where a validated scenario's (or a compiled program's) steps run. */
+export function placementOf(steps: readonly { op: string }[]): Placement {
   return steps.some((s) => isLibraryOp(s.op)) ? 'library' : 'agent';
 }
 

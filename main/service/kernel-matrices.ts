@@ -68,8 +68,9 @@ export class KernelMatrices {
             row.error = end.error ?? 'the run ended without a summary';
             rows.push(errorRow(k, row.error));
           }
-          // A run the user stopped ends the matrix: they wanted it to stop.
-          if (end.summary?.verdict === 'aborted') {
+          // A run the user stopped ends the matrix: they wanted it to stop (a
+          // stopped run with findings is "fail", not "aborted": the reason says it).
+          if (end.summary?.verdict === 'aborted' || end.summary?.reason === 'stopped by user') {
             for (const rest of status.rows.slice(i + 1)) {
               rest.state = 'error';
               rest.error = 'not run: the matrix was stopped';
@@ -83,7 +84,13 @@ export class KernelMatrices {
       save();
       this.live.delete(id);
       hooks.changed();
-    })();
+    })().catch(() => {
+      // matrix.json could not be written (a full disk): the matrix ends there
+      // rather than taking the lab down; its runs are in the history already.
+      status.state = 'done';
+      this.live.delete(id);
+      hooks.changed();
+    });
     return { ...first, matrix: id };
   }
 

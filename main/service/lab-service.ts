@@ -2,19 +2,24 @@
 // the headless server both hand it checked requests and a client to push to.
 // Everything slow or unsafe (runs, target probes, reports) happens in worker
 // threads; this class only routes and reads small files.
-import { mkdirSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { createRunDir } from '../../app/engine/run-dir.js';
 import { join } from 'node:path';
 import type { DevicesResult, Finding, LabInfo, Method, Params, PushMessage, ReplayStarted, Result, RunEvent, RunStarted, RunSummary, RunTrailer, SubscribeResult } from '../../app/api/types.js';
 import { ApiError, checkParams } from '../../app/api/validate.js';
-import { BUG_SWITCHES, ProfileError, parseProfile, profileLabel } from '../../app/sim/profiles.js';
-import { checkPreset, formatProblem } from '../../app/vocabulary/preset-file.js';
+import { ProfileError, simBugSwitches, simProfile } from '../../app/targets/sim/options.js';
+import { PROGRAM_FORMAT } from '../../app/program/types.js';
+import { formatProblem } from '../../app/vocabulary/preset-file.js';
 import type { Scenario } from '../../app/vocabulary/scenario.js';
 import { VERSION } from '../../app/version.js';
 import { RunManager } from '../workers/run-manager.js';
+import { overrideThresholds, type Thresholds } from '../../app/vocabulary/scenario.js';
+import { formatPath } from '../../app/vocabulary/schema.js';
 import { oracleRefusal } from '../../app/analysis/oracle.js';
 import { runTask } from '../workers/tasks.js';
 import { PresetStore } from './presets.js';
 import { RunsStore } from './runs-store.js';
+import { QueryCancelled } from '../workers/journal-tasks.js';
 import { KernelMatrices } from './kernel-matrices.js';
 import { type ArchiveKernel, expandKernelList, isKernelList } from '../../app/vlab/archive.js';
 import { seriesOf } from '../../app/vlab/debian-version.js';
@@ -60,6 +65,14 @@ export class LabService {
   private readonly devices = new Map<string, Promise<DevicesResult>>();
   private readonly matrices = new KernelMatrices();
   private kernels: Promise<KernelsResult> | undefined;
+  /** Per client: set when it goes away, so the journal queries it started stop (see journal-tasks.ts). */
+  private readonly gone = new WeakMap<Client, { cancelled: boolean }>();
+
+  private goneOf(c: Client): { cancelled: boolean } {
+    let g = this.gone.get(c);
+    if (!g) this.gone.set(c, (g = { cancelled: false }));
+    return g;
+  }
 
   constructor(readonly opts: LabServiceOptions) {
     this.presets = new PresetStore(opts.builtinPresetDir, opts.userPresetDir);
@@ -78,6 +91,7 @@ export class LabService {
   /** The client went away: its subscriptions end. */
   detach(client: Client): void {
     this.clients.delete(client);
+    this.goneOf(client).cancelled = true;
     for (const [id, s] of this.subs) if (s.client === client) this.endSub(id);
   }
 
@@ -91,12 +105,33 @@ export class LabService {
   }
 
   private readonly handlers: { [M in Method]: (p: Params<M>, c: Client) => Promise<Result<M>> | Result<M> } = {
+    'thresholds.check': (p) => checkThresholds(p.base ?? {}, p.values),
+    'runs.delete': (p) => {
+      if (this.manager.isLive(p.runId)) throw new ApiError('conflict', 'the run is still going; stop it before deleting it');
+      const deleted = this.runs.remove(p.runId);
+      if (deleted) this.broadcast({ type: 'runs-changed' });
+      return { deleted };
+    },
+    'runs.note': (p) => {
+      const note = this.runs.setNote(p.runId, p.text);
+      this.broadcast({ type: 'runs-changed' });
+      return { note };
+    },
+    'runs.compare': async (p) => {
+      if (p.runIds.length < 2) throw new ApiError('bad-request', 'params.runIds: pick two or more runs to compare (the first is the baseline)');
+      const runs = p.runIds.map((id) => {
+        this.runs.journalPath(id);
+        if (this.manager.isLive(id)) throw new ApiError('conflict', `run ${id} is still going; compare it when it has finished`);
+        return { id, dir: this.runs.path(id) };
+      });
+      return (await runTask({ kind: 'compare', runs }, 120_000)).comparison;
+    },
     'lab.info': () => ({ version: VERSION, mode: this.opts.mode, runsDir: this.runs.dir, userPresetDir: this.opts.userPresetDir, builtinPresetDir: this.opts.builtinPresetDir }),
     'targets.list': async () => (await runTask({ kind: 'targets' }, this.opts.taskTimeoutMs ?? 60_000)).targets,
     'devices.list': (p) => this.listDevices(p.target, p.refresh ?? false, p.vm),
     'kernels.list': (p) => this.listKernels(p.refresh ?? false),
     'matrix.get': (p) => this.matrices.get(p.id, this.runs.path(p.id)),
-    'profiles.list': () => Object.entries(BUG_SWITCHES).map(([name, b]) => ({ name, seed: b.seed, summary: b.summary, finding: b.finding })),
+    'profiles.list': () => simBugSwitches(),
     'presets.list': () => this.presets.list(),
     'presets.load': (p) => this.presets.load(p.name),
     'presets.validate': (p) => this.presets.validate(p.text, p.file),
@@ -107,7 +142,7 @@ export class LabService {
     'run.start': (p) => this.startRun(p),
     'run.stop': (p) => ({ stopping: this.manager.stop(p.runId) }),
     'run.abort': async (p) => ({ aborted: await this.manager.abort(p.runId) }),
-    'run.replay': (p) => this.replay(p),
+    'run.replay': (p, c) => this.replay(p, c),
     'runs.list': async () => {
       const live = new Set(this.manager.liveIds());
       return (await this.runs.list()).map((r) => (live.has(r.id) ? { ...r, state: 'running' as const } : r));
@@ -119,7 +154,7 @@ export class LabService {
       this.endSub(p.sub);
       return { ok: true };
     },
-    'runs.inflight': (p) => this.runs.inflight(p.runId, p.t, p.i),
+    'runs.inflight': (p, c) => this.runs.inflight(p.runId, p.t, p.i, this.goneOf(c)),
     'report.export': async (p) => {
       const dir = this.runs.path(p.runId);
       this.runs.journalPath(p.runId);
@@ -127,6 +162,13 @@ export class LabService {
       const outFile = join(dir, 'report.html');
       const r = await runTask({ kind: 'report', runDir: dir, outFile }, 120_000);
       return { file: outFile, name: `stresslab-report_${p.runId}.html`, html: r.html };
+    },
+    'repro.export': async (p) => {
+      const dir = this.runs.path(p.runId);
+      this.runs.journalPath(p.runId);
+      if (this.manager.isLive(p.runId)) throw new ApiError('conflict', 'the run is still going; export its reproducer when it has finished');
+      const r = await runTask({ kind: 'repro', runDir: dir, ...(p.findingId ? { findingId: p.findingId } : {}), ...(p.t !== undefined ? { t: p.t } : {}) }, 60_000);
+      return r.repro;
     },
   };
 
@@ -155,37 +197,34 @@ export class LabService {
     return this.kernels;
   }
 
-  private newRunDir(preset: string, target: string): { id: string; dir: string } {
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-    mkdirSync(this.runs.dir, { recursive: true });
-    for (let n = 1; ; n++) {
-      const id = `${stamp}_${preset}_${target.replace(/[^A-Za-z0-9._-]/g, '_')}${n > 1 ? `-${n}` : ''}`;
-      const dir = join(this.runs.dir, id);
-      if (!existsSync(dir)) {
-        mkdirSync(dir);
-        return { id, dir };
-      }
-    }
-  }
-
   private scenarioFor(source: Params<'run.start'>['source']): Scenario {
     if ('preset' in source) return this.presets.scenario(source.preset);
-    const r = checkPreset(source.text, `${source.name}.yaml`);
+    const r = this.presets.check(source.text, `${source.name}.yaml`);
     if (!r.scenario) throw new ApiError('bad-request', `the preset does not validate:\n${r.problems.slice(0, 5).map(formatProblem).join('\n')}`);
     return r.scenario;
   }
 
-  private profileOf(list: string[]): string[] {
+  /** The simulated kernel's bug switches; a real target takes none (the CLI refuses --profile there too). */
+  private profileOf(list: string[], target: string): string[] {
+    let label: string[];
     try {
-      return profileLabel(parseProfile(list.length ? list : ['fixed']));
+      label = simProfile(list);
     } catch (e) {
       if (e instanceof ProfileError) throw new ApiError('bad-request', `params.profile: ${e.message}`);
       throw e;
     }
+    if (target !== 'sim' && label.join(',') !== 'fixed') throw new ApiError('bad-request', `params.profile: ${label.join(',')} switches bugs of the simulated kernel; the ${target} target runs a real kernel, which has no such switches`);
+    return label;
   }
 
   private startRun(p: Params<'run.start'>): Promise<RunStarted> {
-    const scenario = this.scenarioFor(p.source);
+    let scenario = this.scenarioFor(p.source);
+    if (p.thresholds && Object.keys(p.thresholds).length) {
+      if (scenario.suite) throw new ApiError('bad-request', `params.thresholds: ${scenario.name} is a suite; set thresholds in the presets it runs`);
+      const r = checkThresholds(scenario.expect.thresholds, p.thresholds);
+      if (!r.thresholds) throw new ApiError('bad-request', `params.thresholds: ${r.problems.map((x) => `${x.path}: ${x.message}`).join('; ')}`);
+      scenario = { ...scenario, expect: { ...scenario.expect, thresholds: r.thresholds } };
+    }
     if (p.vm && p.target !== 'vm') throw new ApiError('bad-request', `params.vm: virtual-lab settings only apply to target vm, not ${p.target}`);
     const spec = p.vm?.kernelVersion;
     if (spec && isKernelList(spec)) return this.startMatrix(scenario, p, spec);
@@ -205,7 +244,7 @@ export class LabService {
       throw e;
     }
     this.manager.assertFree('vm');
-    const { id, dir } = this.newRunDir(scenario.name, 'vm-matrix');
+    const { id, dir } = createRunDir(this.runs.dir, scenario.name, 'vm-matrix');
     return this.matrices.start(
       id,
       dir,
@@ -220,12 +259,13 @@ export class LabService {
     );
   }
 
-  private async launch(scenario: Scenario, p: Omit<Params<'run.start'>, 'source'>, replay?: string, label?: string): Promise<RunStarted> {
-    const profile = this.profileOf(p.profile);
+  /** `label`: a kernel matrix's kernel, in the run's directory name (one directory per run: createRunDir). */
+  private async launch(scenario: Scenario, p: Omit<Params<'run.start'>, 'source'>, replayJournal?: string, label?: string): Promise<RunStarted> {
+    const profile = this.profileOf(p.profile, p.target);
     const refusal = p.oracle ? oracleRefusal(scenario, p.target, profile) : null;
     if (refusal) throw new ApiError('bad-request', refusal);
     this.manager.assertFree(p.target);
-    const { id, dir } = this.newRunDir(scenario.name, label ? `${p.target}_${label}` : p.target);
+    const { id, dir } = createRunDir(this.runs.dir, scenario.name, label ? `${p.target}_${label.replace(/[^A-Za-z0-9._-]/g, '_')}` : p.target);
     await this.manager.start(id, {
       kind: 'run',
       builtinPresetDir: this.opts.builtinPresetDir,
@@ -235,7 +275,7 @@ export class LabService {
       profile,
       seed: p.seed,
       ...(p.duration !== undefined ? { duration: p.duration } : {}),
-      ...(replay !== undefined ? { replay } : {}),
+      ...(replayJournal !== undefined ? { replayJournal } : {}),
       ...(p.oracle ? { oracle: true } : {}),
       ...(p.vm ? { vm: p.vm } : {}),
       outDir: dir,
@@ -248,31 +288,23 @@ export class LabService {
    * scheduler decisions); a suite phase is re-run from its preset with the
    * run's seed and the phase's profile, which the simulator makes deterministic.
    */
-  private async replay(p: Params<'run.replay'>): Promise<ReplayStarted> {
+  private async replay(p: Params<'run.replay'>, c: Client): Promise<ReplayStarted> {
     const header = await this.runs.header(p.runId);
     if (!header) throw new ApiError('not-found', `run ${p.runId} has no header yet`);
     if (header.target !== 'sim') throw new ApiError('bad-request', `replay needs the simulated kernel; this run was on ${header.target}`);
-    let finding: Finding | undefined;
     // The phase a finding belongs to is the one running when it was reported
     // (by journal order: a phase starts at the very instant the last one stopped).
-    let current: { t: number; name: string; profile: string[] } | undefined;
-    let phase: typeof current;
-    let decisions = '';
-    await this.runs.stream(p.runId, {}, (_f, events: RunEvent[]) => {
-      for (const e of events) {
-        if (e.kind === 'finding' && !finding && e.finding.id === p.findingId && (p.t === undefined || e.finding.t === p.t)) {
-          finding = e.finding;
-          phase = current;
-        } else if (e.kind === 'phase') current = { t: e.t, name: e.name, profile: e.profile };
-        else if (e.kind === 'sched') decisions += e.decisions;
-      }
-    });
-    if (!finding) throw new ApiError('not-found', `run ${p.runId} has no finding ${p.findingId}`);
+    const place = await this.runs.finding(p.runId, p.findingId, p.t, this.goneOf(c));
+    if (!place) throw new ApiError('not-found', `run ${p.runId} has no finding ${p.findingId}`);
+    const { finding } = place;
     if (!header.scenario.suite) {
-      const started = await this.launch(header.scenario, { target: 'sim', profile: header.profile, seed: header.seed, duration: header.duration }, decisions);
-      return { ...started, mode: 'exact', expect: { type: finding.type, message: finding.message, t: finding.t } };
+      // A run from before resolved programs drew its arguments differently: its schedule cannot
+      // be followed. Otherwise the run worker reads the recorded schedule from the journal as it goes.
+      const exact = header.program === PROGRAM_FORMAT;
+      const started = await this.launch(header.scenario, { target: 'sim', profile: header.profile, seed: header.seed, duration: header.duration }, exact ? this.runs.journalPath(p.runId) : undefined);
+      return { ...started, mode: exact ? 'exact' : 'seed', expect: { type: finding.type, message: finding.message, t: finding.t } };
     }
-    const ph = phase as { t: number; name: string; profile: string[] } | undefined;
+    const ph = place.phase;
     if (!ph) throw new ApiError('not-found', `finding ${p.findingId} is not inside any phase of ${p.runId}`);
     const entry = header.scenario.suite.find((e) => e.preset === ph.name);
     const started = await this.startRun({ source: { preset: ph.name }, target: 'sim', profile: ph.profile, seed: header.seed, ...(entry?.duration !== undefined ? { duration: entry.duration } : {}) });
@@ -293,7 +325,8 @@ export class LabService {
     };
     // Nothing is pushed for this subscription before its id has reached the
     // client (the reply goes out when this call resolves; a setImmediate comes
-    // after that), or the client could not tell whose events they are.
+    // after that), or the client could not tell whose events they are. This is
+    // the one place API clients rely on for it: the window keeps no early buffer.
     let held: (() => void)[] | null = [];
     const whenAnswered = (fn: () => void) => (held ? held.push(fn) : fn());
     setImmediate(() => {
@@ -321,13 +354,13 @@ export class LabService {
       // A finished run: stream its journal, pausing while the client is behind.
       setImmediate(() => {
         void this.runs
-          .stream(runId, { from, signal: state }, async (f, _events, lines) => {
+          .stream(runId, { from, signal: state }, async (f, lines) => {
             while (client.backlog() > MAX_BACKLOG && !state.cancelled) await new Promise((r) => setTimeout(r, 20));
             if (!state.cancelled) client.pushEvents(id, runId, f, lines);
           })
           .then(
             async (r) => end(await this.runs.summary(runId), r.trailer, r.truncated),
-            (e: Error) => end(null, null, false, e.message),
+            (e: Error) => (e instanceof QueryCancelled ? undefined : end(null, null, false, e.message)),
           );
       });
     }
@@ -356,4 +389,12 @@ export class LabService {
     s.cancel();
     this.subs.delete(id);
   }
+}
+
+/** Run-settings thresholds through the preset schema: the same words as a preset file's problems. */
+export function checkThresholds(base: Thresholds, values: Record<string, string | number | null | undefined>): { thresholds?: Thresholds; problems: { file: string; path: string; message: string }[] } {
+  const raw: Record<string, string | number | null> = {};
+  for (const [k, v] of Object.entries(values)) if (v !== undefined) raw[k] = v;
+  const r = overrideThresholds(base, raw);
+  return { ...(r.thresholds ? { thresholds: r.thresholds } : {}), problems: r.issues.map((i) => ({ file: 'run settings', path: formatPath(i.path), message: i.message })) };
 }

@@ -10,6 +10,8 @@ import type { RunsStore } from '../service/runs-store.js';
 
 /** Events kept in memory per live run; older ones are read back from the journal. */
 export const RING_EVENTS = 100_000;
+/** How long a run on a real target gets to stop its children when aborted. */
+const ABORT_GRACE_MS = 12_000;
 
 export interface RunSink {
   /** Events from..from+lines.length-1 as JSON lines. */
@@ -143,11 +145,21 @@ export class RunManager {
     return true;
   }
 
-  /** Immediate: the worker is terminated; the journal keeps what it had flushed. */
+  /**
+   * Immediate: the journal keeps what it had flushed. A run on a real target
+   * is asked first (briefly) to stop its agent and QEMU itself, because a
+   * child whose spawning thread is gone is never reaped (a zombie) and QEMU
+   * dies with that thread anyway; the simulator, which may never yield, is
+   * terminated at once.
+   */
   async abort(runId: string): Promise<boolean> {
     const r = this.live.get(runId);
     if (!r) return false;
     r.stopping = true;
+    if (r.target !== 'sim') {
+      r.worker.postMessage({ type: 'abort', reason: 'aborted: the run was killed' });
+      await Promise.race([r.done, new Promise((res) => setTimeout(res, ABORT_GRACE_MS))]);
+    }
     await r.worker.terminate();
     await r.done;
     return true;
@@ -164,12 +176,12 @@ export class RunManager {
     void (async () => {
       try {
         // Older than the ring: those events are in the journal (it flushes every 100 ms).
-        if (from < ringStart) await this.store.stream(runId, { from, until: ringStart, signal: sub }, (f, _evs, lines) => void (sub.cancelled || sink.events(f, lines)));
+        if (from < ringStart) await this.store.stream(runId, { from, until: ringStart, signal: sub }, (f, lines) => void (sub.cancelled || sink.events(f, lines)));
         sub.from = Math.max(sub.from, ringStart);
         for (const b of snapshot) deliver(sub, b);
         while (sub.queue.length) deliver(sub, sub.queue.shift()!);
       } catch (e) {
-        sub.ended ??= { summary: null, error: `catching up failed: ${(e as Error).message}` };
+        if (!sub.cancelled) sub.ended ??= { summary: null, error: `catching up failed: ${(e as Error).message}` };
       }
       sub.catchingUp = false;
       if (sub.ended && !sub.cancelled) sink.end(sub.ended.summary, sub.ended.error);

@@ -8,14 +8,12 @@
 // - a stop request arrives as a flag in shared memory, polled on every event
 //   (and also as a message, for targets that do yield).
 import { parentPort, workerData } from 'node:worker_threads';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { startRun } from '../../app/engine/run.js';
+import { type RunSummary, startRun } from '../../app/engine/run.js';
 import { targetFactory } from '../../app/targets/registry.js';
-import type { Target } from '../../app/targets/target.js';
 import { PresetStore } from '../service/presets.js';
 import { recordOracle, runOracle, watchForOracle } from '../../app/engine/oracle-run.js';
 import type { RunControl, RunJob, RunWorkerMessage } from './messages.js';
+import { JournalSchedule } from '../../app/journal/schedule.js';
 import { prepareVm } from './vm-boot.js';
 
 const port = parentPort;
@@ -26,76 +24,33 @@ const post = (m: RunWorkerMessage) => port.postMessage(m);
 const BATCH_EVENTS = 4096;
 const BATCH_MS = job.batchMs ?? 50;
 
-/**
- * The target starts only once `open` is called: startRun() begins executing
- * at once, and events the target emits before we subscribe would be missed.
- */
-function gated(target: Target): { target: Target; open(): void } {
-  let open!: () => void;
-  const gate = new Promise<void>((r) => (open = r));
-  return {
-    open,
-    target: {
-      id: target.id,
-      label: target.label,
-      available: () => target.available(),
-      listDevices: () => target.listDevices(),
-      run: async (req) => {
-        await gate;
-        return target.run(req);
-      },
-      ...(target.explain ? { explain: (f) => target.explain!(f) } : {}),
-      ...(target.kernelContext ? { kernelContext: () => target.kernelContext!() } : {}),
-      ...(target.dispose ? { dispose: () => target.dispose!() } : {}),
-    },
-  };
-}
-
-/**
- * Events the engine published before we could subscribe (a suite's first
- * phase marker, emitted inside startRun()). The target has not started, so
- * the event loop is free and the journal's timer flushes them within 100 ms.
- */
-async function journalPrefix(count: number): Promise<string[]> {
-  const file = join(job.outDir, 'journal.jsonl');
-  for (let attempt = 0; attempt < 200; attempt++) {
-    let lines: string[] = [];
-    try {
-      lines = readFileSync(file, 'utf8').split('\n');
-    } catch {
-      /* not created yet */
-    }
-    // lines[0] is the header; a line is complete once a newline follows it.
-    if (lines.length - 1 >= count + 1) return lines.slice(1, count + 1);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`the journal did not receive the run's first ${count} events`);
-}
-
 async function main(): Promise<void> {
   const factory = targetFactory(job.target);
   if (!factory) throw new Error(`unknown target "${job.target}"`);
   // The virtual lab's kernel is fetched and its overlay built before the run
   // starts: a bad kernel name or patch is the request's fault, not the run's.
-  const real = factory.create(job.target === 'vm' ? { boot: await prepareVm(job.vm) } : {});
-  const avail = await real.available();
+  const boot = job.target === 'vm' ? await prepareVm(job.vm) : undefined;
+  // An exact replay reads its recorded schedule from the journal as it goes.
+  const schedule = job.replayJournal !== undefined ? new JournalSchedule(job.replayJournal) : undefined;
+  const replay = schedule ?? job.replay;
+  const target = factory.create({ ...(boot ? { boot } : {}), sim: { profile: job.profile, ...(replay !== undefined ? { replay } : {}) } });
+  disposeTarget = () => target.dispose?.();
+  const avail = await target.available();
   if (!avail.ok) throw new Error(`target ${job.target} is not available: ${avail.why ?? 'no reason given'}`);
   const presets = new PresetStore(job.builtinPresetDir, job.userPresetDir);
-  const { target, open } = gated(real);
+  // The engine starts the run on a microtask: subscribing right after
+  // startRun() sees every event (app/engine/run.ts).
   const h = startRun({
     scenario: job.scenario,
     target,
     seed: job.seed,
-    profile: job.profile,
     ...(job.duration !== undefined ? { duration: job.duration } : {}),
-    ...(job.replay !== undefined ? { replay: job.replay } : {}),
     outDir: job.outDir,
     loadScenario: (name) => presets.scenario(name),
   });
   const observed = job.oracle ? watchForOracle(h) : null;
-  const early = h.events;
   let batch: string[] = [];
-  let from = early;
+  let from = 0;
   let last = Date.now();
   let stopped = false;
   const checkStop = () => {
@@ -111,35 +66,60 @@ async function main(): Promise<void> {
     from += batch.length;
     batch = [];
   };
-  h.subscribe((e) => {
-    // Serialised now, as the journal does: later changes to the object must not leak in.
-    batch.push(JSON.stringify(e));
+  // The journal's lines, as written: the UI sees what the journal holds (sampled, when
+  // the preset bounds it), and a late subscriber catching up from disk finds the same indexes.
+  h.subscribeLines((line) => {
+    batch.push(line);
     if (batch.length >= BATCH_EVENTS || Date.now() - last >= BATCH_MS) flush();
-    checkStop();
   });
+  // Every event, kept or not, is a chance to see a stop request.
+  h.subscribe(() => checkStop());
   const timer = setInterval(() => {
     flush();
     checkStop();
   }, BATCH_MS);
   port!.on('message', (m: RunControl) => {
     if (m && m.type === 'stop') checkStop();
+    else if (m && m.type === 'abort') void abortNow(m.reason);
   });
   post({ type: 'started' });
-  if (early) post({ type: 'events', from: 0, lines: await journalPrefix(early) });
-  open();
+  let summary: RunSummary;
   try {
-    let summary = await h.done;
+    summary = await h.done;
     flush();
-    if (observed && summary.status !== 'error') {
-      const report = await runOracle({ scenario: job.scenario, seed: job.seed, ...(job.duration !== undefined ? { duration: job.duration } : {}), observed, target: job.target, profile: job.profile, outDir: job.outDir, loadScenario: (name) => presets.scenario(name) });
-      summary = recordOracle(job.outDir, summary, report);
-    }
-    post({ type: 'done', summary });
   } finally {
     clearInterval(timer);
-    await real.dispose?.();
+    schedule?.close();
+    // Before "done": the main thread ends this worker when it hears it, and a
+    // QEMU still shutting down then has nobody to wait for it (a zombie), since
+    // only the thread that spawned a child reaps it.
+    await target.dispose?.();
+  }
+  if (observed && summary.status !== 'error') {
+    const report = await runOracle({ scenario: job.scenario, seed: job.seed, ...(job.duration !== undefined ? { duration: job.duration } : {}), observed, target: job.target, profile: job.profile, outDir: job.outDir, loadScenario: (name) => presets.scenario(name) });
+    summary = recordOracle(job.outDir, summary, report);
+  }
+  post({ type: 'done', summary });
+}
+
+/**
+ * Abort from the main thread, for a target that still answers: the target's
+ * children (the agent, QEMU) are stopped and reaped by this thread before it
+ * goes. A worker stuck in JavaScript never reads this; the main thread then
+ * terminates it.
+ */
+let aborting = false;
+async function abortNow(reason: string): Promise<void> {
+  if (aborting) return;
+  aborting = true;
+  try {
+    await Promise.race([disposeTarget?.(), new Promise((r) => setTimeout(r, 10_000))]);
+  } finally {
+    post({ type: 'failed', message: reason });
+    process.exit(0);
   }
 }
+let disposeTarget: (() => Promise<void> | undefined) | undefined;
 
 main().then(
   () => port.close(),

@@ -1,6 +1,6 @@
 /* Audio Stress Lab native agent: shared declarations.
  *
- * The agent interprets a compiled scenario (PROTOCOL.md, "RUN") with one
+ * The agent executes a resolved program (app/program; PROTOCOL.md, "RUN") with one
  * POSIX thread per lane and raw ALSA ioctls, and streams what happened back
  * as batched binary event records. Everything that can block in the kernel
  * runs on lane threads; the main thread keeps serving the protocol so the
@@ -15,7 +15,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "args.h"
 #include "proto.h"
+#include "rules.h"
 
 #define AGENT_VERSION "0.1.0"
 
@@ -24,24 +26,17 @@
 #define MAX_BARRIERS 64
 #define MAX_STEPS 256
 #define MAX_CARDS 32
-#define NKEYS 64
 
 /* Lane indexes used in event records for the two pseudo-lanes. */
 #define LANE_SETUP 254
 #define LANE_TEARDOWN 255
 
-/* ---- the compiled program (see PROTOCOL.md "RUN") ---- */
-
-struct arg {
-	uint8_t key;
-	uint8_t varying; /* value is a LIST (cycled by iteration) or a RANGE (seeded draw) */
-	struct value v;
-};
+/* ---- the program (see PROTOCOL.md "RUN") ---- */
 
 struct step {
 	int op;
 	int handle;           /* index into the handle table, -1 when the op has none */
-	int64_t timeout;      /* ns; 0 = scenario hang timeout */
+	int64_t timeout;      /* ns; 0 = the program's hang timeout */
 	int nargs;
 	struct arg *args;
 };
@@ -52,6 +47,7 @@ struct lane_def {
 	char name[64];
 	int role;
 	int64_t iterations; /* 0: until the run's duration ends */
+	uint32_t rng_stream; /* the lane generator's stream (lane index, setup 1000, teardown 1001) */
 	int nsteps;
 	struct step *steps;
 };
@@ -77,7 +73,6 @@ struct program {
 	struct arena *arena;
 	uint64_t seed;
 	int64_t duration;     /* ns */
-	int64_t iterations;   /* default per lane; 0 = unbounded */
 	int64_t hang_timeout; /* ns */
 	uint32_t flags;
 	int nhandles, nbarriers, nlanes;
@@ -93,36 +88,12 @@ void program_free(struct program *p);
 
 /* ---- the run ---- */
 
-struct rng {
-	uint32_t a, b, c, d;
-};
-void rng_seed(struct rng *r, uint32_t seed, uint32_t stream);
-uint32_t rng_u32(struct rng *r);
-double rng_float(struct rng *r);
-int64_t rng_int(struct rng *r, int64_t min, int64_t max);
-
-/* Arguments of one step, resolved for one iteration. */
-struct resolved {
-	uint64_t present;
-	uint64_t varied; /* reported back in the event */
-	uint64_t listed; /* varied by cycling a list: the event carries the list index */
-	int32_t idx[NKEYS];
-	int64_t i[NKEYS];
-	double f[NKEYS];
-	const char *s[NKEYS];
-	uint16_t slen[NKEYS];
-	uint8_t type[NKEYS];
-};
-
-static inline int has(const struct resolved *r, int key) { return (r->present >> key) & 1u; }
-int64_t arg_int(const struct resolved *r, int key, int64_t dflt);
-double arg_num(const struct resolved *r, int key, double dflt);
-
 /* Per-handle live state. Several lanes share a handle on purpose (racing
  * HW_PARAMS on one fd); everything a lane may read while another writes is
  * atomic so that the races stay in the kernel, not in the agent. */
 struct pcm_state {
 	_Atomic int card, device, subdevice, stream;
+	/* what the last successful HW_PARAMS granted since the handle was opened (rule "granted parameters") */
 	_Atomic int format, channels, rate, access;
 	_Atomic long period_size, buffer_size;
 	_Atomic int frame_bytes;     /* last configured */
@@ -186,9 +157,9 @@ struct lane {
 	_Atomic int64_t cur_bound;
 	_Atomic int64_t hung_reported_for; /* op_start value already reported */
 	_Atomic uint64_t ops; /* written by this lane only; read by the heartbeat */
-	/* sequencer numbering: per handle sent by this lane */
+	/* sequencer numbering: per handle sent by this lane (rule "sequencer numbering") */
 	uint32_t seq_next[MAX_HANDLES];
-	/* barrier alignment (timing.c) */
+	/* barrier alignment (timing.c): its own generator, so the lane's argument draws stay the program's */
 	struct barrier *pending_barrier;
 	struct rng align_rng;
 	/* scratch */
@@ -251,6 +222,8 @@ void task_probe(pid_t tid, char *state, size_t sl, char *wchan, size_t wl, char 
 char *devices_json(size_t *len);
 
 /* emit.c */
+/* One protocol frame to the host (stdout), whole: callers on any thread. */
+void frame_send(uint8_t type, const uint8_t *payload, size_t len);
 struct evbuf *evbuf_new(void);
 void evbuf_free(struct evbuf *e);
 void emit_record(struct evbuf *e, const uint8_t *rec, size_t len);
@@ -275,7 +248,9 @@ void metrics_fill_playback(struct exec *x, struct handle *h, uint8_t *buf, long 
 void metrics_scan_capture(struct exec *x, struct handle *h, const uint8_t *buf, long frames, int64_t t_ret);
 void metrics_run_end(struct run *r);
 
-/* pcm helpers shared with metrics */
+/* pcm helpers shared with metrics and timing */
 int pcm_format_bits(int fmt);
+/* SYNC_PTR with HWSYNC: the stream's state and pointers; 0 or -errno */
+int pcm_sync(int fd, int *state, uint64_t *hw_ptr, uint64_t *appl_ptr);
 
 #endif

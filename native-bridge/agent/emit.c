@@ -47,8 +47,6 @@ static uint64_t events_retired; /* counts of buffers no longer registered */
 static _Atomic(struct run *) cur_run;
 struct evbuf *g_ctl_ev;
 
-void frame_send(uint8_t type, const uint8_t *payload, size_t len);
-
 static void write_all(const uint8_t *p, size_t n)
 {
 	while (n) {

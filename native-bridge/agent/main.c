@@ -15,7 +15,6 @@
 
 #include "agent.h"
 
-void frame_send(uint8_t type, const uint8_t *payload, size_t len);
 
 #define STALL_NS 1000000000LL
 

@@ -23,6 +23,8 @@
 struct stream_metrics {
 	pthread_mutex_t mu;
 	uint64_t xruns, xruns_sent;
+	/* the stream was seen in XRUN and has not been prepared, dropped or reopened since */
+	int in_xrun;
 	int64_t last_xrun_t;
 	int xrun_lane;
 	int n;
@@ -78,6 +80,7 @@ void metrics_reset(struct handle *h)
 	pthread_mutex_lock(&m->mu);
 	m->n = 0;
 	m->ntail = 0;
+	m->in_xrun = 0;
 	pthread_mutex_unlock(&m->mu);
 }
 
@@ -121,14 +124,22 @@ static void rate_sample(struct exec *x, struct handle *h, int64_t t, uint64_t hw
 		emit_metric(x->lane->ev, M_HW_PTR_RATE, x->lane->index, h->index, run_t(x->lane->run, t), rate);
 }
 
-/* The xrun count is cumulative; a stream stuck in XRUN answers EPIPE to every call,
- * so the count is sent at most every XRUN_EVERY_NS per stream, and once more at the end. */
+/* An xrun is a stream's entry into XRUN, counted once: a stream left in XRUN answers
+ * EPIPE to every transfer and XRUN to every STATUS until something prepares (or drops,
+ * or reopens) it, and those answers are failed operations, not more xruns (the
+ * simulated kernel counts runtime->xruns the same way). The count is cumulative and
+ * sent at most every XRUN_EVERY_NS per stream, and once more at the end. */
 #define XRUN_EVERY_NS 50000000LL
 
 void metrics_xrun(struct exec *x, struct handle *h, int64_t t)
 {
 	struct stream_metrics *m = h->m;
 	pthread_mutex_lock(&m->mu);
+	if (m->in_xrun) {
+		pthread_mutex_unlock(&m->mu);
+		return;
+	}
+	m->in_xrun = 1;
 	uint64_t n = ++m->xruns;
 	m->n = 0;
 	int due = n == 1 || t - m->last_xrun_t >= XRUN_EVERY_NS;

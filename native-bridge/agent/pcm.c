@@ -13,8 +13,6 @@
 
 #include "agent.h"
 
-int pcm_sync(int fd, int *state, uint64_t *hw_ptr, uint64_t *appl_ptr);
-
 int pcm_format_bits(int fmt)
 {
 	switch (fmt) {
@@ -53,159 +51,78 @@ static struct handle *H(struct exec *x) { return &x->lane->run->handles[x->step-
 
 static int hfd(struct exec *x) { return atomic_load_explicit(&H(x)->fd, memory_order_acquire); }
 
-/* ---- hw_params construction ---- */
+/* ---- hw_params construction (the helpers and rule "preferences" are rules.h) ---- */
 
-static struct snd_mask *mask_of(struct snd_pcm_hw_params *p, int param) { return &p->masks[param - SNDRV_PCM_HW_PARAM_FIRST_MASK]; }
-static struct snd_interval *iv_of(struct snd_pcm_hw_params *p, int param) { return &p->intervals[param - SNDRV_PCM_HW_PARAM_FIRST_INTERVAL]; }
-
-static void hw_any(struct snd_pcm_hw_params *p)
-{
-	memset(p, 0, sizeof *p);
-	for (int m = SNDRV_PCM_HW_PARAM_FIRST_MASK; m <= SNDRV_PCM_HW_PARAM_LAST_MASK; m++)
-		memset(mask_of(p, m), 0xff, sizeof(struct snd_mask));
-	for (int i = SNDRV_PCM_HW_PARAM_FIRST_INTERVAL; i <= SNDRV_PCM_HW_PARAM_LAST_INTERVAL; i++) {
-		iv_of(p, i)->min = 0;
-		iv_of(p, i)->max = UINT_MAX;
-	}
-	p->rmask = ~0u;
-	p->info = ~0u;
-}
-
-static void set_mask(struct snd_pcm_hw_params *p, int param, unsigned bit)
-{
-	struct snd_mask *m = mask_of(p, param);
-	memset(m, 0, sizeof *m);
-	if (bit < SNDRV_MASK_MAX)
-		m->bits[bit >> 5] |= 1u << (bit & 31);
-}
-
-static int mask_has(struct snd_pcm_hw_params *p, int param, unsigned bit)
-{
-	return bit < SNDRV_MASK_MAX && (mask_of(p, param)->bits[bit >> 5] >> (bit & 31)) & 1u;
-}
-
-static int mask_first(struct snd_pcm_hw_params *p, int param)
-{
-	for (unsigned b = 0; b < SNDRV_MASK_MAX; b++)
-		if (mask_has(p, param, b))
-			return (int)b;
-	return -1;
-}
-
-static void set_iv(struct snd_pcm_hw_params *p, int param, unsigned v)
-{
-	struct snd_interval *i = iv_of(p, param);
-	i->min = i->max = v;
-	i->openmin = i->openmax = 0;
-	i->integer = 1;
-	i->empty = 0;
-}
-
-static int iv_contains(struct snd_pcm_hw_params *p, int param, unsigned v)
-{
-	struct snd_interval *i = iv_of(p, param);
-	if (i->empty)
-		return 0;
-	if (v < i->min || (i->openmin && v == i->min))
-		return 0;
-	if (v > i->max || (i->openmax && v == i->max))
-		return 0;
-	return 1;
-}
+_Static_assert((int)SWV_BOUNDARY == (int)SW_BOUNDARY && (int)SWV_PERIOD == (int)SW_PERIOD && (int)SWV_BUFFER == (int)SW_BUFFER, "the protocol's sw_params values are rules.h's");
 
 struct hwarg {
-	int key, param, is_mask;
-	long dflt; /* -1: the kernel chooses */
+	int key, param;
 };
 
-/* The order matters: defaults are applied one by one against what the device allows. */
 static const struct hwarg hwargs[] = {
-	{ A_ACCESS, SNDRV_PCM_HW_PARAM_ACCESS, 1, SNDRV_PCM_ACCESS_RW_INTERLEAVED },
-	{ A_FORMAT, SNDRV_PCM_HW_PARAM_FORMAT, 1, SNDRV_PCM_FORMAT_S16_LE },
-	{ A_CHANNELS, SNDRV_PCM_HW_PARAM_CHANNELS, 0, 2 },
-	{ A_RATE, SNDRV_PCM_HW_PARAM_RATE, 0, 48000 },
-	{ A_PERIOD_SIZE, SNDRV_PCM_HW_PARAM_PERIOD_SIZE, 0, 1024 },
-	{ A_PERIODS, SNDRV_PCM_HW_PARAM_PERIODS, 0, 4 },
-	{ A_BUFFER_SIZE, SNDRV_PCM_HW_PARAM_BUFFER_SIZE, 0, -1 },
+	{ A_ACCESS, SNDRV_PCM_HW_PARAM_ACCESS },
+	{ A_FORMAT, SNDRV_PCM_HW_PARAM_FORMAT },
+	{ A_CHANNELS, SNDRV_PCM_HW_PARAM_CHANNELS },
+	{ A_RATE, SNDRV_PCM_HW_PARAM_RATE },
+	{ A_PERIOD_SIZE, SNDRV_PCM_HW_PARAM_PERIOD_SIZE },
+	{ A_PERIODS, SNDRV_PCM_HW_PARAM_PERIODS },
+	{ A_BUFFER_SIZE, SNDRV_PCM_HW_PARAM_BUFFER_SIZE },
 };
+
+/* The preference keys, in rules.h's order (format, channels, rate, period_size, periods). */
+static const int pref_keys[HW_NPREFS] = { A_PREF_FORMAT, A_PREF_CHANNELS, A_PREF_RATE, A_PREF_PERIOD_SIZE, A_PREF_PERIODS };
 
 static void apply_explicit(struct snd_pcm_hw_params *p, const struct resolved *r)
 {
-	for (size_t i = 0; i < sizeof hwargs / sizeof hwargs[0]; i++) {
-		const struct hwarg *a = &hwargs[i];
-		if (!has(r, a->key))
-			continue;
-		if (a->is_mask)
-			set_mask(p, a->param, (unsigned)r->i[a->key]);
-		else
-			set_iv(p, a->param, (unsigned)r->i[a->key]);
-	}
+	for (size_t i = 0; i < sizeof hwargs / sizeof hwargs[0]; i++)
+		if (has(r, hwargs[i].key))
+			hw_set(p, hwargs[i].param, (unsigned)r->i[hwargs[i].key]);
 }
 
-/* Defaults for parameters the scenario left open, each kept only if the device
- * allows it given everything fixed before it (so a default never makes a
- * device fail that would accept the explicit part of the request). */
-static int apply_defaults(int fd, struct snd_pcm_hw_params *p, const struct resolved *r)
+static int apply_preferences(int fd, struct snd_pcm_hw_params *p, const struct resolved *r, int *kept)
 {
-	int need = 0;
-	for (size_t i = 0; i < sizeof hwargs / sizeof hwargs[0]; i++)
-		if (!has(r, hwargs[i].key) && hwargs[i].dflt >= 0)
-			need = 1;
-	if (!need)
-		return 0;
-	for (size_t i = 0; i < sizeof hwargs / sizeof hwargs[0]; i++) {
-		const struct hwarg *a = &hwargs[i];
-		if (has(r, a->key) || a->dflt < 0)
-			continue;
-		/* periods are implied when the buffer size is given */
-		if (a->key == A_PERIODS && has(r, A_BUFFER_SIZE))
-			continue;
-		if (ioctl(fd, SNDRV_PCM_IOCTL_HW_REFINE, p) < 0)
-			return neg_errno();
-		int ok = a->is_mask ? mask_has(p, a->param, (unsigned)a->dflt) : iv_contains(p, a->param, (unsigned)a->dflt);
-		if (ok) {
-			if (a->is_mask)
-				set_mask(p, a->param, (unsigned)a->dflt);
-			else
-				set_iv(p, a->param, (unsigned)a->dflt);
-		}
-	}
-	return 0;
+	long pref[HW_NPREFS];
+	for (int i = 0; i < HW_NPREFS; i++)
+		pref[i] = has(r, pref_keys[i]) ? (long)r->i[pref_keys[i]] : -1;
+	return hw_prefer(fd, p, pref, kept);
 }
 
 static void put_params(struct wbuf *o, struct snd_pcm_hw_params *p)
 {
-	wf_int(o, D_ACCESS, mask_first(p, SNDRV_PCM_HW_PARAM_ACCESS));
-	wf_int(o, D_FORMAT, mask_first(p, SNDRV_PCM_HW_PARAM_FORMAT));
-	wf_int(o, D_CHANNELS, iv_of(p, SNDRV_PCM_HW_PARAM_CHANNELS)->min);
-	wf_int(o, D_RATE, iv_of(p, SNDRV_PCM_HW_PARAM_RATE)->min);
-	wf_int(o, D_PERIOD_SIZE, iv_of(p, SNDRV_PCM_HW_PARAM_PERIOD_SIZE)->min);
-	wf_int(o, D_PERIODS, iv_of(p, SNDRV_PCM_HW_PARAM_PERIODS)->min);
-	wf_int(o, D_BUFFER_SIZE, iv_of(p, SNDRV_PCM_HW_PARAM_BUFFER_SIZE)->min);
+	wf_int(o, D_ACCESS, hw_mask_first(p, SNDRV_PCM_HW_PARAM_ACCESS));
+	wf_int(o, D_FORMAT, hw_mask_first(p, SNDRV_PCM_HW_PARAM_FORMAT));
+	wf_int(o, D_CHANNELS, hw_interval(p, SNDRV_PCM_HW_PARAM_CHANNELS)->min);
+	wf_int(o, D_RATE, hw_interval(p, SNDRV_PCM_HW_PARAM_RATE)->min);
+	wf_int(o, D_PERIOD_SIZE, hw_interval(p, SNDRV_PCM_HW_PARAM_PERIOD_SIZE)->min);
+	wf_int(o, D_PERIODS, hw_interval(p, SNDRV_PCM_HW_PARAM_PERIODS)->min);
+	wf_int(o, D_BUFFER_SIZE, hw_interval(p, SNDRV_PCM_HW_PARAM_BUFFER_SIZE)->min);
+}
+
+static void forget_params(struct handle *h)
+{
+	atomic_store(&h->pcm.period_size, 0);
+	atomic_store(&h->pcm.buffer_size, 0);
+	atomic_store(&h->pcm.rate, 0);
+	atomic_store(&h->pcm.boundary, 0);
 }
 
 static void remember_params(struct handle *h, struct snd_pcm_hw_params *p)
 {
-	int fmt = mask_first(p, SNDRV_PCM_HW_PARAM_FORMAT);
-	int ch = (int)iv_of(p, SNDRV_PCM_HW_PARAM_CHANNELS)->min;
-	long bs = (long)iv_of(p, SNDRV_PCM_HW_PARAM_BUFFER_SIZE)->min;
+	int fmt = hw_mask_first(p, SNDRV_PCM_HW_PARAM_FORMAT);
+	int ch = (int)hw_interval(p, SNDRV_PCM_HW_PARAM_CHANNELS)->min;
+	long bs = (long)hw_interval(p, SNDRV_PCM_HW_PARAM_BUFFER_SIZE)->min;
 	atomic_store(&h->pcm.format, fmt);
 	atomic_store(&h->pcm.channels, ch);
-	atomic_store(&h->pcm.rate, (int)iv_of(p, SNDRV_PCM_HW_PARAM_RATE)->min);
-	atomic_store(&h->pcm.access, mask_first(p, SNDRV_PCM_HW_PARAM_ACCESS));
-	atomic_store(&h->pcm.period_size, (long)iv_of(p, SNDRV_PCM_HW_PARAM_PERIOD_SIZE)->min);
+	atomic_store(&h->pcm.rate, (int)hw_interval(p, SNDRV_PCM_HW_PARAM_RATE)->min);
+	atomic_store(&h->pcm.access, hw_mask_first(p, SNDRV_PCM_HW_PARAM_ACCESS));
+	atomic_store(&h->pcm.period_size, (long)hw_interval(p, SNDRV_PCM_HW_PARAM_PERIOD_SIZE)->min);
 	atomic_store(&h->pcm.buffer_size, bs);
 	int fb = pcm_format_bits(fmt) / 8 * ch;
 	atomic_store(&h->pcm.frame_bytes, fb);
 	int cur = atomic_load(&h->pcm.max_frame_bytes);
 	while (fb > cur && !atomic_compare_exchange_weak(&h->pcm.max_frame_bytes, &cur, fb))
 		;
-	uint64_t b = (uint64_t)bs;
-	if (b) {
-		while (b * 2 <= (uint64_t)LONG_MAX - (uint64_t)bs)
-			b *= 2;
-	}
-	atomic_store(&h->pcm.boundary, b);
+	atomic_store(&h->pcm.boundary, hw_boundary(bs));
 	metrics_reset(h);
 }
 
@@ -215,6 +132,12 @@ static int64_t do_open(struct exec *x)
 {
 	struct handle *h = H(x);
 	const struct resolved *r = &x->r;
+	/* Rule "handles": opening an open handle closes the old file first; rule
+	 * "granted parameters": a (re)opened handle has none yet. */
+	int old = atomic_exchange(&h->fd, -1);
+	if (old >= 0)
+		close(old);
+	forget_params(h);
 	int card = card_resolve(r, A_CARD, 0);
 	if (card < 0)
 		return card;
@@ -260,9 +183,9 @@ static int64_t do_open(struct exec *x)
 	atomic_store(&h->pcm.device, dev);
 	atomic_store(&h->pcm.subdevice, sub);
 	atomic_store(&h->pcm.stream, capture);
-	int old = atomic_exchange(&h->fd, fd);
+	old = atomic_exchange(&h->fd, fd);
 	if (old >= 0)
-		close(old); /* reopening a handle replaces it: a tight open loop must not leak */
+		close(old); /* another lane reopened it meanwhile: a tight open loop must not leak */
 	metrics_reset(h);
 	wf_int(x->out, D_CARD, card);
 	wf_int(x->out, D_DEVICE, dev);
@@ -280,7 +203,9 @@ static int64_t do_hw(struct exec *x, int refine)
 	hw_any(&p);
 	apply_explicit(&p, &x->r);
 	if (!refine) {
-		int e = apply_defaults(fd, &p, &x->r);
+		int kept;
+		int e = apply_preferences(fd, &p, &x->r, &kept);
+		wf_int(x->out, D_PREFERRED, kept);
 		if (e < 0)
 			return e;
 	}
@@ -292,13 +217,13 @@ static int64_t do_hw(struct exec *x, int refine)
 		return e;
 	if (refine) {
 		/* format mask: SNDRV_PCM_FORMAT_* indexes below 64 */
-		uint64_t fm = (uint64_t)mask_of(&p, SNDRV_PCM_HW_PARAM_FORMAT)->bits[0] |
-		              (uint64_t)mask_of(&p, SNDRV_PCM_HW_PARAM_FORMAT)->bits[1] << 32;
+		uint64_t fm = (uint64_t)hw_mask(&p, SNDRV_PCM_HW_PARAM_FORMAT)->bits[0] |
+		              (uint64_t)hw_mask(&p, SNDRV_PCM_HW_PARAM_FORMAT)->bits[1] << 32;
 		wf_int(x->out, D_FORMATS, (int64_t)fm);
 		static const int ps[] = { SNDRV_PCM_HW_PARAM_CHANNELS, SNDRV_PCM_HW_PARAM_RATE, SNDRV_PCM_HW_PARAM_PERIOD_SIZE,
 			                  SNDRV_PCM_HW_PARAM_PERIODS, SNDRV_PCM_HW_PARAM_BUFFER_SIZE };
 		for (int i = 0; i < 5; i++) {
-			struct snd_interval *v = iv_of(&p, ps[i]);
+			struct snd_interval *v = hw_interval(&p, ps[i]);
 			/* open ends mean "exclusive"; report the integer range actually allowed */
 			int64_t lo = (int64_t)v->min + (v->openmin ? 1 : 0);
 			int64_t hi = (int64_t)v->max - (v->openmax ? 1 : 0);
@@ -327,9 +252,13 @@ static int64_t do_sw(struct exec *x)
 	memset(&sw, 0, sizeof sw);
 	sw.tstamp_mode = SNDRV_PCM_TSTAMP_ENABLE;
 	sw.period_step = 1;
-	sw.avail_min = (snd_pcm_uframes_t)arg_int(r, A_AVAIL_MIN, period > 0 ? period : 1);
-	int64_t st = arg_int(r, A_START_THRESHOLD, 1);
-	int64_t sp = arg_int(r, A_STOP_THRESHOLD, bufsz > 0 ? bufsz : (int64_t)boundary);
+	int64_t am = rule_sw_value(arg_int(r, A_AVAIL_MIN, SWV_PERIOD), period, bufsz);
+	int64_t st = rule_sw_value(arg_int(r, A_START_THRESHOLD, 1), period, bufsz);
+	int64_t sp = rule_sw_value(arg_int(r, A_STOP_THRESHOLD, SWV_BUFFER), period, bufsz);
+	wf_int(x->out, D_REQ_AVAIL_MIN, am);
+	wf_int(x->out, D_REQ_START, st);
+	wf_int(x->out, D_REQ_STOP, sp);
+	sw.avail_min = am < 0 ? boundary : (snd_pcm_uframes_t)am;
 	sw.start_threshold = st < 0 ? boundary : (snd_pcm_uframes_t)st;
 	sw.stop_threshold = sp < 0 ? boundary : (snd_pcm_uframes_t)sp;
 	sw.boundary = boundary;
@@ -355,28 +284,21 @@ static int64_t simple_ioctl(struct exec *x, unsigned long req, void *arg)
 
 #define xfer_buf lane_buf
 
+/* Rule "transfer frames" (rules.h). */
 static long xfer_frames(struct exec *x, struct handle *h)
 {
-	long period = atomic_load(&h->pcm.period_size);
-	if (period <= 0)
-		period = 1024;
-	if (has(&x->r, A_FRAMES))
-		return (long)x->r.i[A_FRAMES];
-	if (has(&x->r, A_XFER_PERIODS)) {
-		long f = (long)(x->r.f[A_XFER_PERIODS] * (double)period + 0.5);
-		return f > 0 ? f : 1;
-	}
-	return period;
+	return rule_transfer_frames(has(&x->r, A_FRAMES) ? (long)x->r.i[A_FRAMES] : 0, arg_num(&x->r, A_XFER_PERIODS, 1), (long)arg_int(&x->r, A_FALLBACK, 1024),
+	                            atomic_load(&h->pcm.period_size));
 }
 
 static int64_t do_xfer(struct exec *x, int capture)
 {
 	struct handle *h = H(x);
-	long frames = xfer_frames(x, h);
-	wf_int(x->out, D_REQUESTED, frames);
 	int fd = hfd(x);
 	if (fd < 0)
 		return -EBADF;
+	long frames = xfer_frames(x, h);
+	wf_int(x->out, D_REQUESTED, frames);
 	/* Size for the largest frame this handle was ever configured with: a racing
 	 * HW_PARAMS on another lane may change the kernel's frame size under us. */
 	int fb = atomic_load(&h->pcm.max_frame_bytes);
@@ -528,19 +450,7 @@ static int64_t do_close(struct exec *x)
 	return close(fd) < 0 ? neg_errno() : 0;
 }
 
-int pcm_sync(int fd, int *state, uint64_t *hw_ptr, uint64_t *appl_ptr)
-{
-	struct snd_pcm_sync_ptr sp;
-	memset(&sp, 0, sizeof sp);
-	sp.flags = SNDRV_PCM_SYNC_PTR_HWSYNC | SNDRV_PCM_SYNC_PTR_APPL | SNDRV_PCM_SYNC_PTR_AVAIL_MIN;
-	if (ioctl(fd, SNDRV_PCM_IOCTL_SYNC_PTR, &sp) < 0)
-		return neg_errno();
-	*state = sp.s.status.state;
-	*hw_ptr = sp.s.status.hw_ptr;
-	if (appl_ptr)
-		*appl_ptr = sp.c.control.appl_ptr;
-	return 0;
-}
+int pcm_sync(int fd, int *state, uint64_t *hw_ptr, uint64_t *appl_ptr) { return pcm_sync_ptr(fd, state, hw_ptr, appl_ptr); }
 
 int64_t op_pcm(struct exec *x)
 {

@@ -1,5 +1,6 @@
 /* RUN payload -> struct program. Every index and type is checked here so the
- * lanes can trust the program without further validation. */
+ * lanes can trust the program without further validation. The host wrote
+ * every argument out (app/program decides them all); the agent adds none. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,13 +87,12 @@ struct program *program_parse(uint8_t *payload, size_t len, char *err, size_t er
 				switch (f[i].key) {
 				case K_SEED: p->seed = (uint64_t)v; break;
 				case K_DURATION: p->duration = v; break;
-				case K_ITERATIONS: p->iterations = v; break;
 				case K_HANG_TIMEOUT: p->hang_timeout = v; break;
 				case K_FLAGS: p->flags = (uint32_t)v; break;
 				default: FAIL("unknown config key %u", f[i].key);
 				}
 			}
-			if (p->duration <= 0 || p->hang_timeout <= 0 || p->iterations < 0)
+			if (p->duration <= 0 || p->hang_timeout <= 0)
 				FAIL("duration and hang timeout must be positive");
 			break;
 		case SEC_HANDLE: {
@@ -153,6 +153,8 @@ struct program *program_parse(uint8_t *payload, size_t len, char *err, size_t er
 					copy_name(cur->name, sizeof cur->name, &f[i].v);
 				else if (f[i].key == K_ITERATIONS && f[i].v.type == V_INT && f[i].v.i >= 0)
 					cur->iterations = f[i].v.i;
+				else if (f[i].key == K_STREAM && f[i].v.type == V_INT && f[i].v.i >= 0 && f[i].v.i <= 0xFFFF)
+					cur->rng_stream = (uint32_t)f[i].v.i;
 				else if (f[i].key != K_ROLE)
 					FAIL("bad lane field %u", f[i].key);
 			}

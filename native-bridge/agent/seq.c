@@ -17,15 +17,6 @@
 
 #include "agent.h"
 
-#define TAG_MAGIC 0x5A
-#define CTRL_MAGIC 0x5A000000u
-#define NOTE_MAGIC_NOTE 60
-#define NOTE_MAGIC_VEL 0x5A
-#define SYSEX_MIN 12
-#define EV_SIZE ((int)sizeof(struct snd_seq_event))
-/* kernel-internal flag bits in ext.len (seq_memory.h); never part of the length */
-#define EXT_FLAG_MASK 0xc0000000u
-
 static int neg_errno(void) { return errno ? -errno : -EIO; }
 static struct handle *H(struct exec *x) { return &x->lane->run->handles[x->step->handle]; }
 static int hfd(struct exec *x) { return atomic_load_explicit(&H(x)->fd, memory_order_acquire); }
@@ -64,6 +55,11 @@ static int64_t do_open(struct exec *x)
 {
 	struct handle *h = H(x);
 	int nb = arg_int(&x->r, A_NONBLOCK, 0) ? 1 : 0;
+	/* Rule "handles": opening an open handle closes the old file first */
+	int old = atomic_exchange(&h->fd, -1);
+	if (old >= 0)
+		close(old);
+	atomic_store(&h->seq.client, -1);
 	x->t_begin = now_ns();
 	int fd = open("/dev/snd/seq", O_RDWR | O_CLOEXEC | (nb ? O_NONBLOCK : 0));
 	int e = fd < 0 ? neg_errno() : 0;
@@ -91,9 +87,9 @@ static int64_t do_open(struct exec *x)
 	}
 	atomic_store(&h->seq.client, client);
 	atomic_store(&h->seq.nonblock, nb);
-	int old = atomic_exchange(&h->fd, fd);
+	old = atomic_exchange(&h->fd, fd);
 	if (old >= 0)
-		close(old);
+		close(old); /* another lane reopened it meanwhile */
 	wf_int(x->out, D_CLIENT, client);
 	return 0;
 }
@@ -107,7 +103,7 @@ static int64_t do_create_port(struct exec *x)
 	struct snd_seq_port_info pi;
 	memset(&pi, 0, sizeof pi);
 	pi.addr.client = (unsigned char)atomic_load(&h->seq.client);
-	if (has(&x->r, A_PORT)) {
+	if (arg_int(&x->r, A_PORT, -1) >= 0) {
 		pi.addr.port = (unsigned char)x->r.i[A_PORT];
 		pi.flags = SNDRV_SEQ_PORT_FLG_GIVEN_PORT;
 	}
@@ -142,7 +138,7 @@ static int64_t do_subscribe(struct exec *x)
 	return ioctl(fd, SNDRV_SEQ_IOCTL_SUBSCRIBE_PORT, &s) < 0 ? neg_errno() : 0;
 }
 
-static int64_t do_pool(struct exec *x, int set)
+static int64_t do_get_pool(struct exec *x)
 {
 	struct handle *h = H(x);
 	int fd = hfd(x);
@@ -151,86 +147,48 @@ static int64_t do_pool(struct exec *x, int set)
 	struct snd_seq_client_pool p;
 	memset(&p, 0, sizeof p);
 	p.client = atomic_load(&h->seq.client);
-	if (!set)
-		x->t_begin = now_ns();
-	/* SET replaces all three sizes: start from the current ones so that only the
-	 * named pools change (an unchanged size must not trigger a resize) */
-	if (ioctl(fd, SNDRV_SEQ_IOCTL_GET_CLIENT_POOL, &p) < 0) {
-		x->t_end = now_ns();
-		return neg_errno();
-	}
-	if (!set) {
-		x->t_end = now_ns();
+	x->t_begin = now_ns();
+	int rc = ioctl(fd, SNDRV_SEQ_IOCTL_GET_CLIENT_POOL, &p);
+	int e = rc < 0 ? neg_errno() : 0;
+	x->t_end = now_ns();
+	if (rc < 0)
+		return e;
+	wf_int(x->out, D_INPUT_POOL, p.input_pool);
+	wf_int(x->out, D_INPUT_FREE, p.input_free);
+	wf_int(x->out, D_OUTPUT_POOL, p.output_pool);
+	wf_int(x->out, D_OUTPUT_FREE, p.output_free);
+	wf_int(x->out, D_OUTPUT_ROOM, p.output_room);
+	int64_t t = run_t(x->lane->run, x->t_end);
+	emit_metric(x->lane->ev, M_SEQ_POOL_FREE, x->lane->index, h->index, t, p.input_free);
+	emit_metric(x->lane->ev, M_SEQ_POOL_USED, x->lane->index, h->index, t, p.input_pool - p.input_free);
+	return 0;
+}
+
+/* A size of 0 leaves that pool as it is: the kernel's own meaning of 0 in
+ * SET_CLIENT_POOL, so one ioctl changes only the pools the step names. */
+static int64_t do_set_pool(struct exec *x)
+{
+	struct handle *h = H(x);
+	int fd = hfd(x);
+	if (fd < 0)
+		return -EBADF;
+	struct snd_seq_client_pool p;
+	memset(&p, 0, sizeof p);
+	p.client = atomic_load(&h->seq.client);
+	p.input_pool = (int)arg_int(&x->r, A_INPUT_POOL, 0);
+	p.output_pool = (int)arg_int(&x->r, A_OUTPUT_POOL, 0);
+	p.output_room = (int)arg_int(&x->r, A_OUTPUT_ROOM, 0);
+	if (p.input_pool > 0)
 		wf_int(x->out, D_INPUT_POOL, p.input_pool);
-		wf_int(x->out, D_INPUT_FREE, p.input_free);
+	if (p.output_pool > 0)
 		wf_int(x->out, D_OUTPUT_POOL, p.output_pool);
-		wf_int(x->out, D_OUTPUT_FREE, p.output_free);
+	if (p.output_room > 0)
 		wf_int(x->out, D_OUTPUT_ROOM, p.output_room);
-		int64_t t = run_t(x->lane->run, x->t_end);
-		emit_metric(x->lane->ev, M_SEQ_POOL_FREE, x->lane->index, h->index, t, p.input_free);
-		emit_metric(x->lane->ev, M_SEQ_POOL_USED, x->lane->index, h->index, t, p.input_pool - p.input_free);
-		return 0;
-	}
-	if (has(&x->r, A_INPUT_POOL)) {
-		p.input_pool = (int)x->r.i[A_INPUT_POOL];
-		wf_int(x->out, D_INPUT_POOL, p.input_pool);
-	}
-	if (has(&x->r, A_OUTPUT_POOL)) {
-		p.output_pool = (int)x->r.i[A_OUTPUT_POOL];
-		wf_int(x->out, D_OUTPUT_POOL, p.output_pool);
-	}
-	if (has(&x->r, A_OUTPUT_ROOM)) {
-		p.output_room = (int)x->r.i[A_OUTPUT_ROOM];
-		wf_int(x->out, D_OUTPUT_ROOM, p.output_room);
-	}
 	x->t_begin = now_ns();
 	int rc = ioctl(fd, SNDRV_SEQ_IOCTL_SET_CLIENT_POOL, &p);
 	int e = rc < 0 ? neg_errno() : 0;
 	x->t_end = now_ns();
 	return e;
-}
-
-enum { EVT_NOTE = 0, EVT_CONTROLLER = 1, EVT_SYSEX = 2 };
-
-static size_t build_event(uint8_t *out, int type, int size, int port, const struct snd_seq_addr *dest, uint16_t src, uint32_t num)
-{
-	struct snd_seq_event ev;
-	memset(&ev, 0, sizeof ev);
-	ev.queue = SNDRV_SEQ_QUEUE_DIRECT;
-	ev.tag = TAG_MAGIC;
-	ev.source.port = (unsigned char)port;
-	ev.dest = *dest;
-	if (type == EVT_CONTROLLER) {
-		ev.type = SNDRV_SEQ_EVENT_CONTROLLER;
-		ev.data.control.param = CTRL_MAGIC | src;
-		ev.data.control.value = (int)num;
-	} else if (type == EVT_NOTE) {
-		/* NOTEON, not NOTE: the kernel refuses direct NOTE events (they need a queue) */
-		ev.type = SNDRV_SEQ_EVENT_NOTEON;
-		ev.data.note.channel = (unsigned char)(src & 0xFF);
-		ev.data.note.off_velocity = (unsigned char)(src >> 8);
-		ev.data.note.note = NOTE_MAGIC_NOTE;
-		ev.data.note.velocity = NOTE_MAGIC_VEL;
-		ev.data.note.duration = num;
-	} else {
-		ev.type = SNDRV_SEQ_EVENT_SYSEX;
-		ev.flags = SNDRV_SEQ_EVENT_LENGTH_VARIABLE;
-		ev.data.ext.len = (unsigned)size;
-		memcpy(out, &ev, EV_SIZE);
-		uint8_t *d = out + EV_SIZE;
-		memset(d, 0, (size_t)size);
-		d[0] = 0xF0;
-		d[1] = 0x7D; /* non-commercial manufacturer id */
-		d[2] = 'S';
-		d[3] = 'L';
-		d[4] = (uint8_t)src;
-		d[5] = (uint8_t)(src >> 8);
-		memcpy(d + 6, &num, 4);
-		d[size - 1] = 0xF7;
-		return (size_t)EV_SIZE + (size_t)size;
-	}
-	memcpy(out, &ev, EV_SIZE);
-	return EV_SIZE;
 }
 
 static int64_t do_send(struct exec *x)
@@ -245,17 +203,20 @@ static int64_t do_send(struct exec *x)
 	if (e)
 		return e;
 	int count = (int)arg_int(&x->r, A_COUNT, 1);
-	int type = (int)arg_int(&x->r, A_EV_TYPE, EVT_CONTROLLER);
-	int size = (int)arg_int(&x->r, A_SIZE, SYSEX_MIN);
-	if (size < SYSEX_MIN)
-		size = SYSEX_MIN;
+	int type = (int)arg_int(&x->r, A_EV_TYPE, SEQ_EV_CONTROLLER);
+	int size = (int)arg_int(&x->r, A_SIZE, SEQ_SYSEX_MIN);
+	if (count < 1)
+		count = 1;
+	if (size < SEQ_SYSEX_MIN)
+		size = SEQ_SYSEX_MIN;
 	int port = (int)arg_int(&x->r, A_PORT, 0);
 	uint16_t src = (uint16_t)((l->index & 0xFF) << 8 | (h->index & 0xFF));
-	size_t per = type == EVT_SYSEX ? (size_t)EV_SIZE + (size_t)size : (size_t)EV_SIZE;
+	size_t per = type == SEQ_EV_SYSEX ? (size_t)SEQ_EV_SIZE + (size_t)size : (size_t)SEQ_EV_SIZE;
 	uint8_t *buf = lane_buf(l, per * (size_t)count);
 	uint32_t first = l->seq_next[h->index];
+	wf_int(x->out, D_FIRST, first);
 	for (int i = 0; i < count; i++)
-		build_event(buf + per * (size_t)i, type, size, port, &dest, src, first + (uint32_t)i);
+		seq_event_build(buf + per * (size_t)i, type, size, port, &dest, src, first + (uint32_t)i);
 
 	int sent = 0;
 	int64_t ret = 0;
@@ -276,7 +237,6 @@ static int64_t do_send(struct exec *x)
 	}
 	x->t_end = now_ns();
 	wf_int(x->out, D_SRC, src);
-	wf_int(x->out, D_FIRST, first);
 	wf_int(x->out, D_SENT, sent);
 	if (ret < 0)
 		wf_int(x->out, D_REFUSED, (int64_t)first + sent);
@@ -286,15 +246,47 @@ static int64_t do_send(struct exec *x)
 	return ret < 0 ? ret : sent;
 }
 
-/* A page the kernel cannot write: copy_to_user fails and snd_seq_read takes its putback path. */
-static void *fault_page(void)
+/* Memory the kernel cannot write, at least `bytes` long: copy_to_user fails
+ * and snd_seq_read takes its putback path. One region for the whole agent,
+ * grown (never shrunk) as reads ask for more; never written by anyone. */
+static void *fault_region(size_t bytes)
 {
-	static void *page;
-	if (!page) {
-		void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		page = p == MAP_FAILED ? NULL : p;
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static void *region;
+	static size_t size;
+	size_t want = (bytes + 4095) / 4096 * 4096;
+	pthread_mutex_lock(&mu);
+	if (want > size) {
+		void *p = mmap(NULL, want, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p != MAP_FAILED) {
+			/* the old region stays mapped: another lane may be reading into it right now */
+			region = p;
+			size = want;
+		}
 	}
-	return page;
+	void *r = size >= want ? region : NULL;
+	pthread_mutex_unlock(&mu);
+	return r;
+}
+
+/* What a read found: (src, number) pairs of the lab's events, and how many others. */
+struct walk {
+	uint8_t pairs[6 * 4096];
+	size_t np;
+	int foreign;
+};
+
+static void seen(void *ctx, int ours, uint16_t src, uint32_t num)
+{
+	struct walk *w = ctx;
+	if (ours && w->np + 6 <= sizeof w->pairs) {
+		w->pairs[w->np++] = (uint8_t)src;
+		w->pairs[w->np++] = (uint8_t)(src >> 8);
+		memcpy(w->pairs + w->np, &num, 4);
+		w->np += 4;
+	} else if (!ours) {
+		w->foreign++;
+	}
 }
 
 static int64_t do_read(struct exec *x)
@@ -305,7 +297,7 @@ static int64_t do_read(struct exec *x)
 	if (fd < 0)
 		return -EBADF;
 	int block = (int)arg_int(&x->r, A_BLOCK, 1);
-	int max = (int)arg_int(&x->r, A_MAX, 64);
+	size_t want = (size_t)arg_int(&x->r, A_BYTES, 64 * SEQ_EV_SIZE);
 	int fault = (int)arg_int(&x->r, A_FAULT, 0);
 	int nb = atomic_load(&h->seq.nonblock);
 	x->t_begin = now_ns();
@@ -323,71 +315,19 @@ static int64_t do_read(struct exec *x)
 			return -EAGAIN;
 		}
 	}
-	size_t cap = (size_t)max * EV_SIZE + 65536 + EV_SIZE;
-	uint8_t *buf;
-	size_t want;
-	if (fault) {
-		buf = fault_page();
-		if (!buf)
-			return -ENOMEM;
-		want = 4096;
-	} else {
-		buf = lane_buf(l, cap);
-		want = (size_t)max * EV_SIZE;
-	}
+	uint8_t *buf = fault ? fault_region(want) : lane_buf(l, want);
+	if (!buf)
+		return -ENOMEM;
 	ssize_t n = read(fd, buf, want);
 	int e = n < 0 ? neg_errno() : 0;
 	x->t_end = now_ns();
 	if (n < 0)
 		return e;
-	/* walk the events: fixed ones are EV_SIZE bytes, variable ones carry their data rounded up to EV_SIZE */
-	uint8_t pairs[6 * 4096];
-	size_t np = 0;
-	int foreign = 0, events = 0;
-	size_t off = 0;
-	while (off + EV_SIZE <= (size_t)n) {
-		struct snd_seq_event ev;
-		memcpy(&ev, buf + off, EV_SIZE);
-		off += EV_SIZE;
-		const uint8_t *var = NULL;
-		size_t vlen = 0;
-		if ((ev.flags & SNDRV_SEQ_EVENT_LENGTH_MASK) == SNDRV_SEQ_EVENT_LENGTH_VARIABLE) {
-			vlen = ev.data.ext.len & ~EXT_FLAG_MASK;
-			size_t padded = (vlen + EV_SIZE - 1) / EV_SIZE * EV_SIZE;
-			var = buf + off;
-			if (off + padded > (size_t)n)
-				vlen = 0;
-			off += padded;
-		}
-		events++;
-		int ours = 0;
-		uint16_t src = 0;
-		uint32_t num = 0;
-		if (ev.tag == TAG_MAGIC) {
-			if (ev.type == SNDRV_SEQ_EVENT_CONTROLLER && (ev.data.control.param & 0xFFFF0000u) == CTRL_MAGIC) {
-				src = (uint16_t)(ev.data.control.param & 0xFFFF);
-				num = (uint32_t)ev.data.control.value;
-				ours = 1;
-			} else if (ev.type == SNDRV_SEQ_EVENT_NOTEON && ev.data.note.note == NOTE_MAGIC_NOTE && ev.data.note.velocity == NOTE_MAGIC_VEL) {
-				src = (uint16_t)(ev.data.note.channel | ev.data.note.off_velocity << 8);
-				num = ev.data.note.duration;
-				ours = 1;
-			} else if (ev.type == SNDRV_SEQ_EVENT_SYSEX && var && vlen >= SYSEX_MIN && var[0] == 0xF0 && var[1] == 0x7D && var[2] == 'S' &&
-			           var[3] == 'L') {
-				src = (uint16_t)(var[4] | var[5] << 8);
-				memcpy(&num, var + 6, 4);
-				ours = 1;
-			}
-		}
-		if (ours && np + 6 <= sizeof pairs) {
-			pairs[np++] = (uint8_t)src;
-			pairs[np++] = (uint8_t)(src >> 8);
-			memcpy(pairs + np, &num, 4);
-			np += 4;
-		} else if (!ours) {
-			foreign++;
-		}
-	}
+	struct walk w = { .np = 0, .foreign = 0 };
+	int events = seq_events_walk(buf, (size_t)n, seen, &w);
+	uint8_t *pairs = w.pairs;
+	size_t np = w.np;
+	int foreign = w.foreign;
 	wf_blob(x->out, D_EVENTS, pairs, np);
 	wf_int(x->out, D_FOREIGN, foreign);
 	return events;
@@ -412,9 +352,9 @@ int64_t op_seq(struct exec *x)
 	case OP_SEQ_SUBSCRIBE:
 		return do_subscribe(x);
 	case OP_SEQ_SET_POOL:
-		return do_pool(x, 1);
+		return do_set_pool(x);
 	case OP_SEQ_GET_POOL:
-		return do_pool(x, 0);
+		return do_get_pool(x);
 	case OP_SEQ_SEND:
 		return do_send(x);
 	case OP_SEQ_READ:

@@ -1,6 +1,6 @@
-/* Timing ops: sleep, seeded jitter, barriers that release lanes together,
- * and at_period, which waits for the DMA position to reach a point in the
- * current period. */
+/* Timing ops: sleep (jitter is a sleep whose length the program draws),
+ * barriers that release lanes together, and at_period, which waits for the
+ * DMA position to reach a point in the current period. */
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -13,8 +13,6 @@
 #include <unistd.h>
 
 #include "agent.h"
-
-int pcm_sync(int fd, int *state, uint64_t *hw_ptr, uint64_t *appl_ptr);
 
 /* ---- barriers ----
  * Release in two stages, in the spirit of LTP's fuzzy sync: the last lane to
@@ -171,8 +169,11 @@ static int64_t sleep_ns(struct lane *l, int64_t ns)
 
 /* ---- at_period ---- */
 
-static int64_t at_period_wait(struct exec *x, struct handle *h, int fd, double pct);
-
+/* Rule "at_period": the frame f = floor(percent / 100 x P) of a period of the
+ * granted size P (none granted: EBADFD without a system call); P is the
+ * period's end, where its interrupt fires. The lane waits until the DMA
+ * position reaches f in this period, or in the next one when it is already
+ * at or past it, and a stream that is not running answers EBADFD. */
 static int64_t do_at_period(struct exec *x)
 {
 	struct handle *h = &x->lane->run->handles[x->step->handle];
@@ -181,52 +182,46 @@ static int64_t do_at_period(struct exec *x)
 		return -EBADF;
 	double pct = arg_num(&x->r, A_PERCENT, 0);
 	wf_float(x->out, D_TARGET, pct);
-	int64_t e = at_period_wait(x, h, fd, pct);
-	if (e < 0)
-		wf_float(x->out, D_ACTUAL, -1); /* released nowhere: the stream was not running */
-	return e;
-}
-
-static int64_t at_period_wait(struct exec *x, struct handle *h, int fd, double pct)
-{
 	long period = atomic_load(&h->pcm.period_size);
 	int rate = atomic_load(&h->pcm.rate);
-	if (period <= 0 || rate <= 0)
+	if (period <= 0 || rate <= 0) {
+		wf_float(x->out, D_ACTUAL, -1);
 		return -EBADFD;
-	int state;
-	uint64_t hw;
+	}
+	uint64_t P = (uint64_t)period;
+	uint64_t tgt = rule_at_period_frame(pct, P);
+	wf_int(x->out, D_FRAME, (int64_t)tgt);
+	int state = 0;
+	uint64_t hw = 0;
 	int e = pcm_sync(fd, &state, &hw, NULL);
 	/* HWSYNC answers EPIPE in XRUN: for at_period that is "not running", like any stopped state */
-	if (e)
-		return e == -EPIPE ? -EBADFD : e;
-	if (state != 3 /* RUNNING */)
-		return -EBADFD; /* XRUN included: the stream is not running, there is no period to aim at */
-	uint64_t P = (uint64_t)period;
-	uint64_t tgt = (uint64_t)ceil(pct / 100.0 * (double)P);
-	if (tgt >= P)
-		tgt = P - 1;
-	uint64_t target = hw / P * P + tgt;
-	if (hw % P >= tgt)
-		target += P; /* already past that point: wait for it in the next period */
+	if (!e && state != 3 /* RUNNING */)
+		e = -EBADFD;
+	if (e == -EPIPE)
+		e = -EBADFD;
+	/* already there or past it: wait for it in the next period */
+	uint64_t target = rule_at_period_target(hw, P, tgt);
 	/* a pointer that stops moving (stalled DMA, stopped stream) must not hold the lane forever */
 	int64_t limit = now_ns() + 4 * (int64_t)(P * 1000000000ULL / (uint64_t)rate) + 1000000000LL;
-	while (hw < target) {
+	while (!e && hw < target) {
 		int64_t left = (int64_t)((target - hw) * 1000000000ULL / (uint64_t)rate);
 		/* sleep while far away (timer wake-ups are late, most of all under emulation), then poll */
 		if (left > 2000000) {
 			e = (int)sleep_ns(x->lane, left - 1500000);
 			if (e)
-				return e;
+				break;
 		}
 		e = pcm_sync(fd, &state, &hw, NULL);
-		if (e)
-			return e == -EPIPE ? -EBADFD : e;
-		if (state != 3)
-			return -EBADFD;
-		if (now_ns() > limit)
-			return -ETIMEDOUT;
-		if (stopping(x->lane))
-			return -EINTR;
+		if (e == -EPIPE || (!e && state != 3))
+			e = -EBADFD;
+		else if (!e && now_ns() > limit)
+			e = -ETIMEDOUT;
+		else if (!e && stopping(x->lane))
+			e = -EINTR;
+	}
+	if (e) {
+		wf_float(x->out, D_ACTUAL, -1); /* released nowhere */
+		return e;
 	}
 	metrics_status(x, h, now_ns(), state, hw, -1);
 	wf_float(x->out, D_ACTUAL, (double)(hw % P) * 100.0 / (double)P);
@@ -240,10 +235,7 @@ int64_t op_timing(struct exec *x)
 	case OP_SLEEP:
 		return sleep_ns(l, arg_int(&x->r, A_FOR, 0));
 	case OP_JITTER: {
-		int64_t lo = arg_int(&x->r, A_MIN, 0), hi = arg_int(&x->r, A_MAX_NS, 0);
-		if (hi < lo)
-			hi = lo;
-		int64_t d = hi > lo ? rng_int(&l->rng, lo, hi) : lo;
+		int64_t d = arg_int(&x->r, A_FOR, 0);
 		wf_int(x->out, D_SLEPT, d);
 		return sleep_ns(l, d);
 	}

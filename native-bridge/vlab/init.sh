@@ -23,12 +23,18 @@ report() {
   read -r up _ </proc/uptime
   echo "$* @$up" >>$R
 }
+# Coarse stages on the console: the host shows them while the guest boots
+# (guestd, which carries the boot report, starts only at the end).
+stage() {
+  echo "VLAB-STAGE: $1"
+}
 fatal() {
   # The host looks for this marker on the console and reports the line as the boot error.
   echo "VLAB-FATAL: $*"
   $B poweroff -f
 }
 report "stage1"
+stage stage1
 
 for m in $($B cat /vlab/modules.order); do
   $B insmod "/vlab/modules/$m.ko" || fatal "insmod $m failed (initramfs module)"
@@ -79,6 +85,7 @@ if [ -n "${vlab_moddir:-}" ]; then
   done </vlab/overlay-binds
 fi
 report "root"
+stage root
 
 # load-plan lines: "<group> <module name> <file below the module dir> [options...]".
 # Group "core" loads first, in order; every other group is one piece of hardware
@@ -113,6 +120,7 @@ for g in $($B awk '$1 != "core" { print $1 }' /vlab/load-plan | $B uniq); do
 done
 wait
 report "loaded"
+stage loaded
 
 # USB devices enumerate after their driver loads; a card is ready when its
 # /proc entry exists. Wait for all of them against one shared budget of ticks.
@@ -129,6 +137,7 @@ done
 # modules taint it O and E): the host decodes it for the run's summary.
 report "taint $($B cat /proc/sys/kernel/tainted)"
 report "ready"
+stage ready
 $B cp /vlab/guestd $R $N/run/vlab/
 # The raw host root stays reachable (read-only) for paths the guest shadows.
 $B mount --move /lower $N/run/vlab/host

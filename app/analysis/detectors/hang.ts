@@ -4,10 +4,10 @@
 // reports a lane only when its kernel stack stayed inside the call across
 // repeated samples (native-bridge/agent/watchdog.c); an action that went over
 // its bound and then returned is slow, not hung: a metric (slow_op), never a
-// finding, so a busy machine cannot make a bug out of timing alone.
+// finding, so a busy machine cannot make a bug out of timing alone. Also the
+// simulator's live-lock: lanes that keep running while virtual time stands still.
 import type { ActionEvent, Finding, RunEvent } from '../../events/types.js';
-import type { AnalysisContext } from '../context.js';
-import type { Detector } from '../context.js';
+import type { AnalysisContext, Detector } from '../context.js';
 
 /** Slow actions kept by example in the summary. */
 const SLOW_EXAMPLES = 10;
@@ -34,6 +34,8 @@ export class HangDetector implements Detector {
     if (e.kind === 'act') return this.timed(e);
     if (e.kind !== 'lane') return;
     if (e.state === 'died') this.died++;
+    if (e.state === 'livelock')
+      return [this.ctx.finding('livelock', e.t, e.detail ?? 'virtual time stood still', { lane: e.lane, evidence: { lanes: [e.lane] }, ...(e.trace ? { interleaving: e.trace } : {}) })];
     if (e.state !== 'hung') return;
     this.hung++;
     const where = e.wchan && e.wchan !== '0' ? ` in ${e.wchan}` : '';

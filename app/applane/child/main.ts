@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ActionEvent, RunEvent } from '../../events/types.js';
 import { Rng } from '../../sim/kernel/rng.js';
-import { resolveArgs } from '../../vocabulary/resolve.js';
+import { resolveStep } from '../../program/resolve.js';
 import { ERRNO } from '../../vocabulary/errno.js';
 import { APPLANE_PROTO, LineDecoder, encodeMessage, type ChildMessage, type HostMessage } from '../protocol.js';
 import { LIBRARY_PROGRAM_FORMAT, type LibraryLane, type LibraryProgram, type LibraryStep } from '../program.js';
@@ -351,7 +351,7 @@ class Run {
     if (!l.steps.length) return;
     const rng = new Rng(this.p.seed, l.rngStream);
     const fixedIter = l.role === 'setup' ? -1 : l.role === 'teardown' ? -2 : null;
-    const maxIter = l.role === 'lane' ? Math.min(l.iterations ?? Infinity, this.p.iterations ?? Infinity) : 1;
+    const maxIter = l.iterations ?? Infinity;
     this.lanesAlive++;
     emit({ kind: 'lane', t: this.rel(hrnow()), lane: l.name, state: 'start' });
     try {
@@ -372,13 +372,15 @@ class Run {
   }
 
   private async step(l: LibraryLane, index: number, s: LibraryStep, iter: number, rng: Rng): Promise<void> {
-    const { values, varied } = resolveArgs(s.args, Math.max(0, iter), rng);
-    const handle = typeof values.handle === 'string' ? values.handle : undefined;
+    // the program's arguments for this execution (app/program/resolve.ts), the handle by name as the ops read it
+    const resolved = resolveStep(s, iter, rng);
+    const handle = s.handle >= 0 ? this.p.handles[s.handle]!.name : undefined;
+    const values: Record<string, unknown> = handle ? { ...resolved, handle } : resolved;
     const inf: Inflight = { lane: l.name, op: s.op, since: hrnow(), timeout: s.timeout, reported: false, ...(handle ? { handle } : {}) };
     this.inflight.set(l.name, inf);
     let r: { t: number; dur: number; ret: number; errno?: string; data?: Record<string, unknown> };
     try {
-      r = await this.run(l, s, values, inf, rng);
+      r = await this.run(l, s, values, inf);
     } finally {
       this.inflight.delete(l.name);
     }
@@ -392,7 +394,7 @@ class Run {
       step: index,
       op: s.op,
       ...(handle ? { handle } : {}),
-      ...(varied || s.op === 'sleep' || s.op === 'jitter' ? { args: Object.fromEntries(Object.entries(values).filter(([k]) => k !== 'handle')) } : {}),
+      ...(s.recordArgs ? { args: resolved } : {}),
       ret: r.ret,
       ...(r.errno ? { errno: r.errno } : {}),
       ...(r.data ? { data: r.data } : {}),
@@ -400,15 +402,14 @@ class Run {
     emit(e);
   }
 
-  private async run(l: LibraryLane, s: LibraryStep, a: Record<string, unknown>, inf: Inflight, rng: Rng): Promise<{ t: number; dur: number; ret: number; errno?: string; data?: Record<string, unknown> }> {
+  private async run(l: LibraryLane, s: LibraryStep, a: Record<string, unknown>, inf: Inflight): Promise<{ t: number; dur: number; ret: number; errno?: string; data?: Record<string, unknown> }> {
     const t = hrnow();
     switch (s.op) {
       case 'sleep':
         return { t, ...(await this.sleep(a.for as number)) };
       case 'jitter': {
-        const min = (a.min as number | undefined) ?? 0;
-        const max = a.max as number;
-        const ns = rng.int(Math.min(min, max), max);
+        // drawn with the step's arguments, like any range (app/program/README.md)
+        const ns = a.for as number;
         const r = await this.sleep(ns);
         return { t, ...r, data: { slept: ns } };
       }
@@ -534,7 +535,7 @@ class Run {
 
   private barrier(name: string): Promise<{ dur: number; ret: number; errno?: string; data?: Record<string, unknown> }> {
     const t = hrnow();
-    const parties = this.p.barriers[name] ?? 1;
+    const parties = this.p.barriers.find((b) => b.name === name)?.parties ?? 1;
     let b = this.barriers.get(name);
     if (!b) this.barriers.set(name, (b = { waiting: [], generation: 0 }));
     const bar = b;

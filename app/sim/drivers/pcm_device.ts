@@ -3,8 +3,8 @@
 import type { Kernel } from '../kernel/kernel.js';
 import type { KGen } from '../kernel/task.js';
 import type { SndDevice } from '../core/card.js';
-import { PcmState, type SndPcm, pcmRunning } from '../pcm/pcm_types.js';
-import { snd_pcm_stop, snd_pcm_sync_stop, streamLock, streamUnlock } from '../pcm/pcm_native.js';
+import { PcmState, type SndPcm, snd_pcm_running } from '../pcm/pcm_types.js';
+import { snd_pcm_stop, snd_pcm_sync_stop, snd_pcm_stream_lock, snd_pcm_stream_unlock } from '../pcm/pcm_native.js';
 
 export function pcmDevice(_k: Kernel, pcm: SndPcm): SndDevice {
   return {
@@ -14,16 +14,16 @@ export function pcmDevice(_k: Kernel, pcm: SndPcm): SndDevice {
       k.wakeUp(pcm.open_wait);
       for (const list of pcm.streams)
         for (const s of list) {
-          yield* streamLock(k, s, 'snd_pcm_dev_disconnect: lock substream');
+          yield* snd_pcm_stream_lock(k, s, 'snd_pcm_dev_disconnect: lock substream');
           const rt = s.runtime;
           if (rt) {
             const r = k.use(rt, 'snd_pcm_dev_disconnect', 0xc0, 4, false, ['snd_pcm_dev_disconnect', 'snd_device_disconnect_all', 'snd_card_disconnect']);
-            if (pcmRunning(s, r)) yield* snd_pcm_stop(k, s, r, PcmState.DISCONNECTED);
+            if (snd_pcm_running(s, r)) yield* snd_pcm_stop(k, s, r, PcmState.DISCONNECTED);
             r.state = PcmState.DISCONNECTED;
             k.wakeUp(r.sleep);
             k.wakeUp(r.tsleep);
           }
-          streamUnlock(k, s);
+          snd_pcm_stream_unlock(k, s);
         }
       for (const list of pcm.streams) for (const s of list) yield* snd_pcm_sync_stop(k, s, false);
     },

@@ -96,16 +96,23 @@ describe('PCM state machine (Linux semantics)', () => {
     expect(nb.op('pcm.status')[0]!.data!.state).toBe('DRAINING');
   });
 
-  it('HW_REFINE reports snd-dummy\'s ranges; HW_PARAMS chooses like snd_pcm_hw_params_choose', async () => {
+  it('HW_REFINE reports snd-dummy\'s ranges; HW_PARAMS takes the lab\'s preferred period where the device allows it', async () => {
     const r = await states([{ 'pcm.hw_refine': { handle: 'p', format: 'S16_LE', channels: 2 } }, { 'pcm.hw_params': { handle: 'p', format: 'S16_LE', channels: 2, rate: 48000 } }]);
     const ranges = r.op('pcm.hw_refine')[0]!.data!;
     expect(ranges.rate).toEqual({ min: 5500, max: 48000 });
     expect(ranges.period_size).toEqual({ min: 16, max: 16384 }); // 64..65536 bytes of 4-byte frames
     const p = r.op('pcm.hw_params')[0]!.data!.params as Record<string, number>;
-    // min period time, then the largest buffer: 16-frame periods, 1024 of them.
-    expect(p.period_size).toBe(16);
-    expect(p.periods).toBe(1024);
-    expect(p.buffer_size).toBe(16384);
+    // the program's preferences (1024-frame periods, 4 of them), each allowed after HW_REFINE
+    expect(p).toMatchObject({ period_size: 1024, periods: 4, buffer_size: 4096 });
+  });
+
+  it('a preference the device does not allow is left to the kernel, which chooses like snd_pcm_hw_params_choose', async () => {
+    const r = await simulate(once([OPEN], [{ 'pcm.hw_params': { handle: 'p', format: 'S16_LE', channels: 2, rate: 48000, buffer_size: 512 } }]), { reportRequests: true });
+    const hw = r.op('pcm.hw_params')[0]!;
+    // a 1024-frame period does not fit a 512-frame buffer; periods are implied by the buffer
+    expect(hw.req).toMatchObject({ prefer: { period_size: 1024 }, preferred: [] });
+    // min period time, then the largest buffer the request allows: 16-frame periods, 32 of them
+    expect(hw.data!.params).toMatchObject({ period_size: 16, periods: 32, buffer_size: 512 });
   });
 
   it('close always succeeds, frees the substream for the next open, and the handle is gone', async () => {

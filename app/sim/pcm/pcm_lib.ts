@@ -4,8 +4,8 @@ import { ERRNO } from '../../vocabulary/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { JIFFY } from '../kernel/kernel.js';
 import { type KGen, WakeReason, returns } from '../kernel/task.js';
-import { PcmState, RUNTIME_OFFSET, type SndPcmRuntime, type SndPcmSubstream, Stream, hwAvail, pcmAvail, pcmRunning } from './pcm_types.js';
-import { snd_pcm_start, snd_pcm_stop, streamLock, streamUnlock } from './pcm_native.js';
+import { PcmState, RUNTIME_OFFSET, type SndPcmRuntime, type SndPcmSubstream, Stream, snd_pcm_hw_avail, snd_pcm_avail, snd_pcm_running } from './pcm_types.js';
+import { snd_pcm_start, snd_pcm_stop, snd_pcm_stream_lock, snd_pcm_stream_unlock } from './pcm_native.js';
 import { frameBytes } from './pcm_params.js';
 
 const E = ERRNO;
@@ -72,7 +72,7 @@ export function snd_pcm_update_hw_ptr0(k: Kernel, s: SndPcmSubstream, rt: SndPcm
 
 /** The xrun/drain check and the wakeups, after every pointer update (plain function, as above). */
 export function snd_pcm_update_state(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime): KGen<number> {
-  const avail = pcmAvail(s, rt);
+  const avail = snd_pcm_avail(s, rt);
   if (avail > rt.avail_max) rt.avail_max = avail;
   if (rt.state === PcmState.DRAINING) {
     if (avail >= rt.buffer_size) return drainDone(k, s, rt);
@@ -84,20 +84,35 @@ export function snd_pcm_update_state(k: Kernel, s: SndPcmSubstream, rt: SndPcmRu
 }
 
 function* drainDone(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime): KGen<number> {
-  yield* snd_pcm_stop(k, s, rt, PcmState.SETUP); // snd_pcm_drain_done
+  const mark = k.enter('snd_pcm_update_hw_ptr0', 'snd_pcm_update_state', 'snd_pcm_drain_done');
+  try {
+    yield* snd_pcm_stop(k, s, rt, PcmState.SETUP);
+  } finally {
+    k.leave(mark);
+  }
   return -E.EPIPE;
 }
 
 function* xrunStop(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime): KGen<number> {
-  yield* __snd_pcm_xrun(k, s, rt);
+  const mark = k.enter('snd_pcm_update_hw_ptr0', 'snd_pcm_update_state');
+  try {
+    yield* __snd_pcm_xrun(k, s, rt);
+  } finally {
+    k.leave(mark);
+  }
   return -E.EPIPE;
 }
 
 /** Caller holds the stream lock. Nothing is logged without CONFIG_SND_PCM_XRUN_DEBUG. */
 export function* __snd_pcm_xrun(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime): KGen {
-  yield '__snd_pcm_xrun: stopping the stream as XRUN';
-  yield* snd_pcm_stop(k, s, rt, PcmState.XRUN);
-  rt.xruns++;
+  const mark = k.enter('__snd_pcm_xrun');
+  try {
+    yield '__snd_pcm_xrun: stopping the stream as XRUN';
+    yield* snd_pcm_stop(k, s, rt, PcmState.XRUN);
+    rt.xruns++;
+  } finally {
+    k.leave(mark);
+  }
 }
 
 const PE_STACK = ['snd_pcm_period_elapsed'];
@@ -109,26 +124,35 @@ const PE_STACK = ['snd_pcm_period_elapsed'];
  * close that ran in between left snd_pcm_running() with a NULL runtime.
  */
 export function* snd_pcm_period_elapsed(k: Kernel, s: SndPcmSubstream, callers: readonly string[]): KGen {
+  const mark = k.enter('snd_pcm_period_elapsed');
+  try {
+    yield* period_elapsed(k, s, callers);
+  } finally {
+    k.leave(mark);
+  }
+}
+
+function* period_elapsed(k: Kernel, s: SndPcmSubstream, callers: readonly string[]): KGen {
   const stack = () => [...PE_STACK, ...callers];
   if (k.bug('pcm-no-sync-stop')) {
     if (!s.runtime) return; // PCM_RUNTIME_CHECK
     const early = k.use(s.runtime, 'snd_pcm_period_elapsed', RUNTIME_OFFSET.state, 8, false, stack);
     yield 'snd_pcm_period_elapsed: runtime checked, taking the stream lock';
-    yield* streamLock(k, s, 'snd_pcm_period_elapsed: snd_pcm_stream_lock_irqsave');
+    yield* snd_pcm_stream_lock(k, s, 'snd_pcm_period_elapsed: snd_pcm_stream_lock_irqsave');
     // snd_pcm_running(substream) dereferences substream->runtime again.
-    const rt = k.use(s.runtime, 'snd_pcm_period_elapsed', RUNTIME_OFFSET.state, 8, false, stack);
-    if (pcmRunning(s, rt)) yield* snd_pcm_update_hw_ptr0(k, s, rt, true);
+    const rt = k.use(s.runtime, 'snd_pcm_period_elapsed', RUNTIME_OFFSET.state, 8, false, stack, () => [s.detachedBy]);
+    if (snd_pcm_running(s, rt)) yield* snd_pcm_update_hw_ptr0(k, s, rt, true);
     k.use(early, 'snd_pcm_period_elapsed', 0x1f0, 8, false, stack); // kill_fasync(&runtime->fasync)
-    streamUnlock(k, s);
+    snd_pcm_stream_unlock(k, s);
     return;
   }
-  yield* streamLock(k, s, 'snd_pcm_period_elapsed: snd_pcm_stream_lock_irqsave');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_period_elapsed: snd_pcm_stream_lock_irqsave');
   const raw = s.runtime;
   if (raw) {
     const rt = k.use(raw, 'snd_pcm_period_elapsed_under_stream_lock', RUNTIME_OFFSET.state, 4, false, () => ['snd_pcm_period_elapsed_under_stream_lock', ...stack()]);
-    if (pcmRunning(s, rt)) yield* snd_pcm_update_hw_ptr0(k, s, rt, true);
+    if (snd_pcm_running(s, rt)) yield* snd_pcm_update_hw_ptr0(k, s, rt, true);
   }
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
 }
 
 function accessible(rt: SndPcmRuntime): number {
@@ -157,11 +181,11 @@ function* wait_for_avail(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime, io: {
   const waitNs = Math.ceil((waitMs * 1e6) / JIFFY) * JIFFY;
   for (;;) {
     if (k.current.pendingSignal) return -E.ERESTARTSYS;
-    io.avail = pcmAvail(s, rt);
+    io.avail = snd_pcm_avail(s, rt);
     if (io.avail >= rt.twake) return 0;
-    streamUnlock(k, s);
+    snd_pcm_stream_unlock(k, s);
     const why = yield k.current.block(rt.tsleep, 'S', k.now + waitNs, isPlayback ? 'wait_for_avail: sleeping for space' : 'wait_for_avail: sleeping for data', WAIT_STACK);
-    yield* streamLock(k, s, 'wait_for_avail: relock after wakeup');
+    yield* snd_pcm_stream_lock(k, s, 'wait_for_avail: relock after wakeup');
     k.use(rt, 'wait_for_avail', RUNTIME_OFFSET.state, 4, false, WAIT_USE_STACK);
     if (why === WakeReason.Signal) return -E.ERESTARTSYS;
     switch (rt.state) {
@@ -193,10 +217,10 @@ export function* snd_pcm_lib_xfer(k: Kernel, s: SndPcmSubstream, frames: number,
   if (rt.access !== 'rw_interleaved' && rt.channels > 1) return -E.EINVAL;
   if (frames === 0) return 0;
   const isPlayback = s.stream === Stream.PLAYBACK;
-  yield* streamLock(k, s, '__snd_pcm_lib_xfer: lock');
+  yield* snd_pcm_stream_lock(k, s, '__snd_pcm_lib_xfer: lock');
   let err = accessible(rt);
   if (err < 0) {
-    streamUnlock(k, s);
+    snd_pcm_stream_unlock(k, s);
     return err;
   }
   rt.twake = rt.avail_min || 1;
@@ -204,11 +228,11 @@ export function* snd_pcm_lib_xfer(k: Kernel, s: SndPcmSubstream, frames: number,
   if (!isPlayback && rt.state === PcmState.PREPARED && frames >= rt.start_threshold) {
     err = yield* snd_pcm_start(k, s, rt);
     if (err < 0) {
-      streamUnlock(k, s);
+      snd_pcm_stream_unlock(k, s);
       return err;
     }
   }
-  const io = { avail: pcmAvail(s, rt) };
+  const io = { avail: snd_pcm_avail(s, rt) };
   let size = frames;
   let xfer = 0;
   const fb = frameBytes(rt.format, rt.channels);
@@ -234,9 +258,9 @@ export function* snd_pcm_lib_xfer(k: Kernel, s: SndPcmSubstream, frames: number,
       break;
     }
     rt.buffer_accessing++;
-    streamUnlock(k, s);
+    snd_pcm_stream_unlock(k, s);
     yield k.current.spend(40 + Math.ceil((n * fb) / 8), isPlayback ? '__snd_pcm_lib_xfer: copy_from_user' : '__snd_pcm_lib_xfer: copy_to_user');
-    yield* streamLock(k, s, '__snd_pcm_lib_xfer: relock after copy');
+    yield* snd_pcm_stream_lock(k, s, '__snd_pcm_lib_xfer: relock after copy');
     rt.buffer_accessing--;
     k.use(rt, '__snd_pcm_lib_xfer', RUNTIME_OFFSET.appl_ptr, 8, true, XFER_STACK);
     err = accessible(rt);
@@ -247,12 +271,12 @@ export function* snd_pcm_lib_xfer(k: Kernel, s: SndPcmSubstream, frames: number,
     size -= n;
     xfer += n;
     io.avail -= n;
-    if (isPlayback && rt.state === PcmState.PREPARED && hwAvail(s, rt) >= rt.start_threshold) {
+    if (isPlayback && rt.state === PcmState.PREPARED && snd_pcm_hw_avail(s, rt) >= rt.start_threshold) {
       err = yield* snd_pcm_start(k, s, rt);
       if (err < 0) break;
     }
   }
   if (xfer > 0 && err >= 0) yield* snd_pcm_update_state(k, s, rt);
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   return xfer > 0 ? xfer : err;
 }

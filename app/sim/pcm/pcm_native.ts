@@ -18,20 +18,20 @@ import {
   type SndPcmSubstream,
   Stream,
   Trigger,
-  pcmAvail,
-  pcmRunning,
-  playbackAvail,
+  snd_pcm_avail,
+  snd_pcm_running,
+  snd_pcm_playback_avail,
 } from './pcm_types.js';
 import { snd_pcm_update_hw_ptr, snd_pcm_update_state } from './pcm_lib.js';
 
 const E = ERRNO;
 const IOCTL = ['snd_pcm_common_ioctl', 'snd_pcm_ioctl'];
 
-export function streamLock(k: Kernel, s: SndPcmSubstream, at: string): KGen {
+export function snd_pcm_stream_lock(k: Kernel, s: SndPcmSubstream, at: string): KGen {
   return spinLock(k, s.lock, at);
 }
 
-export function streamUnlock(k: Kernel, s: SndPcmSubstream): void {
+export function snd_pcm_stream_unlock(k: Kernel, s: SndPcmSubstream): void {
   spinUnlock(k, s.lock);
 }
 
@@ -43,7 +43,7 @@ export function runtimeOf(k: Kernel, s: SndPcmSubstream, fn: string, stack: read
 }
 
 /** snd_pcm_set_state(): DISCONNECTED is sticky. */
-export function setState(rt: SndPcmRuntime, st: PcmState): void {
+export function snd_pcm_set_state(rt: SndPcmRuntime, st: PcmState): void {
   if (rt.state !== PcmState.DISCONNECTED) rt.state = st;
 }
 
@@ -60,7 +60,7 @@ export function* snd_pcm_sync_stop(k: Kernel, s: SndPcmSubstream, syncIrq: boole
 
 // ---- buffer access lock (CVE-2022-1048 fix) ----
 
-function* bufferAccessLock(k: Kernel, rt: SndPcmRuntime, fn: string): KGen<number> {
+function* snd_pcm_buffer_access_lock(k: Kernel, rt: SndPcmRuntime, fn: string): KGen<number> {
   if (k.bug('pcm-unlocked-hw-params')) return 0;
   if (rt.buffer_accessing > 0) return -E.EBUSY;
   rt.buffer_accessing--;
@@ -68,7 +68,7 @@ function* bufferAccessLock(k: Kernel, rt: SndPcmRuntime, fn: string): KGen<numbe
   return 0;
 }
 
-function bufferAccessUnlock(k: Kernel, rt: SndPcmRuntime): void {
+function snd_pcm_buffer_access_unlock(k: Kernel, rt: SndPcmRuntime): void {
   if (k.bug('pcm-unlocked-hw-params')) return;
   mutexUnlock(k, rt.buffer_mutex);
   rt.buffer_accessing++;
@@ -99,9 +99,9 @@ export function* snd_pcm_hw_params(k: Kernel, s: SndPcmSubstream, req: ParamRequ
   const ST = ['snd_pcm_hw_params', ...IOCTL];
   const rt = runtimeOf(k, s, 'snd_pcm_hw_params', IOCTL);
   if (!rt) return -E.ENXIO;
-  let err = yield* bufferAccessLock(k, rt, 'snd_pcm_hw_params');
+  let err = yield* snd_pcm_buffer_access_lock(k, rt, 'snd_pcm_hw_params');
   if (err < 0) return err;
-  yield* streamLock(k, s, 'snd_pcm_hw_params: state check');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_hw_params: state check');
   switch (rt.state) {
     case PcmState.OPEN:
     case PcmState.SETUP:
@@ -111,9 +111,9 @@ export function* snd_pcm_hw_params(k: Kernel, s: SndPcmSubstream, req: ParamRequ
     default:
       err = -E.EBADFD;
   }
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   if (err) {
-    bufferAccessUnlock(k, rt);
+    snd_pcm_buffer_access_unlock(k, rt);
     return err;
   }
   yield* snd_pcm_sync_stop(k, s, true);
@@ -123,10 +123,10 @@ export function* snd_pcm_hw_params(k: Kernel, s: SndPcmSubstream, req: ParamRequ
   if (!p) err = -E.EINVAL;
   else if (s.ops.hw_params) err = yield* s.ops.hw_params(k, s, p);
   if (err < 0 || !p) {
-    setState(rt, PcmState.OPEN);
+    snd_pcm_set_state(rt, PcmState.OPEN);
     if (s.ops.hw_free) yield* s.ops.hw_free(k, s);
     rt.dma_area = false;
-    bufferAccessUnlock(k, rt);
+    snd_pcm_buffer_access_unlock(k, rt);
     return err;
   }
   rt.dma_area = true;
@@ -159,9 +159,9 @@ export function* snd_pcm_hw_params(k: Kernel, s: SndPcmSubstream, req: ParamRequ
   rt.stop_threshold = rt.buffer_size;
   rt.silence_size = 0;
   rt.boundary = boundaryFor(rt.buffer_size);
-  setState(rt, PcmState.SETUP);
+  snd_pcm_set_state(rt, PcmState.SETUP);
   out.params = { ...p };
-  bufferAccessUnlock(k, rt);
+  snd_pcm_buffer_access_unlock(k, rt);
   void ST;
   return 0;
 }
@@ -188,16 +188,16 @@ function* do_hw_free(k: Kernel, s: SndPcmSubstream): KGen<number> {
 export function* snd_pcm_hw_free(k: Kernel, s: SndPcmSubstream): KGen<number> {
   const rt = runtimeOf(k, s, 'snd_pcm_hw_free', IOCTL);
   if (!rt) return -E.ENXIO;
-  let err = yield* bufferAccessLock(k, rt, 'snd_pcm_hw_free');
+  let err = yield* snd_pcm_buffer_access_lock(k, rt, 'snd_pcm_hw_free');
   if (err < 0) return err;
-  yield* streamLock(k, s, 'snd_pcm_hw_free: state check');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_hw_free: state check');
   if (!(rt.state === PcmState.SETUP || rt.state === PcmState.PREPARED) || s.mmap_count > 0) err = -E.EBADFD;
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   if (!err) {
     err = yield* do_hw_free(k, s);
-    setState(rt, PcmState.OPEN);
+    snd_pcm_set_state(rt, PcmState.OPEN);
   }
-  bufferAccessUnlock(k, rt);
+  snd_pcm_buffer_access_unlock(k, rt);
   return err;
 }
 
@@ -210,20 +210,20 @@ export interface SwParamsReq {
 export function* snd_pcm_sw_params(k: Kernel, s: SndPcmSubstream, req: SwParamsReq, out: Record<string, unknown>): KGen<number> {
   const rt = runtimeOf(k, s, 'snd_pcm_sw_params', IOCTL);
   if (!rt) return -E.ENXIO;
-  yield* streamLock(k, s, 'snd_pcm_sw_params: state check');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_sw_params: state check');
   const open = rt.state === PcmState.OPEN;
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   if (open) return -E.EBADFD;
   const availMin = req.avail_min ?? rt.avail_min;
   if (availMin === 0) return -E.EINVAL;
-  yield* streamLock(k, s, 'snd_pcm_sw_params: apply');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_sw_params: apply');
   rt.avail_min = availMin;
   if (req.start_threshold !== undefined) rt.start_threshold = req.start_threshold === 'boundary' ? rt.boundary : req.start_threshold;
   if (req.stop_threshold !== undefined) rt.stop_threshold = req.stop_threshold === 'boundary' ? rt.boundary : req.stop_threshold;
   let err = 0;
-  if (pcmRunning(s, rt)) err = yield* snd_pcm_update_state(k, s, rt);
+  if (snd_pcm_running(s, rt)) err = yield* snd_pcm_update_state(k, s, rt);
   Object.assign(out, { avail_min: rt.avail_min, start_threshold: rt.start_threshold, stop_threshold: rt.stop_threshold, boundary: rt.boundary });
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   return err;
 }
 
@@ -232,9 +232,9 @@ export function* snd_pcm_sw_params(k: Kernel, s: SndPcmSubstream, req: SwParamsR
 export function* snd_pcm_status(k: Kernel, s: SndPcmSubstream, out: Record<string, unknown>): KGen<number> {
   const rt = runtimeOf(k, s, 'snd_pcm_status64', IOCTL);
   if (!rt) return -E.ENXIO;
-  yield* streamLock(k, s, 'snd_pcm_status64: lock');
-  if (pcmRunning(s, rt)) yield* snd_pcm_update_hw_ptr(k, s, rt);
-  const avail = rt.state === PcmState.OPEN ? 0 : pcmAvail(s, rt);
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_status64: lock');
+  if (snd_pcm_running(s, rt)) yield* snd_pcm_update_hw_ptr(k, s, rt);
+  const avail = rt.state === PcmState.OPEN ? 0 : snd_pcm_avail(s, rt);
   Object.assign(out, {
     state: STATE_NAMES[rt.state],
     hw_ptr: rt.hw_ptr,
@@ -243,13 +243,15 @@ export function* snd_pcm_status(k: Kernel, s: SndPcmSubstream, out: Record<strin
     delay: rt.state === PcmState.OPEN ? 0 : s.stream === Stream.PLAYBACK ? rt.buffer_size - avail : avail,
   });
   rt.avail_max = avail;
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   return 0;
 }
 
 // ---- the action framework ----
 
 interface ActionOps {
+  /** The snd_pcm_do_* function that calls the driver's trigger. */
+  name: string;
   pre(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime, state: PcmState): number;
   do(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime, state: PcmState): KGen<number>;
   undo?(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime, state: PcmState): KGen<void>;
@@ -260,17 +262,23 @@ interface ActionOps {
 function* action(k: Kernel, ops: ActionOps, s: SndPcmSubstream, rt: SndPcmRuntime, state: PcmState): KGen<number> {
   let r = ops.pre(k, s, rt, state);
   if (r < 0) return r;
-  r = yield* ops.do(k, s, rt, state);
+  const mark = k.enter('snd_pcm_action_single', ops.name);
+  try {
+    r = yield* ops.do(k, s, rt, state);
+  } finally {
+    k.leave(mark);
+  }
   if (r === 0) ops.post(k, s, rt, state);
   else if (ops.undo) yield* ops.undo(k, s, rt, state);
   return r;
 }
 
 const startOps: ActionOps = {
+  name: 'snd_pcm_do_start',
   pre(_k, s, rt) {
     if (rt.state !== PcmState.PREPARED) return -E.EBADFD;
     if (rt.buffer_accessing < 0) return -E.EBADFD;
-    if (s.stream === Stream.PLAYBACK && !(rt.stop_threshold >= rt.boundary || playbackAvail(rt) < rt.buffer_size)) return -E.EPIPE;
+    if (s.stream === Stream.PLAYBACK && !(rt.stop_threshold >= rt.boundary || snd_pcm_playback_avail(rt) < rt.buffer_size)) return -E.EPIPE;
     rt.trigger_master = s;
     return 0;
   },
@@ -294,13 +302,14 @@ const startOps: ActionOps = {
 };
 
 const stopOps: ActionOps = {
+  name: 'snd_pcm_do_stop',
   pre(_k, s, rt) {
     if (rt.state === PcmState.OPEN) return -E.EBADFD;
     rt.trigger_master = s;
     return 0;
   },
   *do(k, s, rt) {
-    if (rt.trigger_master === s && pcmRunning(s, rt)) {
+    if (rt.trigger_master === s && snd_pcm_running(s, rt)) {
       yield* s.ops.trigger(k, s, Trigger.STOP);
       rt.stop_operating = true;
     }
@@ -315,24 +324,35 @@ const stopOps: ActionOps = {
 
 /** snd_pcm_start(): caller holds the stream lock. */
 export function* snd_pcm_start(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime): KGen<number> {
-  return yield* action(k, startOps, s, rt, PcmState.RUNNING);
+  const mark = k.enter('snd_pcm_start');
+  try {
+    return yield* action(k, startOps, s, rt, PcmState.RUNNING);
+  } finally {
+    k.leave(mark);
+  }
 }
 
 /** snd_pcm_stop(): caller holds the stream lock. */
 export function* snd_pcm_stop(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime, state: PcmState): KGen<number> {
-  return yield* action(k, stopOps, s, rt, state);
+  const mark = k.enter('snd_pcm_stop');
+  try {
+    return yield* action(k, stopOps, s, rt, state);
+  } finally {
+    k.leave(mark);
+  }
 }
 
 export function* snd_pcm_start_lock_irq(k: Kernel, s: SndPcmSubstream): KGen<number> {
   const rt = runtimeOf(k, s, 'snd_pcm_start_lock_irq', IOCTL);
   if (!rt) return -E.ENXIO;
-  yield* streamLock(k, s, 'snd_pcm_start_lock_irq: lock');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_start_lock_irq: lock');
   const r = yield* snd_pcm_start(k, s, rt);
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   return r;
 }
 
 const pauseOps: ActionOps = {
+  name: 'snd_pcm_do_pause',
   pre(_k, s, rt, state) {
     if (!(rt.info & INFO_PAUSE)) return -E.ENOSYS;
     const push = state === PcmState.PAUSED;
@@ -360,9 +380,9 @@ function* pauseLocked(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime, push: bo
 export function* snd_pcm_pause(k: Kernel, s: SndPcmSubstream, push: boolean): KGen<number> {
   const rt = runtimeOf(k, s, 'snd_pcm_pause_lock_irq', IOCTL);
   if (!rt) return -E.ENXIO;
-  yield* streamLock(k, s, 'snd_pcm_pause_lock_irq: lock');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_pause_lock_irq: lock');
   const r = yield* pauseLocked(k, s, rt, push);
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   return r;
 }
 
@@ -372,10 +392,10 @@ export function* snd_pcm_drop(k: Kernel, s: SndPcmSubstream): KGen<number> {
   const rt = runtimeOf(k, s, 'snd_pcm_drop', IOCTL);
   if (!rt) return -E.ENXIO;
   if (rt.state === PcmState.OPEN || rt.state === PcmState.DISCONNECTED) return -E.EBADFD;
-  yield* streamLock(k, s, 'snd_pcm_drop: lock');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_drop: lock');
   if (rt.state === PcmState.PAUSED) yield* pauseLocked(k, s, rt, false);
   yield* snd_pcm_stop(k, s, rt, PcmState.SETUP);
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   yield 'snd_pcm_drop: stopped';
   return 0;
 }
@@ -383,16 +403,16 @@ export function* snd_pcm_drop(k: Kernel, s: SndPcmSubstream): KGen<number> {
 export function* snd_pcm_prepare(k: Kernel, s: SndPcmSubstream): KGen<number> {
   const rt = runtimeOf(k, s, 'snd_pcm_prepare', IOCTL);
   if (!rt) return -E.ENXIO;
-  yield* streamLock(k, s, 'snd_pcm_prepare: lock');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_prepare: lock');
   if (rt.state === PcmState.PAUSED) yield* pauseLocked(k, s, rt, false);
   if (rt.state === PcmState.PAUSED || rt.state === PcmState.SUSPENDED) yield* snd_pcm_stop(k, s, rt, PcmState.SETUP);
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   // snd_pcm_action_nonatomic(): the buffer lock, then pre/do/post without the stream lock.
-  const err = yield* bufferAccessLock(k, rt, 'snd_pcm_prepare');
+  const err = yield* snd_pcm_buffer_access_lock(k, rt, 'snd_pcm_prepare');
   if (err < 0) return err;
   let r: number;
   if (rt.state === PcmState.OPEN || rt.state === PcmState.DISCONNECTED) r = -E.EBADFD;
-  else if (pcmRunning(s, rt)) r = -E.EBUSY;
+  else if (snd_pcm_running(s, rt)) r = -E.EBUSY;
   else {
     yield* snd_pcm_sync_stop(k, s, true);
     r = yield* s.ops.prepare(k, s);
@@ -402,10 +422,10 @@ export function* snd_pcm_prepare(k: Kernel, s: SndPcmSubstream): KGen<number> {
       rt.hw_ptr_base = 0;
       rt.hw_ptr_interrupt = 0;
       rt.appl_ptr = rt.hw_ptr;
-      setState(rt, PcmState.PREPARED);
+      snd_pcm_set_state(rt, PcmState.PREPARED);
     }
   }
-  bufferAccessUnlock(k, rt);
+  snd_pcm_buffer_access_unlock(k, rt);
   return r;
 }
 
@@ -413,16 +433,16 @@ export function* snd_pcm_drain(k: Kernel, s: SndPcmSubstream, nonblock: boolean)
   const rt = runtimeOf(k, s, 'snd_pcm_drain', IOCTL);
   if (!rt) return -E.ENXIO;
   if (rt.state === PcmState.OPEN) return -E.EBADFD;
-  yield* streamLock(k, s, 'snd_pcm_drain: lock');
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_drain: lock');
   if (rt.state === PcmState.PAUSED) yield* pauseLocked(k, s, rt, false);
   if (rt.state === PcmState.DISCONNECTED || rt.state === PcmState.SUSPENDED) {
-    streamUnlock(k, s);
+    snd_pcm_stream_unlock(k, s);
     return -E.EBADFD;
   }
   if (s.stream === Stream.PLAYBACK) {
     switch (rt.state) {
       case PcmState.PREPARED:
-        if (playbackAvail(rt) < rt.buffer_size) {
+        if (snd_pcm_playback_avail(rt) < rt.buffer_size) {
           const r = yield* snd_pcm_start(k, s, rt);
           if (r === 0) rt.state = PcmState.DRAINING;
         } else rt.state = PcmState.SETUP;
@@ -435,20 +455,20 @@ export function* snd_pcm_drain(k: Kernel, s: SndPcmSubstream, nonblock: boolean)
         break;
     }
   } else if (rt.state === PcmState.RUNNING) {
-    const newState = pcmAvail(s, rt) > 0 ? PcmState.DRAINING : PcmState.SETUP;
+    const newState = snd_pcm_avail(s, rt) > 0 ? PcmState.DRAINING : PcmState.SETUP;
     yield* snd_pcm_stop(k, s, rt, newState);
   }
   if (nonblock) {
-    streamUnlock(k, s);
+    snd_pcm_stream_unlock(k, s);
     return -E.EAGAIN;
   }
   let result = 0;
   while (s.stream === Stream.PLAYBACK && rt.state === PcmState.DRAINING) {
-    streamUnlock(k, s);
+    snd_pcm_stream_unlock(k, s);
     const tout = rt.rate ? Math.max(10e9, (rt.buffer_size / rt.rate) * 1e9 * 1.1 + 1e9) : 10e9;
     const why = yield* waitEvent(k, rt.sleep, () => rt.state !== PcmState.DRAINING, 'S', tout, 'snd_pcm_drain: waiting for the buffer to play out', ['snd_pcm_drain', ...IOCTL]);
     k.use(rt, 'snd_pcm_drain', RUNTIME_OFFSET.state, 4, false, ['snd_pcm_drain', ...IOCTL]);
-    yield* streamLock(k, s, 'snd_pcm_drain: relock after wakeup');
+    yield* snd_pcm_stream_lock(k, s, 'snd_pcm_drain: relock after wakeup');
     if (s.pcm.card.shutdown) {
       result = -E.ENODEV;
       break;
@@ -463,7 +483,7 @@ export function* snd_pcm_drain(k: Kernel, s: SndPcmSubstream, nonblock: boolean)
       break;
     }
   }
-  streamUnlock(k, s);
+  snd_pcm_stream_unlock(k, s);
   return result;
 }
 
@@ -508,6 +528,7 @@ export function* snd_pcm_detach_substream(k: Kernel, s: SndPcmSubstream): KGen<v
   const rt = s.runtime;
   if (!rt) return;
   s.runtime = null;
+  s.detachedBy = k.current.name;
   s.file = null;
   yield 'snd_pcm_detach_substream: substream->runtime = NULL';
   k.kfree(rt, ['snd_pcm_detach_substream', 'snd_pcm_release_substream', 'snd_pcm_release', '__fput', 'task_work_run', 'syscall_exit_to_user_mode']);

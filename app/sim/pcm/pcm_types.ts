@@ -130,6 +130,8 @@ export class SndPcmSubstream {
   private_data: unknown = null;
   /** Userspace file that holds this substream open (for the card's file list). */
   file: unknown = null;
+  /** The task that last detached the runtime (left `runtime` NULL): a report about a NULL runtime names it. */
+  detachedBy: string | undefined = undefined;
 
   constructor(
     readonly pcm: SndPcm,
@@ -173,28 +175,28 @@ export class SndPcm {
   }
 }
 
-export function pcmRunning(s: SndPcmSubstream, rt: SndPcmRuntime): boolean {
+export function snd_pcm_running(s: SndPcmSubstream, rt: SndPcmRuntime): boolean {
   return rt.state === PcmState.RUNNING || (rt.state === PcmState.DRAINING && s.stream === Stream.PLAYBACK);
 }
 
-export function playbackAvail(rt: SndPcmRuntime): number {
+export function snd_pcm_playback_avail(rt: SndPcmRuntime): number {
   let avail = rt.hw_ptr + rt.buffer_size - rt.appl_ptr;
   if (avail < 0) avail += rt.boundary;
   else if (avail >= rt.boundary) avail -= rt.boundary;
   return avail;
 }
 
-export function captureAvail(rt: SndPcmRuntime): number {
+export function snd_pcm_capture_avail(rt: SndPcmRuntime): number {
   let avail = rt.hw_ptr - rt.appl_ptr;
   if (avail < 0) avail += rt.boundary;
   return avail;
 }
 
-export function pcmAvail(s: SndPcmSubstream, rt: SndPcmRuntime): number {
-  return s.stream === Stream.PLAYBACK ? playbackAvail(rt) : captureAvail(rt);
+export function snd_pcm_avail(s: SndPcmSubstream, rt: SndPcmRuntime): number {
+  return s.stream === Stream.PLAYBACK ? snd_pcm_playback_avail(rt) : snd_pcm_capture_avail(rt);
 }
 
 /** Frames queued (playback) or free (capture) in the hardware buffer. */
-export function hwAvail(s: SndPcmSubstream, rt: SndPcmRuntime): number {
-  return rt.buffer_size - pcmAvail(s, rt);
+export function snd_pcm_hw_avail(s: SndPcmSubstream, rt: SndPcmRuntime): number {
+  return rt.buffer_size - snd_pcm_avail(s, rt);
 }

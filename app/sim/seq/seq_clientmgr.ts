@@ -7,8 +7,8 @@ import { KObject } from '../kernel/memory.js';
 import { Mutex, mutexLock, mutexUnlock } from '../kernel/sync.js';
 import type { KGen } from '../kernel/task.js';
 import { type FileOps, type Req, SimFile } from '../core/file.js';
-import { UseLock, useLockFree, useLockSync, useLockUse } from './seq_lock.js';
-import { SEQ_EVENT_SIZE, type SeqAddr, type SeqEvent, type SeqPool, cellsFor, snd_seq_pool_delete, snd_seq_pool_new, unusedCells } from './seq_memory.js';
+import { UseLock, snd_use_lock_free, snd_use_lock_sync, snd_use_lock_use } from './seq_lock.js';
+import { SEQ_EVENT_SIZE, type SeqAddr, type SeqEvent, type SeqPool, cellsFor, snd_seq_pool_delete, snd_seq_pool_new, snd_seq_unused_cells } from './seq_memory.js';
 import {
   type SeqFifo,
   type SeqOracle,
@@ -114,30 +114,30 @@ export function kernelClient(core: SeqCore, number: number, name: string): SeqCl
 
 // ---- delivery ----
 
-function* deliverSingle(k: Kernel, core: SeqCore, ev: SeqEvent, hop: number): KGen<number> {
+function* snd_seq_deliver_single_event(k: Kernel, core: SeqCore, ev: SeqEvent, hop: number): KGen<number> {
   const dest = core.clients.get(ev.dest.client);
   if (!dest || dest.deleted || !dest.accept_input) return -E.ENOENT;
-  useLockUse(dest.use_lock);
+  snd_use_lock_use(dest.use_lock);
   let r: number;
   const port = dest.ports.find((p) => p.port === ev.dest.port);
   if (!port) r = -E.ENOENT;
   else if (!(port.caps & CAP_WRITE)) r = -E.EPERM;
   else if (dest.type === 'user') r = dest.fifo ? yield* snd_seq_fifo_event_in(k, dest.fifo, ev) : -E.ENOENT;
   else r = port.eventInput ? yield* port.eventInput(k, ev, hop) : 0;
-  useLockFree(dest.use_lock);
+  snd_use_lock_free(dest.use_lock);
   return r;
 }
 
 /** snd_seq_deliver_event(): to one port, or to every subscriber (first error wins). */
 export function* snd_seq_deliver_event(k: Kernel, core: SeqCore, ev: SeqEvent, hop: number): KGen<number> {
   if (hop >= 8) return -E.EMFILE;
-  if (ev.dest.client !== SUBSCRIBERS) return yield* deliverSingle(k, core, ev, hop);
+  if (ev.dest.client !== SUBSCRIBERS) return yield* snd_seq_deliver_single_event(k, core, ev, hop);
   const src = core.port(ev.source);
   if (!src) return -E.EINVAL;
   let first = 0;
   let delivered = 0;
   for (const sub of [...src.subscribers]) {
-    const r = yield* deliverSingle(k, core, { ...ev, dest: { ...sub } }, hop);
+    const r = yield* snd_seq_deliver_single_event(k, core, { ...ev, dest: { ...sub } }, hop);
     if (r < 0) {
       if (!first) first = r;
     } else delivered++;
@@ -156,7 +156,8 @@ function clientOf(f: SimFile): SeqClient {
 }
 
 export interface SeqReadArg {
-  max: number;
+  /** Size of the reader's buffer in bytes (read(2)'s count). */
+  bytes: number;
   /** copy_to_user fails (the lab passes an unmapped buffer). */
   fault: boolean;
   /** Read as if the file had O_NONBLOCK. */
@@ -176,8 +177,8 @@ function* snd_seq_read(k: Kernel, core: SeqCore, f: SimFile, arg: SeqReadArg, ou
     return -E.ENOSPC;
   }
   const stack = ['snd_seq_read', 'vfs_read', 'ksys_read'];
-  useLockUse(fifo.use_lock);
-  let count = arg.max * SEQ_EVENT_SIZE;
+  snd_use_lock_use(fifo.use_lock);
+  let count = arg.bytes;
   let result = 0;
   let err = 0;
   let cell = null;
@@ -216,7 +217,7 @@ function* snd_seq_read(k: Kernel, core: SeqCore, f: SimFile, arg: SeqReadArg, ou
     if (cell) yield* snd_seq_fifo_cell_putback(k, fifo, cell);
     if (err === -E.EAGAIN && result > 0) err = 0;
   }
-  useLockFree(fifo.use_lock);
+  snd_use_lock_free(fifo.use_lock);
   return err < 0 ? err : events.length + (out.foreign as number);
 }
 
@@ -256,13 +257,13 @@ export interface PoolInfo {
   output_room: number;
 }
 
-function* getClientPool(k: Kernel, client: SeqClient): KGen<PoolInfo> {
+function* snd_seq_ioctl_get_client_pool(k: Kernel, client: SeqClient): KGen<PoolInfo> {
   const input_free = client.fifo ? yield* snd_seq_fifo_unused_cells(k, client.fifo) : 0;
   return {
     input_pool: client.fifo_pool_size,
     input_free,
     output_pool: client.pool?.size ?? 0,
-    output_free: unusedCells(client.pool),
+    output_free: snd_seq_unused_cells(client.pool),
     output_room: client.pool?.room ?? 0,
   };
 }
@@ -273,7 +274,7 @@ export interface SetPoolArg {
   output_room?: number;
 }
 
-function* setClientPool(k: Kernel, core: SeqCore, client: SeqClient, a: SetPoolArg, out: Record<string, unknown>): KGen<number> {
+function* snd_seq_ioctl_set_client_pool(k: Kernel, core: SeqCore, client: SeqClient, a: SetPoolArg, out: Record<string, unknown>): KGen<number> {
   const ip = a.input_pool ?? 0;
   const op = a.output_pool ?? 0;
   if (op >= 1 && op <= MAX_EVENTS && client.pool && op !== client.pool.size) {
@@ -287,7 +288,7 @@ function* setClientPool(k: Kernel, core: SeqCore, client: SeqClient, a: SetPoolA
     client.fifo_pool_size = ip;
   }
   if (a.output_room !== undefined && client.pool && a.output_room >= 1 && a.output_room <= client.pool.size) client.pool.room = a.output_room;
-  Object.assign(out, yield* getClientPool(k, client));
+  Object.assign(out, yield* snd_seq_ioctl_get_client_pool(k, client));
   return 0;
 }
 
@@ -308,10 +309,10 @@ function* snd_seq_ioctl(k: Kernel, core: SeqCore, f: SimFile, r: Req): KGen<numb
   let ret: number;
   switch (r.cmd) {
     case 'set_client_pool':
-      ret = yield* setClientPool(k, core, client, r.arg as SetPoolArg, out);
+      ret = yield* snd_seq_ioctl_set_client_pool(k, core, client, r.arg as SetPoolArg, out);
       break;
     case 'get_client_pool':
-      Object.assign(out, yield* getClientPool(k, client));
+      Object.assign(out, yield* snd_seq_ioctl_get_client_pool(k, client));
       ret = 0;
       break;
     case 'create_port': {
@@ -381,7 +382,7 @@ function* snd_seq_release(k: Kernel, core: SeqCore, f: SimFile): KGen<number> {
       if (sp) sp.subscribers.splice(sp.subscribers.findIndex((x) => x.client === client.number && x.port === p.port), 1);
     }
   }
-  yield* useLockSync(k, client.use_lock, 'sound/core/seq/seq_clientmgr.c', 293, stack);
+  yield* snd_use_lock_sync(k, client.use_lock, 'sound/core/seq/seq_clientmgr.c', 293, stack);
   core.clients.delete(client.number);
   if (client.fifo) yield* snd_seq_fifo_delete(k, client.fifo, core.oracle);
   if (client.pool) yield* snd_seq_pool_delete(k, client.pool, stack);

@@ -8,8 +8,8 @@ import type { Kernel } from '../kernel/kernel.js';
 import { KObject } from '../kernel/memory.js';
 import { SpinLock, WaitQueue, spinLock, spinUnlock } from '../kernel/sync.js';
 import { type KGen, WakeReason } from '../kernel/task.js';
-import { UseLock, useLockFree, useLockSync, useLockUse } from './seq_lock.js';
-import { type SeqCell, type SeqEvent, type SeqPool, snd_seq_cell_free, snd_seq_event_dup, snd_seq_pool_delete, snd_seq_pool_init, snd_seq_pool_mark_closing, snd_seq_pool_new, unusedCells } from './seq_memory.js';
+import { UseLock, snd_use_lock_free, snd_use_lock_sync, snd_use_lock_use } from './seq_lock.js';
+import { type SeqCell, type SeqEvent, type SeqPool, snd_seq_cell_free, snd_seq_event_dup, snd_seq_pool_delete, snd_seq_pool_init, snd_seq_pool_mark_closing, snd_seq_pool_new, snd_seq_unused_cells } from './seq_memory.js';
 
 const E = ERRNO;
 
@@ -49,14 +49,14 @@ function fifoCellOut(f: SeqFifo): SeqCell | null {
 }
 
 export function* snd_seq_fifo_event_in(k: Kernel, f: SeqFifo, ev: SeqEvent): KGen<number> {
-  useLockUse(f.use_lock);
+  snd_use_lock_use(f.use_lock);
   for (;;) {
     const pool = f.pool;
     yield 'snd_seq_fifo_event_in: pool = READ_ONCE(f->pool), duplicating';
     const r = yield* snd_seq_event_dup(k, pool, ev);
     if (!r.cell) {
       if (r.err === -E.ENOMEM || r.err === -E.EAGAIN) f.overflow++;
-      useLockFree(f.use_lock);
+      snd_use_lock_free(f.use_lock);
       return r.err;
     }
     const cell = r.cell;
@@ -74,7 +74,7 @@ export function* snd_seq_fifo_event_in(k: Kernel, f: SeqFifo, ev: SeqEvent): KGe
     f.cells++;
     spinUnlock(k, f.lock);
     if (f.input_sleep.waiters.length) k.wakeUp(f.input_sleep);
-    useLockFree(f.use_lock);
+    snd_use_lock_free(f.use_lock);
     return 0;
   }
 }
@@ -115,7 +115,7 @@ export function* snd_seq_fifo_cell_putback(k: Kernel, f: SeqFifo, cell: SeqCell)
 
 export function* snd_seq_fifo_clear(k: Kernel, f: SeqFifo, oracle: SeqOracle, why: 'overflow-clear' | 'close'): KGen {
   f.overflow = 0;
-  yield* useLockSync(k, f.use_lock, 'sound/core/seq/seq_fifo.c', 82, ['snd_seq_fifo_clear']);
+  yield* snd_use_lock_sync(k, f.use_lock, 'sound/core/seq/seq_fifo.c', 82, ['snd_seq_fifo_clear']);
   yield* spinLock(k, f.lock, 'snd_seq_fifo_clear: lock f->lock');
   const drained: SeqCell[] = [];
   let c: SeqCell | null;
@@ -143,7 +143,7 @@ export function* snd_seq_fifo_resize(k: Kernel, f: SeqFifo, poolsize: number, or
   spinUnlock(k, f.lock);
   yield 'snd_seq_fifo_resize: pools swapped, closing the old pool';
   yield* snd_seq_pool_mark_closing(k, oldpool);
-  yield* useLockSync(k, f.use_lock, 'sound/core/seq/seq_fifo.c', 262, RESIZE);
+  yield* snd_use_lock_sync(k, f.use_lock, 'sound/core/seq/seq_fifo.c', 262, RESIZE);
   yield 'snd_seq_fifo_resize: users gone, freeing the old cells';
   while (oldhead) {
     const next: SeqCell | null = oldhead.next;
@@ -164,10 +164,10 @@ export function* snd_seq_fifo_delete(k: Kernel, f: SeqFifo, oracle: SeqOracle): 
 }
 
 export function* snd_seq_fifo_unused_cells(k: Kernel, f: SeqFifo): KGen<number> {
-  useLockUse(f.use_lock);
+  snd_use_lock_use(f.use_lock);
   yield* spinLock(k, f.lock, 'snd_seq_fifo_unused_cells: lock');
-  const n = unusedCells(f.pool);
+  const n = snd_seq_unused_cells(f.pool);
   spinUnlock(k, f.lock);
-  useLockFree(f.use_lock);
+  snd_use_lock_free(f.use_lock);
   return n;
 }

@@ -10,15 +10,15 @@ export class UseLock {
   constructor(readonly name: string) {}
 }
 
-export function useLockUse(l: UseLock): void {
+export function snd_use_lock_use(l: UseLock): void {
   l.count++;
 }
 
-export function useLockFree(l: UseLock): void {
+export function snd_use_lock_free(l: UseLock): void {
   l.count--;
 }
 
-export function* useLockSync(k: Kernel, l: UseLock, file: string, line: number, stack: readonly string[]): KGen {
+export function* snd_use_lock_sync(k: Kernel, l: UseLock, file: string, line: number, stack: readonly string[]): KGen {
   let warn = 5 * 250;
   while (l.count > 0) {
     if (warn-- === 0) k.printk(4, `ALSA: seq_lock: waiting [${l.count} left] in ${file}:${line}`);

@@ -81,7 +81,7 @@ export function* snd_seq_pool_init(k: Kernel, pool: SeqPool): KGen<number> {
   return 0;
 }
 
-export function unusedCells(pool: SeqPool | null): number {
+export function snd_seq_unused_cells(pool: SeqPool | null): number {
   return pool ? pool.total_elements - pool.counter : 0;
 }
 
@@ -99,11 +99,11 @@ export function* snd_seq_cell_free(k: Kernel, cell: SeqCell): KGen {
   for (const c of cell.chained) freeCell(pool, c);
   cell.chained = [];
   cell.event = null;
-  if (pool.output_sleep.waiters.length && unusedCells(pool) >= pool.room) k.wakeUp(pool.output_sleep);
+  if (pool.output_sleep.waiters.length && snd_seq_unused_cells(pool) >= pool.room) k.wakeUp(pool.output_sleep);
   spinUnlock(k, pool.lock);
 }
 
-function* cellAlloc(k: Kernel, pool: SeqPool): KGen<{ err: number; cell?: SeqCell }> {
+function* snd_seq_cell_alloc(k: Kernel, pool: SeqPool): KGen<{ err: number; cell?: SeqCell }> {
   yield* spinLock(k, pool.lock, 'snd_seq_cell_alloc: lock pool');
   let err = -E.EAGAIN;
   let cell: SeqCell | undefined;
@@ -126,11 +126,11 @@ function* cellAlloc(k: Kernel, pool: SeqPool): KGen<{ err: number; cell?: SeqCel
 export function* snd_seq_event_dup(k: Kernel, pool: SeqPool, ev: SeqEvent): KGen<{ err: number; cell?: SeqCell }> {
   const ncells = cellsFor(ev);
   if (ncells >= pool.total_elements) return { err: -E.ENOMEM };
-  const r = yield* cellAlloc(k, pool);
+  const r = yield* snd_seq_cell_alloc(k, pool);
   if (!r.cell) return r;
   r.cell.event = { ...ev };
   for (let i = 0; i < ncells; i++) {
-    const t = yield* cellAlloc(k, pool);
+    const t = yield* snd_seq_cell_alloc(k, pool);
     if (!t.cell) {
       yield* snd_seq_cell_free(k, r.cell);
       return { err: t.err };

@@ -9,7 +9,10 @@ import { Rng } from '../../sim/kernel/rng.js';
 import { parsePreset } from '../../vocabulary/preset-file.js';
 import { ensureAgent } from './binary.js';
 import { spawnAgent, type SpawnedAgent } from './process.js';
-import { compileScenario } from './program.js';
+import { compileProgram } from '../../program/compile.js';
+import type { Scenario } from '../../vocabulary/scenario.js';
+import { encodeProgram } from './program.js';
+import { simulate } from '../../test/sim-harness.js';
 import { E, MSG, encodeFrame } from './protocol.js';
 import { AgentError, AgentSession, type AgentChannel } from './session.js';
 
@@ -47,11 +50,15 @@ function scenario(yaml: string) {
   return parsePreset(yaml, 'test.yaml').scenario;
 }
 
+function encode(sc: Scenario, o: { seed: number; duration: number }) {
+  return encodeProgram(compileProgram(sc, o), { flags: 0 });
+}
+
 async function run(yaml: string, opts: { seed?: number; duration?: number; abortAfter?: (e: RunEvent) => boolean } = {}) {
   const { s } = start();
   await s.start();
   const sc = scenario(yaml);
-  const prog = compileScenario(sc, { seed: opts.seed ?? 1, duration: opts.duration ?? 30e9, flags: 0 });
+  const prog = encode(sc, { seed: opts.seed ?? 1, duration: opts.duration ?? 30e9 });
   const events: RunEvent[] = [];
   const ac = new AbortController();
   const res = await s.run(prog, {
@@ -68,7 +75,7 @@ describe('native agent (no sound hardware needed)', () => {
   it('says hello and lists devices the way this machine has them', async () => {
     const { s } = start();
     const hello = await s.start();
-    expect(hello.proto).toBe(1);
+    expect(hello.proto).toBe(2);
     expect(hello.pid).toBeGreaterThan(0);
     const list = await s.listDevices('local');
     if (existsSync('/dev/snd')) expect(list.cards.length).toBeGreaterThan(0);
@@ -120,11 +127,48 @@ lanes:
     expect(open.iter).toBe(-1);
     expect(open.ret).toBeLessThan(0);
     expect(['ENOENT', 'ENODEV']).toContain(open.errno);
+    // a handle that is not open answers EBADF before anything else (no request made)
     expect(a[0]!.errno).toBe('EBADF');
-    expect(a[0]!.data).toEqual({ requested: a[0]!.args!.frames });
+    expect(a[0]!.data).toBeUndefined();
     // like the simulator, events carry arguments only when they vary (and for timing ops)
     expect(open.args).toBeUndefined();
-    expect(w0(a).args).toEqual({ frames: a[0]!.args!.frames });
+    expect(w0(a).args).toEqual({ frames: a[0]!.args!.frames, pattern: 'silence' });
+  });
+
+  it('issues the same requests as the simulator for the same program (steps no kernel answer changes)', async () => {
+    const yaml = `
+name: same-requests
+iterations: 5
+setup:
+  - pcm.open: { handle: p, card: 31 }
+lanes:
+  - name: a
+    loop:
+      - jitter: { min: 1us, max: 50us }
+      - sleep: { for: [10us, 20us] }
+      - pcm.write: { handle: p, periods: [1, 2.5] }
+      - at_period: { handle: p, percent: { random: [10, 90] } }
+      - ctl.write: { card: 31, name: Master, value: [1, 2, 3] }
+  - name: b
+    loop:
+      - pcm.sw_params: { handle: p, avail_min: { random: [1, 9] } }
+      - jitter: { min: 1us, max: 2us }
+`;
+    const sc = scenario(yaml);
+    const { s } = start();
+    await s.start();
+    const events: RunEvent[] = [];
+    const res = await s.run(encode(sc, { seed: 77, duration: 30e9 }), { signal: new AbortController().signal, emit: (e) => events.push(e), reportRequests: true });
+    expect(res.status).toBe('completed');
+    const sim = await simulate(sc, { seed: 77, reportRequests: true });
+    const key = (e: ActionEvent) => `${e.lane}/${e.iter}/${e.step}`;
+    const agentReq = new Map(events.filter((e): e is ActionEvent => e.kind === 'act').map((e) => [key(e), e.req]));
+    const simReq = new Map(sim.acts.map((e) => [key(e), e.req]));
+    expect(agentReq.size).toBe(1 + 5 * 5 + 5 * 2);
+    expect([...agentReq.keys()].sort()).toEqual([...simReq.keys()].sort());
+    for (const [k, r] of agentReq) expect(r, k).toEqual(simReq.get(k));
+    // the draws are really there: a jitter's sleep differs between iterations
+    expect(new Set(sim.acts.filter((e) => e.op === 'jitter' && e.lane === 'a').map((e) => e.req!.for)).size).toBeGreaterThan(1);
   });
 
   it('streams actions in causal order across lanes (what one lane finished before another began comes first)', async () => {
@@ -214,7 +258,7 @@ lanes:
     expect(codes.has(E.UNKNOWN_TYPE)).toBe(true);
     expect(codes.has(E.BAD_PROGRAM)).toBe(true);
     // and it still runs scenarios
-    const prog = compileScenario(scenario('name: after\niterations: 2\nlanes:\n  - name: x\n    loop:\n      - sleep: 1ms\n'), { seed: 1, duration: 10e9, flags: 0 });
+    const prog = encode(scenario('name: after\niterations: 2\nlanes:\n  - name: x\n    loop:\n      - sleep: 1ms\n'), { seed: 1, duration: 10e9 });
     const events: RunEvent[] = [];
     const res = await s.run(prog, { signal: new AbortController().signal, emit: (e) => events.push(e) });
     expect(res.status).toBe('completed');
@@ -224,7 +268,7 @@ lanes:
   it('refuses a malformed program with a reason', async () => {
     const { s } = start();
     await s.start();
-    const prog = compileScenario(scenario('name: ok\nlanes:\n  - name: x\n    loop:\n      - sleep: 1ms\n'), { seed: 1, duration: 1e9, flags: 0 });
+    const prog = encode(scenario('name: ok\nlanes:\n  - name: x\n    loop:\n      - sleep: 1ms\n'), { seed: 1, duration: 1e9 });
     const broken = { ...prog, payload: prog.payload.subarray(0, prog.payload.length - 3) };
     await expect(s.run(broken, { signal: new AbortController().signal, emit: () => {} })).rejects.toThrow(/refused the run/);
   });
@@ -232,7 +276,7 @@ lanes:
   it('reports a crash when the agent dies mid-run', async () => {
     const { agent, s } = start();
     await s.start();
-    const prog = compileScenario(scenario('name: k\nlanes:\n  - name: x\n    loop:\n      - sleep: 1ms\n'), { seed: 1, duration: 60e9, flags: 0 });
+    const prog = encode(scenario('name: k\nlanes:\n  - name: x\n    loop:\n      - sleep: 1ms\n'), { seed: 1, duration: 60e9 });
     let n = 0;
     const res = await s.run(prog, {
       signal: new AbortController().signal,
@@ -264,7 +308,7 @@ describe('session watchdog', () => {
     const s = new AgentSession(ch);
     onData(encodeFrame(MSG.A_HELLO));
     await s.start();
-    const prog = compileScenario(scenario('name: q\nlanes:\n  - name: x\n    loop:\n      - sleep: 1ms\n'), { seed: 1, duration: 1e9, flags: 0 });
+    const prog = encode(scenario('name: q\nlanes:\n  - name: x\n    loop:\n      - sleep: 1ms\n'), { seed: 1, duration: 1e9 });
     const events: RunEvent[] = [];
     const res = await s.run(prog, { signal: new AbortController().signal, emit: (e) => events.push(e), silenceMs: 300 });
     expect(res.status).toBe('crashed');

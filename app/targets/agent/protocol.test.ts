@@ -3,7 +3,7 @@ import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../sim/kernel/rng.js';
-import { A, ARG_KEYS, D, E, FRAME_HDR, FrameDecoder, K, L, METRICS, MSG, OP, REC, Reader, SEC, V, type Frame, type FrameError, type Value, Writer, encodeFrame } from './protocol.js';
+import { A, ARG_KEYS, D, E, FRAME_HDR, FrameDecoder, K, L, METRICS, MSG, OP, PROTO_VERSION, REC, Reader, SEC, SWV, V, type Frame, type FrameError, type Value, Writer, encodeFrame } from './protocol.js';
 import { repoRoot } from './binary.js';
 
 /** Every `NAME = value` (and implicit successors) in proto.h's enums. */
@@ -38,6 +38,8 @@ describe('protocol constants', () => {
     for (const [k, v] of Object.entries(E)) expect(h.get(`E_${k}`), k).toBe(v);
     for (const [k, v] of Object.entries(D)) expect(h.get(`D_${k}`), k).toBe(v);
     for (const [k, v] of Object.entries(L)) expect(h.get(`L_${k}`), k).toBe(v);
+    for (const [k, v] of Object.entries(SWV)) expect(h.get(`SWV_${k}`), k).toBe(v);
+    expect(h.get('PROTO_VERSION')).toBe(PROTO_VERSION);
     expect(h.get('FRAME_HDR')).toBe(FRAME_HDR);
   });
 

@@ -3,7 +3,7 @@
 // native-bridge/agent/proto.h; a unit test checks the two agree.
 import { crc32 } from 'node:zlib';
 
-export const PROTO_VERSION = 1;
+export const PROTO_VERSION = 2;
 export const FRAME_HDR = 16;
 export const MAGIC0 = 0x41;
 export const MAGIC1 = 0x53;
@@ -45,17 +45,19 @@ export const K = {
   OP: 10,
   HANDLE: 11,
   TIMEOUT: 12,
+  STREAM: 13,
 } as const;
 
 /** Argument keys, in the order of proto.h (A_CARD = 16 ...). */
 export const ARG_KEYS = [
   'card', 'device', 'subdevice', 'stream', 'nonblock',
   'access', 'format', 'channels', 'rate', 'period_size', 'periods', 'buffer_size',
-  'avail_min', 'start_threshold', 'stop_threshold', 'period_event',
-  'frames', 'xfer_periods', 'pattern', 'on', 'name', 'port',
+  'avail_min', 'start_threshold', 'stop_threshold',
+  'frames', 'xfer_periods', 'fallback', 'pattern', 'on', 'name', 'port',
   'sender', 'dest', 'input_pool', 'output_pool', 'output_room', 'to',
-  'count', 'ev_type', 'size', 'block', 'max', 'fault', 'value', 'index',
-  'for', 'min', 'max_ns', 'barrier', 'percent', 'src',
+  'count', 'ev_type', 'size', 'block', 'bytes', 'fault', 'value', 'index',
+  'for', 'barrier', 'percent',
+  'pref_format', 'pref_channels', 'pref_rate', 'pref_period_size', 'pref_periods',
 ] as const;
 export type ArgKey = (typeof ARG_KEYS)[number];
 export const A: Record<ArgKey, number> = Object.fromEntries(ARG_KEYS.map((k, i) => [k, 16 + i])) as Record<ArgKey, number>;
@@ -96,20 +98,23 @@ export const OP: Record<string, number> = {
 
 export const ADDR = { NUMERIC: 0, HANDLE: 1, SELF: 2, SUBSCRIBERS: 3 } as const;
 
+/** sw_params values the agent resolves at run time (app/program/README.md, rule "sw_params"). */
+export const SWV = { BOUNDARY: -1, PERIOD: -2, BUFFER: -3 } as const;
+
 export const REC = { ACT: 1, LANE: 2, METRIC: 3, NOTE: 4, STATS: 5 } as const;
 export const ACT_FIXED = 48;
 
 export const D = {
   CARD: 100, DEVICE: 101, SUBDEVICE: 102, STREAM: 103,
-  ACCESS: 110, FORMAT: 111, CHANNELS: 112, RATE: 113, PERIOD_SIZE: 114, PERIODS: 115, BUFFER_SIZE: 116, PARAMS_NULL: 117,
+  ACCESS: 110, FORMAT: 111, CHANNELS: 112, RATE: 113, PERIOD_SIZE: 114, PERIODS: 115, BUFFER_SIZE: 116, PARAMS_NULL: 117, PREFERRED: 118,
   FORMATS: 120, I_CHANNELS: 121, I_RATE: 122, I_PERIOD_SIZE: 123, I_PERIODS: 124, I_BUFFER_SIZE: 125,
-  AVAIL_MIN: 131, START_THRESHOLD: 132, STOP_THRESHOLD: 133, BOUNDARY: 134,
+  AVAIL_MIN: 131, START_THRESHOLD: 132, STOP_THRESHOLD: 133, BOUNDARY: 134, REQ_AVAIL_MIN: 135, REQ_START: 136, REQ_STOP: 137,
   STATE: 140, HW_PTR: 141, APPL_PTR: 142, AVAIL: 143, DELAY: 144,
   REQUESTED: 150,
   CLIENT: 160, PORT: 161, INPUT_POOL: 162, INPUT_FREE: 163, OUTPUT_POOL: 164, OUTPUT_FREE: 165, OUTPUT_ROOM: 166,
   SRC: 170, FIRST: 171, SENT: 172, REFUSED: 173, DEST: 174,
   EVENTS: 180, FOREIGN: 181,
-  VALUE: 190, CHANGED: 191, VALUES: 192, SLEPT: 193,
+  VALUE: 190, CHANGED: 191, VALUES: 192, SLEPT: 193, FRAME: 194,
   GENERATION: 195, TARGET: 196, ACTUAL: 197, DCARD: 198,
 } as const;
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../sim/kernel/rng.js';
 import { parsePreset } from '../../vocabulary/preset-file.js';
-import { compileScenario } from './program.js';
+import { compileProgram } from '../../program/compile.js';
+import { encodeProgram } from './program.js';
 import { A, ACT_FIXED, D, REC, Writer } from './protocol.js';
 import { RecordDecoder } from './records.js';
 
@@ -21,7 +22,7 @@ lanes:
 `,
   'rec.yaml',
 ).scenario;
-const prog = compileScenario(sc, { seed: 5, duration: 1e9, flags: 0 });
+const prog = encodeProgram(compileProgram(sc, { seed: 5, duration: 1e9 }), { flags: 0 });
 
 function act(lane: number, step: number, ret: number, fields: (w: Writer) => void): Buffer {
   const w = new Writer();
@@ -59,7 +60,7 @@ describe('event records', () => {
     expect(out.events).toEqual([
       {
         kind: 'act', t: 1000, dur: 50, lane: 'hw.1', iter: 3, step: 0, op: 'pcm.hw_params', handle: 'pcm', ret: 0, tid: 77,
-        args: { period_size: 4096, periods: 2 },
+        args: { period_size: 4096, periods: 2, access: 'rw_interleaved', prefer: { format: 'S16_LE', channels: 2, rate: 48000 } },
         data: { params: { access: 'rw_interleaved', format: 'S16_LE', channels: 2, rate: 48000, period_size: 4096, periods: 2, buffer_size: 8192 } },
       },
       {
@@ -68,6 +69,15 @@ describe('event records', () => {
       },
       { kind: 'act', t: 1000, dur: 50, lane: 'hw.0', iter: 3, step: 2, op: 'at_period', handle: 'pcm', ret: -77, errno: 'EBADFD', tid: 77, args: { percent: 42.5 } },
     ]);
+  });
+
+  it('rebuilds each step\'s request from the varying values and the facts the agent reports', () => {
+    const dec = new RecordDecoder(prog.layout, true);
+    const hw = act(0, 0, 0, (w) => w.field(A.period_size, { t: 'int', v: 0 }).field(D.PREFERRED, { t: 'int', v: 0b101 }));
+    const ap = act(1, 2, 0, (w) => w.field(A.percent, { t: 'int', v: 50 }).field(D.FRAME, { t: 'int', v: 32 }));
+    const [h, a] = dec.decode(Buffer.concat([hw, ap])).events as { req?: unknown }[];
+    expect(h!.req).toEqual({ period_size: 64, periods: 2, access: 'rw_interleaved', prefer: { format: 'S16_LE', channels: 2, rate: 48000 }, preferred: ['format', 'rate'] });
+    expect(a!.req).toEqual({ percent: 50, frame: 32 });
   });
 
   it('never throws on garbage; malformed records are reported and skipped', () => {

@@ -4,8 +4,11 @@
 import type { ActionEvent, LaneEvent, MetricEvent, MetricName, NoteEvent } from '../../events/types.js';
 import type { HwParams, PcmStateName } from '../../events/op-data.js';
 import { errnoName } from '../../vocabulary/errno.js';
+import type { Json } from '../../program/types.js';
+import { HW_PREFER_ORDER } from '../../program/ops.js';
+import { type RequestFacts, requestOf } from '../../program/resolve.js';
 import { ACCESS_BY_CODE, FORMAT_BY_INDEX, type LaneInfo, type ProgramLayout, type StepInfo, resolvedArg } from './program.js';
-import { ACT_FIXED, D, L, LANE_SETUP, LANE_STATES, LANE_TEARDOWN, METRICS, REC, Reader, type Value, numOf, scalarOf, strOf } from './protocol.js';
+import { ACT_FIXED, D, L, LANE_SETUP, LANE_STATES, LANE_TEARDOWN, METRICS, REC, Reader, SWV, type Value, numOf, scalarOf, strOf } from './protocol.js';
 
 const PCM_STATES: PcmStateName[] = ['OPEN', 'SETUP', 'PREPARED', 'RUNNING', 'XRUN', 'DRAINING', 'PAUSED', 'SUSPENDED', 'DISCONNECTED'];
 
@@ -37,7 +40,11 @@ export class RecordDecoder {
   /** Events the agent sent, numbered by stream ids "lane<<8|handle"; names resolved once. */
   private readonly srcNames = new Map<number, string>();
 
-  constructor(private readonly layout: ProgramLayout) {}
+  constructor(
+    private readonly layout: ProgramLayout,
+    /** Rebuild each step's request (ActionEvent.req) from the fields the agent reports. */
+    private readonly requests = false,
+  ) {}
 
   laneInfo(index: number): LaneInfo | undefined {
     if (index === LANE_SETUP) return this.layout.setup;
@@ -122,15 +129,45 @@ export class RecordDecoder {
     const step: StepInfo | undefined = lane?.steps[stepIx];
     if (!lane || !step) throw new RangeError(`ACT for unknown lane ${laneIx} step ${stepIx}`);
     const f = r.fields();
-    const args: Record<string, unknown> = { ...step.fixed };
-    for (const v of step.varying) args[v.name] = resolvedArg(v, scalarOf(f.get(v.key)));
+    let args: Record<string, Json> = step.fixed;
+    if (step.varying.length) {
+      // in program order, as the simulator lists them
+      const drawn: Record<string, Json | undefined> = {};
+      for (const v of step.varying) drawn[v.name] = resolvedArg(v, scalarOf(f.get(v.key)));
+      args = {};
+      for (const k of step.order) args[k] = (k in drawn ? drawn[k] : step.fixed[k]) as Json;
+    }
     const ev: ActionEvent = { kind: 'act', t, dur, lane: lane.name, iter, step: stepIx, op: step.op, ret, tid };
     if (step.handle !== undefined) ev.handle = step.handle;
-    if (step.withArgs) ev.args = args;
+    if (step.withArgs) ev.args = step.varying.length ? args : { ...args };
     if (ret < 0) ev.errno = errnoName(ret);
     const data = this.data(step.op, f, args, ret);
     if (data) ev.data = data;
+    if (this.requests) ev.req = requestOf(args, this.facts(step.op, f));
     return ev;
+  }
+
+  /** What the agent's run-time rules decided for this step (app/program/README.md). */
+  private facts(op: string, f: Map<number, Value>): RequestFacts | undefined {
+    const n = (k: number) => numOf(f.get(k));
+    const sw = (k: number) => (n(k) === SWV.BOUNDARY ? 'boundary' : n(k)!);
+    switch (op) {
+      case 'pcm.write':
+      case 'pcm.read':
+        return f.has(D.REQUESTED) ? { frames: n(D.REQUESTED)! } : undefined;
+      case 'pcm.hw_params': {
+        if (!f.has(D.PREFERRED)) return undefined;
+        const mask = n(D.PREFERRED)!;
+        return { preferred: HW_PREFER_ORDER.filter((_k, i) => (mask >> i) & 1) };
+      }
+      case 'pcm.sw_params':
+        return f.has(D.REQ_AVAIL_MIN) ? { avail_min: sw(D.REQ_AVAIL_MIN), start_threshold: sw(D.REQ_START), stop_threshold: sw(D.REQ_STOP) } : undefined;
+      case 'at_period':
+        return f.has(D.FRAME) ? { frame: n(D.FRAME)! } : undefined;
+      case 'seq.send':
+        return f.has(D.FIRST) ? { first: n(D.FIRST)! } : undefined;
+    }
+    return undefined;
   }
 
   private params(f: Map<number, Value>): HwParams {
@@ -145,7 +182,7 @@ export class RecordDecoder {
     };
   }
 
-  private data(op: string, f: Map<number, Value>, args: Record<string, unknown>, ret: number): Record<string, unknown> | undefined {
+  private data(op: string, f: Map<number, Value>, args: Record<string, Json>, ret: number): Record<string, unknown> | undefined {
     const n = (k: number) => numOf(f.get(k));
     const range = (k: number) => {
       const v = f.get(k);

@@ -1,9 +1,9 @@
-// Runs a scenario on an agent session and turns the session's result into
+// Runs a program on an agent session and turns the session's result into
 // the engine's RunOutcome. Shared by the local and virtual-lab targets; they
 // differ only in how the agent is started and where the kernel log comes from.
 import type { RunOutcome, RunRequest } from '../target.js';
 import { TargetError } from '../target.js';
-import { CompileError, compileScenario } from './program.js';
+import { EncodeError, encodeProgram } from './program.js';
 import { PROTO_VERSION } from './protocol.js';
 import type { AgentSession, DeviceRequestHandler, SessionRunResult } from './session.js';
 
@@ -24,9 +24,9 @@ export interface AgentRunOptions {
 export async function runOnAgent(session: AgentSession, req: RunRequest, o: AgentRunOptions): Promise<{ outcome: RunOutcome; result: SessionRunResult }> {
   let program;
   try {
-    program = compileScenario(req.scenario, { seed: req.seed, duration: req.duration, flags: o.flags });
+    program = encodeProgram(req.program, { flags: o.flags });
   } catch (e) {
-    if (e instanceof CompileError) throw new TargetError(`the native agent cannot run this scenario: ${e.message}`);
+    if (e instanceof EncodeError) throw new TargetError(`the native agent cannot run this scenario: ${e.message}`);
     throw e;
   }
   const hello = await session.start();
@@ -39,7 +39,8 @@ export async function runOnAgent(session: AgentSession, req: RunRequest, o: Agen
       signal: req.signal,
       ...(o.onDeviceRequest ? { onDeviceRequest: o.onDeviceRequest } : {}),
       ...(o.silenceMs ? { silenceMs: o.silenceMs } : {}),
-      stopGraceMs: Math.max(5000, req.scenario.expect.hangTimeout * 2 + 3000),
+      stopGraceMs: Math.max(5000, req.program.hangTimeout / 1e6 * 2 + 3000),
+      ...(req.reportRequests ? { reportRequests: true } : {}),
       onStarted: (t0) => o.klog?.start(t0),
     });
   } finally {

@@ -5,7 +5,7 @@
 // run reported as such, so the caller always gets an answer.
 import type { RunEvent } from '../../events/types.js';
 import type { DeviceList } from '../../devices/types.js';
-import { type CompiledProgram } from './program.js';
+import { type EncodedProgram } from './program.js';
 import { E, FrameDecoder, MSG, REPLY_DO_IT_YOURSELF, REQ, encodeFrame, fieldsPayload, messageFields, numOf, strOf, type Frame } from './protocol.js';
 import { type AgentStats, type LatencySample, RecordDecoder } from './records.js';
 
@@ -48,6 +48,8 @@ export interface SessionRunOptions {
   stopGraceMs?: number;
   /** Called with the agent's run-start CLOCK_MONOTONIC time (ns), to align kernel-log timestamps. */
   onStarted?(t0: number): void;
+  /** Events carry the request each step issued (ActionEvent.req). */
+  reportRequests?: boolean;
 }
 
 export interface SessionRunResult {
@@ -213,9 +215,9 @@ export class AgentSession {
     this.ch.kill();
   }
 
-  run(program: CompiledProgram, o: SessionRunOptions): Promise<SessionRunResult> {
+  run(program: EncodedProgram, o: SessionRunOptions): Promise<SessionRunResult> {
     if (this.runHandler) return Promise.reject(new AgentError('a run is already active on this agent'));
-    const rec = new RecordDecoder(program.layout);
+    const rec = new RecordDecoder(program.layout, Boolean(o.reportRequests));
     const silenceMs = o.silenceMs ?? 5000;
     const stopGraceMs = o.stopGraceMs ?? 10000;
     const result: SessionRunResult = { status: 'completed', elapsed: 0, hung: 0, abandoned: 0, ops: 0, t0: 0, latency: [], protocolErrors: [] };

@@ -1,6 +1,5 @@
-// The lab's view of open files in a simulated run: what a handle name refers
-// to, and what the lab itself remembers about it (its last hw_params).
-import type { HwParams } from '../../events/op-data.js';
+// The lab's view of open files in a simulated run: what a program handle
+// refers to while it is open, and what user space remembers about it.
 import type { SimFile } from '../../sim/core/file.js';
 import type { SndPcmSubstream } from '../../sim/pcm/pcm_types.js';
 
@@ -11,10 +10,6 @@ export interface PcmHandle {
   card: number;
   device: number;
   stream: 'playback' | 'capture';
-  /** Parameters from the last successful hw_params on this handle, from any lane. */
-  params: HwParams | null;
-  /** xruns counted on earlier runtimes of this handle (the kernel counter is per runtime). */
-  xrunsSeen: number;
 }
 
 export interface SeqHandle {

@@ -1,17 +1,22 @@
-// How each vocabulary op runs on the simulated kernel: the same system calls
-// the agent makes on a real one (open, ioctl, read, write, close), decoded.
+// How each program op runs on the simulated kernel: the system calls the
+// agent makes on a real one (open, ioctl, read, write, close), with the
+// run-time rules of app/program/README.md applied exactly as the agent
+// applies them. Arguments arrive resolved (app/program/resolve.ts).
 import { ERRNO } from '../../vocabulary/errno.js';
 import type { HwParams } from '../../events/op-data.js';
 import type { Kernel } from '../../sim/kernel/kernel.js';
 import { type KGen, WakeReason } from '../../sim/kernel/task.js';
 import { scheduleTimeout } from '../../sim/kernel/sync.js';
-import { type Req, fget, fput, sysClose, sysIoctl, sysRead, sysWrite } from '../../sim/core/file.js';
+import { type Req, type SimFile, fget, fput, sysClose, sysIoctl, sysRead, sysWrite } from '../../sim/core/file.js';
 import { snd_ctl_open } from '../../sim/core/control.js';
 import { snd_pcm_open, snd_pcm_proc_hw_params_read } from '../../sim/pcm/pcm_file.js';
-import { PcmState, Stream, pcmRunning } from '../../sim/pcm/pcm_types.js';
+import { PcmState, Stream, snd_pcm_running } from '../../sim/pcm/pcm_types.js';
+import type { RefineOut } from '../../sim/pcm/pcm_native.js';
 import { SUBSCRIBERS, snd_seq_open } from '../../sim/seq/seq_clientmgr.js';
 import type { SeqEvent } from '../../sim/seq/seq_memory.js';
-import { simUsbAttach, simUsbDisconnect } from '../../sim/drivers/simusb.js';
+import { simUsbAttach, simUsbDisconnect, simUsbPlugged } from '../../sim/drivers/simusb.js';
+import type { Json, Program, ProgramStep, SeqAddress } from '../../program/types.js';
+import { type Granted, type RequestFacts, atPeriodFrame, preferences, swValue, transferFrames } from '../../program/resolve.js';
 import type { Handle, PcmHandle, SeqHandle } from './handles.js';
 
 const E = ERRNO;
@@ -19,279 +24,386 @@ const E = ERRNO;
 export interface OpResult {
   ret: number;
   data?: Record<string, unknown>;
+  /** What the run-time rules decided (reported with the request when asked). */
+  facts?: RequestFacts;
 }
 
-/** What an op implementation can reach: the kernel and the run's lab-side state. */
+/** What an op implementation can reach: the kernel and the run's user-space state. */
 export interface OpContext {
   k: Kernel;
+  program: Program;
   lane: string;
-  handles: Map<string, Handle>;
-  /** Next event number per sending stream. */
+  /** Open files by program handle index; null while a handle is closed. */
+  handles: (Handle | null)[];
+  /** Rule "granted parameters": per handle index, forgotten when the handle is opened again. */
+  granted: (Granted | null)[];
+  /** Rule "control files": one per card number, kept until it answers ENODEV. */
+  ctlFiles: Map<number, SimFile>;
+  /** Next event number per sending stream (lane/handle). */
   seqNumbers: Map<string, number>;
-  barrier(name: string): KGen<OpResult>;
-  rngInt(min: number, max: number): number;
+  barrier(index: number): KGen<OpResult>;
 }
 
-type Impl = (c: OpContext, a: Record<string, unknown>) => KGen<OpResult>;
-
-function pcm(c: OpContext, a: Record<string, unknown>): PcmHandle | undefined {
-  const h = c.handles.get(a.handle as string);
-  return h?.kind === 'pcm' ? h : undefined;
-}
-
-function seq(c: OpContext, a: Record<string, unknown>): SeqHandle | undefined {
-  const h = c.handles.get(a.handle as string);
-  return h?.kind === 'seq' ? h : undefined;
-}
+type Args = Record<string, Json>;
+type Impl = (c: OpContext, s: ProgramStep, a: Args) => KGen<OpResult>;
 
 const EBADF: OpResult = { ret: -E.EBADF };
 
-function* pcmIoctl(c: OpContext, a: Record<string, unknown>, cmd: string, arg?: unknown): KGen<OpResult & { h?: PcmHandle; out?: Record<string, unknown> }> {
-  const h = pcm(c, a);
-  if (!h) return EBADF;
+function pcm(c: OpContext, s: ProgramStep): PcmHandle | undefined {
+  const h = c.handles[s.handle];
+  return h?.kind === 'pcm' ? h : undefined;
+}
+
+function seq(c: OpContext, s: ProgramStep): SeqHandle | undefined {
+  const h = c.handles[s.handle];
+  return h?.kind === 'seq' ? h : undefined;
+}
+
+/** Rule "handles": opening an open handle closes the old file first. */
+function* closeHandle(c: OpContext, index: number): KGen<number> {
+  const h = c.handles[index];
+  if (!h) return -E.EBADF;
+  c.handles[index] = null;
+  return yield* sysClose(c.k, h.file);
+}
+
+/** The kernel function each PCM ioctl command runs, below snd_pcm_ioctl → snd_pcm_common_ioctl (sound/core/pcm_native.c). */
+const IOCTL_FN: Record<string, readonly string[]> = {
+  hw_refine: ['snd_pcm_hw_refine_user'],
+  hw_params: ['snd_pcm_hw_params_user', 'snd_pcm_hw_params'],
+  hw_free: ['snd_pcm_hw_free'],
+  sw_params: ['snd_pcm_sw_params_user', 'snd_pcm_sw_params'],
+  prepare: ['snd_pcm_prepare'],
+  start: ['snd_pcm_start_lock_irq'],
+  drop: ['snd_pcm_drop'],
+  drain: ['snd_pcm_drain'],
+  pause: ['snd_pcm_pause'],
+  status: ['snd_pcm_status_user64', 'snd_pcm_status64', 'snd_pcm_update_hw_ptr'],
+  writei: ['snd_pcm_xferi_frames_ioctl', '__snd_pcm_lib_xfer'],
+  readi: ['snd_pcm_xferi_frames_ioctl', '__snd_pcm_lib_xfer'],
+};
+
+function* pcmIoctl(c: OpContext, h: PcmHandle, cmd: string, arg?: unknown): KGen<{ ret: number; out: Record<string, unknown> }> {
   const r: Req = { cmd, arg, out: {} };
   // sysIoctl(), inlined: this is the path every PCM op takes.
   fget(h.file);
-  const ret = yield* h.file.fop.ioctl(c.k, h.file, r);
+  const mark = c.k.enter('snd_pcm_ioctl', 'snd_pcm_common_ioctl', ...(IOCTL_FN[cmd] ?? []));
+  let ret: number;
+  try {
+    ret = yield* h.file.fop.ioctl(c.k, h.file, r);
+  } finally {
+    c.k.leave(mark);
+  }
   yield* fput(c.k, h.file);
-  return { ret, h, out: r.out! };
+  return { ret, out: r.out! };
 }
 
-function framesOf(h: PcmHandle, a: Record<string, unknown>): number | undefined {
-  if (a.frames !== undefined) return a.frames as number;
-  const periods = (a.periods as number | undefined) ?? 1;
-  return h.params ? Math.max(1, Math.round(periods * h.params.period_size)) : undefined;
-}
-
-function* xfer(c: OpContext, a: Record<string, unknown>, cmd: 'writei' | 'readi'): KGen<OpResult> {
-  const h = pcm(c, a);
+function* simpleIoctl(c: OpContext, s: ProgramStep, cmd: string, arg?: unknown): KGen<OpResult> {
+  const h = pcm(c, s);
   if (!h) return EBADF;
-  const frames = framesOf(h, a);
-  if (frames === undefined) return { ret: -E.EINVAL, data: { requested: 0, why: 'periods given but this handle has no hw_params yet' } };
+  const r = yield* pcmIoctl(c, h, cmd, arg);
+  return { ret: r.ret };
+}
+
+/** The explicit part of a HW_REFINE / HW_PARAMS request. */
+function hwRequest(a: Args): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const k of ['access', 'format', 'channels', 'rate', 'period_size', 'periods', 'buffer_size']) if (a[k] !== undefined) out[k] = a[k]!;
+  return out;
+}
+
+function allows(r: RefineOut, key: string, v: Json): boolean {
+  if (key === 'format') return r.formats.includes(v as never);
+  const iv = r[key as 'channels' | 'rate' | 'period_size' | 'periods'];
+  return (v as number) >= iv.min && (v as number) <= iv.max;
+}
+
+function* xfer(c: OpContext, s: ProgramStep, a: Args, cmd: 'writei' | 'readi'): KGen<OpResult> {
+  const h = pcm(c, s);
+  if (!h) return EBADF;
+  const frames = transferFrames(a, c.granted[s.handle] ?? null);
   fget(h.file);
-  const ret = yield* h.file.fop.ioctl(c.k, h.file, { cmd, arg: frames });
+  const mark = c.k.enter('snd_pcm_ioctl', 'snd_pcm_common_ioctl', ...IOCTL_FN[cmd]!);
+  let ret: number;
+  try {
+    ret = yield* h.file.fop.ioctl(c.k, h.file, { cmd, arg: frames });
+  } finally {
+    c.k.leave(mark);
+  }
   yield* fput(c.k, h.file);
-  return { ret, data: { requested: frames } };
+  return { ret, data: { requested: frames }, facts: { frames } };
 }
 
-function cardOf(c: OpContext, ref: unknown) {
-  return c.k.snd.byRef((ref ?? 0) as number | string);
+function cardOf(c: OpContext, ref: Json) {
+  return c.k.snd.byRef(ref as number | string);
 }
 
-function parseAddr(c: OpContext, text: string, self: SeqHandle): { client: number; port: number } | undefined {
-  if (text === 'subscribers') return { client: SUBSCRIBERS, port: 0 };
-  const m = /^([^:]+)(?::(\d+))?$/.exec(text);
-  if (!m) return undefined;
-  const port = m[2] ? Number(m[2]) : 0;
-  if (/^\d+$/.test(m[1]!)) return { client: Number(m[1]), port };
-  if (m[1] === 'self') return { client: self.client, port };
-  const h = c.handles.get(m[1]!);
-  return h?.kind === 'seq' ? { client: h.client, port } : undefined;
+/** Rule "cards": an id that names no card is ENODEV before any system call; a missing card number is a device node that does not exist. */
+function noCard(ref: Json): number {
+  return typeof ref === 'string' ? -E.ENODEV : -E.ENOENT;
+}
+
+/** Rule "sequencer addresses": a handle's address is the client its seq.open got. */
+function addressOf(c: OpContext, a: SeqAddress, self: SeqHandle): { client: number; port: number } | undefined {
+  switch (a.kind) {
+    case 'subscribers':
+      return { client: SUBSCRIBERS, port: 0 };
+    case 'client':
+      return { client: a.client, port: a.port };
+    case 'self':
+      return { client: self.client, port: a.port };
+    case 'handle': {
+      const h = c.handles[a.handle];
+      return h?.kind === 'seq' ? { client: h.client, port: a.port } : undefined;
+    }
+  }
+}
+
+/** Rule "control files": the card's control file, opened at first use. */
+function* ctlFile(c: OpContext, card: { number: number }, open: () => KGen<{ err: number; file?: SimFile }>): KGen<{ err: number; file?: SimFile }> {
+  const f = c.ctlFiles.get(card.number);
+  if (f) return { err: 0, file: f };
+  const o = yield* open();
+  if (o.file) c.ctlFiles.set(card.number, o.file);
+  return o;
+}
+
+function* ctlIoctl(c: OpContext, a: Args, r: Req): KGen<number> {
+  const card = cardOf(c, a.card!);
+  if (!card) return noCard(a.card!);
+  const o = yield* ctlFile(c, card, () => snd_ctl_open(c.k, card, `/dev/snd/controlC${card.number}`));
+  if (!o.file) return o.err;
+  const ret = yield* sysIoctl(c.k, o.file, r);
+  if (ret === -E.ENODEV && c.ctlFiles.get(card.number) === o.file) {
+    // a card that went away answers ENODEV on this file forever: the next use opens afresh
+    c.ctlFiles.delete(card.number);
+    yield* sysClose(c.k, o.file);
+  }
+  return ret;
+}
+
+function* sleepFor(c: OpContext, ns: number): KGen<number> {
+  const r = yield* scheduleTimeout(c.k, ns, 'S', 'clock_nanosleep', ['hrtimer_nanosleep', 'common_nsleep']);
+  return r === WakeReason.Signal ? -E.EINTR : 0;
 }
 
 export const OP_IMPLS: Record<string, Impl> = {
-  *'pcm.open'(c, a) {
-    const card = cardOf(c, a.card);
-    const device = (a.device as number | undefined) ?? 0;
-    const stream = (a.stream as 'playback' | 'capture' | undefined) ?? 'playback';
-    const p = card?.pcms.find((x) => x.device === device);
-    if (!card || !p) return { ret: -E.ENOENT };
-    const sub = (a.subdevice as number | undefined) ?? -1;
+  *'pcm.open'(c, s, a) {
+    if (c.handles[s.handle]) yield* closeHandle(c, s.handle);
+    c.granted[s.handle] = null;
+    const card = cardOf(c, a.card!);
+    const device = a.device as number;
+    const stream = a.stream as 'playback' | 'capture';
+    if (!card) return { ret: noCard(a.card!) };
+    const p = card.pcms.find((x) => x.device === device);
+    if (!p) return { ret: -E.ENOENT };
     const path = `/dev/snd/pcmC${card.number}D${device}${stream === 'playback' ? 'p' : 'c'}`;
-    const r = yield* snd_pcm_open(c.k, p, stream === 'playback' ? Stream.PLAYBACK : Stream.CAPTURE, sub, Boolean(a.nonblock), path);
+    const r = yield* snd_pcm_open(c.k, p, stream === 'playback' ? Stream.PLAYBACK : Stream.CAPTURE, a.subdevice as number, a.nonblock as boolean, path);
     if (!r.file) return { ret: r.err };
-    const s = (r.file.priv as { substream: import('../../sim/pcm/pcm_types.js').SndPcmSubstream }).substream;
-    c.handles.set(a.handle as string, { kind: 'pcm', file: r.file, substream: s, card: card.number, device, stream, params: null, xrunsSeen: 0 });
-    return { ret: 0, data: { card: card.number, device, subdevice: s.number, stream } };
+    const sub = (r.file.priv as { substream: import('../../sim/pcm/pcm_types.js').SndPcmSubstream }).substream;
+    c.handles[s.handle] = { kind: 'pcm', file: r.file, substream: sub, card: card.number, device, stream };
+    return { ret: 0, data: { card: card.number, device, subdevice: sub.number, stream } };
   },
-  *'pcm.hw_refine'(c, a) {
-    const r = yield* pcmIoctl(c, a, 'hw_refine', hwReq(a));
-    return { ret: r.ret, ...(r.ret === 0 ? { data: r.out!.ranges as Record<string, unknown> } : {}) };
+  *'pcm.hw_refine'(c, s, a) {
+    const h = pcm(c, s);
+    if (!h) return EBADF;
+    const r = yield* pcmIoctl(c, h, 'hw_refine', hwRequest(a));
+    return { ret: r.ret, ...(r.ret === 0 ? { data: r.out.ranges as Record<string, unknown> } : {}) };
   },
-  *'pcm.hw_params'(c, a) {
-    const r = yield* pcmIoctl(c, a, 'hw_params', hwReq(a));
-    if (r.ret === 0 && r.h) r.h.params = r.out!.params as HwParams;
-    return { ret: r.ret, ...(r.ret === 0 ? { data: { params: r.out!.params } } : {}) };
+  *'pcm.hw_params'(c, s, a) {
+    const h = pcm(c, s);
+    if (!h) return EBADF;
+    const req = hwRequest(a);
+    // Rule "preferences": each kept only if the device still allows it after HW_REFINE.
+    const kept: string[] = [];
+    for (const [key, v] of preferences(a)) {
+      const r = yield* pcmIoctl(c, h, 'hw_refine', { ...req });
+      if (r.ret < 0) return { ret: r.ret, facts: { preferred: kept } };
+      if (allows(r.out.ranges as RefineOut, key, v)) {
+        req[key] = v;
+        kept.push(key);
+      }
+    }
+    const r = yield* pcmIoctl(c, h, 'hw_params', req);
+    if (r.ret === 0) {
+      const p = r.out.params as HwParams;
+      c.granted[s.handle] = { period_size: p.period_size, buffer_size: p.buffer_size, rate: p.rate };
+    }
+    return { ret: r.ret, facts: { preferred: kept }, ...(r.ret === 0 ? { data: { params: r.out.params } } : {}) };
   },
-  *'pcm.sw_params'(c, a) {
-    const r = yield* pcmIoctl(c, a, 'sw_params', { avail_min: a.avail_min, start_threshold: a.start_threshold, stop_threshold: a.stop_threshold });
+  *'pcm.sw_params'(c, s, a) {
+    const h = pcm(c, s);
+    if (!h) return EBADF;
+    const g = c.granted[s.handle] ?? null;
+    const facts = { avail_min: swValue(a.avail_min!, g), start_threshold: swValue(a.start_threshold!, g), stop_threshold: swValue(a.stop_threshold!, g) };
+    const r = yield* pcmIoctl(c, h, 'sw_params', facts);
+    return { ret: r.ret, facts, ...(r.ret === 0 ? { data: r.out } : {}) };
+  },
+  'pcm.prepare': (c, s) => simpleIoctl(c, s, 'prepare'),
+  'pcm.start': (c, s) => simpleIoctl(c, s, 'start'),
+  'pcm.drop': (c, s) => simpleIoctl(c, s, 'drop'),
+  'pcm.drain': (c, s) => simpleIoctl(c, s, 'drain'),
+  'pcm.pause': (c, s, a) => simpleIoctl(c, s, 'pause', a.on as boolean),
+  'pcm.hw_free': (c, s) => simpleIoctl(c, s, 'hw_free'),
+  *'pcm.status'(c, s) {
+    const h = pcm(c, s);
+    if (!h) return EBADF;
+    const r = yield* pcmIoctl(c, h, 'status');
     return { ret: r.ret, ...(r.ret === 0 ? { data: r.out } : {}) };
   },
-  *'pcm.prepare'(c, a) {
-    return yield* pcmIoctl(c, a, 'prepare');
-  },
-  *'pcm.start'(c, a) {
-    return yield* pcmIoctl(c, a, 'start');
-  },
-  *'pcm.drop'(c, a) {
-    return yield* pcmIoctl(c, a, 'drop');
-  },
-  *'pcm.drain'(c, a) {
-    return yield* pcmIoctl(c, a, 'drain');
-  },
-  *'pcm.pause'(c, a) {
-    return yield* pcmIoctl(c, a, 'pause', (a.on as boolean | undefined) ?? true);
-  },
-  *'pcm.hw_free'(c, a) {
-    return yield* pcmIoctl(c, a, 'hw_free');
-  },
-  *'pcm.status'(c, a) {
-    const r = yield* pcmIoctl(c, a, 'status');
-    return { ret: r.ret, ...(r.ret === 0 ? { data: r.out } : {}) };
-  },
-  'pcm.write': (c, a) => xfer(c, a, 'writei'),
-  'pcm.read': (c, a) => xfer(c, a, 'readi'),
-  *'pcm.readback'(c, a) {
-    const h = pcm(c, a);
+  'pcm.write': (c, s, a) => xfer(c, s, a, 'writei'),
+  'pcm.read': (c, s, a) => xfer(c, s, a, 'readi'),
+  *'pcm.readback'(c, s) {
+    const h = pcm(c, s);
     if (!h) return EBADF;
     const params = yield* snd_pcm_proc_hw_params_read(c.k, h.substream);
     return { ret: 0, data: { params } };
   },
-  *'pcm.close'(c, a) {
-    const h = pcm(c, a);
-    if (!h) return EBADF;
-    c.handles.delete(a.handle as string);
-    return { ret: yield* sysClose(c.k, h.file) };
+  *'pcm.close'(c, s) {
+    return { ret: yield* closeHandle(c, s.handle) };
   },
 
-  *'seq.open'(c, a) {
-    const r = yield* snd_seq_open(c.k, c.k.snd.seq!, (a.name as string | undefined) ?? `stresslab-${a.handle as string}`, Boolean(a.nonblock));
+  *'seq.open'(c, s, a) {
+    if (c.handles[s.handle]) yield* closeHandle(c, s.handle);
+    const r = yield* snd_seq_open(c.k, c.k.snd.seq!, a.name as string, a.nonblock as boolean);
     if (!r.file) return { ret: r.err };
-    c.handles.set(a.handle as string, { kind: 'seq', file: r.file, client: r.client!.number });
+    c.handles[s.handle] = { kind: 'seq', file: r.file, client: r.client!.number };
     return { ret: 0, data: { client: r.client!.number } };
   },
-  *'seq.create_port'(c, a) {
-    const h = seq(c, a);
+  *'seq.create_port'(c, s, a) {
+    const h = seq(c, s);
     if (!h) return EBADF;
-    const r: Req = { cmd: 'create_port', arg: { name: (a.name as string | undefined) ?? `port-${a.port ?? 0}`, port: a.port }, out: {} };
+    const port = a.port as number;
+    const r: Req = { cmd: 'create_port', arg: { name: a.name, ...(port >= 0 ? { port } : {}) }, out: {} };
     const ret = yield* sysIoctl(c.k, h.file, r);
     return { ret, ...(ret === 0 ? { data: { port: r.out!.port } } : {}) };
   },
-  *'seq.subscribe'(c, a) {
-    const h = seq(c, a);
+  *'seq.subscribe'(c, s, a) {
+    const h = seq(c, s);
     if (!h) return EBADF;
-    const sender = parseAddr(c, a.sender as string, h);
-    const dest = parseAddr(c, a.dest as string, h);
-    if (!sender || !dest) return { ret: -E.EINVAL };
+    const sender = addressOf(c, a.sender as SeqAddress, h);
+    const dest = addressOf(c, a.dest as SeqAddress, h);
+    if (!sender || !dest) return EBADF;
     return { ret: yield* sysIoctl(c.k, h.file, { cmd: 'subscribe', arg: { sender, dest } }) };
   },
-  *'seq.set_client_pool'(c, a) {
-    const h = seq(c, a);
+  *'seq.set_client_pool'(c, s, a) {
+    const h = seq(c, s);
     if (!h) return EBADF;
-    const arg = { input_pool: a.input_pool, output_pool: a.output_pool, output_room: a.output_room };
-    const r: Req = { cmd: 'set_client_pool', arg, out: {} };
-    const ret = yield* sysIoctl(c.k, h.file, r);
-    return { ret, data: Object.fromEntries(Object.entries(arg).filter(([, v]) => v !== undefined)) };
+    const arg = { input_pool: a.input_pool as number, output_pool: a.output_pool as number, output_room: a.output_room as number };
+    const ret = yield* sysIoctl(c.k, h.file, { cmd: 'set_client_pool', arg, out: {} });
+    return { ret, data: Object.fromEntries(Object.entries(arg).filter(([, v]) => v > 0)) };
   },
-  *'seq.get_client_pool'(c, a) {
-    const h = seq(c, a);
+  *'seq.get_client_pool'(c, s) {
+    const h = seq(c, s);
     if (!h) return EBADF;
     const r: Req = { cmd: 'get_client_pool', out: {} };
     const ret = yield* sysIoctl(c.k, h.file, r);
     return { ret, ...(ret === 0 ? { data: r.out } : {}) };
   },
-  *'seq.send'(c, a) {
-    const h = seq(c, a);
+  *'seq.send'(c, s, a) {
+    const h = seq(c, s);
     if (!h) return EBADF;
-    const dest = parseAddr(c, a.to as string, h);
-    if (!dest) return { ret: -E.EINVAL };
-    const src = `${c.lane}/${a.handle as string}`;
+    const dest = addressOf(c, a.to as SeqAddress, h);
+    if (!dest) return EBADF;
+    const src = `${c.lane}/${c.program.handles[s.handle]!.name}`;
     const first = c.seqNumbers.get(src) ?? 0;
-    const count = (a.count as number | undefined) ?? 1;
-    const type = (a.type as SeqEvent['type'] | undefined) ?? 'note';
-    const port = (a.port as number | undefined) ?? 0;
-    const events: SeqEvent[] = [];
-    for (let i = 0; i < count; i++)
-      events.push({ type, source: { client: h.client, port }, dest: { ...dest }, tag: src, n: first + i, extLen: type === 'sysex' ? ((a.size as number | undefined) ?? 64) : 0 });
-    const ret = yield* sysWrite(c.k, h.file, { cmd: 'write', arg: { events } });
-    const sent = ret >= 0 ? ret : 0;
-    const refused = sent < count && (ret < 0 || sent < count) ? first + sent : undefined;
+    const count = a.count as number;
+    const type = a.type as SeqEvent['type'];
+    const port = a.port as number;
+    const extLen = type === 'sysex' ? (a.size as number) : 0;
+    // Rule "sequencer sends": a short write is followed by a write of the rest, until
+    // everything is accepted or a write fails (which is how the errno is learned).
+    let sent = 0;
+    let ret = 0;
+    while (sent < count) {
+      const events: SeqEvent[] = [];
+      for (let i = sent; i < count; i++) events.push({ type, source: { client: h.client, port }, dest: { ...dest }, tag: src, n: first + i, extLen });
+      const n = yield* sysWrite(c.k, h.file, { cmd: 'write', arg: { events } });
+      if (n < 0) {
+        ret = n;
+        break;
+      }
+      if (n === 0) {
+        ret = -E.EIO;
+        break;
+      }
+      sent += n;
+    }
     c.seqNumbers.set(src, first + sent + (ret < 0 ? 1 : 0));
-    return { ret, data: { src, first, sent, ...(ret < 0 && refused !== undefined ? { refused } : {}), dest: `${dest.client}:${dest.port}` } };
+    return { ret: ret < 0 ? ret : sent, facts: { first }, data: { src, first, sent, ...(ret < 0 ? { refused: first + sent } : {}), dest: `${dest.client}:${dest.port}` } };
   },
-  *'seq.read'(c, a) {
-    const h = seq(c, a);
+  *'seq.read'(c, s, a) {
+    const h = seq(c, s);
     if (!h) return EBADF;
-    const r: Req = { cmd: 'read', arg: { max: (a.max as number | undefined) ?? 1, fault: Boolean(a.fault), nonblock: a.block === false }, out: {} };
+    const r: Req = { cmd: 'read', arg: { bytes: a.bytes as number, fault: a.fault as boolean, nonblock: a.block === false }, out: {} };
     const ret = yield* sysRead(c.k, h.file, r);
     return { ret, data: { events: (r.out!.events as [string, number][]) ?? [], foreign: (r.out!.foreign as number) ?? 0 } };
   },
-  *'seq.close'(c, a) {
-    const h = seq(c, a);
-    if (!h) return EBADF;
-    c.handles.delete(a.handle as string);
-    return { ret: yield* sysClose(c.k, h.file) };
+  *'seq.close'(c, s) {
+    return { ret: yield* closeHandle(c, s.handle) };
   },
 
-  *'ctl.write'(c, a) {
-    const card = cardOf(c, a.card);
-    if (!card) return { ret: -E.ENOENT };
-    const o = yield* snd_ctl_open(c.k, card, `/dev/snd/controlC${card.number}`);
-    if (!o.file) return { ret: o.err };
-    const r: Req = { cmd: 'elem_write', arg: { name: a.name, index: (a.index as number | undefined) ?? 0, value: a.value }, out: {} };
-    const ret = yield* sysIoctl(c.k, o.file, r);
-    yield* sysClose(c.k, o.file);
+  *'ctl.write'(c, _s, a) {
+    const r: Req = { cmd: 'elem_write', arg: { name: a.name, index: a.index, value: a.value }, out: {} };
+    const ret = yield* ctlIoctl(c, a, r);
     return { ret, ...(ret === 0 ? { data: { value: a.value as number, changed: Boolean(r.out!.changed) } } : {}) };
   },
-  *'ctl.read'(c, a) {
-    const card = cardOf(c, a.card);
-    if (!card) return { ret: -E.ENOENT };
-    const o = yield* snd_ctl_open(c.k, card, `/dev/snd/controlC${card.number}`);
-    if (!o.file) return { ret: o.err };
-    const r: Req = { cmd: 'elem_read', arg: { name: a.name, index: (a.index as number | undefined) ?? 0 }, out: {} };
-    const ret = yield* sysIoctl(c.k, o.file, r);
-    yield* sysClose(c.k, o.file);
+  *'ctl.read'(c, _s, a) {
+    const r: Req = { cmd: 'elem_read', arg: { name: a.name, index: a.index }, out: {} };
+    const ret = yield* ctlIoctl(c, a, r);
     return { ret, ...(ret === 0 ? { data: { value: r.out!.value } } : {}) };
   },
 
-  *'device.detach'(c, a) {
-    const card = cardOf(c, a.card);
+  *'device.detach'(c, _s, a) {
+    const card = cardOf(c, a.card!);
     if (!card) return { ret: -E.ENODEV };
     if (!card.hotplug) return { ret: -E.EOPNOTSUPP, data: { card: card.number, why: `card ${card.id} cannot be unplugged (only hot-pluggable cards can)` } };
     const ret = yield* simUsbDisconnect(c.k, card);
     return { ret, data: { card: card.number } };
   },
-  *'device.attach'(c, a) {
-    const existing = cardOf(c, a.card);
-    if (existing && existing.hotplug) return { ret: -E.EBUSY, data: { card: existing.number } };
+  *'device.attach'(c, _s, a) {
+    // The machine has one hot-pluggable device: attach plugs it back in. A card
+    // that is there already (the one named, or the device while plugged) is busy.
+    const existing = cardOf(c, a.card!);
+    if (existing && !existing.shutdown) return { ret: -E.EBUSY, data: { card: existing.number, why: `card ${existing.id} is present` } };
+    const plugged = simUsbPlugged(c.k);
+    if (plugged) return { ret: -E.EBUSY, data: { card: plugged.number, why: `the USB device is plugged in as card ${plugged.number}` } };
     yield 'hub_event: new device';
     const card = simUsbAttach(c.k);
+    if (typeof card === 'number') return { ret: card, data: { why: 'no free sound card slot: the cards of earlier plug-ins are still held open' } };
     return { ret: 0, data: { card: card.number } };
   },
 
-  *sleep(c, a) {
-    const r = yield* scheduleTimeout(c.k, a.for as number, 'S', 'clock_nanosleep', ['hrtimer_nanosleep', 'common_nsleep']);
-    return { ret: r === WakeReason.Signal ? -E.EINTR : 0 };
+  *sleep(c, _s, a) {
+    return { ret: yield* sleepFor(c, a.for as number) };
   },
-  *jitter(c, a) {
-    const min = (a.min as number | undefined) ?? 0;
-    const max = a.max as number;
-    const ns = max > min ? c.rngInt(min, max) : min;
-    const r = yield* scheduleTimeout(c.k, ns, 'S', 'clock_nanosleep', ['hrtimer_nanosleep', 'common_nsleep']);
-    return { ret: r === WakeReason.Signal ? -E.EINTR : 0, data: { slept: ns } };
+  *jitter(c, _s, a) {
+    const ns = a.for as number;
+    return { ret: yield* sleepFor(c, ns), data: { slept: ns } };
   },
-  barrier(c, a) {
-    return c.barrier(a.name as string);
+  barrier(c, _s, a) {
+    return c.barrier(c.program.barriers.findIndex((b) => b.name === a.name));
   },
-  *at_period(c, a) {
-    const h = pcm(c, a);
+  *at_period(c, s, a) {
+    const h = pcm(c, s);
     if (!h) return EBADF;
-    const s = h.substream;
-    const rt = s.runtime;
     const target = a.percent as number;
-    if (!rt || !pcmRunning(s, rt) || rt.state === PcmState.DISCONNECTED) return { ret: -E.EBADFD, data: { target, actual: -1 } };
-    const pos = s.ops.pointer(c.k, s);
-    const inPeriod = pos % rt.period_size;
-    const want = Math.floor((target / 100) * rt.period_size);
-    const frames = want > inPeriod ? want - inPeriod : rt.period_size - inPeriod + want;
-    const ns = Math.round((frames * 1e9) / rt.rate);
-    const r = yield* scheduleTimeout(c.k, ns, 'S', 'at_period: polling SYNC_PTR', ['snd_pcm_sync_ptr']);
-    if (r === WakeReason.Signal) return { ret: -E.EINTR, data: { target, actual: -1 } };
-    const now = s.runtime && pcmRunning(s, s.runtime) ? s.ops.pointer(c.k, s) : pos;
-    return { ret: 0, data: { target, actual: Math.round((((now % rt.period_size) / rt.period_size) * 100) * 10) / 10 } };
+    // Rule "at_period": aimed at the period this handle was granted; none yet: EBADFD
+    const g = c.granted[s.handle];
+    if (!g || g.period_size <= 0 || g.rate <= 0) return { ret: -E.EBADFD, data: { target, actual: -1 } };
+    const P = g.period_size;
+    const frame = atPeriodFrame(target, P);
+    const facts = { frame };
+    const sub = h.substream;
+    const rt = sub.runtime;
+    if (!rt || !snd_pcm_running(sub, rt) || rt.state === PcmState.DISCONNECTED) return { ret: -E.EBADFD, facts, data: { target, actual: -1 } };
+    const inPeriod = sub.ops.pointer(c.k, sub) % P;
+    // already at or past that point: wait for it in the next period
+    const frames = frame > inPeriod ? frame - inPeriod : P - inPeriod + frame;
+    const r = yield* scheduleTimeout(c.k, Math.round((frames * 1e9) / g.rate), 'S', 'at_period: polling SYNC_PTR', ['snd_pcm_sync_ptr']);
+    if (r === WakeReason.Signal) return { ret: -E.EINTR, facts, data: { target, actual: -1 } };
+    if (!sub.runtime || !snd_pcm_running(sub, sub.runtime)) return { ret: -E.EBADFD, facts, data: { target, actual: -1 } };
+    const now = sub.ops.pointer(c.k, sub);
+    return { ret: 0, facts, data: { target, actual: Math.round((((now % P) / P) * 100) * 10) / 10 } };
   },
 };
-
-function hwReq(a: Record<string, unknown>) {
-  return { access: a.access ?? 'rw_interleaved', format: a.format, channels: a.channels, rate: a.rate, period_size: a.period_size, periods: a.periods, buffer_size: a.buffer_size };
-}

@@ -1,19 +1,19 @@
-// One run of a scenario on a fresh simulated machine: lanes become user
+// One run of a program on a fresh simulated machine: lanes become user
 // tasks, the hang watchdog and metric sampling run on virtual-time timers,
 // and the end of the run is handled the way a process exit would be.
 import type { ActionEvent, InterleavingStep, RunEvent } from '../../events/types.js';
 import { errnoName, ERRNO } from '../../vocabulary/errno.js';
-import { opSpec } from '../../vocabulary/ops.js';
-import type { Lane, Scenario, Step } from '../../vocabulary/scenario.js';
-import { resolveArgs } from '../../vocabulary/resolve.js';
+import type { Json, Program, ProgramLane, ProgramStep } from '../../program/types.js';
+import { type Granted, isStatic, requestOf, resolveStep } from '../../program/resolve.js';
 import { buildMachine, type Machine } from '../../sim/machine.js';
 import { type BugSwitch } from '../../sim/profiles.js';
 import { Rng } from '../../sim/kernel/rng.js';
+import type { ScheduleSource } from '../../sim/kernel/strategy.js';
 import { WaitQueue } from '../../sim/kernel/sync.js';
 import { type KGen, type Task, WakeReason, YieldKind } from '../../sim/kernel/task.js';
 import { useAddressSpace } from '../../sim/kernel/memory.js';
-import { sysClose } from '../../sim/core/file.js';
-import { pcmRunning, hwAvail, Stream } from '../../sim/pcm/pcm_types.js';
+import { type SimFile, sysClose } from '../../sim/core/file.js';
+import { snd_pcm_running, snd_pcm_hw_avail, Stream } from '../../sim/pcm/pcm_types.js';
 import type { SeqOracle } from '../../sim/seq/seq_fifo.js';
 import { OP_IMPLS, type OpContext, type OpResult } from './ops.js';
 import type { Handle } from './handles.js';
@@ -31,13 +31,16 @@ const GRACE = 2e9;
 const CHUNK_STEPS = 4_000;
 
 export interface SimRunOptions {
-  scenario: Scenario;
-  seed: number;
+  program: Program;
   bugs: ReadonlySet<BugSwitch>;
-  duration: number;
   strategy: 'pct' | 'random';
   depth: number;
-  replay?: { choices: number[]; stalls: Map<number, number> };
+  /** Scheduler time slice, ns (the preset's `sim.quantum`). */
+  quantum?: number;
+  /** Recorded decisions to follow, read as the run goes; the run's own strategy shadows them. */
+  replay?: ScheduleSource;
+  /** Put the request each step issued in its event (`req`). */
+  reportRequests?: boolean;
   emit(e: RunEvent): void;
   stopRequested(): boolean;
   oracle?: SeqOracle;
@@ -52,7 +55,7 @@ interface InflightAction {
 }
 
 interface LaneState {
-  lane: Lane | null;
+  lane: ProgramLane | null;
   name: string;
   task: Task | null;
   /** The action in flight (one object per lane, reused: a lane has one action at a time). */
@@ -67,31 +70,48 @@ interface Barrier {
   wq: WaitQueue;
 }
 
+/** Functions in the scheduler's text section: /proc/<tid>/wchan never names them. */
+const SCHED_FUNCTIONS = /^(__schedule|schedule\w*|io_schedule\w*|preempt_schedule\w*)$/;
+
 export class SimRun {
   readonly m: Machine;
+  /** Time user space spends between calls: the simulator's, not the program's (lane draws stay the agent's). */
   private readonly env: Rng;
-  private readonly handles = new Map<string, Handle>();
+  private readonly handles: (Handle | null)[];
+  private readonly granted: (Granted | null)[];
+  private readonly ctlFiles = new Map<number, SimFile>();
   private readonly seqNumbers = new Map<string, number>();
-  private readonly barriers = new Map<string, Barrier>();
+  private readonly barriers: Barrier[];
   private readonly lanes: LaneState[] = [];
   private stopping = false;
   private crashed = false;
   /** Lanes (not setup/teardown) still running; checked every step, so kept as a count. */
   private lanesRunning = 0;
   private finishedPhase: 'lanes' | 'teardown' | 'exit' | 'done' = 'lanes';
+  /** What live-locked the run (see Scheduler.livelocked), once it has. */
+  private livelock: string | null = null;
+  /** Live-locked again while stopping: nothing more can run. */
+  private gaveUp = false;
+  /** A setup step did not complete within its bound: the lanes never start. */
+  private setupHung = false;
+  private setupWatch: { cancel(): void } | null = null;
 
   constructor(private readonly o: SimRunOptions) {
+    const p = o.program;
     this.m = buildMachine({
-      seed: o.seed,
+      seed: p.seed,
       bugs: o.bugs,
       strategy: o.replay ? 'replay' : o.strategy,
       depth: o.depth,
-      ...(o.replay ? { replay: o.replay } : {}),
-      ...(o.scenario.sim.quantum ? { quantum: o.scenario.sim.quantum } : {}),
-      klog: (l) => o.emit({ kind: 'klog', t: l.t, level: l.level, text: l.text, ktime: l.ktime, source: 'sim', ...(l.trace ? { trace: l.trace } : {}) }),
+      ...(o.replay ? { replay: o.replay, replayOf: o.strategy } : {}),
+      ...(o.quantum ? { quantum: o.quantum } : {}),
+      klog: (l) => o.emit({ kind: 'klog', t: l.t, level: l.level, text: l.text, ktime: l.ktime, source: 'sim', ...(l.trace ? { trace: l.trace } : {}), ...(l.involved ? { involved: l.involved } : {}) }),
       ...(o.oracle ? { oracle: o.oracle } : {}),
     });
-    this.env = new Rng(o.seed, 3);
+    this.env = new Rng(p.seed, 3);
+    this.handles = p.handles.map(() => null);
+    this.granted = p.handles.map(() => null);
+    this.barriers = p.barriers.map((b) => ({ parties: b.parties, arrived: 0, generation: 0, wq: new WaitQueue(`barrier ${b.name}`) }));
     this.m.k.sched.onTaskExit = (t) => this.taskExited(t);
   }
 
@@ -106,24 +126,37 @@ export class SimRun {
 
   /** Run to completion, yielding to the event loop between chunks. */
   async run(): Promise<{ status: 'completed' | 'stopped' | 'crashed'; elapsed: number; reason?: string }> {
-    const sc = this.o.scenario;
-    const setup = this.spawnLane('setup', null, sc.setup, -1);
-    await this.until(() => setup.done || this.crashed, Infinity);
+    const p = this.o.program;
+    const setup = this.spawnLane(p.setup);
+    // Setup steps have their hang bound too: one that blocks (a read with
+    // nothing to read) ends the run with a hang finding instead of stalling it.
+    this.setupWatch = this.k.sched.at(this.k.now + WATCHDOG_INTERVAL, () => this.setupWatchdog(setup));
+    await this.until(() => setup.done || this.crashed || this.setupHung, Infinity);
+    this.setupWatch.cancel();
     if (this.crashed) return this.outcome('crashed');
+    if (!setup.done) {
+      const stopped = this.o.stopRequested();
+      await this.finish();
+      return this.outcome(this.crashed ? 'crashed' : 'stopped', stopped ? undefined : 'a setup step did not complete within its bound; the lanes never started');
+    }
     const start = this.k.now;
-    for (const lane of sc.lanes) this.spawnLane(lane.name, lane, lane.steps, 0);
+    for (const lane of p.lanes) this.spawnLane(lane);
     this.k.sched.at(start, () => this.watchdog());
     this.k.sched.at(start, () => this.sampleMetrics());
-    const end = start + this.o.duration;
-    await this.until(() => this.lanesDone() || this.crashed, end);
+    const end = start + p.duration;
+    await this.until(() => this.lanesDone() || this.crashed || this.livelock !== null, end);
+    // The periodic sample may be up to METRIC_INTERVAL old: the run's xrun
+    // count is the kernel's counter now (a run stopped at 28 ms had none yet).
+    this.sampleXruns();
     const stopped = this.o.stopRequested();
     if (!this.crashed) await this.finish();
+    if (this.livelock !== null) return this.outcome(this.crashed ? 'crashed' : 'stopped', `live-lock: ${this.livelock}`);
     return this.outcome(this.crashed ? 'crashed' : stopped ? 'stopped' : 'completed');
   }
 
-  private outcome(status: 'completed' | 'stopped' | 'crashed') {
+  private outcome(status: 'completed' | 'stopped' | 'crashed', reason?: string) {
     this.flushSchedule();
-    return { status, elapsed: this.k.now, ...(status === 'crashed' ? { reason: 'kernel panic' } : {}) };
+    return { status, elapsed: this.k.now, ...(status === 'crashed' ? { reason: 'kernel panic' } : reason ? { reason } : {}) };
   }
 
   private lanesDone(): boolean {
@@ -135,11 +168,16 @@ export class SimRun {
     const sched = this.k.sched;
     for (;;) {
       useAddressSpace(this.m.addrs);
-      if (cond() || this.o.stopRequested()) return;
+      if (cond() || this.o.stopRequested() || this.gaveUp) return;
       sched.attention = false;
       const r = sched.run(limit, CHUNK_STEPS);
       if (r === 'panic') {
         this.crashed = true;
+        return;
+      }
+      if (r === 'livelock') {
+        this.flushSchedule();
+        this.onLivelock();
         return;
       }
       this.flushSchedule();
@@ -156,27 +194,33 @@ export class SimRun {
     for (const l of this.lanes) if (l.task && !l.task.done) k.sched.signal(l.task);
     const stuckDeadline = () => Math.max(k.now + GRACE, ...this.lanes.filter((l) => l.inflight && !l.done).map((l) => l.inflight!.since + l.inflight!.timeout + WATCHDOG_INTERVAL));
     await this.until(() => this.lanesDone() || this.crashed, Math.min(stuckDeadline(), k.now + 600e9));
-    if (this.crashed) return;
+    if (this.crashed || this.gaveUp) return;
     for (const l of this.lanes)
       if (!l.done && l.lane) this.o.emit({ kind: 'lane', t: k.now, lane: l.name, state: 'abandoned', ...this.taskInfo(l.task!), detail: l.inflight ? `still inside ${l.inflight.op}` : 'did not leave' });
     this.finishedPhase = 'teardown';
-    const td = this.spawnLane('teardown', null, this.o.scenario.teardown, -2);
+    const td = this.spawnLane(this.o.program.teardown);
     await this.until(() => td.done || this.crashed, k.now + 60e9);
-    if (this.crashed) return;
+    if (this.crashed || this.gaveUp) return;
     // Process exit closes whatever is still open.
     this.finishedPhase = 'exit';
     const exit = this.spawnTask('exit', this.exitTask());
     await this.until(() => exit.done || this.crashed, k.now + 60e9);
     // A task stuck in D state: give khungtaskd the time it needs to speak up.
     const hung = this.lanes.filter((l) => l.task && !l.task.done && l.task.state === 'D');
-    if (hung.length && !this.crashed) await this.until(() => this.crashed, k.now + 2 * k.hungTaskTimeout + 5e9);
+    if (hung.length && !this.crashed && !this.gaveUp) await this.until(() => this.crashed, k.now + 2 * k.hungTaskTimeout + 5e9);
     this.finishedPhase = 'done';
   }
 
   private *exitTask(): KGen<void> {
-    for (const [name, h] of [...this.handles]) {
-      this.handles.delete(name);
+    for (let i = 0; i < this.handles.length; i++) {
+      const h = this.handles[i];
+      if (!h) continue;
+      this.handles[i] = null;
       yield* sysClose(this.k, h.file);
+    }
+    for (const [card, f] of [...this.ctlFiles]) {
+      this.ctlFiles.delete(card);
+      yield* sysClose(this.k, f);
     }
   }
 
@@ -187,10 +231,11 @@ export class SimRun {
     return st;
   }
 
-  private spawnLane(name: string, lane: Lane | null, steps: Step[], iterBase: number): LaneState {
-    const st: LaneState = { lane, name, task: null, inflight: null, done: false };
-    if (lane) this.lanesRunning++;
-    st.task = this.k.sched.spawn(name, 'user', this.laneMain(st, steps, iterBase));
+  private spawnLane(lane: ProgramLane): LaneState {
+    const looping = lane.role === 'lane';
+    const st: LaneState = { lane: looping ? lane : null, name: lane.name, task: null, inflight: null, done: false };
+    if (looping) this.lanesRunning++;
+    st.task = this.k.sched.spawn(lane.name, 'user', this.laneMain(st, lane));
     this.lanes.push(st);
     return st;
   }
@@ -207,81 +252,83 @@ export class SimRun {
     this.k.sched.attention = true;
   }
 
-  private *laneMain(st: LaneState, steps: Step[], iterBase: number): KGen<void> {
-    const sc = this.o.scenario;
+  private *laneMain(st: LaneState, lane: ProgramLane): KGen<void> {
     const k = this.k;
+    const p = this.o.program;
+    const steps = lane.steps;
     if (st.lane) this.o.emit({ kind: 'lane', t: k.now, lane: st.name, state: 'start' });
     const looping = st.lane !== null;
-    const maxIter = Math.min(st.lane?.iterations ?? Infinity, sc.iterations ?? Infinity);
+    const maxIter = lane.iterations ?? Infinity;
+    // The lane's own generator, as the agent's lane thread has (app/program/README.md).
+    const draws = new Rng(p.seed, lane.rngStream);
     const ctx: OpContext = {
       k,
+      program: p,
       lane: st.name,
       handles: this.handles,
+      granted: this.granted,
+      ctlFiles: this.ctlFiles,
       seqNumbers: this.seqNumbers,
-      barrier: (name) => this.barrierWait(name),
-      rngInt: (a, b) => this.env.int(a, b),
+      barrier: (i) => this.barrierWait(i),
     };
     const inf: InflightAction = { op: '', since: 0, timeout: 0, reported: false };
+    // Setup stops with the run too (after a hang in setup, the rest of it must not run).
+    const stoppable = looping || lane.role === 'setup';
+    const reportRequests = Boolean(this.o.reportRequests);
     const plans = steps.map((step) => ({
       impl: OP_IMPLS[step.op],
-      recordArgs: opSpec(step.op)!.family === 'timing' || step.op === 'ctl.write',
-      timeout: step.timeout ?? sc.expect.hangTimeout,
+      handle: step.handle >= 0 ? p.handles[step.handle]!.name : undefined,
+      fixed: isStatic(step) ? resolveStep(step, 0, draws) : null,
+      recorded: null as Record<string, Json> | null,
       userTime: step.op !== 'barrier',
     }));
     // One action per pass; written inline rather than as a helper generator
     // because this loop runs for every operation of every lane.
-    for (let it = 0; looping ? it < maxIter : it < 1; it++) {
-      const iter = looping ? it : iterBase;
+    for (let it = 0; it < maxIter; it++) {
+      const iter = looping ? it : lane.fixedIteration!;
+      const stepsBefore = k.sched.steps;
       for (let index = 0; index < steps.length; index++) {
-        if (looping && this.stopping) break;
+        if (stoppable && this.stopping) break;
         const step = steps[index]!;
         const plan = plans[index]!;
-        const { values, varied } = this.argsFor(step, iter);
-        const handle = typeof values.handle === 'string' ? values.handle : undefined;
+        const values = plan.fixed ?? resolveStep(step, iter, draws);
+        const handle = plan.handle;
         const t0 = k.now;
         inf.op = step.op;
         inf.since = t0;
-        inf.timeout = plan.timeout;
+        inf.timeout = step.timeout;
         inf.reported = false;
         if (handle) inf.handle = handle;
         else delete inf.handle;
         st.inflight = inf;
-        const r: OpResult = plan.impl ? yield* plan.impl(ctx, values) : { ret: -E.ENOSYS };
+        const r: OpResult = plan.impl ? yield* plan.impl(ctx, step, values) : { ret: -E.ENOSYS };
         // A syscall interrupted by a signal restarts or reports EINTR; the lab stops on it.
         const ret = r.ret === -E.ERESTARTSYS ? -E.EINTR : r.ret;
         const ev: ActionEvent = { kind: 'act', t: t0, dur: k.now - t0, lane: st.name, iter, step: index, op: step.op, ret };
         if (handle) ev.handle = handle;
-        if (varied || plan.recordArgs) ev.args = stripHandle(values);
+        if (step.recordArgs) ev.args = plan.fixed ? (plan.recorded ??= { ...plan.fixed }) : values;
         if (ret < 0) ev.errno = errnoName(ret);
         if (r.data) ev.data = r.data;
+        if (reportRequests) ev.req = requestOf(values, r.facts);
         st.inflight = null;
         this.o.emit(ev);
         // Time spent in user space between calls (syscall entry/exit, the lab's own work).
         if (plan.userTime) yield k.current.sleepUntil(k.now + this.env.int(500, 2500), 'S', 'user space', NO_STACK);
       }
-      if (looping && this.stopping) break;
+      if (stoppable && this.stopping) break;
+      // An iteration that never reached a preemption point (a loop of one-party
+      // barriers) must still give the scheduler a step, or it would loop inside
+      // this one forever where nothing can see it; the scheduler then sees time
+      // standing still and calls it a live-lock.
+      if (looping && k.sched.steps === stepsBefore) yield k.current.spend(0, `${st.name}: loop iteration without a system call`);
     }
     if (st.lane) this.o.emit({ kind: 'lane', t: k.now, lane: st.name, state: 'end' });
     this.markDone(st);
   }
 
-  private readonly staticArgs = new Map<Step, { values: Record<string, unknown>; varied: false }>();
-
-  /** Arguments for one iteration; steps without lists or ranges resolve once. */
-  private argsFor(step: Step, iter: number): { values: Record<string, unknown>; varied: boolean } {
-    const cached = this.staticArgs.get(step);
-    if (cached) return cached;
-    const r = resolveArgs(step.args, Math.max(0, iter), this.env);
-    if (!r.varied && !hasVarying(step.args)) this.staticArgs.set(step, { values: r.values, varied: false });
-    return r;
-  }
-
-  private *barrierWait(name: string): KGen<OpResult> {
-    let b = this.barriers.get(name);
-    if (!b) {
-      b = { parties: this.o.scenario.barriers[name] ?? 1, arrived: 0, generation: 0, wq: new WaitQueue(`barrier ${name}`) };
-      this.barriers.set(name, b);
-    }
+  private *barrierWait(index: number): KGen<OpResult> {
+    const b = this.barriers[index]!;
+    const name = this.o.program.barriers[index]!.name;
     const gen = b.generation;
     if (++b.arrived >= b.parties) {
       b.arrived = 0;
@@ -299,6 +346,46 @@ export class SimRun {
     return { ret: 0, data: { generation: gen } };
   }
 
+  /** Time stood still: say what loops (a finding), stop the lanes; a second time, give up. */
+  private onLivelock(): void {
+    const k = this.k;
+    k.sched.clearLivelock();
+    if (this.livelock !== null) {
+      this.gaveUp = true;
+      return;
+    }
+    const now = k.now;
+    const p = this.o.program;
+    const recent = k.sched.recentSteps(512).filter((s) => s.t === now);
+    const names = [...new Set(recent.map((s) => s.task.name))];
+    const lanes = this.lanes.filter((l) => l.lane && names.includes(l.name));
+    const loops = lanes.map((l) => l.lane!.steps);
+    let text: string;
+    if (lanes.length && loops.every((steps) => steps.every((s) => s.op === 'barrier'))) {
+      const barriers = [...new Set(loops.flat().map((s) => (s.args.name as { fixed?: unknown } | undefined)?.fixed as string))];
+      const what = barriers.map((b) => {
+        const n = p.barriers.find((x) => x.name === b)?.parties ?? 1;
+        return `barrier ${b} with ${n === 1 ? 'one party' : `${n} parties`}`;
+      });
+      const who = lanes.length === 1 ? `lane ${lanes[0]!.name} loops` : `lanes ${lanes.map((l) => l.name).join(', ')} loop`;
+      text = `${who} on ${what.join(' and ')} and nothing else: no step of the loop takes time, so virtual time stood still at ${(now / 1e6).toFixed(3)} ms`;
+    } else {
+      const where = [...new Set(recent.slice(-8).map((s) => `${s.task.name}: ${s.at}`))].join('; ');
+      text = `virtual time stood still at ${(now / 1e6).toFixed(3)} ms: ${names.join(', ')} kept running without anything taking time (${where})`;
+    }
+    this.livelock = text;
+    const trace = recent.slice(-32).map((s) => ({ t: s.t, task: s.task.name, ctx: s.task.ctx, at: s.at }));
+    this.o.emit({ kind: 'lane', t: now, lane: lanes[0]?.name ?? names[0] ?? 'kernel', state: 'livelock', detail: text, ...(trace.length ? { trace } : {}) });
+  }
+
+  private setupWatchdog(setup: LaneState): void {
+    if (setup.done) return;
+    if (this.checkHung(setup)) {
+      this.setupHung = true;
+      this.k.sched.attention = true;
+    } else this.setupWatch = this.k.sched.at(this.k.now + WATCHDOG_INTERVAL, () => this.setupWatchdog(setup));
+  }
+
   private taskExited(t: Task): void {
     const st = this.lanes.find((l) => l.task === t);
     if (!st) return;
@@ -311,37 +398,60 @@ export class SimRun {
 
   private taskInfo(t: Task) {
     const state = t.done ? 'Z' : t.spinning ? 'R' : t.state;
-    return { taskState: state, wchan: t.stack[0] ?? (t.state === 'S' ? 'do_nanosleep' : '0'), stack: [...t.stack] };
+    // wchan is the first function that is not the scheduler's own (get_wchan() skips in_sched_functions)
+    const wchan = t.stack.find((f) => !SCHED_FUNCTIONS.test(f)) ?? t.stack[0];
+    return { taskState: state, wchan: wchan ?? (t.state === 'S' ? 'do_nanosleep' : '0'), stack: [...t.stack] };
   }
 
   private watchdog(): void {
     const k = this.k;
-    for (const l of this.lanes) {
-      const f = l.inflight;
-      if (!f || f.reported || l.done || !l.task) continue;
-      if (k.now - f.since > f.timeout) {
-        f.reported = true;
-        const trace = this.traceFor([l.name], f.since);
-        this.o.emit({ kind: 'lane', t: k.now, lane: l.name, state: 'hung', detail: `${f.op}${f.handle ? ` on ${f.handle}` : ''} did not complete within ${f.timeout / 1e6} ms (started at ${(f.since / 1e6).toFixed(3)} ms)`, ...this.taskInfo(l.task), ...(trace.length ? { trace } : {}) });
-      }
-    }
+    for (const l of this.lanes) this.checkHung(l);
     if (this.finishedPhase !== 'done') k.sched.at(k.now + WATCHDOG_INTERVAL, () => this.watchdog());
+  }
+
+  /** Reports the lane's action if it has overrun its bound (once); true when it has. */
+  private checkHung(l: LaneState): boolean {
+    const k = this.k;
+    const f = l.inflight;
+    if (!f || l.done || !l.task) return false;
+    if (f.reported) return true;
+    if (k.now - f.since <= f.timeout) return false;
+    f.reported = true;
+    const trace = this.traceFor([l.name], f.since);
+    this.o.emit({ kind: 'lane', t: k.now, lane: l.name, state: 'hung', detail: `${f.op}${f.handle ? ` on ${f.handle}` : ''} did not complete within ${f.timeout / 1e6} ms (started at ${(f.since / 1e6).toFixed(3)} ms)`, ...this.taskInfo(l.task), ...(trace.length ? { trace } : {}) });
+    return true;
+  }
+
+  private sampleXruns(): void {
+    const names = this.o.program.handles;
+    for (let i = 0; i < this.handles.length; i++) {
+      const h = this.handles[i];
+      if (h?.kind !== 'pcm') continue;
+      const rt = h.substream.runtime;
+      if (!rt || rt.freed || !rt.rate) continue;
+      this.o.emit({ kind: 'metric', t: this.k.now, name: 'xruns', value: rt.xruns, handle: names[i]!.name });
+    }
   }
 
   private sampleMetrics(): void {
     const k = this.k;
-    for (const [name, h] of this.handles) {
-      if (h.kind !== 'pcm') continue;
+    const names = this.o.program.handles;
+    this.sampleXruns();
+    for (let i = 0; i < this.handles.length; i++) {
+      const h = this.handles[i];
+      if (h?.kind !== 'pcm') continue;
+      const name = names[i]!.name;
       const rt = h.substream.runtime;
       if (!rt || rt.freed || !rt.rate) continue;
-      this.o.emit({ kind: 'metric', t: k.now, name: 'xruns', value: h.xrunsSeen + rt.xruns, handle: name });
-      if (pcmRunning(h.substream, rt)) {
-        const queued = h.substream.stream === Stream.PLAYBACK ? hwAvail(h.substream, rt) : 0;
+      if (snd_pcm_running(h.substream, rt)) {
+        const queued = h.substream.stream === Stream.PLAYBACK ? snd_pcm_hw_avail(h.substream, rt) : 0;
         this.o.emit({ kind: 'metric', t: k.now, name: 'latency', value: Math.round((queued * 1e9) / rt.rate), handle: name });
       }
     }
-    for (const [name, h] of this.handles) {
-      if (h.kind !== 'seq') continue;
+    for (let i = 0; i < this.handles.length; i++) {
+      const h = this.handles[i];
+      if (h?.kind !== 'seq') continue;
+      const name = names[i]!.name;
       const c = this.m.seq.clients.get(h.client);
       const pool = c?.fifo?.pool;
       if (pool && !pool.freed) this.o.emit({ kind: 'metric', t: k.now, name: 'seq_pool_used', value: pool.counter, handle: name });
@@ -368,14 +478,4 @@ export class SimRun {
     const d = this.k.sched.decisions.take();
     if (d) this.o.emit({ kind: 'sched', t: this.k.now, decisions: d });
   }
-}
-
-/** Any list of more than one value or random range (a one-value list resolves the same every time). */
-function hasVarying(args: Record<string, unknown>): boolean {
-  return Object.values(args).some((v) => typeof v === 'object' && v !== null && 'kind' in v && ((v as { kind: string }).kind === 'random' || ((v as { values?: unknown[] }).values?.length ?? 0) > 1));
-}
-
-function stripHandle(v: Record<string, unknown>): Record<string, unknown> {
-  const { handle: _h, ...rest } = v;
-  return rest;
 }

@@ -35,10 +35,25 @@ Chart.defaults.maintainAspectRatio = false;
 
 export const COLOURS = { ops: '#3e9ee8', xruns: '#e5484d', mean: '#3e9ee8', max: '#f76b15', latency: '#8e4ec6', ioctl: '#3e9ee8' };
 
-/** Vertical lines where suite phases begin, labelled with the phase name. */
+const PHASE_ROWS = 3;
+const PHASE_ROW_PX = 11;
+
+/**
+ * Vertical lines where suite phases begin, labelled with the phase name. The
+ * labels sit in a band reserved above the plot, never over the data: phases
+ * can start close together (a phase that finds its bug at once), so a label
+ * goes on the first of three rows where it fits, right of its line or, at the
+ * chart's right edge, left of it; a label that fits nowhere is left out.
+ */
 export function phasePlugin(get: () => PhaseMark[]): Plugin {
   return {
     id: 'phases',
+    beforeLayout(chart) {
+      const layout = (chart.options.layout ??= {}) as { padding?: unknown };
+      const top = get().length ? PHASE_ROWS * PHASE_ROW_PX + 4 : 0;
+      const p = layout.padding;
+      layout.padding = typeof p === 'object' && p !== null ? { ...(p as object), top } : { top };
+    },
     afterDatasetsDraw(chart) {
       const phases = get();
       const x = chart.scales.x;
@@ -49,10 +64,9 @@ export function phasePlugin(get: () => PhaseMark[]): Plugin {
       ctx.fillStyle = 'rgba(226,163,54,0.9)';
       ctx.setLineDash([3, 3]);
       ctx.font = '10px system-ui, sans-serif';
-      // Phases can start close together (a phase that finds its bug at once): labels
-      // go on the first of three rows where they fit, right of their line or, at the
-      // chart's right edge, left of it; a label that fits nowhere is left out.
-      const rowEnd = [-Infinity, -Infinity, -Infinity];
+      // The band is the padding at the very top of the canvas, above a legend if there is one.
+      const band = 2;
+      const rowEnd = Array.from({ length: PHASE_ROWS }, () => -Infinity);
       for (const p of phases) {
         const px = x.getPixelForValue(p.t / 1e9);
         if (px < chartArea.left - 1 || px > chartArea.right + 1) continue;
@@ -64,7 +78,7 @@ export function phasePlugin(get: () => PhaseMark[]): Plugin {
         const start = px + 3 + w <= chartArea.right ? px + 3 : px - 3 - w;
         const row = rowEnd.findIndex((end) => start > end + 4);
         if (row >= 0 && start >= chartArea.left) {
-          ctx.fillText(p.name, start, chartArea.top + 10 + 11 * row);
+          ctx.fillText(p.name, start, band + 9 + PHASE_ROW_PX * row);
           rowEnd[row] = start + w;
         }
       }
@@ -78,10 +92,18 @@ function timeAxis(label: string) {
     type: 'linear' as const,
     min: 0,
     title: { display: true, text: label, color: MUTED },
-    ticks: { maxTicksLimit: 8, callback: (v: string | number) => formatNs(Number(v) * 1e9) },
+    // Few ticks with room between them: "200.00 ms400.00 ms" is not a scale.
+    ticks: { maxTicksLimit: 5, autoSkip: true, autoSkipPadding: 12, maxRotation: 0, callback: (v: string | number) => formatNs(Number(v) * 1e9) },
     grid: { color: GRID },
   };
 }
+
+/** A log axis labels its powers of ten only: "10.0 5.0 1.0" stacked three pixels apart reads as noise. */
+const decades = (v: string | number) => {
+  const n = Number(v);
+  const l = Math.log10(n);
+  return n > 0 && Math.abs(l - Math.round(l)) < 1e-9 ? n.toLocaleString('en-US', { maximumFractionDigits: 3 }) : '';
+};
 
 export type TimeKind = 'ops' | 'xruns' | 'ioctl';
 
@@ -106,7 +128,7 @@ export function timeChartConfig(kind: TimeKind, xLabel: string, phases: () => Ph
         x: timeAxis(xLabel),
         y:
           kind === 'ioctl'
-            ? { type: 'logarithmic', title: { display: true, text: 'µs (log)', color: MUTED }, grid: { color: GRID } }
+            ? { type: 'logarithmic', title: { display: true, text: 'µs (log)', color: MUTED }, grid: { color: GRID }, ticks: { callback: decades } }
             : { type: 'linear', beginAtZero: true, title: { display: true, text: kind === 'ops' ? 'ops/s' : 'xruns', color: MUTED }, grid: { color: GRID }, ticks: { precision: 0 } },
       },
       plugins: {
@@ -172,7 +194,7 @@ export function histogramConfig(): ChartConfiguration<'bar'> {
     options: {
       scales: {
         x: { title: { display: true, text: 'latency (log bins)', color: MUTED }, grid: { display: false }, ticks: { maxTicksLimit: 10, maxRotation: 0 } },
-        y: { type: 'logarithmic', title: { display: true, text: 'samples (log)', color: MUTED }, grid: { color: GRID } },
+        y: { type: 'logarithmic', title: { display: true, text: 'samples (log)', color: MUTED }, grid: { color: GRID }, ticks: { callback: decades } },
       },
       plugins: { legend: { labels: { color: INK, boxWidth: 10 } } },
     },

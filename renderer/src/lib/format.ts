@@ -23,3 +23,5 @@ export function formatWhen(iso: string): string {
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
+
+export { formatCount } from '../../../app/api/series.js';

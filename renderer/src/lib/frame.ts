@@ -6,6 +6,7 @@
 const BUDGET_MS = 0;
 const queue = new Map<object, () => void>();
 let scheduled = false;
+const idle: (() => void)[] = [];
 
 /** Set by the renderer benchmark (bench/renderer-stream.js) to collect how long each redraw took. */
 interface Probe {
@@ -30,6 +31,7 @@ function run(): void {
     if (performance.now() - start > BUDGET_MS) break;
   }
   if (queue.size) schedule();
+  else for (const fn of idle.splice(0)) fn();
 }
 
 function schedule(): void {
@@ -48,4 +50,10 @@ export function redraw(key: object, fn: () => void): void {
 /** Forget a pending redraw (the chart is going away). */
 export function cancelRedraw(key: object): void {
   queue.delete(key);
+}
+
+/** Resolves once every redraw asked for so far has run. */
+export function whenDrawn(): Promise<void> {
+  if (!queue.size) return Promise.resolve();
+  return new Promise((r) => idle.push(r));
 }

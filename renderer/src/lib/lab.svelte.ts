@@ -1,11 +1,34 @@
 // What the whole window shares: the lab's targets, presets, the editor, the
 // run settings, the history and the run on screen.
-import type { DevicesResult, KernelListing, LabInfo, MatrixStatus, PresetEntry, PresetProblem, ProfileSwitch, RunInfo, ScenarioOutline, TargetInfo, VmSettings } from '../../../app/api/types.js';
+import type { DevicesResult, KernelListing, LabInfo, MatrixStatus, MetricsComparison, PresetEntry, PresetProblem, ProfileSwitch, RunInfo, ScenarioOutline, TargetInfo, ThresholdValues, Thresholds, VmSettings } from '../../../app/api/types.js';
 import { api, ApiError } from './api.js';
 import { RunView } from './run-view.svelte.js';
 import { parseDurationText } from './format.js';
 
-export type Tab = 'setup' | 'run' | 'history';
+export type Tab = 'setup' | 'run' | 'history' | 'compare';
+
+/** The names a preset gives its thresholds, in the order the run settings show them. */
+export const THRESHOLDS: { key: keyof Thresholds; label: string; hint: string; unit: 'count' | 'duration' }[] = [
+  { key: 'xruns', label: 'xruns', hint: 'most xruns allowed, e.g. 0', unit: 'count' },
+  { key: 'latency_p99', label: 'latency p99', hint: 'e.g. 50ms', unit: 'duration' },
+  { key: 'ioctl_p99', label: 'ioctl p99', hint: 'e.g. 2ms', unit: 'duration' },
+  { key: 'wakeup_late_p99', label: 'wake-up lateness p99', hint: 'e.g. 5ms', unit: 'duration' },
+  { key: 'glitches', label: 'glitches', hint: 'glitches allowed in a looped-back tone (application lane), e.g. 0', unit: 'count' },
+  { key: 'midi_latency_p99', label: 'MIDI latency p99', hint: 'application lane, e.g. 10ms', unit: 'duration' },
+];
+
+/** The kernel a history row ran on, as the kernel filter offers it. */
+export function kernelLabel(r: RunInfo): string {
+  return r.target === 'sim' ? 'simulated' : (r.kernel ?? '');
+}
+
+export interface HistoryFilter {
+  preset: string;
+  target: string;
+  kernel: string;
+  verdict: string;
+  text: string;
+}
 
 const NEW_PRESET = `name: my-scenario
 description: >
@@ -55,6 +78,9 @@ class Lab {
   saveMessage = $state<{ kind: 'ok' | 'error' | 'confirm'; text: string } | null>(null);
 
   bugs = $state<string[]>([]);
+  /** Thresholds typed in the run settings (preset words: "50ms", 0); empty means the preset's. */
+  thresholdText = $state<Record<string, string>>({});
+  thresholdProblems = $state<PresetProblem[]>([]);
   seed = $state(1);
   /** Afterwards, run the scenario on the fixed simulated kernel and compare (the oracle). */
   oracle = $state(false);
@@ -63,6 +89,12 @@ class Lab {
   runs = $state<RunInfo[]>([]);
   view = $state<RunView | null>(null);
   starting = $state(false);
+  historyFilter = $state<HistoryFilter>({ preset: '', target: '', kernel: '', verdict: '', text: '' });
+  /** Runs ticked in the history for a comparison, in the order ticked (the first is the baseline). */
+  compareIds = $state<string[]>([]);
+  comparison = $state<MetricsComparison | null>(null);
+  comparing = $state(false);
+  compareError = $state<string | null>(null);
 
   /** Virtual-lab settings, as `stresslab run --target vm` takes them. */
   vm = $state({ kernelVersion: '', patches: '', rebuild: '', memoryDebug: true });
@@ -200,10 +232,13 @@ class Lab {
     this.text = p.text;
     this.savedText = p.text;
     this.saveMessage = null;
-    const entry = this.presets.find((x) => x.name === name);
-    // A preset that names its historic bug starts with that bug switched on: that is what it is for.
-    this.bugs = entry?.bugProfile ? [...entry.bugProfile] : [];
+    // Every run starts on profile fixed (today's kernel), as `stresslab run` does without
+    // --profile: a result in the app reproduces from the CLI with the same words. The
+    // preset's historic bug is one click away in the run settings.
+    this.bugs = [];
     this.durationText = '';
+    this.thresholdText = {};
+    this.thresholdProblems = [];
     await this.validateNow();
   }
 
@@ -213,6 +248,8 @@ class Lab {
     this.text = NEW_PRESET;
     this.savedText = '';
     this.bugs = [];
+    this.thresholdText = {};
+    this.thresholdProblems = [];
     this.saveMessage = null;
     void this.validateNow();
   }
@@ -263,6 +300,98 @@ class Lab {
     }
   }
 
+  /** Thresholds the run settings changed, as typed ("" removes one); none when nothing changed. */
+  get thresholdOverrides(): ThresholdValues | undefined {
+    const out: ThresholdValues = {};
+    let any = false;
+    for (const t of THRESHOLDS) {
+      const v = this.thresholdText[t.key];
+      if (v === undefined) continue;
+      out[t.key] = v.trim() === '' ? null : v.trim();
+      any = true;
+    }
+    return any ? out : undefined;
+  }
+
+  private thresholdSeq = 0;
+
+  /** Checks the typed thresholds with the preset's own validation (the server's words). */
+  async setThreshold(key: keyof Thresholds, text: string): Promise<void> {
+    this.thresholdText = { ...this.thresholdText, [key]: text };
+    const values = this.thresholdOverrides;
+    const seq = ++this.thresholdSeq;
+    if (!values) {
+      this.thresholdProblems = [];
+      return;
+    }
+    try {
+      const r = await api.call('thresholds.check', { values, ...(this.outline?.thresholds ? { base: this.outline.thresholds } : {}) });
+      if (seq === this.thresholdSeq) this.thresholdProblems = r.problems;
+    } catch (e) {
+      if (seq === this.thresholdSeq) this.thresholdProblems = [{ file: 'run settings', path: 'thresholds', message: (e as Error).message }];
+    }
+  }
+
+  resetThresholds(): void {
+    this.thresholdText = {};
+    this.thresholdProblems = [];
+  }
+
+  /** History rows that pass the filters. */
+  get filteredRuns(): RunInfo[] {
+    const f = this.historyFilter;
+    const text = f.text.trim().toLowerCase();
+    return this.runs.filter(
+      (r) =>
+        (!f.preset || r.preset === f.preset) &&
+        (!f.target || r.target === f.target) &&
+        (!f.kernel || kernelLabel(r) === f.kernel) &&
+        (!f.verdict || (r.state === 'running' ? 'running' : (r.verdict ?? 'incomplete')) === f.verdict) &&
+        (!text || `${r.id} ${r.note ?? ''}`.toLowerCase().includes(text)),
+    );
+  }
+
+  toggleCompare(id: string): void {
+    this.compareIds = this.compareIds.includes(id) ? this.compareIds.filter((x) => x !== id) : [...this.compareIds, id];
+  }
+
+  async compare(): Promise<void> {
+    this.comparing = true;
+    this.compareError = null;
+    this.tab = 'compare';
+    try {
+      this.comparison = await api.call('runs.compare', { runIds: [...this.compareIds] });
+    } catch (e) {
+      this.comparison = null;
+      this.compareError = (e as Error).message;
+    } finally {
+      this.comparing = false;
+    }
+  }
+
+  async deleteRun(id: string): Promise<void> {
+    try {
+      await api.call('runs.delete', { runId: id });
+      this.compareIds = this.compareIds.filter((x) => x !== id);
+      if (this.view?.runId === id) {
+        this.view.close();
+        this.view = null;
+      }
+      await this.refreshRuns();
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+  }
+
+  async setNote(id: string, text: string): Promise<void> {
+    try {
+      await api.call('runs.note', { runId: id, text });
+      await this.refreshRuns();
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+  }
+
   async refreshRuns(): Promise<void> {
     try {
       this.runs = await api.call('runs.list', {});
@@ -298,14 +427,21 @@ class Lab {
       this.error = 'the preset has problems; fix them before running';
       return;
     }
+    if (this.thresholdProblems.length) {
+      this.error = 'a threshold in the run settings is not valid; fix it or reset it to the preset\'s';
+      return;
+    }
     this.starting = true;
     this.error = null;
     try {
       const unsaved = this.dirty || !this.presetName;
       const source = unsaved ? { text: this.text, name: this.outline?.name ?? 'editor' } : { preset: this.presetName! };
       const oracle = this.oracle && this.oracleAllowed;
+      const thresholds = this.outline?.suite ? undefined : this.thresholdOverrides;
+      // Kernel profiles are switches of the simulated kernel; a real target runs with none.
+      const profile = this.target === 'sim' && this.bugs.length ? [...this.bugs] : ['fixed'];
       const vm = this.target === 'vm' ? this.vmSettings() : undefined;
-      const r = await api.call('run.start', { source, target: this.target, profile: this.bugs.length ? [...this.bugs] : ['fixed'], seed: this.seed, ...(d !== undefined ? { duration: d } : {}), ...(oracle ? { oracle } : {}), ...(vm ? { vm } : {}) });
+      const r = await api.call('run.start', { source, target: this.target, profile, seed: this.seed, ...(d !== undefined ? { duration: d } : {}), ...(oracle ? { oracle } : {}), ...(thresholds ? { thresholds } : {}), ...(vm ? { vm } : {}) });
       if (r.matrix) {
         this.matrix = { id: r.matrix, preset: this.outline?.name ?? '', seed: this.seed, state: 'running', rows: [] };
         await this.refreshMatrix();
