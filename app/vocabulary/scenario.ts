@@ -7,6 +7,7 @@ import { duration } from './duration.js';
 import { OPS, OP_NAMES, type HandleKind, type OpSpec, checkExclusive, opSpec } from './ops.js';
 import { checkLanePlacement } from './placement.js';
 import { ERRNO_NAMES } from './errno.js';
+import { type HardwareNeeds, checkRequires, checkRequiresAgainstSteps } from './hardware.js';
 
 export const RACE_FAMILIES = ['seq-pool-resize', 'dpcm-route-change', 'parallel-hw-params', 'detach-while-open', 'stop-close-race'] as const;
 export type RaceFamily = (typeof RACE_FAMILIES)[number];
@@ -79,6 +80,10 @@ export interface Scenario {
   suite?: SuiteEntry[];
   /** Barrier name -> number of parties. */
   barriers: Record<string, number>;
+  /** The hardware the preset needs (`requires:`); targets map it or refuse (app/targets/hardware.ts). */
+  requires?: HardwareNeeds;
+  /** The preset this one adapts to other hardware (`variant_of:`): listed under it, offered when it cannot run. */
+  variantOf?: string;
 }
 
 export const DEFAULT_HANG_TIMEOUT = 5e9;
@@ -103,6 +108,8 @@ const topLevel = obj(
       depth: int({ min: 1, max: 10 }),
       quantum: duration({ min: 1, max: 1e9 }),
     }),
+    requires: anyValue,
+    variant_of: str({ pattern: /^[a-z0-9][a-z0-9-]{0,63}$/, expected: 'the name of the preset this one is a variant of' }),
     suite: list(obj({ preset: str({ pattern: /^[a-z0-9][a-z0-9-]*$/, expected: 'a preset name' }) }, {
       profile: list(str({ pattern: /^[a-z0-9-]+$/, expected: 'a profile name' }), { min: 1 }),
       duration: duration({ min: 1e6 }),
@@ -224,7 +231,7 @@ export function validateScenario(raw: unknown): ValidationResult {
   const rec = raw as Record<string, unknown>;
 
   if (top.suite) {
-    for (const k of ['setup', 'lanes', 'teardown'] as const)
+    for (const k of ['setup', 'lanes', 'teardown', 'requires', 'variant_of'] as const)
       if (rec[k] !== undefined) issues.push({ path: [k], message: `a suite preset runs other presets and cannot have "${k}"` });
     return issues.length
       ? { issues }
@@ -306,6 +313,9 @@ export function validateScenario(raw: unknown): ValidationResult {
     }
   }
   checkLanePlacement(setup, lanes, teardown, issues);
+  const requires = rec.requires === undefined ? undefined : checkRequires(rec.requires, ['requires'], issues);
+  if (requires) checkRequiresAgainstSteps(requires, all, issues);
+  if (top.variant_of !== undefined && top.variant_of === top.name) issues.push({ path: ['variant_of'], message: 'a preset cannot be a variant of itself' });
   for (const s of [...setup, ...teardown]) {
     if (s.op === 'barrier') issues.push({ path: stepPath(s), message: 'barriers only make sense inside lanes' });
   }
@@ -353,6 +363,8 @@ export function validateScenario(raw: unknown): ValidationResult {
         ...(sim.quantum ? { quantum: sim.quantum } : {}),
       },
       barriers,
+      ...(requires ? { requires } : {}),
+      ...(top.variant_of ? { variantOf: top.variant_of } : {}),
     },
   };
 }

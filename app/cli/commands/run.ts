@@ -18,6 +18,8 @@ import { targetFactory, targetIds } from '../../targets/registry.js';
 import { THRESHOLD_NAMES, overrideThresholds, type Scenario } from '../../vocabulary/scenario.js';
 import { oracleText, recordOracle, runOracle, watchForOracle } from '../../engine/oracle-run.js';
 import { oracleRefusal } from '../../analysis/oracle.js';
+import { HardwareRefusal, hardwareFor } from '../../targets/hardware.js';
+import { parseHwList } from '../../vlab/index.js';
 
 export const RUN_OPTIONS = [
   { name: 'target', value: true, valueName: 'sim|local|vm', help: 'where to run (default: sim)' },
@@ -50,6 +52,18 @@ export function parseProfileArg(v: string | undefined): string[] {
     return simProfile(list);
   } catch (e) {
     if (e instanceof ProfileError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** The scenario on the target's cards (notes on stderr), or a usage error naming what is missing and where it is. */
+export function hardwareOrRefuse(scenario: Scenario, targetId: string, o: { hw?: readonly string[]; lib: PresetLibrary; io: Io; quiet?: boolean }): Scenario {
+  try {
+    const r = hardwareFor(scenario, targetId, { ...(o.hw ? { hw: o.hw } : {}), related: o.lib.related(scenario) });
+    if (!o.quiet) for (const n of r.notes) o.io.err(`note: ${n}\n`);
+    return r.scenario;
+  } catch (e) {
+    if (e instanceof HardwareRefusal) throw new UsageError(e.message);
     throw e;
   }
 }
@@ -89,12 +103,14 @@ export const runCommand: Command = {
     const seed = intOpt(p, 'seed', 0, 2 ** 32 - 1) ?? 1;
     const depth = intOpt(p, 'depth', 1, 10);
     const duration = parseDurationArg(opt(p, 'duration'));
-    const scenario = applyThresholdArgs(preset.scenario, p.options.get('threshold') ?? []);
+    const given = applyThresholdArgs(preset.scenario, p.options.get('threshold') ?? []);
     const out = opt(p, 'out');
     if (out !== undefined && existsSync(join(resolve(out), 'journal.jsonl'))) throw new UsageError(`--out ${out} already holds a run (journal.jsonl); choose another directory`);
     refuseGuestFlags(p, targetId);
     // The guest boots inside the run, which reports its own progress: no boot log here.
     const boot = targetId === 'vm' ? { ...guestOptions(p, io), log: undefined } : undefined;
+    // Before anything boots or runs: the target maps the preset's hardware or refuses.
+    const scenario = hardwareOrRefuse(given, targetId, { ...(boot?.hw ? { hw: typeof boot.hw === 'string' ? parseHwList(boot.hw) : boot.hw } : {}), lib, io, quiet: flag(p, 'quiet') || flag(p, 'json') });
     const sim = { profile, ...(strategy ? { strategy: strategy as 'pct' | 'random' } : {}), ...(depth !== undefined ? { depth } : {}) };
     const target = factory.create({ ...(boot ? { boot } : {}), allowDetach: flag(p, 'allow-detach'), sim });
     const oracle = flag(p, 'oracle');
