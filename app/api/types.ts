@@ -53,6 +53,10 @@ export interface PresetEntry {
   description: string;
   suite: boolean;
   bugProfile?: string[];
+  /** The preset this one adapts to other hardware (listed under it). */
+  variantOf?: string;
+  /** The hardware it needs, in a few words ("soc-dpcm SimSoC, sequencer"). */
+  needs?: string;
   /** The file does not parse or validate; the first problem. */
   error?: string;
 }
@@ -81,6 +85,9 @@ export interface ScenarioOutline {
   duration: number;
   lanes: string[];
   bugProfile?: string[];
+  variantOf?: string;
+  /** What hardware it needs, one line per card (and the sequencer): targets map it or refuse the run. */
+  needs?: string[];
   suite?: SuitePhase[];
   /** The preset's thresholds (ns, xruns a count). */
   thresholds?: Thresholds;

@@ -17,6 +17,7 @@ import { overrideThresholds, type Thresholds } from '../../app/vocabulary/scenar
 import { formatPath } from '../../app/vocabulary/schema.js';
 import { oracleRefusal } from '../../app/analysis/oracle.js';
 import { runTask } from '../workers/tasks.js';
+import { HardwareRefusal, hardwareFor } from '../../app/targets/hardware.js';
 import { PresetStore } from './presets.js';
 import { RunsStore } from './runs-store.js';
 
@@ -177,6 +178,16 @@ export class LabService {
     return label;
   }
 
+  /** The CLI's check, with the CLI's words: the target maps the preset's hardware, or the run is refused before it starts. */
+  private hardwareFor(scenario: Scenario, target: string): Scenario {
+    try {
+      return hardwareFor(scenario, target, { related: this.presets.related(scenario) }).scenario;
+    } catch (e) {
+      if (e instanceof HardwareRefusal) throw new ApiError('bad-request', e.message);
+      throw e;
+    }
+  }
+
   private startRun(p: Params<'run.start'>): Promise<RunStarted> {
     let scenario = this.scenarioFor(p.source);
     if (p.thresholds && Object.keys(p.thresholds).length) {
@@ -188,8 +199,9 @@ export class LabService {
     return this.launch(scenario, p);
   }
 
-  private async launch(scenario: Scenario, p: Omit<Params<'run.start'>, 'source'>, replay?: string): Promise<RunStarted> {
+  private async launch(given: Scenario, p: Omit<Params<'run.start'>, 'source'>, replay?: string): Promise<RunStarted> {
     const profile = this.profileOf(p.profile, p.target);
+    const scenario = this.hardwareFor(given, p.target);
     const refusal = p.oracle ? oracleRefusal(scenario, p.target, profile) : null;
     if (refusal) throw new ApiError('bad-request', refusal);
     this.manager.assertFree(p.target);
