@@ -10,6 +10,7 @@
 import type { ActionEvent, RunEvent } from '../events/types.js';
 import { opSpec } from '../vocabulary/ops.js';
 import type { Scenario } from '../vocabulary/scenario.js';
+import type { Agreement } from './agreement.js';
 
 /**
  * Ops whose results are compared: "exact" ones answer a request with one result
@@ -120,6 +121,10 @@ export interface OracleReport {
   divergences: Divergence[];
   /** How many divergences are significant (the number a verdict should use). */
   significant: number;
+  /** The model's kernel profile (fixed unless the run had a historic bug on both sides). */
+  model_profile?: string[];
+  /** Same bug on both sides: whether they found the same thing (agreement.ts). */
+  agreement?: Agreement;
 }
 
 /** What summary.json says of a run's oracle (the whole report is in oracle.json). */
@@ -136,6 +141,8 @@ export interface OracleSummary {
   items: { kind: string; significant: boolean; chance: number; message: string }[];
   report: string;
   journal?: string;
+  /** Same bug on both sides: whether they found the same thing. */
+  agreement?: Agreement;
 }
 
 export const SIGNIFICANT = 0.01;
