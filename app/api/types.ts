@@ -44,6 +44,8 @@ export interface ProfileSwitch {
   summary: string;
   /** The finding the bug produces when a scenario hits it. */
   finding: string;
+  /** Where the same bug applies: the simulated kernel's switch, the virtual lab's patch file (or why not), this machine. */
+  where?: { sim: string; vm: string; local: string };
 }
 
 export interface PresetEntry {

@@ -7,7 +7,7 @@ import { createRunDir } from '../../app/engine/run-dir.js';
 import { join } from 'node:path';
 import type { DevicesResult, Finding, LabInfo, Method, Params, PushMessage, ReplayStarted, Result, RunEvent, RunStarted, RunSummary, RunTrailer, SubscribeResult } from '../../app/api/types.js';
 import { ApiError, checkParams } from '../../app/api/validate.js';
-import { ProfileError, simBugSwitches, simProfile } from '../../app/targets/sim/options.js';
+import { ProfileError, simProfile } from '../../app/targets/sim/options.js';
 import { PROGRAM_FORMAT } from '../../app/program/types.js';
 import { checkPreset, formatProblem } from '../../app/vocabulary/preset-file.js';
 import type { Scenario } from '../../app/vocabulary/scenario.js';
@@ -18,6 +18,7 @@ import { formatPath } from '../../app/vocabulary/schema.js';
 import { oracleRefusal } from '../../app/analysis/oracle.js';
 import { runTask } from '../workers/tasks.js';
 import { HardwareRefusal, hardwareFor } from '../../app/targets/hardware.js';
+import { profilePlaces } from '../../app/targets/profiles.js';
 import { PresetStore } from './presets.js';
 import { RunsStore } from './runs-store.js';
 
@@ -113,7 +114,10 @@ export class LabService {
     'lab.info': () => ({ version: VERSION, mode: this.opts.mode, runsDir: this.runs.dir, userPresetDir: this.opts.userPresetDir, builtinPresetDir: this.opts.builtinPresetDir }),
     'targets.list': async () => (await runTask({ kind: 'targets' }, this.opts.taskTimeoutMs ?? 60_000)).targets,
     'devices.list': (p) => this.listDevices(p.target, p.refresh ?? false),
-    'profiles.list': () => simBugSwitches(),
+    'profiles.list': () =>
+      profilePlaces(this.opts.builtinPresetDir).flatMap((p) =>
+        p.name === 'fixed' ? [] : [{ name: p.name, seed: p.seed ?? '', summary: p.summary, finding: p.finding ?? '', where: { sim: p.sim, vm: 'patch' in p.vm ? `patch ${p.vm.patch}` : 'none' in p.vm ? `not available: ${p.vm.none}` : 'stock modules', local: 'none' in p.local ? `not available: ${p.local.none}` : 'as it is' } }],
+      ),
     'presets.list': () => this.presets.list(),
     'presets.load': (p) => this.presets.load(p.name),
     'presets.validate': (p) => this.presets.validate(p.text, p.file),

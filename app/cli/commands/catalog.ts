@@ -2,8 +2,8 @@
 // and validating preset files.
 import { UsageError, flag, parseArgs } from '../args.js';
 import { type Command, EXIT } from '../command.js';
-import { type PresetInfo, PresetLibrary } from '../../engine/presets.js';
-import { simProfiles } from '../../targets/sim/options.js';
+import { type PresetInfo, PresetLibrary, defaultPresetDir } from '../../engine/presets.js';
+import { type ProfileWhere, profilePlaces, whereText } from '../../targets/profiles.js';
 import { OPS } from '../../vocabulary/ops.js';
 import { PresetError } from '../../vocabulary/preset-file.js';
 
@@ -47,12 +47,12 @@ export function presetListText(list: PresetInfo[]): string {
 
 export const profilesCommand = listing(
   'profiles',
-  'List simulated kernel profiles (bug switches)',
-  () => Object.fromEntries(simProfiles().map(({ name, ...rest }) => [name, rest])),
-  (all: Record<string, { seed?: string; finding?: string; summary: string }>) =>
+  'List kernel profiles (historic bugs) and where each applies: the simulated kernel\'s switch, the virtual lab\'s patch',
+  () => Object.fromEntries(profilePlaces(defaultPresetDir(), process.cwd()).map(({ name, ...rest }) => [name, rest])),
+  (all: Record<string, Omit<ProfileWhere, 'name'>>) =>
     Object.entries(all)
-      .map(([name, b]) => `${name.padEnd(24)} ${b.seed ? `seed ${b.seed}, finding ${b.finding}: ` : ''}${b.summary}\n`)
-      .join('') + 'Bug switches combine: --profile a,b\n',
+      .map(([name, b]) => `${name.padEnd(24)} ${b.seed ? `seed ${b.seed}, finding ${b.finding}: ` : ''}${b.summary}\n${' '.repeat(25)}${whereText({ name, ...b })}\n`)
+      .join('') + 'Bug switches combine: --profile a,b. On --target vm a profile is its patch built into a module overlay of the booted kernel (as --kernel-patch does).\n',
 );
 
 export const opsCommand = listing(
