@@ -67,6 +67,19 @@ describe('simulation and reality side by side (sim against sim)', () => {
     expect(html).toContain('no kernel bug found');
   });
 
+  it('a variant for the virtual lab\'s DPCM card runs on the model\'s SimSoC (mapped by kind), and they agree', async () => {
+    const sim = lib.load('dpcm-route-change').scenario;
+    const h = startRun({ scenario: sim, target: new SimTarget({ profile: ['dpcm-unlocked-be-list'] }), seed: 1, journalSync: false });
+    const observed = watchForOracle(h);
+    const summary = await h.done;
+    // the same steps written for the real card (as dpcm-route-change-stressdpcm is)
+    const real = JSON.parse(JSON.stringify(sim).replaceAll('"SimSoC"', '"StressDPCM"'));
+    const report = await runOracle({ scenario: real, seed: 1, observed, target: 'vm', profile: ['dpcm-unlocked-be-list'], modelProfile: ['dpcm-unlocked-be-list'], observedFindings: summary.findings });
+    expect(report.not_comparable).toEqual([]);
+    expect(report.agreement!.labels).toEqual({ a: 'vm (dpcm-unlocked-be-list)', b: 'model (dpcm-unlocked-be-list)' });
+    expect(report.agreement!.verdict, report.agreement!.text).toBe('agree');
+  });
+
   it('against the fixed model there is no side by side (its silence is the point)', async () => {
     const { report } = await sideBySide('stop-close-race', ['pcm-no-sync-stop'], ['fixed']);
     expect(report.model_profile).toEqual(['fixed']);

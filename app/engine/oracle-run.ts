@@ -10,6 +10,8 @@ import { SimTarget } from '../targets/sim/sim-target.js';
 import type { Scenario } from '../vocabulary/scenario.js';
 import { type RunHandle, type RunSummary, startRun } from './run.js';
 import type { Finding } from '../events/types.js';
+import { bindCards, checkHardware, inventoryFromDevices } from '../targets/hardware.js';
+import { simDeviceList } from '../sim/devices.js';
 import { agreementText, compareFindings } from '../analysis/agreement.js';
 
 /** Feed a run's events into one side of the comparison as they stream. */
@@ -28,8 +30,13 @@ export function watchForOracle(h: RunHandle): OracleSide {
  */
 export async function runOracle(o: { scenario: Scenario; seed: number; duration?: number; observed: OracleSide; target: string; profile: readonly string[]; modelProfile?: readonly string[]; observedFindings?: readonly Finding[]; outDir?: string; loadScenario?: (n: string) => Scenario }): Promise<OracleReport> {
   const modelProfile = o.modelProfile?.length ? [...o.modelProfile] : ['fixed'];
+  // The model runs the scenario on its own cards: a variant written for the
+  // virtual lab's hardware (the StressDPCM card) maps onto the simulated card
+  // of the same kind (SimSoC). What does not map runs as written, and its
+  // steps are reported as not comparable.
+  const mapped = checkHardware(o.scenario, inventoryFromDevices(simDeviceList(), 'the simulated kernel'));
   const h = startRun({
-    scenario: o.scenario,
+    scenario: mapped.ok ? bindCards(o.scenario, mapped.binding) : o.scenario,
     target: new SimTarget({ profile: modelProfile }),
     seed: o.seed,
     ...(o.duration !== undefined ? { duration: o.duration } : {}),
