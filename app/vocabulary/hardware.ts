@@ -56,11 +56,11 @@ const cardNeedS = obj(
 const seqS = obj({}, { ports: list(str({ maxLength: 63, expected: 'a port name' }), { max: 16 }) }, 'what the preset needs of the sequencer');
 
 export const REQUIRES_EXPECTED = 'a map with optional keys cards (a list of {card, kind, streams, subdevices, controls}), sequencer (true or {ports})';
-const requiresS = obj({}, { cards: list(cardNeedS, { max: 8 }), sequencer: { expected: 'true, or a map with optional key ports', check: (v: unknown, path: Path, issues: Issue[]) => (v === true || v === false ? bool.check(v, path, issues) : seqS.check(v, path, issues)) } }, 'hardware needs');
+export const REQUIRES_SCHEMA = obj({}, { cards: list(cardNeedS, { max: 8 }), sequencer: { expected: 'true, or a map with optional key ports', check: (v: unknown, path: Path, issues: Issue[]) => (v === true || v === false ? bool.check(v, path, issues) : seqS.check(v, path, issues)) } }, 'hardware needs');
 
 /** `requires:` of a preset file; undefined (with issues) when it does not validate. */
 export function checkRequires(raw: unknown, path: Path, issues: Issue[]): HardwareNeeds | undefined {
-  const r = requiresS.check(raw, path, issues);
+  const r = REQUIRES_SCHEMA.check(raw, path, issues);
   if (!r) return undefined;
   const cards: CardNeed[] = [];
   const seen = new Set<string>();

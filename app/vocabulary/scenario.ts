@@ -7,7 +7,7 @@ import { duration } from './duration.js';
 import { OPS, OP_NAMES, type HandleKind, type OpSpec, checkExclusive, opSpec } from './ops.js';
 import { checkLanePlacement } from './placement.js';
 import { ERRNO_NAMES } from './errno.js';
-import { type HardwareNeeds, checkRequires, checkRequiresAgainstSteps } from './hardware.js';
+import { type HardwareNeeds, REQUIRES_EXPECTED, checkRequires, checkRequiresAgainstSteps } from './hardware.js';
 
 export const RACE_FAMILIES = ['seq-pool-resize', 'dpcm-route-change', 'parallel-hw-params', 'detach-while-open', 'stop-close-race'] as const;
 export type RaceFamily = (typeof RACE_FAMILIES)[number];
@@ -108,7 +108,8 @@ const topLevel = obj(
       depth: int({ min: 1, max: 10 }),
       quantum: duration({ min: 1, max: 1e9 }),
     }),
-    requires: anyValue,
+    // checked with the steps (checkRequires), so its problems come in the same pass as theirs
+    requires: { expected: REQUIRES_EXPECTED, check: (v: unknown) => v },
     variant_of: str({ pattern: /^[a-z0-9][a-z0-9-]{0,63}$/, expected: 'the name of the preset this one is a variant of' }),
     suite: list(obj({ preset: str({ pattern: /^[a-z0-9][a-z0-9-]*$/, expected: 'a preset name' }) }, {
       profile: list(str({ pattern: /^[a-z0-9-]+$/, expected: 'a profile name' }), { min: 1 }),
