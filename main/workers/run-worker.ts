@@ -85,7 +85,9 @@ async function main(): Promise<void> {
     await target.dispose?.();
   }
   if (observed && summary.status !== 'error') {
-    const report = await runOracle({ scenario: job.scenario, seed: job.seed, ...(job.duration !== undefined ? { duration: job.duration } : {}), observed, target: job.target, profile: job.profile, outDir: job.outDir, loadScenario: (name) => presets.scenario(name) });
+    // A real kernel with a historic bug patched in is compared with the model on the same bug (the CLI does the same).
+    const modelProfile = job.target !== 'sim' && job.profile.join(',') !== 'fixed' ? job.profile : undefined;
+    const report = await runOracle({ scenario: job.scenario, seed: job.seed, ...(job.duration !== undefined ? { duration: job.duration } : {}), observed, target: job.target, profile: job.profile, ...(modelProfile ? { modelProfile } : {}), observedFindings: summary.findings, outDir: job.outDir, loadScenario: (name) => presets.scenario(name) });
     summary = recordOracle(job.outDir, summary, report);
   }
   post({ type: 'done', summary });

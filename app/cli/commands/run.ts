@@ -146,7 +146,9 @@ export const runCommand: Command = {
     let oracleReport = '';
     if (observed && summary.status !== 'error') {
       if (!flag(p, 'quiet') && !flag(p, 'json')) io.err('running the oracle: the same scenario on the simulated kernel (fixed)…\n');
-      const report = await runOracle({ scenario, seed, ...(duration !== undefined ? { duration } : {}), observed, target: targetId, profile, outDir });
+      // A real kernel with a historic bug patched in is compared with the model on the same bug.
+      const modelProfile = targetId !== 'sim' && profile.join(',') !== 'fixed' ? profile : undefined;
+      const report = await runOracle({ scenario, seed, ...(duration !== undefined ? { duration } : {}), observed, target: targetId, profile, ...(modelProfile ? { modelProfile } : {}), observedFindings: summary.findings, outDir });
       summary = recordOracle(outDir, summary, report);
       oracleReport = oracleText(report);
     }
