@@ -63,7 +63,7 @@ export class Analysis {
       hw_params: { rounds_checked: this.torn.rounds, torn: this.torn.torn },
       ...(this.seq.counts && this.seq.counts.sent + this.seq.counts.received > 0 ? { seq: this.seq.counts } : {}),
       ...(this.detach.callsAfterDetach ? { after_detach: { calls: this.detach.callsAfterDetach, failed: this.detach.failedAfterDetach } } : {}),
-      lanes: { hung: this.hang.hung, died: this.hang.died },
+      lanes: this.hang.summary(),
       kernel_log: { lines: this.klog.lines, errors: this.klog.errors },
     };
   }

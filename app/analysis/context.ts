@@ -9,6 +9,7 @@ export const SEVERITY: Record<FindingType, Severity> = {
   'kernel-oops': 'critical',
   'kernel-bug': 'critical',
   hang: 'critical',
+  livelock: 'critical',
   'hung-task': 'critical',
   'torn-hw-params': 'critical',
   'event-loss': 'error',

@@ -33,6 +33,23 @@ export interface ActionEvent {
    * (RunRequest.reportRequests): the sim-vs-agent comparison reads it.
    */
   req?: Record<string, unknown>;
+  /**
+   * In a sampled journal (a preset's journal.max_size): how many operations
+   * of this step this line stands for, itself and those sampled away since
+   * the step's previous line. Absent means 1.
+   */
+  w?: number;
+}
+
+/** Successful operations of one step sampled away after its last kept line (see ActionEvent.w). */
+export interface SkippedOps {
+  lane: string;
+  /** -1 setup, -2 teardown, 0 a lane's loop. */
+  iter: number;
+  step: number;
+  op: string;
+  handle?: string;
+  n: number;
 }
 
 export type KlogSource = 'sim' | 'guest' | 'host';
@@ -80,7 +97,8 @@ export interface LaneEvent {
   kind: 'lane';
   t: number;
   lane: string;
-  state: 'start' | 'end' | 'hung' | 'died' | 'abandoned';
+  /** livelock: the lanes (or the kernel) kept running without virtual time passing; the run was stopped. */
+  state: 'start' | 'end' | 'hung' | 'died' | 'abandoned' | 'livelock';
   detail?: string;
   /** For hung lanes on real targets: task state and wait channel. */
   wchan?: string;
@@ -95,6 +113,8 @@ export interface NoteEvent {
   t: number;
   level: 'info' | 'warn' | 'error';
   text: string;
+  /** Written by the journal itself when it samples or fills up (app/journal/README.md). */
+  journal?: { keep?: number; full?: boolean; skipped?: SkippedOps[] };
 }
 
 export interface PhaseEvent {
@@ -199,6 +219,7 @@ export const FINDING_TYPES = [
   'use-after-free',
   'null-deref',
   'hang',
+  'livelock',
   'event-loss',
   'event-duplicate',
   'event-reorder',
@@ -273,6 +294,8 @@ export interface RunHeader {
    */
   program?: number;
   tool: string;
+  /** The size bound the journal was written under, when it had one (a replay writes its journal the same way). */
+  journal?: { maxBytes: number; sampleAfter: number };
 }
 
 /** Last line of a complete journal. */

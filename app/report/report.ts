@@ -2,27 +2,52 @@
 // with their interleavings and kernel log, and the JSON summary embedded, so
 // it can be attached to a bug or archived by CI and read anywhere, offline.
 import type { Agreement } from '../analysis/agreement.js';
-import type { Journal } from '../journal/reader.js';
-import type { CheckResult, Finding, InterleavingStep, RunContext, RunSummary } from '../api/types.js';
+import { readJournal, type JournalInfo } from '../journal/reader.js';
+import type { CheckResult, Finding, InterleavingStep, RunContext, RunEvent, RunSummary } from '../api/types.js';
 import { RunSeries, formatCount, formatNs, levelColour, severityColour, LEVEL_NAMES } from '../api/series.js';
 import type { RunCounts } from '../api/tally.js';
 import { cliCommand } from '../api/command-line.js';
 import { esc, histogramChart, klogChart, timeChart } from './svg.js';
 
 export interface ReportInput {
-  journal: Journal;
+  /** What the journal holds; its events went into `series`. */
+  journal: JournalInfo;
+  series: RunSeries;
+  /** The target's context event from the journal, for a run without summary.json. */
+  journalContext?: Partial<RunContext>;
   summary: RunSummary | null;
   runId: string;
+}
+
+/** Reads a journal of any size into a report's series (constant memory: see api/series.ts), every line checked. */
+export async function reportFromJournal(path: string, summary: RunSummary | null, runId: string, signal?: { cancelled: boolean }): Promise<string> {
+  const series = new RunSeries();
+  const batch: RunEvent[] = [];
+  let from = 0;
+  let context: Partial<RunContext> | undefined;
+  const journal = await readJournal(
+    path,
+    (e) => {
+      if (e.kind === 'context' && !context) context = e.context;
+      batch.push(e);
+      if (batch.length >= 4096) {
+        series.feed(batch, from);
+        from += batch.length;
+        batch.length = 0;
+      }
+    },
+    signal ? { signal } : {},
+  );
+  series.feed(batch, from);
+  return buildReport({ journal, series, ...(context ? { journalContext: context } : {}), summary, runId });
 }
 
 const W = 880;
 const H = 220;
 const MAX_LOG_LINES = 3_000;
 
-export function buildReport({ journal, summary, runId }: ReportInput): string {
+export function buildReport({ journal, series, journalContext, summary, runId }: ReportInput): string {
   const h = journal.header;
-  const series = new RunSeries();
-  series.feed(journal.events);
   const tl = series.timeline();
   const verdict = summary?.verdict ?? (journal.trailer ? journal.trailer.verdict : 'incomplete');
   const findings = summary?.findings ?? series.findings;
@@ -55,7 +80,7 @@ export function buildReport({ journal, summary, runId }: ReportInput): string {
     .join('');
   // Counted by the same tally that wrote summary.json's counts, from the same events.
   const counts: RunCounts = series.tally.counts();
-  const context: RunContext | Partial<RunContext> | undefined = summary?.context ?? journalContext(journal);
+  const context: RunContext | Partial<RunContext> | undefined = summary?.context ?? journalContext;
   const budget = summary?.budget_ns ?? h.duration;
 
   const phases = series.phases.length
@@ -90,11 +115,14 @@ export function buildReport({ journal, summary, runId }: ReportInput): string {
 <tr><th>preset</th><td>${esc(h.preset)}${h.scenario.family ? ` (${esc(h.scenario.family)})` : ''}</td></tr>
 <tr><th>target</th><td>${esc(h.target)}</td></tr>
 ${h.target === 'sim' ? `<tr><th>kernel profile</th><td>${esc(h.scenario.suite ? 'per phase (suite)' : h.profile.join(', '))}</td></tr>` : ''}
-${contextRows(context)}
+${contextRows(context, !summary?.kernel)}
+${kernelRows(summary?.kernel)}
 <tr><th>seed / strategy</th><td>${h.seed} / ${esc(h.strategy)}</td></tr>
 <tr><th>status</th><td>${esc(summary ? `${summary.status}${summary.reason ? ` — ${summary.reason}` : ''}` : journal.truncated ? 'journal cut short (the writer died mid-line)' : 'no summary (the run did not finish)')}</td></tr>
 <tr><th>covered</th><td>${formatNs(elapsed)} of ${formatNs(budget)} budget${h.target === 'sim' ? ' (virtual time)' : ''}${summary ? ` in ${(summary.wall_ms / 1000).toFixed(1)} s of wall time` : ''}</td></tr>
 <tr><th>counts</th><td id="counts">${formatCount(counts.events)} events: <b>${formatCount(counts.operations)}</b> operations, <b>${formatCount(counts.failed)}</b> failed, <b>${formatCount(counts.xruns)}</b> xruns, <b>${formatCount(counts.findings)}</b> findings, ${formatCount(counts.klog_lines)} kernel log lines</td></tr>
+${journal.keep > 1 || journal.full ? `<tr><th>journal</th><td>${journal.keep > 1 ? `sampled past its size bound: down to 1 in ${formatCount(journal.keep)} successful operations kept, each standing for the ones left out (counts are exact; charts place them at the kept lines)` : ''}${journal.full ? `${journal.keep > 1 ? '; ' : ''}it filled up before the run ended: later events are in summary.json's counts only` : ''}</td></tr>` : ''}
+${!journal.trailer ? `<tr><th>journal end</th><td>${journal.truncated ? 'cut inside a line' : 'cut at a line boundary'}: the run's closing line is missing (a crash, a kill, a full disk); everything up to the cut is shown</td></tr>` : ''}
 <tr><th>repeat it</th><td><code>${esc(cliCommand(h, context?.machine?.hardware))}</code></td></tr>
 </table>
 <p class="desc">${esc(h.scenario.description.trim())}</p></header>
@@ -117,16 +145,11 @@ ${log}
 `;
 }
 
-/** A run without summary.json still has the target's context event in its journal. */
-function journalContext(j: Journal): Partial<RunContext> | undefined {
-  for (const e of j.events) if (e.kind === 'context') return e.context;
-  return undefined;
-}
-
-function contextRows(c: Partial<RunContext> | undefined): string {
+/** `kernelRow` false: summary.json's `kernel` says more about it (kernelRows). */
+function contextRows(c: Partial<RunContext> | undefined, kernelRow = true): string {
   if (!c) return '';
   const rows: string[] = [];
-  if (c.kernel) rows.push(`<tr><th>kernel</th><td>${esc(c.kernel.release)} (${esc(c.kernel.origin === 'distro' ? `distribution kernel${c.kernel.package ? `, ${c.kernel.package}` : ''}` : c.kernel.origin === 'user' ? 'your build' : c.kernel.origin)})${c.kernel.version ? ` <small>${esc(c.kernel.version)}</small>` : ''}</td></tr>`);
+  if (c.kernel && kernelRow) rows.push(`<tr><th>kernel</th><td>${esc(c.kernel.release)} (${esc(c.kernel.origin === 'distro' ? `distribution kernel${c.kernel.package ? `, ${c.kernel.package}` : ''}` : c.kernel.origin === 'user' ? 'your build' : c.kernel.origin)})${c.kernel.version ? ` <small>${esc(c.kernel.version)}</small>` : ''}</td></tr>`);
   if (c.machine) rows.push(`<tr><th>machine</th><td>QEMU${c.machine.qemu ? ` ${esc(c.machine.qemu)}` : ''}, ${c.machine.accel === 'tcg' ? 'TCG (software emulation)' : 'KVM'}, ${c.machine.cpus} vCPU, ${formatCount(c.machine.memory_mb)} MB; virtual hardware ${esc(c.machine.hardware.join(', '))}</td></tr>`);
   if (c.cards?.length) rows.push(`<tr><th>cards</th><td>${c.cards.map((x) => `${x.index} <b>${esc(x.id)}</b> ${esc(x.driver)} — ${esc(x.longname)}${c.modules?.find((m) => m.card === x.index) ? ` (${esc(c.modules.find((m) => m.card === x.index)!.module)})` : ''}`).join('<br>')}${c.alsa_version ? `<br><small>ALSA driver version ${esc(c.alsa_version)}</small>` : ''}</td></tr>`);
   if (c.host) rows.push(`<tr><th>host</th><td>${esc(c.host.hostname)}: ${esc(c.host.os ?? 'Linux')}, kernel ${esc(c.host.kernel)}, ${esc(c.host.arch)}, ${c.host.cpus} CPUs; Node ${esc(c.host.node)}</td></tr>`);
@@ -154,6 +177,34 @@ function streamsHtml(c: RunCounts): string {
   const devices = c.devices.map((d) => `<tr><td>${esc(d.device)}${d.card_name ? ` (${esc(d.card_name)})` : ''}</td><td>${esc(d.streams.join(', '))}</td><td class="n">${formatCount(d.operations)}</td><td class="n">${formatCount(d.failed)}</td><td class="n">${formatCount(d.xruns)}</td></tr>`).join('');
   return `<h2>Streams</h2><table id="streams"><tr><th>stream</th><th>device</th><th>rate</th><th>operations</th><th>failed</th><th>xruns</th><th>latency p50 / p99</th><th>hw_ptr rate</th></tr>${streams}</table>
 <h2>Devices</h2><table id="devices"><tr><th>PCM device</th><th>streams</th><th>operations</th><th>failed</th><th>xruns</th></tr>${devices}</table>`;
+}
+
+type Taint = NonNullable<NonNullable<RunSummary['kernel']>['taint_at_boot']>;
+
+function taintText(t: Taint | undefined): string {
+  if (!t) return 'unknown';
+  return t.value === 0 ? 'not tainted' : `${t.letters} (${t.value}): ${t.flags.map((f) => `${f.letter} ${f.meaning}`).join(', ')}`;
+}
+
+/** The real kernel a virtual-lab run ran on: version, module overlay (patches and their hashes), taint, memory debugging. */
+function kernelRows(k: RunSummary['kernel']): string {
+  if (!k) return '';
+  const o = k.overlay as
+    | { key: string; source_version: string; rebuilt: string[]; patches: { name: string; sha256: string }[]; extra_module_dirs: { dir: string; sha256: string }[]; modules: string[] }
+    | undefined;
+  const rows = [
+    `<tr><th>kernel</th><td>${esc(k.release)}${k.package ? ` (${esc(k.package)})` : ''}${k.source_version ? `, Debian source ${esc(k.source_version)}, upstream ${esc(k.upstream ?? '')}` : ''}${k.origin === 'user' ? ', the user\'s own build' : ''}</td></tr>`,
+    `<tr><th>memory debugging</th><td>${esc(k.memory_debug.on.join(' ') || 'off')}${k.memory_debug.unavailable.length ? ` <small>(not available: ${esc(k.memory_debug.unavailable.join('; '))})</small>` : ''}</td></tr>`,
+  ];
+  if (o) {
+    rows.push(
+      `<tr><th>module overlay</th><td>${esc(o.key)}: rebuilt ${esc([...o.rebuilt, ...o.extra_module_dirs.map((e) => `${e.dir} (sha256 ${e.sha256})`)].join(', '))} from linux-source ${esc(o.source_version)}` +
+        `${o.patches.length ? `<br>patches: ${o.patches.map((p) => `<code>${esc(p.name)}</code> sha256 <code>${esc(p.sha256)}</code>`).join('<br>')}` : '<br>no patches'}` +
+        `<br>modules loaded instead of the stock ones: ${esc(o.modules.join(', '))}</td></tr>`,
+    );
+  }
+  rows.push(`<tr><th>kernel taint</th><td>after boot: ${esc(taintText(k.taint_at_boot))}${k.taint_at_end ? `<br>after the run: ${esc(taintText(k.taint_at_end))}` : ''}</td></tr>`);
+  return rows.join('\n');
 }
 
 /** The oracle's verdict on the run (--oracle): the same scenario on the fixed model, compared. */

@@ -9,7 +9,7 @@ import type { DevicesResult, Finding, LabInfo, Method, Params, PushMessage, Repl
 import { ApiError, checkParams } from '../../app/api/validate.js';
 import { ProfileError, simProfile } from '../../app/targets/sim/options.js';
 import { PROGRAM_FORMAT } from '../../app/program/types.js';
-import { checkPreset, formatProblem } from '../../app/vocabulary/preset-file.js';
+import { formatProblem } from '../../app/vocabulary/preset-file.js';
 import type { Scenario } from '../../app/vocabulary/scenario.js';
 import { VERSION } from '../../app/version.js';
 import { RunManager } from '../workers/run-manager.js';
@@ -18,9 +18,15 @@ import { formatPath } from '../../app/vocabulary/schema.js';
 import { oracleRefusal } from '../../app/analysis/oracle.js';
 import { runTask } from '../workers/tasks.js';
 import { HardwareRefusal, hardwareFor } from '../../app/targets/hardware.js';
-import { profilePlaces } from '../../app/targets/profiles.js';
+import { profilePlaces, profileRefusal, vmProfilePatches } from '../../app/targets/profiles.js';
 import { PresetStore } from './presets.js';
 import { RunsStore } from './runs-store.js';
+import { QueryCancelled } from '../workers/journal-tasks.js';
+import { KernelMatrices } from './kernel-matrices.js';
+import { type ArchiveKernel, expandKernelList, isKernelList } from '../../app/vlab/archive.js';
+import { seriesOf } from '../../app/vlab/debian-version.js';
+import { VlabInputError } from '../../app/vlab/errors.js';
+import type { KernelsResult } from '../../app/api/types.js';
 
 /** Whoever is on the other end of a transport: a window or a WebSocket. */
 export interface Client {
@@ -59,6 +65,16 @@ export class LabService {
   private readonly subs = new Map<string, Subscription>();
   private nextSub = 1;
   private readonly devices = new Map<string, Promise<DevicesResult>>();
+  private readonly matrices = new KernelMatrices();
+  private kernels: Promise<KernelsResult> | undefined;
+  /** Per client: set when it goes away, so the journal queries it started stop (see journal-tasks.ts). */
+  private readonly gone = new WeakMap<Client, { cancelled: boolean }>();
+
+  private goneOf(c: Client): { cancelled: boolean } {
+    let g = this.gone.get(c);
+    if (!g) this.gone.set(c, (g = { cancelled: false }));
+    return g;
+  }
 
   constructor(readonly opts: LabServiceOptions) {
     this.presets = new PresetStore(opts.builtinPresetDir, opts.userPresetDir);
@@ -77,6 +93,7 @@ export class LabService {
   /** The client went away: its subscriptions end. */
   detach(client: Client): void {
     this.clients.delete(client);
+    this.goneOf(client).cancelled = true;
     for (const [id, s] of this.subs) if (s.client === client) this.endSub(id);
   }
 
@@ -113,7 +130,9 @@ export class LabService {
     },
     'lab.info': () => ({ version: VERSION, mode: this.opts.mode, runsDir: this.runs.dir, userPresetDir: this.opts.userPresetDir, builtinPresetDir: this.opts.builtinPresetDir }),
     'targets.list': async () => (await runTask({ kind: 'targets' }, this.opts.taskTimeoutMs ?? 60_000)).targets,
-    'devices.list': (p) => this.listDevices(p.target, p.refresh ?? false),
+    'devices.list': (p) => this.listDevices(p.target, p.refresh ?? false, p.vm),
+    'kernels.list': (p) => this.listKernels(p.refresh ?? false),
+    'matrix.get': (p) => this.matrices.get(p.id, this.runs.path(p.id)),
     'profiles.list': () =>
       profilePlaces(this.opts.builtinPresetDir).flatMap((p) =>
         p.name === 'fixed' ? [] : [{ name: p.name, seed: p.seed ?? '', summary: p.summary, finding: p.finding ?? '', where: { sim: p.sim, vm: 'patch' in p.vm ? `patch ${p.vm.patch}` : 'none' in p.vm ? `not available: ${p.vm.none}` : 'stock modules', local: 'none' in p.local ? `not available: ${p.local.none}` : 'as it is' } }],
@@ -128,7 +147,7 @@ export class LabService {
     'run.start': (p) => this.startRun(p),
     'run.stop': (p) => ({ stopping: this.manager.stop(p.runId) }),
     'run.abort': async (p) => ({ aborted: await this.manager.abort(p.runId) }),
-    'run.replay': (p) => this.replay(p),
+    'run.replay': (p, c) => this.replay(p, c),
     'runs.list': async () => {
       const live = new Set(this.manager.liveIds());
       return (await this.runs.list()).map((r) => (live.has(r.id) ? { ...r, state: 'running' as const } : r));
@@ -140,7 +159,7 @@ export class LabService {
       this.endSub(p.sub);
       return { ok: true };
     },
-    'runs.inflight': (p) => this.runs.inflight(p.runId, p.t, p.i),
+    'runs.inflight': (p, c) => this.runs.inflight(p.runId, p.t, p.i, this.goneOf(c)),
     'report.export': async (p) => {
       const dir = this.runs.path(p.runId);
       this.runs.journalPath(p.runId);
@@ -151,20 +170,34 @@ export class LabService {
     },
   };
 
-  private listDevices(target: string, refresh: boolean): Promise<DevicesResult> {
-    // Cached: listing a virtual lab's devices boots a guest.
-    let p = refresh ? undefined : this.devices.get(target);
+  private listDevices(target: string, refresh: boolean, vm?: Params<'devices.list'>['vm']): Promise<DevicesResult> {
+    // Cached: listing a virtual lab's devices boots a guest (per kernel and hardware).
+    const key = target === 'vm' && vm ? `${target} ${JSON.stringify(vm)}` : target;
+    if (target === 'vm' && vm?.kernelVersion && isKernelList(vm.kernelVersion)) throw new ApiError('bad-request', 'params.vm.kernelVersion: devices are listed for one kernel, not a matrix');
+    let p = refresh ? undefined : this.devices.get(key);
     if (!p) {
-      p = runTask({ kind: 'devices', target }, this.opts.taskTimeoutMs ?? 120_000).then((r) => r.devices);
-      this.devices.set(target, p);
-      p.catch(() => this.devices.delete(target));
+      p = runTask({ kind: 'devices', target, ...(target === 'vm' && vm ? { vm } : {}) }, this.opts.taskTimeoutMs ?? 120_000).then((r) => r.devices);
+      this.devices.set(key, p);
+      p.catch(() => this.devices.delete(key));
     }
     return p;
   }
 
+  /** The Debian kernels (apt-cache, about a second; remembered until asked to refresh). */
+  private listKernels(refresh: boolean): Promise<KernelsResult> {
+    if (refresh || !this.kernels) {
+      const p = runTask({ kind: 'kernels' }, 120_000).then((r) => r.kernels);
+      this.kernels = p;
+      p.catch(() => {
+        if (this.kernels === p) this.kernels = undefined;
+      });
+    }
+    return this.kernels;
+  }
+
   private scenarioFor(source: Params<'run.start'>['source']): Scenario {
     if ('preset' in source) return this.presets.scenario(source.preset);
-    const r = checkPreset(source.text, `${source.name}.yaml`);
+    const r = this.presets.check(source.text, `${source.name}.yaml`);
     if (!r.scenario) throw new ApiError('bad-request', `the preset does not validate:\n${r.problems.slice(0, 5).map(formatProblem).join('\n')}`);
     return r.scenario;
   }
@@ -178,14 +211,16 @@ export class LabService {
       if (e instanceof ProfileError) throw new ApiError('bad-request', `params.profile: ${e.message}`);
       throw e;
     }
-    if (target !== 'sim' && label.join(',') !== 'fixed') throw new ApiError('bad-request', `params.profile: ${label.join(',')} switches bugs of the simulated kernel; the ${target} target runs a real kernel, which has no such switches`);
+    // The same name means the same bug everywhere: on vm its patch in a module overlay, on this machine nothing.
+    const why = profileRefusal(label, target, this.opts.builtinPresetDir);
+    if (why) throw new ApiError('bad-request', `params.profile: ${why}`);
     return label;
   }
 
   /** The CLI's check, with the CLI's words: the target maps the preset's hardware, or the run is refused before it starts. */
-  private hardwareFor(scenario: Scenario, target: string): Scenario {
+  private hardwareFor(scenario: Scenario, target: string, hw?: readonly string[]): Scenario {
     try {
-      return hardwareFor(scenario, target, { related: this.presets.related(scenario) }).scenario;
+      return hardwareFor(scenario, target, { ...(hw?.length ? { hw } : {}), related: this.presets.related(scenario) }).scenario;
     } catch (e) {
       if (e instanceof HardwareRefusal) throw new ApiError('bad-request', e.message);
       throw e;
@@ -200,16 +235,51 @@ export class LabService {
       if (!r.thresholds) throw new ApiError('bad-request', `params.thresholds: ${r.problems.map((x) => `${x.path}: ${x.message}`).join('; ')}`);
       scenario = { ...scenario, expect: { ...scenario.expect, thresholds: r.thresholds } };
     }
+    if (p.vm && p.target !== 'vm') throw new ApiError('bad-request', `params.vm: virtual-lab settings only apply to target vm, not ${p.target}`);
+    const spec = p.vm?.kernelVersion;
+    if (spec && isKernelList(spec)) return this.startMatrix(scenario, p, spec);
     return this.launch(scenario, p);
   }
 
-  private async launch(given: Scenario, p: Omit<Params<'run.start'>, 'source'>, replay?: string): Promise<RunStarted> {
+  /** vm.kernelVersion names several kernels: one run per kernel, one after another, and a table of verdicts. */
+  private async startMatrix(scenario: Scenario, p: Params<'run.start'>, spec: string): Promise<RunStarted> {
+    if (p.oracle) throw new ApiError('bad-request', 'params.oracle: the oracle compares one run with the model; not with a kernel matrix');
+    const listing = await this.listKernels(false);
+    const known: ArchiveKernel[] = listing.kernels.map((k) => ({ package: k.package, release: k.release, version: k.version, sourceVersion: k.source_version, upstream: k.upstream, series: seriesOf(k.upstream) }));
+    let kernels: ArchiveKernel[];
+    try {
+      kernels = expandKernelList(spec, known);
+    } catch (e) {
+      if (e instanceof VlabInputError) throw new ApiError('bad-request', `params.vm.kernelVersion: ${e.message}`);
+      throw e;
+    }
+    this.manager.assertFree('vm');
+    const { id, dir } = createRunDir(this.runs.dir, scenario.name, 'vm-matrix');
+    return this.matrices.start(
+      id,
+      dir,
+      scenario.name,
+      p.seed,
+      kernels.map((k) => ({ version: k.version, package: k.package, source_version: k.sourceVersion, upstream: k.upstream })),
+      {
+        launch: (k) => this.launch(scenario, { ...p, vm: { ...p.vm, kernelVersion: k.version } }, undefined, k.version),
+        done: (runId) => this.manager.whenDone(runId),
+        changed: () => this.broadcast({ type: 'runs-changed' }),
+      },
+    );
+  }
+
+  /** `label`: a kernel matrix's kernel, in the run's directory name (one directory per run: createRunDir). */
+  private async launch(given: Scenario, p: Omit<Params<'run.start'>, 'source'>, replayJournal?: string, label?: string): Promise<RunStarted> {
     const profile = this.profileOf(p.profile, p.target);
-    const scenario = this.hardwareFor(given, p.target);
+    const scenario = this.hardwareFor(given, p.target, p.vm?.hw);
+    // A historic bug on the virtual lab is its patch, built into the boot's module overlay.
+    const patches = p.target === 'vm' ? vmProfilePatches(profile, this.opts.builtinPresetDir) : [];
+    const vm = patches.length ? { ...(p.vm ?? {}), patches: [...patches, ...(p.vm?.patches ?? [])] } : p.vm;
     const refusal = p.oracle ? oracleRefusal(scenario, p.target, profile) : null;
     if (refusal) throw new ApiError('bad-request', refusal);
     this.manager.assertFree(p.target);
-    const { id, dir } = createRunDir(this.runs.dir, scenario.name, p.target);
+    const { id, dir } = createRunDir(this.runs.dir, scenario.name, label ? `${p.target}_${label.replace(/[^A-Za-z0-9._-]/g, '_')}` : p.target);
     await this.manager.start(id, {
       kind: 'run',
       builtinPresetDir: this.opts.builtinPresetDir,
@@ -219,8 +289,9 @@ export class LabService {
       profile,
       seed: p.seed,
       ...(p.duration !== undefined ? { duration: p.duration } : {}),
-      ...(replay !== undefined ? { replay } : {}),
+      ...(replayJournal !== undefined ? { replayJournal } : {}),
       ...(p.oracle ? { oracle: true } : {}),
+      ...(vm ? { vm } : {}),
       outDir: dir,
     });
     return { runId: id, dir };
@@ -231,33 +302,23 @@ export class LabService {
    * scheduler decisions); a suite phase is re-run from its preset with the
    * run's seed and the phase's profile, which the simulator makes deterministic.
    */
-  private async replay(p: Params<'run.replay'>): Promise<ReplayStarted> {
+  private async replay(p: Params<'run.replay'>, c: Client): Promise<ReplayStarted> {
     const header = await this.runs.header(p.runId);
     if (!header) throw new ApiError('not-found', `run ${p.runId} has no header yet`);
     if (header.target !== 'sim') throw new ApiError('bad-request', `replay needs the simulated kernel; this run was on ${header.target}`);
-    let finding: Finding | undefined;
     // The phase a finding belongs to is the one running when it was reported
     // (by journal order: a phase starts at the very instant the last one stopped).
-    let current: { t: number; name: string; profile: string[] } | undefined;
-    let phase: typeof current;
-    let decisions = '';
-    await this.runs.stream(p.runId, {}, (_f, events: RunEvent[]) => {
-      for (const e of events) {
-        if (e.kind === 'finding' && !finding && e.finding.id === p.findingId && (p.t === undefined || e.finding.t === p.t)) {
-          finding = e.finding;
-          phase = current;
-        } else if (e.kind === 'phase') current = { t: e.t, name: e.name, profile: e.profile };
-        else if (e.kind === 'sched') decisions += e.decisions;
-      }
-    });
-    if (!finding) throw new ApiError('not-found', `run ${p.runId} has no finding ${p.findingId}`);
+    const place = await this.runs.finding(p.runId, p.findingId, p.t, this.goneOf(c));
+    if (!place) throw new ApiError('not-found', `run ${p.runId} has no finding ${p.findingId}`);
+    const { finding } = place;
     if (!header.scenario.suite) {
-      // A run from before resolved programs drew its arguments differently: its schedule cannot be followed.
+      // A run from before resolved programs drew its arguments differently: its schedule cannot
+      // be followed. Otherwise the run worker reads the recorded schedule from the journal as it goes.
       const exact = header.program === PROGRAM_FORMAT;
-      const started = await this.launch(header.scenario, { target: 'sim', profile: header.profile, seed: header.seed, duration: header.duration }, exact ? decisions : undefined);
+      const started = await this.launch(header.scenario, { target: 'sim', profile: header.profile, seed: header.seed, duration: header.duration }, exact ? this.runs.journalPath(p.runId) : undefined);
       return { ...started, mode: exact ? 'exact' : 'seed', expect: { type: finding.type, message: finding.message, t: finding.t } };
     }
-    const ph = phase as { t: number; name: string; profile: string[] } | undefined;
+    const ph = place.phase;
     if (!ph) throw new ApiError('not-found', `finding ${p.findingId} is not inside any phase of ${p.runId}`);
     const entry = header.scenario.suite.find((e) => e.preset === ph.name);
     const started = await this.startRun({ source: { preset: ph.name }, target: 'sim', profile: ph.profile, seed: header.seed, ...(entry?.duration !== undefined ? { duration: entry.duration } : {}) });
@@ -307,13 +368,13 @@ export class LabService {
       // A finished run: stream its journal, pausing while the client is behind.
       setImmediate(() => {
         void this.runs
-          .stream(runId, { from, signal: state }, async (f, _events, lines) => {
+          .stream(runId, { from, signal: state }, async (f, lines) => {
             while (client.backlog() > MAX_BACKLOG && !state.cancelled) await new Promise((r) => setTimeout(r, 20));
             if (!state.cancelled) client.pushEvents(id, runId, f, lines);
           })
           .then(
             async (r) => end(await this.runs.summary(runId), r.trailer, r.truncated),
-            (e: Error) => end(null, null, false, e.message),
+            (e: Error) => (e instanceof QueryCancelled ? undefined : end(null, null, false, e.message)),
           );
       });
     }

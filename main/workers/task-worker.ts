@@ -5,12 +5,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { writeFileSync, renameSync } from 'node:fs';
 import { targetFactory, targetIds } from '../../app/targets/registry.js';
 import { formatPcmList, formatSeqList } from '../../app/devices/format.js';
-import { readJournal } from '../../app/journal/reader.js';
-import { buildReport } from '../../app/report/report.js';
+import { reportFromJournal } from '../../app/report/report.js';
+import { readSummaryFile } from '../../app/journal/summary-file.js';
 import { compareMetrics } from '../../app/analysis/compare-metrics.js';
-import { summaryFromJournal } from '../../app/engine/summary-from-journal.js';
+import { summaryFromJournalFile } from '../../app/engine/summary-from-journal.js';
 import type { RunSummary, TargetInfo } from '../../app/api/types.js';
 import type { TaskJob, TaskResult, TaskWorkerMessage } from './messages.js';
+import { kernelListing } from '../../app/vlab/kernel-listing.js';
+import { prepareVm } from './vm-boot.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -33,10 +35,12 @@ async function run(): Promise<TaskResult> {
       }
       return { kind: 'targets', targets };
     }
+    case 'kernels':
+      return { kind: 'kernels', kernels: await kernelListing() };
     case 'devices': {
       const f = targetFactory(job.target);
       if (!f) throw Object.assign(new Error(`unknown target "${job.target}"`), { code: 'not-found' });
-      const t = f.create({});
+      const t = f.create(job.target === 'vm' && job.vm ? { boot: await prepareVm(job.vm) } : {});
       const a = await t.available();
       if (!a.ok) throw Object.assign(new Error(`target ${job.target} is not available: ${a.why ?? ''}`), { code: 'unavailable' });
       try {
@@ -48,18 +52,14 @@ async function run(): Promise<TaskResult> {
     }
     case 'compare': {
       // A run that never finished has no summary.json: its figures come from its journal.
-      const runs = job.runs.map(({ id, dir }) => {
-        const sfile = join(dir, 'summary.json');
-        const summary = existsSync(sfile) ? (JSON.parse(readFileSync(sfile, 'utf8')) as RunSummary) : summaryFromJournal(readJournal(join(dir, 'journal.jsonl')));
-        return { id, summary };
-      });
+      // summary.json is checked like a journal; one that is damaged is as good as none.
+      const runs: { id: string; summary: RunSummary }[] = [];
+      for (const { id, dir } of job.runs) runs.push({ id, summary: readSummaryFile(join(dir, 'summary.json')).summary ?? (await summaryFromJournalFile(join(dir, 'journal.jsonl'))) });
       return { kind: 'compare', comparison: compareMetrics(runs) };
     }
     case 'report': {
-      const journal = readJournal(join(job.runDir, 'journal.jsonl'));
-      const sfile = join(job.runDir, 'summary.json');
-      const summary = existsSync(sfile) ? (JSON.parse(readFileSync(sfile, 'utf8')) as RunSummary) : null;
-      const html = buildReport({ journal, summary, runId: job.runDir.split('/').pop() ?? '' });
+      const { summary } = readSummaryFile(join(job.runDir, 'summary.json'));
+      const html = await reportFromJournal(join(job.runDir, 'journal.jsonl'), summary, job.runDir.split('/').pop() ?? '');
       const tmp = `${job.outFile}.tmp`;
       writeFileSync(tmp, html);
       renameSync(tmp, job.outFile);
@@ -72,6 +72,6 @@ run().then(
   (result) => port.postMessage({ type: 'result', result } satisfies TaskWorkerMessage),
   (e: unknown) => {
     const code = (e as { code?: unknown }).code;
-    port.postMessage({ type: 'failed', message: e instanceof Error ? e.message : String(e), ...(code === 'not-found' || code === 'unavailable' ? { code } : {}) } satisfies TaskWorkerMessage);
+    port.postMessage({ type: 'failed', message: e instanceof Error ? e.message : String(e), ...(code === 'not-found' || code === 'unavailable' || code === 'bad-request' ? { code } : {}) } satisfies TaskWorkerMessage);
   },
 );

@@ -14,7 +14,7 @@ import { PcmState, Stream, snd_pcm_running } from '../../sim/pcm/pcm_types.js';
 import type { RefineOut } from '../../sim/pcm/pcm_native.js';
 import { SUBSCRIBERS, snd_seq_open } from '../../sim/seq/seq_clientmgr.js';
 import type { SeqEvent } from '../../sim/seq/seq_memory.js';
-import { simUsbAttach, simUsbDisconnect } from '../../sim/drivers/simusb.js';
+import { simUsbAttach, simUsbDisconnect, simUsbPlugged } from '../../sim/drivers/simusb.js';
 import type { Json, Program, ProgramStep, SeqAddress } from '../../program/types.js';
 import { type Granted, type RequestFacts, atPeriodFrame, preferences, swValue, transferFrames } from '../../program/resolve.js';
 import type { Handle, PcmHandle, SeqHandle } from './handles.js';
@@ -334,10 +334,15 @@ export const OP_IMPLS: Record<string, Impl> = {
     return { ret, data: { card: card.number } };
   },
   *'device.attach'(c, _s, a) {
+    // The machine has one hot-pluggable device: attach plugs it back in. A card
+    // that is there already (the one named, or the device while plugged) is busy.
     const existing = cardOf(c, a.card!);
-    if (existing && existing.hotplug) return { ret: -E.EBUSY, data: { card: existing.number } };
+    if (existing && !existing.shutdown) return { ret: -E.EBUSY, data: { card: existing.number, why: `card ${existing.id} is present` } };
+    const plugged = simUsbPlugged(c.k);
+    if (plugged) return { ret: -E.EBUSY, data: { card: plugged.number, why: `the USB device is plugged in as card ${plugged.number}` } };
     yield 'hub_event: new device';
     const card = simUsbAttach(c.k);
+    if (typeof card === 'number') return { ret: card, data: { why: 'no free sound card slot: the cards of earlier plug-ins are still held open' } };
     return { ret: 0, data: { card: card.number } };
   },
 
