@@ -181,7 +181,11 @@ export function checkHardware(scenario: Scenario, inv: Inventory, o: { related?:
   if (scenario.suite) return { ok: true, binding: {}, notes: [] };
   const needs = needsOf(scenario);
   const m = matchNeeds(needs, inv);
-  if (!m.missing.length) return { ok: true, binding: m.binding, notes: m.notes };
+  if (!m.missing.length) {
+    // Mapped onto cards of other names: a variant written for this hardware may drive it better.
+    const exact = Object.keys(m.binding).length ? (o.related ?? []).filter((v) => v.name !== scenario.name && v.scenario.variantOf === (scenario.variantOf ?? scenario.name) && (() => { const x = matchNeeds(needsOf(v.scenario), inv); return !x.missing.length && !Object.keys(x.binding).length; })()) : [];
+    return { ok: true, binding: m.binding, notes: [...m.notes, ...exact.map((v) => `variant ${v.name} is written for this hardware (stresslab run ${v.name} --target ${inv.target})`)] };
+  }
   const lines = [`${scenario.name} needs hardware that ${inv.label} does not have:`, ...m.missing.map((x) => `  ${x}`)];
   if (inv.target === 'vm') {
     const hints = vmHints(needs, o.hw ?? DEFAULT_HW);

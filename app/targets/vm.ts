@@ -63,6 +63,8 @@ const guestPaths = new WeakMap<Guest, Map<string, string>>();
 const STOPPED_BOOTING: RunOutcome = { status: 'stopped', elapsed: 0, reason: 'stopped while the guest booted' };
 /** Read once per guest: the kernel and cards do not change under a running guest. */
 const guestContexts = new WeakMap<Guest, TargetContext>();
+/** How long the agent may take to exit after its run before the guest is given up. */
+const AGENT_EXIT_MS = 15_000;
 
 /**
  * The agent's path as the guest sees it: normally its own path (the guest runs
@@ -117,7 +119,12 @@ export class VmTarget implements Target {
     if (!this.own) throw new TargetError('the virtual-lab guest given to this target is not running');
     // Bad boot options (an unknown piece of hardware, a missing kernel) are the
     // target's to report, with their own message, not an internal error.
-    this.booting ??= bootGuest({ ...(this.opts.boot ?? {}), signal: this.bootAbort.signal, ...(progress ? { progress } : {}) })
+    // oops=panic: an oops in process context kills only the faulting thread,
+    // and a lock it held leaves the run's other threads in the kernel for
+    // good (the agent can then neither finish nor exit). A panic ends the
+    // guest at once, with the report on the console, where the run reads it.
+    const boot = this.opts.boot ?? {};
+    this.booting ??= bootGuest({ ...boot, cmdline: [...(boot.cmdline ?? []), 'oops=panic'], signal: this.bootAbort.signal, ...(progress ? { progress } : {}) })
       .catch((e: unknown) => {
         throw e instanceof VlabInputError ? new TargetError(`virtual lab: ${e.message}`) : e;
       })
@@ -207,8 +214,15 @@ export class VmTarget implements Target {
       g.off('down', onDown);
       session.quit();
       const t = setTimeout(() => session.kill(), 3000);
-      await h.exit.catch(() => undefined);
+      const exited = await Promise.race([h.exit.then(() => true, () => true), new Promise<false>((res) => setTimeout(() => res(false), AGENT_EXIT_MS).unref())]);
       clearTimeout(t);
+      // An oops in process context kills the faulting thread where it stands;
+      // a lock it held keeps the other lanes in the kernel (D state) for good,
+      // and the agent can then never exit. This guest is of no further use.
+      if (!exited && g.alive && this.own) {
+        req.emit({ kind: 'note', t: 0, level: 'warn', text: `the agent did not exit within ${AGENT_EXIT_MS / 1000} s of the run's end (threads stuck in the kernel); the guest is shut down` });
+        await g.shutdown().catch(() => undefined);
+      }
       this.lastKernel = await kernelContextOf(g);
     }
   }
@@ -297,7 +311,8 @@ async function kernelContextOf(g: Guest): Promise<KernelContext> {
   const k = g.kernel;
   let end: KernelContext['taint_at_end'];
   if (g.alive) {
-    const r = await g.run('cat', ['/proc/sys/kernel/tainted'], { timeoutMs: 10_000 }).catch(() => undefined);
+    // bounded from here too: in a guest whose kernel oopsed, even a new process may never start
+    const r = await Promise.race([g.run('cat', ['/proc/sys/kernel/tainted'], { timeoutMs: 10_000 }).catch(() => undefined), new Promise<undefined>((res) => setTimeout(() => res(undefined), 12_000).unref())]);
     if (r?.code === 0 && /^\d+\s*$/.test(r.stdout)) end = decodeTaint(Number(r.stdout));
   }
   return {
@@ -338,7 +353,11 @@ async function guestKernelLog(g: Guest, emit: (e: RunEvent) => void): Promise<Ke
   let started = false;
   let lastUs = -1;
   const held: KmsgRecord[] = [];
+  /** Texts of the records stamped lastUs. */
+  const atLast = new Set<string>();
   const out = (r: { level: number; tsUs: number; text: string }) => {
+    if (r.tsUs > lastUs) atLast.clear();
+    if (r.tsUs >= lastUs) atLast.add(r.text);
     lastUs = Math.max(lastUs, r.tsUs);
     for (const e of align.push({ level: r.level, usec: r.tsUs, text: r.text })) emit(e);
   };
@@ -366,12 +385,20 @@ async function guestKernelLog(g: Guest, emit: (e: RunEvent) => void): Promise<Ke
       for (const r of held.splice(0)) out(r);
       for (const e of align.flush()) emit(e);
     },
-    /** The end of a panic is only on the console: add what the log channel did not deliver. */
+    /**
+     * The end of a panic is only on the console: add what the log channel did
+     * not deliver. The console's own lines carry the kernel's timestamps
+     * (GuestDown.text has them stripped), so they are read from there.
+     */
     panic(d) {
-      if (!d.text) return;
-      for (const line of d.text.split('\n')) {
+      // An oops stamps all its lines with one time, so the cut is by the
+      // channel's last record (and, at its time, the texts it delivered).
+      const after = lastUs;
+      const seen = new Set(atLast);
+      const raw = g.consoleTail(4000) || d.text || '';
+      for (const line of raw.split('\n')) {
         const c = parseConsoleLine(line);
-        if (c && c.usec > lastUs) out({ level: c.level, tsUs: c.usec, text: c.text });
+        if (c && (c.usec > after || (c.usec === after && !seen.has(c.text)))) out({ level: c.level, tsUs: c.usec, text: c.text });
       }
     },
   };

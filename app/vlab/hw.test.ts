@@ -34,8 +34,8 @@ describe('virtual hardware', () => {
   });
 
   it('hardware whose driver only an overlay has names its module directory, resolved from the project root', () => {
-    // today every entry is stock; a test driver (--hw dpcm) will set overlayModuleDir
-    expect(hwModuleDirs([...HW_NAMES])).toEqual([]);
+    expect(hwModuleDirs([...HW_NAMES])).toEqual([join(projectRoot(), 'native-bridge', 'kernel', 'snd-soc-stresslab-dpcm')]);
+    expect(hwModuleDirs(DEFAULT_HW)).toEqual([]);
     const saved = HW.dummy.overlayModuleDir;
     try {
       HW.dummy.overlayModuleDir = 'native-bridge/vlab/faults';

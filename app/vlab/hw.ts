@@ -3,10 +3,10 @@
 // the guest before the hardware counts as ready.
 import { VlabInputError } from './errors.js';
 
-export const HW_NAMES = ['dummy', 'aloop', 'seq-dummy', 'ac97', 'usb-audio', 'hda'] as const;
+export const HW_NAMES = ['dummy', 'aloop', 'seq-dummy', 'ac97', 'usb-audio', 'hda', 'dpcm'] as const;
 export type HwName = (typeof HW_NAMES)[number];
 
-/** Everything that boots and plays under software emulation here: all of it. */
+/** What a run gets unless it asks: everything emulated or in the kernel (dpcm needs a module built first). */
 export const DEFAULT_HW: HwName[] = ['dummy', 'aloop', 'seq-dummy', 'ac97', 'usb-audio', 'hda'];
 
 export interface ModuleLoad {
@@ -105,6 +105,18 @@ export const HW: Record<HwName, HwSpec> = {
     cardModule: 'snd-hda-intel',
     waitFor: ['/proc/asound/Intel'],
     cardIds: ['Intel'],
+  },
+  dpcm: {
+    name: 'dpcm',
+    summary: 'StressDPCM: an ASoC card with a DPCM front end, two back ends behind DAPM switches and an hrtimer period interrupt (a test driver, built for the booted kernel)',
+    qemuArgs: [],
+    modules: [{ name: 'snd-soc-stresslab-dpcm' }],
+    // No cardModule: the driver has no index parameter (an ASoC card takes the next free number).
+    waitFor: ['/proc/asound/StressDPCM'],
+    cardIds: ['StressDPCM'],
+    // No virtual hardware has an ASoC DPCM path, so the card is this driver,
+    // built against the booted kernel's headers into the module overlay.
+    overlayModuleDir: 'native-bridge/kernel/snd-soc-stresslab-dpcm',
   },
 };
 
