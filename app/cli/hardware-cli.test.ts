@@ -24,7 +24,7 @@ describe('hardware needs on the command line', () => {
     const out = join(tmp, 'dpcm-vm');
     const r = cli('run', 'dpcm-route-change', '--target', 'vm', '--out', out);
     expect(r.code, r.err).toBe(2);
-    expect(r.err).toMatch(/stresslab run: dpcm-route-change needs hardware that the virtual lab with --hw dummy,aloop,seq-dummy,ac97,usb-audio,hda does not have:\n {2}card "SimSoC" \(soc-dpcm; playback; controls "Speaker Switch", "Headphone Switch"\): no soc-dpcm card\n/);
+    expect(r.err).toMatch(/stresslab run: dpcm-route-change needs hardware that the virtual lab with --hw dummy,aloop,seq-dummy,ac97,usb-audio,hda does not have:\n {2}card "SimSoC" \(soc-dpcm; playback; controls "Speaker Switch", "Headphone Switch"\): no soc-dpcm card\n {2}the virtual lab has it with --hw dummy,aloop,seq-dummy,ac97,usb-audio,hda,dpcm\n/);
     expect(r.err).toMatch(/a variant that runs on vm: dpcm-route-change-ac97/);
     expect(existsSync(out)).toBe(false);
   });

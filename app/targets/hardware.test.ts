@@ -120,13 +120,21 @@ describe('mapping needs onto a target', () => {
     expect(r.refusal).toMatch(/^dpcm-route-change needs hardware that the virtual lab with --hw dummy,aloop,seq-dummy,ac97,usb-audio,hda does not have:/);
     expect(r.refusal).toMatch(/card "SimSoC" \(soc-dpcm; playback; controls "Speaker Switch", "Headphone Switch"\): no soc-dpcm card/);
     expect(r.refusal).toMatch(/a variant that runs on vm: dpcm-route-change-ac97 \(stresslab run dpcm-route-change-ac97 --target vm\)/);
+    // the StressDPCM test card has what it needs
+    expect(r.refusal).toMatch(/the virtual lab has it with --hw dummy,aloop,seq-dummy,ac97,usb-audio,hda,dpcm/);
+  });
+
+  it('dpcm-route-change with --hw dpcm maps the SoC card onto StressDPCM, and names the variant written for it', () => {
+    const r = checkHardware(sc('dpcm-route-change'), vmInventory(['dpcm']), { hw: ['dpcm'], related: lib.related(sc('dpcm-route-change')) });
+    expect(r).toMatchObject({ ok: true, binding: { SimSoC: 'StressDPCM' } });
+    expect(r.notes).toEqual(['card "SimSoC" is mapped to StressDPCM (soc-dpcm)', 'variant dpcm-route-change-stressdpcm is written for this hardware (stresslab run dpcm-route-change-stressdpcm --target vm)']);
   });
 
   it('detach-while-open on the virtual lab: the USB card there plays only and has other controls, so it is refused for the usb variant', () => {
     const r = checkHardware(sc('detach-while-open'), vm, { related: lib.related(sc('detach-while-open')) });
     expect(r.ok).toBe(false);
     expect(r.refusal).toMatch(/card "SimUSB" \(usb; playback\+capture; controls "PCM Playback Volume"\): no card of that name, and the usb card Audio has no capture stream/);
-    expect(r.refusal).toMatch(/a variant that runs on vm: detach-while-open-usb/);
+    expect(r.refusal).toMatch(/variants that run on vm: detach-while-open-dummy, detach-while-open-usb \(stresslab run detach-while-open-dummy --target vm\)/);
   });
 
   it('a lab booted without the hardware names the --hw that has it', () => {

@@ -6,7 +6,7 @@
 // about a second) and remembered in the cache.
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { TargetError } from '../targets/target.js';
+import { TargetError } from '../errors.js';
 import { compareDebianVersions, seriesOf, upstreamOf } from './debian-version.js';
 import { VlabInputError } from './errors.js';
 import { runHost } from './exec-host.js';

@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { TargetError } from '../targets/target.js';
+import { TargetError } from '../errors.js';
 import { type KernelArchive, kernelArchive } from './archive.js';
 import { compareDebianVersions, seriesOf, upstreamOf } from './debian-version.js';
 import { runHost } from './exec-host.js';

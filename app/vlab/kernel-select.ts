@@ -2,7 +2,7 @@
 // images plus whatever is cached (so a cached kernel still boots offline),
 // resolved to one linux-image package, then fetched and cached like the
 // default kernel (kernel-cache.ts).
-import { TargetError } from '../targets/target.js';
+import { TargetError } from '../errors.js';
 import { type ArchiveKernel, archiveKernel, expandKernelList, findKernel, type KernelArchive, kernelArchive, sortKernels } from './archive.js';
 import { type CacheLog, cachedKernels, type CachedKernel, distroKernel, type KernelSpec } from './kernel-cache.js';
 

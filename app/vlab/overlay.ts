@@ -18,7 +18,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, r
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { execFile } from 'node:child_process';
-import { TargetError } from '../targets/target.js';
+import { TargetError } from '../errors.js';
 import { seriesOf, upstreamOf } from './debian-version.js';
 import { kernelHeaders, kernelSource, makeStage } from './kbuild-cache.js';
 import type { CacheLog } from './kernel-cache.js';
