@@ -44,7 +44,7 @@ describe('hardware needs on the command line', () => {
     expect(no.code).toBe(2);
     expect(no.err).toMatch(/card "I82801AAICH" \(pcm; playback\+capture; controls "Capture Source", "Master Playback Switch"\): no card of that name/);
     expect(no.err).toMatch(/the virtual lab has it: --target vm/);
-    expect(no.err).toMatch(/a variant that runs on sim: dpcm-route-change \(stresslab run dpcm-route-change --target sim\)/);
+    expect(no.err).toMatch(/variants that run on sim: dpcm-route-change, dpcm-route-change-stressdpcm \(stresslab run dpcm-route-change --target sim\)/);
   });
 
   it('presets: each variant under its family with what every preset needs', () => {
