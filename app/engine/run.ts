@@ -64,6 +64,8 @@ export interface RunSummary {
   wall_limit_ms?: number;
   findings: Finding[];
   finding_counts: Record<string, number>;
+  /** Distinct findings: each signature (app/analysis/signature.ts) with the ids of the findings that have it. */
+  signatures: Record<string, string[]>;
   metrics: Record<string, unknown>;
   phases?: PhaseSummary[];
   journal?: string;
@@ -290,6 +292,7 @@ export class RunHandle {
             const il = entry.target.explain?.(f);
             if (il) f.interleaving = il.map((s) => ({ ...s, t: s.t + offset }));
           }
+          f.involved ??= involvedLanes(f);
           findings.push(f);
           allFindings.push(f);
           this.findings.push(f);
@@ -380,6 +383,8 @@ export class RunHandle {
     } catch {
       // a target that cannot say which kernel it ran is still a run
     }
+    const signatures: Record<string, string[]> = {};
+    for (const f of allFindings) (signatures[f.signature ?? f.type] ??= []).push(f.id);
     const summary: RunSummary = {
       verdict,
       preset: sc.name,
@@ -396,6 +401,7 @@ export class RunHandle {
       wall_limit_ms: st.wallLimitMs,
       findings: allFindings,
       finding_counts: counts,
+      signatures,
       metrics: analyses.length === 1 ? analyses[0]!.summary(st.offset) : Object.fromEntries(analyses.map((a, i) => [phases[i]?.name ?? String(i), a.summary(phases[i]?.elapsed ?? 0)])),
       ...(sc.suite ? { phases } : {}),
       ...(spec.outDir ? { journal: 'journal.jsonl' } : {}),
@@ -426,6 +432,13 @@ export class RunHandle {
     if (s.suite) throw new TargetError(`suite ${this.spec.scenario.name} includes another suite (${name}); suites do not nest`);
     return s;
   }
+}
+
+/** The lanes a finding names (the one it is about first), when its source did not say which tasks were involved. */
+function involvedLanes(f: Finding): string[] | undefined {
+  const lanes = Array.isArray(f.evidence?.lanes) ? (f.evidence.lanes as unknown[]).filter((x): x is string => typeof x === 'string') : [];
+  const all = [...new Set([...(f.lane ? [f.lane] : []), ...lanes])];
+  return all.length ? all : undefined;
 }
 
 function shift(e: RunEvent, offset: number): RunEvent {

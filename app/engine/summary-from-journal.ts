@@ -34,6 +34,8 @@ function feed(m: MetricsAggregator, findings: Finding[], e: RunEvent): void {
 function summaryOf(j: JournalInfo, m: MetricsAggregator, findings: Finding[]): RunSummary {
   const counts: Record<string, number> = {};
   for (const f of findings) counts[f.type] = (counts[f.type] ?? 0) + 1;
+  const signatures: Record<string, string[]> = {};
+  for (const f of findings) (signatures[f.signature ?? f.type] ??= []).push(f.id);
   const h = j.header;
   const elapsed = j.trailer?.t ?? m.tally.lastT;
   return {
@@ -50,6 +52,7 @@ function summaryOf(j: JournalInfo, m: MetricsAggregator, findings: Finding[]): R
     wall_ms: 0,
     findings,
     finding_counts: counts,
+    signatures,
     metrics: m.summary(elapsed),
     counts: m.tally.counts(),
   };

@@ -65,6 +65,8 @@ export interface KlogEvent {
   source: KlogSource;
   /** Simulated kernel only: the scheduling steps that led here. */
   trace?: InterleavingStep[];
+  /** Simulated kernel only: the tasks the report is about, the faulting one first (Finding.involved). */
+  involved?: string[];
 }
 
 export interface MetricEvent {
@@ -273,6 +275,18 @@ export interface Finding {
   inflight?: InFlight[];
   /** Simulated kernel: the interleaving that produced it. */
   interleaving?: InterleavingStep[];
+  /**
+   * Tasks the finding is about (the faulting one first, then those that freed
+   * or allocated what it touched, or the lanes whose calls collided): the
+   * interleaving's "involved tasks only" view shows their steps.
+   */
+  involved?: string[];
+  /**
+   * Type and the top frames of the failing code, offsets stripped
+   * (app/analysis/signature.ts): the same bug has the same signature across
+   * seeds, runs and kernels.
+   */
+  signature?: string;
 }
 
 /** First line of a journal. Holds everything needed to replay a sim run. */

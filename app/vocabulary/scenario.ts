@@ -531,3 +531,5 @@ export function overrideThresholds(base: Thresholds, raw: Record<string, string 
   const thresholds = thresholdsSchema.check(merged, ['expect', 'thresholds'], issues) as Thresholds | undefined;
   return issues.length || !thresholds ? { issues } : { thresholds, issues };
 }
+/** The preset file's schemas, for the generated reference (app/reference/vocabulary.ts). */
+export const PRESET_SCHEMAS = { preset: topLevel, lane: laneSchema, expect: expectSchema } as const;

@@ -20,6 +20,10 @@ export type Schema<T> = {
    * scenario; encoding it lets the same validator that checks presets check it.
    */
   encode?(value: T): unknown;
+  /** A map's keys (obj): what the generated reference (docs/vocabulary.md) lists. */
+  readonly fields?: { required: Record<string, Schema<unknown>>; optional: Record<string, Schema<unknown>> };
+  /** A list's items. */
+  readonly item?: Schema<unknown>;
 };
 
 /** A schema's encode, or the identity. */
@@ -125,6 +129,7 @@ export function list<T>(item: Schema<T>, opts: { min?: number; max?: number } = 
   const expected = `a list of ${item.expected}${opts.min ? ` (at least ${opts.min})` : ''}`;
   return {
     expected,
+    item: item as Schema<unknown>,
     check(v, path, issues) {
       if (!Array.isArray(v)) return fail(issues, path, expected, v);
       if (opts.min !== undefined && v.length < opts.min) {
@@ -169,6 +174,7 @@ export function obj<R extends Shape, O extends Shape = Record<never, never>>(
   const expected = `${what} with ${Object.keys(required).length ? `keys ${Object.keys(required).join(', ')}` : 'optional keys ' + keys.join(', ')}`;
   return {
     expected,
+    fields: { required, optional: (optional ?? {}) as Shape },
     check(v, path, issues) {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(issues, path, expected, v);
       const rec = v as Record<string, unknown>;

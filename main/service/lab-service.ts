@@ -168,6 +168,13 @@ export class LabService {
       const r = await runTask({ kind: 'report', runDir: dir, outFile }, 120_000);
       return { file: outFile, name: `stresslab-report_${p.runId}.html`, html: r.html };
     },
+    'repro.export': async (p) => {
+      const dir = this.runs.path(p.runId);
+      this.runs.journalPath(p.runId);
+      if (this.manager.isLive(p.runId)) throw new ApiError('conflict', 'the run is still going; export its reproducer when it has finished');
+      const r = await runTask({ kind: 'repro', runDir: dir, ...(p.findingId ? { findingId: p.findingId } : {}), ...(p.t !== undefined ? { t: p.t } : {}) }, 60_000);
+      return r.repro;
+    },
   };
 
   private listDevices(target: string, refresh: boolean, vm?: Params<'devices.list'>['vm']): Promise<DevicesResult> {

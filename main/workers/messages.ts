@@ -2,7 +2,7 @@
 // heavy or possibly slow work (runs, target probes, reports). Both sides are
 // ours, but a worker that dies mid-message must never confuse the main side,
 // so the main side checks the shape of what it receives.
-import type { DevicesResult, KernelsResult, MetricsComparison, RunSummary, TargetInfo, VmSettings } from '../../app/api/types.js';
+import type { DevicesResult, KernelsResult, MetricsComparison, ReproResult, RunSummary, TargetInfo, VmSettings } from '../../app/api/types.js';
 import type { Scenario } from '../../app/vocabulary/scenario.js';
 
 export interface RunJob {
@@ -32,14 +32,16 @@ export type TaskJob =
   | { kind: 'devices'; target: string; vm?: VmSettings }
   | { kind: 'kernels' }
   | { kind: 'report'; runDir: string; outFile: string }
-  | { kind: 'compare'; runs: { id: string; dir: string }[] };
+  | { kind: 'compare'; runs: { id: string; dir: string }[] }
+  | { kind: 'repro'; runDir: string; findingId?: string; t?: number };
 
 export type TaskResult =
   | { kind: 'targets'; targets: TargetInfo[] }
   | { kind: 'devices'; devices: DevicesResult }
   | { kind: 'kernels'; kernels: KernelsResult }
   | { kind: 'report'; html: string }
-  | { kind: 'compare'; comparison: MetricsComparison };
+  | { kind: 'compare'; comparison: MetricsComparison }
+  | { kind: 'repro'; repro: ReproResult };
 
 /** main → run worker. abort: kill the target's children now (the main thread terminates the worker if it does not answer). */
 export type RunControl = { type: 'stop'; reason: string } | { type: 'abort'; reason: string };

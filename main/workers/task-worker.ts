@@ -13,6 +13,9 @@ import type { RunSummary, TargetInfo } from '../../app/api/types.js';
 import type { TaskJob, TaskResult, TaskWorkerMessage } from './messages.js';
 import { kernelListing } from '../../app/vlab/kernel-listing.js';
 import { prepareVm } from './vm-boot.js';
+import { reproFile, reproFromRun } from '../../app/repro/source.js';
+import { ReproError } from '../../app/repro/repro.js';
+import { loadRun } from '../../app/repro/run-files.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -64,6 +67,16 @@ async function run(): Promise<TaskResult> {
       writeFileSync(tmp, html);
       renameSync(tmp, job.outFile);
       return { kind: 'report', html };
+    }
+    case 'repro': {
+      try {
+        const c = reproFromRun(await loadRun(join(job.runDir, 'journal.jsonl')), job.findingId, job.t);
+        const f = reproFile(c);
+        return { kind: 'repro', repro: { name: f.name, text: f.text, ...(c.finding ? { finding: { id: c.finding.id, type: c.finding.type, ...(c.finding.signature ? { signature: c.finding.signature } : {}) } } : {}) } };
+      } catch (e) {
+        if (e instanceof ReproError) throw Object.assign(new Error(e.message), { code: 'bad-request' });
+        throw e;
+      }
     }
   }
 }

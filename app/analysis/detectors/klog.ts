@@ -68,7 +68,7 @@ export class KlogDetector implements Detector {
       out.push(...this.close());
       if (!this.ignore.some((re) => re.test(text))) {
         this.open = { header, first: this.pendingSeparator ?? e, lines: this.pendingSeparator ? [this.pendingSeparator.text, text] : [text], lastT: e.t, finding: null };
-        if (!this.open.first.trace && e.trace) this.open.first = { ...this.open.first, trace: e.trace };
+        if (!this.open.first.trace && e.trace) this.open.first = { ...this.open.first, trace: e.trace, ...(e.involved ? { involved: e.involved } : {}) };
       }
       this.pendingSeparator = null;
       return out;
@@ -138,6 +138,7 @@ export class KlogDetector implements Detector {
       evidence: { source: o.first.source, ...(o.first.ktime !== undefined ? { ktime: o.first.ktime } : {}), function: h.where || undefined },
       inflight: this.ctx.inflightAt(o.first.t),
       ...(o.first.trace ? { interleaving: o.first.trace } : {}),
+      ...(o.first.involved ? { involved: o.first.involved } : {}),
     });
     return [f];
   }

@@ -6,8 +6,10 @@ import { devicesCommand } from './devices.js';
 import { vmCommand } from './vm.js';
 import { compareCommand } from './compare.js';
 import { kernelsCommand } from './kernels.js';
+import { reproCommand } from './repro.js';
+import { minimizeCommand } from './minimize.js';
 
 /** Every command the lab core offers. main/ adds serve and start. */
 export function appCommands(): Command[] {
-  return [runCommand, presetsCommand, profilesCommand, replayCommand, compareCommand, validateCommand, opsCommand, devicesCommand(), vmCommand(), kernelsCommand()];
+  return [runCommand, presetsCommand, profilesCommand, replayCommand, reproCommand, minimizeCommand, compareCommand, validateCommand, opsCommand, devicesCommand(), vmCommand(), kernelsCommand()];
 }

@@ -67,11 +67,33 @@ function* closeHandle(c: OpContext, index: number): KGen<number> {
   return yield* sysClose(c.k, h.file);
 }
 
+/** The kernel function each PCM ioctl command runs, below snd_pcm_ioctl → snd_pcm_common_ioctl (sound/core/pcm_native.c). */
+const IOCTL_FN: Record<string, readonly string[]> = {
+  hw_refine: ['snd_pcm_hw_refine_user'],
+  hw_params: ['snd_pcm_hw_params_user', 'snd_pcm_hw_params'],
+  hw_free: ['snd_pcm_hw_free'],
+  sw_params: ['snd_pcm_sw_params_user', 'snd_pcm_sw_params'],
+  prepare: ['snd_pcm_prepare'],
+  start: ['snd_pcm_start_lock_irq'],
+  drop: ['snd_pcm_drop'],
+  drain: ['snd_pcm_drain'],
+  pause: ['snd_pcm_pause'],
+  status: ['snd_pcm_status_user64', 'snd_pcm_status64', 'snd_pcm_update_hw_ptr'],
+  writei: ['snd_pcm_xferi_frames_ioctl', '__snd_pcm_lib_xfer'],
+  readi: ['snd_pcm_xferi_frames_ioctl', '__snd_pcm_lib_xfer'],
+};
+
 function* pcmIoctl(c: OpContext, h: PcmHandle, cmd: string, arg?: unknown): KGen<{ ret: number; out: Record<string, unknown> }> {
   const r: Req = { cmd, arg, out: {} };
   // sysIoctl(), inlined: this is the path every PCM op takes.
   fget(h.file);
-  const ret = yield* h.file.fop.ioctl(c.k, h.file, r);
+  const mark = c.k.enter('snd_pcm_ioctl', 'snd_pcm_common_ioctl', ...(IOCTL_FN[cmd] ?? []));
+  let ret: number;
+  try {
+    ret = yield* h.file.fop.ioctl(c.k, h.file, r);
+  } finally {
+    c.k.leave(mark);
+  }
   yield* fput(c.k, h.file);
   return { ret, out: r.out! };
 }
@@ -101,7 +123,13 @@ function* xfer(c: OpContext, s: ProgramStep, a: Args, cmd: 'writei' | 'readi'): 
   if (!h) return EBADF;
   const frames = transferFrames(a, c.granted[s.handle] ?? null);
   fget(h.file);
-  const ret = yield* h.file.fop.ioctl(c.k, h.file, { cmd, arg: frames });
+  const mark = c.k.enter('snd_pcm_ioctl', 'snd_pcm_common_ioctl', ...IOCTL_FN[cmd]!);
+  let ret: number;
+  try {
+    ret = yield* h.file.fop.ioctl(c.k, h.file, { cmd, arg: frames });
+  } finally {
+    c.k.leave(mark);
+  }
   yield* fput(c.k, h.file);
   return { ret, data: { requested: frames }, facts: { frames } };
 }

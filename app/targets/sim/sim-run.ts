@@ -70,6 +70,9 @@ interface Barrier {
   wq: WaitQueue;
 }
 
+/** Functions in the scheduler's text section: /proc/<tid>/wchan never names them. */
+const SCHED_FUNCTIONS = /^(__schedule|schedule\w*|io_schedule\w*|preempt_schedule\w*)$/;
+
 export class SimRun {
   readonly m: Machine;
   /** Time user space spends between calls: the simulator's, not the program's (lane draws stay the agent's). */
@@ -102,7 +105,7 @@ export class SimRun {
       depth: o.depth,
       ...(o.replay ? { replay: o.replay, replayOf: o.strategy } : {}),
       ...(o.quantum ? { quantum: o.quantum } : {}),
-      klog: (l) => o.emit({ kind: 'klog', t: l.t, level: l.level, text: l.text, ktime: l.ktime, source: 'sim', ...(l.trace ? { trace: l.trace } : {}) }),
+      klog: (l) => o.emit({ kind: 'klog', t: l.t, level: l.level, text: l.text, ktime: l.ktime, source: 'sim', ...(l.trace ? { trace: l.trace } : {}), ...(l.involved ? { involved: l.involved } : {}) }),
       ...(o.oracle ? { oracle: o.oracle } : {}),
     });
     this.env = new Rng(p.seed, 3);
@@ -395,7 +398,9 @@ export class SimRun {
 
   private taskInfo(t: Task) {
     const state = t.done ? 'Z' : t.spinning ? 'R' : t.state;
-    return { taskState: state, wchan: t.stack[0] ?? (t.state === 'S' ? 'do_nanosleep' : '0'), stack: [...t.stack] };
+    // wchan is the first function that is not the scheduler's own (get_wchan() skips in_sched_functions)
+    const wchan = t.stack.find((f) => !SCHED_FUNCTIONS.test(f)) ?? t.stack[0];
+    return { taskState: state, wchan: wchan ?? (t.state === 'S' ? 'do_nanosleep' : '0'), stack: [...t.stack] };
   }
 
   private watchdog(): void {
