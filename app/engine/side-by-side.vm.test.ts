@@ -32,9 +32,14 @@ describe('simulation and reality side by side in the virtual lab', { timeout: 1_
     expect(s.oracle!.against).toBe('sim (profile pcm-no-sync-stop)');
     const g = s.oracle!.agreement!;
     expect(g.labels).toEqual({ a: 'vm (pcm-no-sync-stop)', b: 'model (pcm-no-sync-stop)' });
-    // the model finds its bug on every seed; the report names what the real kernel did beside it
+    // The model finds its bug on every seed; beside it, whatever the real kernel
+    // did, named by type and function. Whether the real kernel reproduces the
+    // bug on one seed is the families' test (families.vm.test.ts) and bench;
+    // here the comparison must say what each side found and judge by it.
     expect(g.b?.type).toBe('null-deref');
-    expect(r.stdout).toMatch(/simulation and reality: /);
-    if (g.a) expect(g.checks.find((c) => c.what === 'type')!.result, g.text).toBe('same');
+    expect(g.b?.function).toBe('snd_pcm_period_elapsed');
+    expect(r.stdout).toMatch(/simulation and reality: (agree|partly agree|disagree)/);
+    if (!g.a) expect(g.verdict).toBe('disagree');
+    else expect(g.verdict === 'disagree', g.text).toBe(g.checks.find((c) => c.what === 'type')!.result === 'different');
   });
 });
