@@ -194,7 +194,11 @@ export function checkHardware(scenario: Scenario, inv: Inventory, o: { related?:
     const vm = matchNeeds(needs, vmInventory(vmHwNames()));
     if (!vm.missing.length) lines.push(`  the virtual lab has it: --target vm${vmHints(needs, DEFAULT_HW).length ? ` --hw ${[...DEFAULT_HW, ...vmHints(needs, DEFAULT_HW)].join(',')}` : ''}`);
   }
-  const fits = (o.related ?? []).filter((v) => v.name !== scenario.name && !matchNeeds(needsOf(v.scenario), inv).missing.length);
+  // Those that run on this hardware as written first, then those mapped onto it.
+  const fits = (o.related ?? [])
+    .map((v) => ({ ...v, m: matchNeeds(needsOf(v.scenario), inv) }))
+    .filter((v) => v.name !== scenario.name && !v.m.missing.length)
+    .sort((x, y) => Object.keys(x.m.binding).length - Object.keys(y.m.binding).length);
   if (fits.length) lines.push(`  ${fits.length > 1 ? 'variants that run' : 'a variant that runs'} on ${inv.target}: ${fits.map((v) => v.name).join(', ')} (stresslab run ${fits[0]!.name} --target ${inv.target})`);
   else if (inv.target === 'vm') {
     const elsewhere = (o.related ?? []).filter((v) => v.name !== scenario.name).map((v) => ({ v, hw: vmHints(needsOf(v.scenario), o.hw ?? DEFAULT_HW) })).filter((x) => x.hw.length && !matchNeeds(needsOf(x.v.scenario), vmInventory([...(o.hw ?? DEFAULT_HW), ...x.hw])).missing.length);

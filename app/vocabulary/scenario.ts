@@ -476,6 +476,14 @@ export function presetOf(sc: Scenario): Record<string, unknown> {
     if (sc.sim.depth !== undefined) sim.depth = sc.sim.depth;
     if (sc.sim.quantum !== undefined) sim.quantum = encodeWith(duration(), sc.sim.quantum);
     if (Object.keys(sim).length) out.sim = sim;
+    if (sc.requires) {
+      const r = sc.requires;
+      out.requires = {
+        cards: r.cards.map((c) => ({ card: c.card, kind: c.kind, ...(c.streams.length ? { streams: c.streams } : {}), ...(c.subdevices !== undefined ? { subdevices: c.subdevices } : {}), ...(c.controls.length ? { controls: c.controls } : {}) })),
+        ...(r.sequencer ? { sequencer: r.sequencer.ports.length ? { ports: r.sequencer.ports } : true } : {}),
+      };
+    }
+    if (sc.variantOf) out.variant_of = sc.variantOf;
   }
   if (sc.journal) out.journal = { max_size: `${sc.journal.maxBytes}B`, sample_after: `${sc.journal.sampleAfter}B` };
   return out;
