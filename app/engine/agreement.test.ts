@@ -11,8 +11,7 @@ import { startRun } from './run.js';
 import { oracleText, recordOracle, runOracle, watchForOracle } from './oracle-run.js';
 import { SimTarget } from '../targets/sim/sim-target.js';
 import { compareFindings, digest, functionName } from '../analysis/agreement.js';
-import { buildReport } from '../report/report.js';
-import { readJournal } from '../journal/reader.js';
+import { reportFromJournal } from '../report/report.js';
 import type { Finding } from '../events/types.js';
 
 const lib = new PresetLibrary();
@@ -62,7 +61,7 @@ describe('simulation and reality side by side (sim against sim)', () => {
     expect(g.verdict).toBe('disagree');
     expect(g.text).toMatch(/^only sim \(pcm-no-sync-stop\) found the bug \(null-deref in snd_pcm_period_elapsed\); model \(pcm-unlocked-hw-params\) found no kernel bug$/);
     const summary = JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8'));
-    const html = buildReport({ journal: readJournal(join(outDir, 'journal.jsonl')), summary, runId: 'x' });
+    const html = await reportFromJournal(join(outDir, 'journal.jsonl'), summary, 'x');
     expect(html).toContain('Simulation and reality: they disagree');
     expect(html).toContain('no kernel bug found');
   });
