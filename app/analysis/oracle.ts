@@ -11,6 +11,7 @@ import type { ActionEvent, RunEvent } from '../events/types.js';
 import { opSpec } from '../vocabulary/ops.js';
 import type { Scenario } from '../vocabulary/scenario.js';
 import { type CallShape, cardOfNode, diffCalls, onCommonCards, shapeOf, summarise, totalCalls } from './library-calls.js';
+import type { Agreement } from './agreement.js';
 
 /**
  * Ops whose results are compared: "exact" ones answer a request with one result
@@ -203,6 +204,10 @@ export interface OracleReport {
   significant: number;
   /** Library ops (pa.*, midi.*): the ALSA calls each side's library made, compared. */
   library?: LibraryReport;
+  /** The model's kernel profile (fixed unless the run had a historic bug on both sides). */
+  model_profile?: string[];
+  /** Same bug on both sides: whether they found the same thing (agreement.ts). */
+  agreement?: Agreement;
 }
 
 /** What summary.json says of a run's oracle (the whole report is in oracle.json). */
@@ -221,6 +226,8 @@ export interface OracleSummary {
   library?: { traced: { a: boolean; b: boolean }; compared: number; agree: number };
   report: string;
   journal?: string;
+  /** Same bug on both sides: whether they found the same thing. */
+  agreement?: Agreement;
 }
 
 export const SIGNIFICANT = 0.01;

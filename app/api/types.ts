@@ -65,6 +65,8 @@ export interface ProfileSwitch {
   summary: string;
   /** The finding the bug produces when a scenario hits it. */
   finding: string;
+  /** Where the same bug applies: the simulated kernel's switch, the virtual lab's patch file (or why not), this machine. */
+  where?: { sim: string; vm: string; local: string };
 }
 
 export interface PresetEntry {
@@ -74,6 +76,10 @@ export interface PresetEntry {
   description: string;
   suite: boolean;
   bugProfile?: string[];
+  /** The preset this one adapts to other hardware (listed under it). */
+  variantOf?: string;
+  /** The hardware it needs, in a few words ("soc-dpcm SimSoC, sequencer"). */
+  needs?: string;
   /** The file does not parse or validate; the first problem. */
   error?: string;
 }
@@ -102,6 +108,9 @@ export interface ScenarioOutline {
   duration: number;
   lanes: string[];
   bugProfile?: string[];
+  variantOf?: string;
+  /** What hardware it needs, one line per card (and the sequencer): targets map it or refuse the run. */
+  needs?: string[];
   suite?: SuitePhase[];
   /** The preset's thresholds (ns, xruns a count). */
   thresholds?: Thresholds;

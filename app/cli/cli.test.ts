@@ -105,7 +105,7 @@ describe('stresslab CLI', () => {
       [['run', 'qa-soak', '--threshold', 'jitter=1ms'], /--threshold: expect.thresholds.jitter: unknown threshold; known: xruns, latency_p99/],
       [['run', 'qa-soak', '--threshold', 'xruns'], /--threshold must be NAME=VALUE/],
       [['run', 'demo', '--threshold', 'xruns=1'], /demo is a suite/],
-      [['run', 'qa-soak', '--target', 'vm', '--profile', 'pcm-no-sync-stop'], /--profile switches bugs of the simulated kernel \(--target sim\); the vm target runs a real kernel/],
+      [['run', 'qa-soak', '--target', 'local', '--profile', 'pcm-no-sync-stop'], /--profile: profile pcm-no-sync-stop cannot run on local: this machine runs its own kernel/],
       [['run', 'parallel-hw-params', '--out', join(tmp, 'clean')], /--out .*clean already holds a run/],
     ];
     for (const [args, re] of cases) {

@@ -9,6 +9,10 @@ import { OracleSide, compareSides, type LibraryReport, type OracleReport, type O
 import { SimTarget } from '../targets/sim/sim-target.js';
 import type { Scenario } from '../vocabulary/scenario.js';
 import { type RunHandle, type RunSummary, startRun } from './run.js';
+import type { Finding } from '../events/types.js';
+import { bindCards, checkHardware, inventoryFromDevices } from '../targets/hardware.js';
+import { simDeviceList } from '../sim/devices.js';
+import { agreementText, compareFindings } from '../analysis/agreement.js';
 
 /** Feed a run's events into one side of the comparison as they stream. */
 export function watchForOracle(h: RunHandle): OracleSide {
@@ -17,11 +21,23 @@ export function watchForOracle(h: RunHandle): OracleSide {
   return side;
 }
 
-/** Runs the model and compares; `target` and `profile` are the observed run's, for its label. */
-export async function runOracle(o: { scenario: Scenario; seed: number; duration?: number; observed: OracleSide; target: string; profile: readonly string[]; outDir?: string; loadScenario?: (n: string) => Scenario }): Promise<OracleReport> {
+/**
+ * Runs the model and compares; `target` and `profile` are the observed run's,
+ * for its label. `modelProfile` is the model's kernel profile (default fixed):
+ * a real kernel with a historic bug patched in is compared with the simulated
+ * kernel with the same bug switched on, and then `observedFindings` (the
+ * observed run's) are set beside the model's (agreement.ts).
+ */
+export async function runOracle(o: { scenario: Scenario; seed: number; duration?: number; observed: OracleSide; target: string; profile: readonly string[]; modelProfile?: readonly string[]; observedFindings?: readonly Finding[]; outDir?: string; loadScenario?: (n: string) => Scenario }): Promise<OracleReport> {
+  const modelProfile = o.modelProfile?.length ? [...o.modelProfile] : ['fixed'];
+  // The model runs the scenario on its own cards: a variant written for the
+  // virtual lab's hardware (the StressDPCM card) maps onto the simulated card
+  // of the same kind (SimSoC). What does not map runs as written, and its
+  // steps are reported as not comparable.
+  const mapped = checkHardware(o.scenario, inventoryFromDevices(simDeviceList(), 'the simulated kernel'));
   const h = startRun({
-    scenario: o.scenario,
-    target: new SimTarget({ profile: ['fixed'] }),
+    scenario: mapped.ok ? bindCards(o.scenario, mapped.binding) : o.scenario,
+    target: new SimTarget({ profile: modelProfile }),
     seed: o.seed,
     ...(o.duration !== undefined ? { duration: o.duration } : {}),
     ...(o.outDir ? { outDir: join(o.outDir, 'oracle') } : {}),
@@ -30,15 +46,20 @@ export async function runOracle(o: { scenario: Scenario; seed: number; duration?
   });
   const model = new OracleSide();
   h.subscribe((e) => model.feed(e));
-  await h.done;
-  return compareSides(o.observed, model, { a: o.target === 'sim' ? `sim (${o.profile.join(',')})` : o.target, b: 'model' });
+  const modelSummary = await h.done;
+  const labels = { a: o.target === 'sim' ? `sim (${o.profile.join(',')})` : o.profile.length && o.profile.join(',') !== 'fixed' ? `${o.target} (${o.profile.join(',')})` : o.target, b: modelProfile.join(',') === 'fixed' ? 'model' : `model (${modelProfile.join(',')})` };
+  const report: OracleReport = { ...compareSides(o.observed, model, labels), model_profile: modelProfile };
+  // Side by side only when both sides had the same bug: with the model on fixed its silence is expected.
+  if (o.observedFindings && modelProfile.join(',') !== 'fixed') report.agreement = compareFindings(o.observedFindings, modelSummary.findings, labels);
+  return report;
 }
 
 /** Write oracle.json and summary.json with the oracle's digest (atomically: a reader never sees half a file). */
 export function recordOracle(outDir: string, summary: RunSummary, report: OracleReport): RunSummary {
   writeFileSync(join(outDir, 'oracle.json'), JSON.stringify(report, null, 2) + '\n');
   const oracle: OracleSummary = {
-    against: 'sim (profile fixed)',
+    against: `sim (profile ${(report.model_profile ?? ['fixed']).join(',')})`,
+    ...(report.agreement ? { agreement: report.agreement } : {}),
     compared: report.compared,
     divergences: report.significant,
     rare: report.divergences.length - report.significant,
@@ -55,14 +76,14 @@ export function recordOracle(outDir: string, summary: RunSummary, report: Oracle
   return withOracle;
 }
 
-export function oracleText(r: OracleReport, max = 20, between = 'with the simulated kernel (fixed)'): string {
+export function oracleText(r: OracleReport, max = 20, between = `with the simulated kernel (${(r.model_profile ?? ['fixed']).join(',')})`): string {
   const rare = r.divergences.length - r.significant;
   const lines = [`oracle: ${formatCount(r.compared)} step(s) compared ${between}: ${formatCount(r.significant)} divergence(s)${rare ? `, ${formatCount(rare)} rare difference(s) timing alone could explain` : ''}${r.only_a.length || r.only_b.length ? `; ${formatCount(r.only_a.length + r.only_b.length)} step(s) ran on one side only` : ''}`];
   for (const n of r.not_comparable.slice(0, max)) lines.push(`  [not compared] ${n}`);
   for (const d of r.divergences.slice(0, max)) lines.push(`  [${d.significant ? d.kind : `rare ${d.kind}, chance ${d.chance.toFixed(2)}`}] ${d.message}`);
   if (r.divergences.length > max) lines.push(`  … ${formatCount(r.divergences.length - max)} more in oracle.json`);
   if (r.library) lines.push(...libraryText(r.library, r.labels, max));
-  return lines.join('\n') + '\n';
+  return lines.join('\n') + '\n' + (r.agreement ? agreementText(r.agreement) : '');
 }
 
 /** The library ops' ALSA calls, side by side: what agreed, what the probe and the libraries' threads did. */

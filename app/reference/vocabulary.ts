@@ -7,6 +7,7 @@
 // so a new key cannot land undocumented.
 import { OPS, STEP_MODIFIERS, isModifier, type OpSpec } from '../vocabulary/ops.js';
 import { PRESET_SCHEMAS, DEFAULT_HANG_TIMEOUT, RACE_FAMILIES } from '../vocabulary/scenario.js';
+import { REQUIRES_SCHEMA } from '../vocabulary/hardware.js';
 import type { Schema } from '../vocabulary/schema.js';
 import { formatDuration } from '../vocabulary/duration.js';
 import { opDefaults, type ArgDefault } from '../program/defaults.js';
@@ -76,6 +77,19 @@ export const DESCRIPTIONS: Record<string, Record<string, string>> = {
     sim: 'Settings only the simulated kernel reads (see sim).',
     suite: 'Instead of lanes: other presets run one after another, each with its own profile (see suite).',
     journal: 'Bounds on the run journal\'s size: max_size, and sample_after (repetitive events sampled past it).',
+    requires: 'The hardware the preset needs: every target maps it onto its cards or refuses the run before it starts (see requires).',
+    variant_of: 'The preset this one adapts to other hardware (same family): listed under it, offered when a target cannot run it.',
+  },
+  requires: {
+    cards: 'The cards the steps use, each with what it must be able to do (see requires.cards).',
+    sequencer: 'The steps use the ALSA sequencer: true, or {ports: [...]} naming kernel clients\' ports they connect to ("Midi Through").',
+  },
+  'requires.cards': {
+    card: 'The card id the steps use (`card: X`, PortAudio\'s `hw:X,N`); a target may map it onto a card of another name that can do it all.',
+    kind: 'What the card must be able to do: pcm (any PCM card), loopback (snd-aloop), soc-dpcm (an ASoC card with a DPCM front end and routing controls), usb (USB audio that can be unplugged while open).',
+    streams: 'The stream directions the steps open on it.',
+    subdevices: 'Substreams of one direction the steps use at once.',
+    controls: 'Control element names the steps write or read.',
   },
   lane: {
     name: 'The lane\'s name (a thread). Replicated lanes are named name.0, name.1, …',
@@ -128,6 +142,8 @@ export function schemaKeys(): Record<string, Record<string, Schema<unknown>>> {
     'expect.thresholds': fields(ex.thresholds),
     sim: fields(top.sim),
     suite: fields(top.suite?.item),
+    requires: fields(REQUIRES_SCHEMA),
+    'requires.cards': fields(REQUIRES_SCHEMA.fields?.optional.cards?.item),
     step: STEP_MODIFIERS as Record<string, Schema<unknown>>,
   };
 }
@@ -145,7 +161,7 @@ function md(s: string): string {
 
 /** Keys whose schema accepts any value at this level and checks it further down (steps, lanes, expect). */
 const ACCEPTS: Record<string, Record<string, string>> = {
-  preset: { setup: 'a list of steps', lanes: 'a list of lanes (1 to 64)', teardown: 'a list of steps', expect: 'a map (see expect)' },
+  preset: { setup: 'a list of steps', lanes: 'a list of lanes (1 to 64)', teardown: 'a list of steps', expect: 'a map (see expect)', requires: 'a map (see requires)' },
   lane: { loop: 'a list of steps (1 to 256)' },
 };
 
@@ -215,6 +231,16 @@ export function vocabularyMarkdown(): string {
     '| switch | seed report | finding | what it puts back |',
     '|---|---|---|---|',
     ...simBugSwitches().map((b) => `| \`${b.name}\` | ${b.seed} | ${b.finding} | ${md(b.summary)} |`),
+    '',
+    '## requires',
+    '',
+    'What hardware the preset needs (presets/README.md). Checked against the steps: a card, stream, control or the sequencer a step uses and `requires` leaves out is an error.',
+    '',
+    ...keyTable('requires', keys.requires!, new Set()),
+    '',
+    '### requires.cards',
+    '',
+    ...keyTable('requires.cards', keys['requires.cards']!, req(REQUIRES_SCHEMA.fields?.optional.cards?.item)),
     '',
     '## suite',
     '',

@@ -1,6 +1,7 @@
 // A run's report as one self-contained HTML file: verdict, charts, findings
 // with their interleavings and kernel log, and the JSON summary embedded, so
 // it can be attached to a bug or archived by CI and read anywhere, offline.
+import type { Agreement } from '../analysis/agreement.js';
 import { readJournal, type JournalInfo } from '../journal/reader.js';
 import type { CheckResult, Finding, InterleavingStep, RunContext, RunEvent, RunSummary } from '../api/types.js';
 import { RunSeries, formatCount, formatNs, levelColour, severityColour, LEVEL_NAMES } from '../api/series.js';
@@ -213,7 +214,18 @@ function oracleHtml(o: RunSummary['oracle']): string {
   const items = [...o.not_comparable.map((n) => `<tr><td>not compared</td><td></td><td>${esc(n)}</td></tr>`), ...o.items.map((d) => `<tr><td>${d.significant ? `<b>${esc(d.kind)}</b>` : `rare ${esc(d.kind)}`}</td><td class="n">${d.significant ? '' : d.chance.toFixed(2)}</td><td>${esc(d.message)}</td></tr>`)];
   return `<h2>Oracle: ${formatCount(o.divergences)} divergence(s) against ${esc(o.against)}</h2>
 <p>${formatCount(o.compared)} step(s) compared${o.rare ? `, ${formatCount(o.rare)} rare difference(s) timing alone could explain` : ''}; the full comparison is <code>${esc(o.report)}</code> next to the journal.</p>
-${items.length ? `<table><tr><th>kind</th><th>chance</th><th>what</th></tr>${items.join('')}</table>` : ''}`;
+${items.length ? `<table><tr><th>kind</th><th>chance</th><th>what</th></tr>${items.join('')}</table>` : ''}
+${o.agreement ? agreementHtml(o.agreement) : ''}`;
+}
+
+/** The same historic bug on the real kernel and on the model: both findings, and whether they agree. */
+function agreementHtml(g: Agreement): string {
+  const cell = (d: Agreement['a']) => (d ? `<b>${esc(d.type)}</b>${d.function ? ` in <code>${esc(d.function)}</code>` : ''}<br><small>${esc(d.message.split('\n')[0]!)}</small>` : 'no kernel bug found');
+  const rows = g.checks.map((c) => `<tr><td>${esc(c.what)}</td><td>${esc(c.a)}</td><td>${esc(c.b)}</td><td>${c.result === 'same' ? 'same' : c.result === 'unknown' ? 'unknown' : '<b>differ</b>'}</td></tr>`).join('');
+  return `<h2 id="agreement">Simulation and reality: ${g.verdict === 'agree' ? 'they agree' : g.verdict === 'partly' ? 'they partly agree' : g.verdict === 'both-quiet' ? 'neither found the bug' : 'they disagree'}</h2>
+<p>${esc(g.text)}</p>
+<table><tr><th></th><th>${esc(g.labels.a)}</th><th>${esc(g.labels.b)}</th></tr><tr><td>finding</td><td>${cell(g.a)}</td><td>${cell(g.b)}</td></tr></table>
+${rows ? `<table><tr><th>compared</th><th>${esc(g.labels.a)}</th><th>${esc(g.labels.b)}</th><th></th></tr>${rows}</table>` : ''}`;
 }
 
 function findingHtml(f: Finding, index: number): string {

@@ -17,8 +17,8 @@ type VmPlan = NonNullable<RealKernelBug['vm']>;
 function patched(profile: string, rest: Pick<VmPlan, 'seconds' | 'reproArgs' | 'skip' | 'alsoSeen' | 'attempts' | 'simRunsVariant'>): VmPlan {
   const f = KERNEL_FAMILIES.find((x) => x.profile === profile);
   if (!f) throw new Error(`no kernel family for ${profile} (app/targets/kernel-families.ts)`);
-  // a library name is the simulator's own preset; a path is a real-hardware variant
-  return { patch: familyPatch(f), kernel: PATCHED_KERNEL, hw: f.hw, ...(f.preset.includes('/') ? { preset: f.preset } : {}), ...rest };
+  // the preset the guest runs: the family's own or its real-hardware variant (variant_of), by name in the library
+  return { patch: familyPatch(f), kernel: PATCHED_KERNEL, hw: f.hw, preset: f.preset, ...rest };
 }
 
 export interface RealKernelBug {

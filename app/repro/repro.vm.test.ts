@@ -199,7 +199,7 @@ describe('C reproducers in the virtual lab', { timeout: 2_400_000 }, () => {
     it.skipIf(Boolean(why))(`${family}: reproduces ${bug.expect} on ${where}, nothing on the stock kernel${why ? ` (skipped: ${why})` : ''}`, async () => {
       const plan = vm!;
       const lib = new PresetLibrary();
-      const vmSc = lib.load(plan.preset ? join(projectRoot(), plan.preset) : family).scenario;
+      const vmSc = lib.load(plan.preset ?? family).scenario;
       const simSc = plan.simRunsVariant ? vmSc : lib.load(family).scenario;
       const fromSim = await failingRunFile(`${family}-sim`, simSc, bug, new SimTarget({ profile: [bug.profile] }));
       // Built (or found in the cache) before the first boot, so a patch that does not apply fails here with its hunk.

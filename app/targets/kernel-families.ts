@@ -42,7 +42,7 @@ export const KERNEL_FAMILIES: KernelFamily[] = [
   {
     profile: 'dpcm-unlocked-be-list',
     seed: '001',
-    preset: 'app/targets/agent/vm-presets/dpcm-route-change-stressdpcm.yaml',
+    preset: 'dpcm-route-change-stressdpcm',
     hw: 'dpcm',
     ciDuration: '6s',
     finding: 'use-after-free',
@@ -51,7 +51,7 @@ export const KERNEL_FAMILIES: KernelFamily[] = [
   {
     profile: 'pcm-unlocked-hw-params',
     seed: '002',
-    preset: 'app/targets/agent/vm-presets/parallel-hw-params-vm.yaml',
+    preset: 'parallel-hw-params-vm',
     hw: 'dummy',
     finding: 'torn-hw-params',
     // what the kernel printed in /proc/asound/cardN/pcmDp/subS/hw_params, parsed
@@ -63,7 +63,7 @@ export const KERNEL_FAMILIES: KernelFamily[] = [
   {
     profile: 'detach-without-drain',
     seed: '003',
-    preset: 'app/targets/agent/vm-presets/detach-while-open-dummy.yaml',
+    preset: 'detach-while-open-dummy',
     hw: 'dummy',
     finding: 'use-after-free',
     kernelText: klogText,
@@ -71,7 +71,7 @@ export const KERNEL_FAMILIES: KernelFamily[] = [
   {
     profile: 'pcm-no-sync-stop',
     seed: '004',
-    preset: 'app/targets/agent/vm-presets/stop-close-race-vm.yaml',
+    preset: 'stop-close-race-vm',
     hw: 'dummy',
     finding: 'null-deref',
     kernelText: klogText,

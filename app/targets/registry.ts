@@ -14,6 +14,12 @@ export interface TargetOptions {
   allowDetach?: boolean;
   /** The simulator's settings (kernel profile, strategy, depth, replay); other targets have none. */
   sim?: SimTargetOptions;
+  /**
+   * The virtual lab: the kernel profile its overlay puts in (the historic-bug
+   * patches of that name, app/targets/profiles.ts), recorded with the run.
+   * The boot options carry the patches themselves.
+   */
+  profile?: string[];
 }
 
 export interface TargetFactory {
@@ -28,7 +34,7 @@ const factories: TargetFactory[] = [
   {
     id: 'vm',
     label: 'Virtual lab: a real kernel in QEMU (native agent)',
-    create: (o) => new VmTarget(o.boot ? { boot: o.boot } : {}),
+    create: (o) => new VmTarget({ ...(o.boot ? { boot: o.boot } : {}), ...(o.profile ? { profile: o.profile } : {}) }),
   },
 ];
 

@@ -13,8 +13,8 @@ import { agentUnavailable, ensureAgent } from './agent/binary.js';
 import { RUNF } from './agent/protocol.js';
 import { runOnAgent, type KernelLogFeed } from './agent/runner.js';
 import { type AgentChannel, AgentSession, type DeviceRequest, parseDeviceJson } from './agent/session.js';
-import { consoleAfter, KlogAligner } from './kmsg.js';
-import { type KernelContext, type RunOutcome, type RunRequest, type Target, TargetError } from './target.js';
+import { consoleAfter, KlogAligner, parseConsoleLine } from './kmsg.js';
+import { type KernelContext, NO_SETTINGS, type RunOutcome, type RunRequest, type RunSettings, type Target, TargetError } from './target.js';
 import { placementOf } from '../vocabulary/placement.js';
 import { programSteps } from '../program/resolve.js';
 import { LibrarySession, childUnavailable, runLibraryLane } from '../applane/session.js';
@@ -28,6 +28,8 @@ export interface VmTargetOptions {
   agentPath?: string;
   /** Heartbeat silence after which the agent counts as dead (emulated guests are slow to schedule). */
   silenceMs?: number;
+  /** The kernel profile the boot's module overlay puts in (its patches are in `boot`): recorded as the run's profile. */
+  profile?: string[];
 }
 
 /** A guest process as the agent's byte channel. */
@@ -97,6 +99,11 @@ export class VmTarget implements Target {
   constructor(private readonly opts: VmTargetOptions = {}) {
     if (opts.guest) this.guest = opts.guest;
     this.own = !opts.guest;
+  }
+
+  /** A run with a historic bug patched in records that profile; otherwise a real kernel records none. */
+  settings(): RunSettings {
+    return this.opts.profile?.length ? { ...NO_SETTINGS, profile: [...this.opts.profile] } : NO_SETTINGS;
   }
 
   async available(): Promise<{ ok: boolean; why?: string }> {

@@ -13,7 +13,6 @@ import { defaultPresetDir } from '../engine/presets.js';
 import { bootGuest, type Guest } from '../vlab/index.js';
 import { parsePreset } from '../vocabulary/preset-file.js';
 import type { Scenario } from '../vocabulary/scenario.js';
-import { repoRoot } from './agent/binary.js';
 import { VmTarget } from './vm.js';
 import { OracleSide, type OracleReport } from '../analysis/oracle.js';
 import { runOracle } from '../engine/oracle-run.js';
@@ -37,7 +36,8 @@ function preset(file: string): Scenario {
   return parsePreset(readFileSync(file, 'utf8'), file).scenario;
 }
 const shipped = (name: string) => preset(join(defaultPresetDir(), `${name}.yaml`));
-const vmPreset = (name: string) => preset(join(repoRoot(), 'app', 'targets', 'agent', 'vm-presets', `${name}.yaml`));
+// the virtual lab's variants live in the preset library beside the presets they adapt
+const vmPreset = shipped;
 
 /** Runs a scenario through the engine on the shared guest; returns summary.json as written and the events. */
 async function run(scenario: Scenario, opts: { seed?: number; duration?: number } = {}): Promise<{ summary: RunSummary; events: RunEvent[] }> {

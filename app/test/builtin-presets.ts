@@ -1,14 +1,12 @@
-// Every built-in preset: the shipped library (presets/) and the virtual lab's
-// variants (app/targets/agent/vm-presets/), suites expanded into the presets
+// Every built-in preset: the shipped library (presets/, the virtual lab's
+// variants included: variant_of), suites expanded into the presets
 // they run. The sim-vs-agent checks walk all of those the agent runs: presets
 // that drive PortAudio/RtMidi (pa.*, midi.*) run in the application lane, not
 // the agent; the simulator's mirror of those libraries is checked against the
 // real ones by app/applane/applane.vm.test.ts (the oracle on their ALSA calls).
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PresetLibrary, defaultPresetDir } from '../engine/presets.js';
-import { repoRoot } from '../targets/agent/binary.js';
-import { parsePreset } from '../vocabulary/preset-file.js';
 import { allSteps, type Scenario } from '../vocabulary/scenario.js';
 import { type Placement, placementOf } from '../vocabulary/placement.js';
 
@@ -20,7 +18,5 @@ export function builtinScenarios(placement: Placement = 'agent'): Scenario[] {
     else if (placementOf(allSteps(sc)) === placement) out.set(sc.name, sc);
   };
   for (const f of readdirSync(defaultPresetDir()).filter((x) => x.endsWith('.yaml'))) add(lib.load(join(defaultPresetDir(), f)).scenario);
-  const vm = join(repoRoot(), 'app', 'targets', 'agent', 'vm-presets');
-  for (const f of readdirSync(vm).filter((x) => x.endsWith('.yaml'))) add(parsePreset(readFileSync(join(vm, f), 'utf8'), f).scenario);
   return [...out.values()];
 }

@@ -7,6 +7,7 @@ import { duration } from './duration.js';
 import { OPS, OP_NAMES, type HandleKind, type OpSpec, checkExclusive, opSpec } from './ops.js';
 import { checkLanePlacement } from './placement.js';
 import { ERRNO_NAMES } from './errno.js';
+import { type HardwareNeeds, REQUIRES_EXPECTED, checkRequires, checkRequiresAgainstSteps } from './hardware.js';
 import { compilePattern } from './safe-pattern.js';
 import { size } from './size.js';
 
@@ -95,6 +96,10 @@ export interface Scenario {
   suite?: SuiteEntry[];
   /** Barrier name -> number of parties (only own entries count: a barrier may be called "constructor"). */
   barriers: Record<string, number>;
+  /** The hardware the preset needs (`requires:`); targets map it or refuse (app/targets/hardware.ts). */
+  requires?: HardwareNeeds;
+  /** The preset this one adapts to other hardware (`variant_of:`): listed under it, offered when it cannot run. */
+  variantOf?: string;
   journal?: JournalLimits;
 }
 
@@ -130,6 +135,9 @@ const topLevel = obj(
       quantum: duration({ min: 1, max: 1e9 }),
       cards: map(str({ pattern: /^[A-Za-z0-9_ -]{1,32}$/, expected: 'a card id of the simulated machine (Dummy, SimSoC, SimUSB, Loopback)' })),
     }),
+    // checked with the steps (checkRequires), so its problems come in the same pass as theirs
+    requires: { expected: REQUIRES_EXPECTED, check: (v: unknown) => v },
+    variant_of: str({ pattern: /^[a-z0-9][a-z0-9-]{0,63}$/, expected: 'the name of the preset this one is a variant of' }),
     suite: list(obj({ preset: str({ pattern: /^[a-z0-9][a-z0-9-]*$/, expected: 'a preset name' }) }, {
       profile: list(str({ pattern: /^[a-z0-9-]+$/, expected: 'a profile name' }), { min: 1 }),
       duration: duration({ min: 1e6, max: MAX_DURATION }),
@@ -261,7 +269,7 @@ export function validateScenario(raw: unknown): ValidationResult {
   const rec = raw as Record<string, unknown>;
 
   if (rec.suite !== undefined && rec.suite !== null) {
-    for (const k of ['setup', 'lanes', 'teardown'] as const)
+    for (const k of ['setup', 'lanes', 'teardown', 'requires', 'variant_of'] as const)
       if (rec[k] !== undefined) issues.push({ path: [k], message: `a suite preset runs other presets and cannot have "${k}"` });
     if (!top?.suite || issues.length) return { issues };
     return {
@@ -353,6 +361,9 @@ export function validateScenario(raw: unknown): ValidationResult {
     }
   }
   checkLanePlacement(setup, lanes, teardown, issues);
+  const requires = rec.requires === undefined ? undefined : checkRequires(rec.requires, ['requires'], issues);
+  if (requires) checkRequiresAgainstSteps(requires, all, issues);
+  if (top?.variant_of !== undefined && top.variant_of === top.name) issues.push({ path: ['variant_of'], message: 'a preset cannot be a variant of itself' });
   for (const s of [...setup, ...teardown]) {
     if (s.op === 'barrier') issues.push({ path: stepPath(s), message: 'barriers only make sense inside lanes' });
     if (s.args.hold !== undefined) issues.push({ path: [...stepPath(s), s.op, 'hold'], message: 'a held buffer waits at a barrier, and barriers only make sense inside lanes' });
@@ -414,6 +425,8 @@ export function validateScenario(raw: unknown): ValidationResult {
         ...(sim.cards ? { cards: sim.cards } : {}),
       },
       barriers,
+      ...(requires ? { requires } : {}),
+      ...(top.variant_of ? { variantOf: top.variant_of } : {}),
       ...(top.journal ? { journal: journalLimits(top.journal) } : {}),
     },
   };
@@ -481,6 +494,14 @@ export function presetOf(sc: Scenario): Record<string, unknown> {
     if (sc.sim.depth !== undefined) sim.depth = sc.sim.depth;
     if (sc.sim.quantum !== undefined) sim.quantum = encodeWith(duration(), sc.sim.quantum);
     if (Object.keys(sim).length) out.sim = sim;
+    if (sc.requires) {
+      const r = sc.requires;
+      out.requires = {
+        cards: r.cards.map((c) => ({ card: c.card, kind: c.kind, ...(c.streams.length ? { streams: c.streams } : {}), ...(c.subdevices !== undefined ? { subdevices: c.subdevices } : {}), ...(c.controls.length ? { controls: c.controls } : {}) })),
+        ...(r.sequencer ? { sequencer: r.sequencer.ports.length ? { ports: r.sequencer.ports } : true } : {}),
+      };
+    }
+    if (sc.variantOf) out.variant_of = sc.variantOf;
   }
   if (sc.journal) out.journal = { max_size: `${sc.journal.maxBytes}B`, sample_after: `${sc.journal.sampleAfter}B` };
   return out;

@@ -4,7 +4,7 @@ cd /work/wt/usbuaf
 R=bench/usbuaf-runs
 for s in $1; do
   name=patched-nowait-s$s; st=$(date +%s)
-  node bin/stresslab.js run app/targets/agent/vm-presets/detach-while-open-usb.yaml --target vm --hw default --seed $s \
+  node bin/stresslab.js run detach-while-open-usb --target vm --hw default --seed $s \
     --kernel-patch $R/patches/wait-clear-urbs-no-wait.patch --quiet --out $R/$name > $R/$name.out 2>&1
   echo "$name rc=$? secs=$(( $(date +%s)-st )) load=$(cut -d' ' -f1 /proc/loadavg) end=$(date +%T)" >> $R/progress.txt
 done

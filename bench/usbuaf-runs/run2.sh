@@ -6,7 +6,7 @@ for x in $1; do
   s=${x:1}; m=${x:0:1}
   if [ $m = d ]; then extra=""; name=debug-s$s; else extra="--no-mem-debug"; name=nodebug-s$s; fi
   st=$(date +%s)
-  node bin/stresslab.js run app/targets/agent/vm-presets/detach-while-open-usb.yaml --target vm --hw default --seed $s $extra --quiet --out $R/$name > $R/$name.out 2>&1
+  node bin/stresslab.js run detach-while-open-usb --target vm --hw default --seed $s $extra --quiet --out $R/$name > $R/$name.out 2>&1
   rc=$?
   echo "$name rc=$rc secs=$(( $(date +%s)-st )) load=$(cut -d' ' -f1 /proc/loadavg) end=$(date +%T)" >> $R/progress.txt
 done

@@ -7,7 +7,7 @@ import { createRunDir } from '../../app/engine/run-dir.js';
 import { join } from 'node:path';
 import type { DevicesResult, Finding, LabInfo, Method, Params, PushMessage, ReplayStarted, Result, RunEvent, RunStarted, RunSummary, RunTrailer, SubscribeResult } from '../../app/api/types.js';
 import { ApiError, checkParams } from '../../app/api/validate.js';
-import { ProfileError, simBugSwitches, simProfile } from '../../app/targets/sim/options.js';
+import { ProfileError, simProfile } from '../../app/targets/sim/options.js';
 import { PROGRAM_FORMAT } from '../../app/program/types.js';
 import { formatProblem } from '../../app/vocabulary/preset-file.js';
 import type { Scenario } from '../../app/vocabulary/scenario.js';
@@ -17,6 +17,8 @@ import { overrideThresholds, type Thresholds } from '../../app/vocabulary/scenar
 import { formatPath } from '../../app/vocabulary/schema.js';
 import { oracleRefusal } from '../../app/analysis/oracle.js';
 import { runTask } from '../workers/tasks.js';
+import { HardwareRefusal, hardwareFor } from '../../app/targets/hardware.js';
+import { profilePlaces, profileRefusal, vmProfilePatches } from '../../app/targets/profiles.js';
 import { PresetStore } from './presets.js';
 import { RunsStore } from './runs-store.js';
 import { QueryCancelled } from '../workers/journal-tasks.js';
@@ -131,7 +133,10 @@ export class LabService {
     'devices.list': (p) => this.listDevices(p.target, p.refresh ?? false, p.vm),
     'kernels.list': (p) => this.listKernels(p.refresh ?? false),
     'matrix.get': (p) => this.matrices.get(p.id, this.runs.path(p.id)),
-    'profiles.list': () => simBugSwitches(),
+    'profiles.list': () =>
+      profilePlaces(this.opts.builtinPresetDir).flatMap((p) =>
+        p.name === 'fixed' ? [] : [{ name: p.name, seed: p.seed ?? '', summary: p.summary, finding: p.finding ?? '', where: { sim: p.sim, vm: 'patch' in p.vm ? `patch ${p.vm.patch}` : 'none' in p.vm ? `not available: ${p.vm.none}` : 'stock modules', local: 'none' in p.local ? `not available: ${p.local.none}` : 'as it is' } }],
+      ),
     'presets.list': () => this.presets.list(),
     'presets.load': (p) => this.presets.load(p.name),
     'presets.validate': (p) => this.presets.validate(p.text, p.file),
@@ -213,8 +218,20 @@ export class LabService {
       if (e instanceof ProfileError) throw new ApiError('bad-request', `params.profile: ${e.message}`);
       throw e;
     }
-    if (target !== 'sim' && label.join(',') !== 'fixed') throw new ApiError('bad-request', `params.profile: ${label.join(',')} switches bugs of the simulated kernel; the ${target} target runs a real kernel, which has no such switches`);
+    // The same name means the same bug everywhere: on vm its patch in a module overlay, on this machine nothing.
+    const why = profileRefusal(label, target, this.opts.builtinPresetDir);
+    if (why) throw new ApiError('bad-request', `params.profile: ${why}`);
     return label;
+  }
+
+  /** The CLI's check, with the CLI's words: the target maps the preset's hardware, or the run is refused before it starts. */
+  private hardwareFor(scenario: Scenario, target: string, hw?: readonly string[]): Scenario {
+    try {
+      return hardwareFor(scenario, target, { ...(hw?.length ? { hw } : {}), related: this.presets.related(scenario) }).scenario;
+    } catch (e) {
+      if (e instanceof HardwareRefusal) throw new ApiError('bad-request', e.message);
+      throw e;
+    }
   }
 
   private startRun(p: Params<'run.start'>): Promise<RunStarted> {
@@ -260,8 +277,12 @@ export class LabService {
   }
 
   /** `label`: a kernel matrix's kernel, in the run's directory name (one directory per run: createRunDir). */
-  private async launch(scenario: Scenario, p: Omit<Params<'run.start'>, 'source'>, replayJournal?: string, label?: string): Promise<RunStarted> {
+  private async launch(given: Scenario, p: Omit<Params<'run.start'>, 'source'>, replayJournal?: string, label?: string): Promise<RunStarted> {
     const profile = this.profileOf(p.profile, p.target);
+    const scenario = this.hardwareFor(given, p.target, p.vm?.hw);
+    // A historic bug on the virtual lab is its patch, built into the boot's module overlay.
+    const patches = p.target === 'vm' ? vmProfilePatches(profile, this.opts.builtinPresetDir) : [];
+    const vm = patches.length ? { ...(p.vm ?? {}), patches: [...patches, ...(p.vm?.patches ?? [])] } : p.vm;
     const refusal = p.oracle ? oracleRefusal(scenario, p.target, profile) : null;
     if (refusal) throw new ApiError('bad-request', refusal);
     this.manager.assertFree(p.target);
@@ -277,7 +298,7 @@ export class LabService {
       ...(p.duration !== undefined ? { duration: p.duration } : {}),
       ...(replayJournal !== undefined ? { replayJournal } : {}),
       ...(p.oracle ? { oracle: true } : {}),
-      ...(p.vm ? { vm: p.vm } : {}),
+      ...(vm ? { vm } : {}),
       outDir: dir,
     });
     return { runId: id, dir };

@@ -2,7 +2,8 @@
 // shipped with the app) and the user's own, saved next to the user's runs.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PresetLibrary, suiteIssues } from '../../app/engine/presets.js';
+import { PresetLibrary, relatedPresets, suiteIssues } from '../../app/engine/presets.js';
+import { cardNeedText, needsOf, sequencerNeedText } from '../../app/vocabulary/hardware.js';
 import { checkPreset, PresetError, formatProblem, type PresetProblem } from '../../app/vocabulary/preset-file.js';
 import type { Scenario } from '../../app/vocabulary/scenario.js';
 import { ApiError } from '../../app/api/validate.js';
@@ -46,6 +47,8 @@ export class PresetStore {
           suite: p.suite,
           ...(p.family ? { family: p.family } : {}),
           ...(p.bugProfile ? { bugProfile: p.bugProfile } : {}),
+          ...(p.variantOf ? { variantOf: p.variantOf } : {}),
+          ...(p.needs ? { needs: p.needs } : {}),
           ...(p.error ? { error: p.error.split('\n')[0]! } : shadowed ? { error: `a built-in preset is also named "${p.name}"; this copy is not used` } : {}),
         });
       }
@@ -74,6 +77,13 @@ export class PresetStore {
       // An invalid file still opens in the editor, so it can be fixed there.
       return { name, origin, file: `${name}${file.slice(file.lastIndexOf('.'))}`, text: readFileSync(file, 'utf8') };
     }
+  }
+
+  /** The family's presets from both libraries (offered when a target cannot run `scenario`). */
+  related(scenario: Scenario): { name: string; scenario: Scenario }[] {
+    const seen = new Set<string>();
+    const all = [...this.builtin.scenarios(), ...this.user.scenarios()].filter((p) => !seen.has(p.name) && Boolean(seen.add(p.name)));
+    return relatedPresets(scenario, all);
   }
 
   scenario(name: string): Scenario {
@@ -126,7 +136,14 @@ export function outline(s: Scenario): ScenarioOutline {
     lanes: s.lanes.map((l) => l.name),
     ...(s.family ? { family: s.family } : {}),
     ...(s.sim.bugProfile ? { bugProfile: s.sim.bugProfile } : {}),
+    ...(s.variantOf ? { variantOf: s.variantOf } : {}),
+    ...(s.suite ? {} : { needs: needsLines(s) }),
     ...(s.suite ? { suite: s.suite.map((e) => ({ preset: e.preset, profile: e.profile ?? ['fixed'], ...(e.duration !== undefined ? { duration: e.duration } : {}) })) } : {}),
     ...(Object.keys(s.expect.thresholds).length ? { thresholds: { ...s.expect.thresholds } } : {}),
   };
+}
+
+function needsLines(s: Scenario): string[] {
+  const n = needsOf(s);
+  return [...n.cards.map(cardNeedText), ...(n.sequencer ? [sequencerNeedText(n.sequencer)] : [])];
 }

@@ -33,7 +33,8 @@ async function main(): Promise<void> {
   // An exact replay reads its recorded schedule from the journal as it goes.
   const schedule = job.replayJournal !== undefined ? new JournalSchedule(job.replayJournal) : undefined;
   const replay = schedule ?? job.replay;
-  const target = factory.create({ ...(boot ? { boot } : {}), sim: { profile: job.profile, ...(replay !== undefined ? { replay } : {}) } });
+  // On vm a profile other than fixed is the overlay's patches (in boot): the target records it.
+  const target = factory.create({ ...(boot ? { boot } : {}), ...(job.target === 'vm' && job.profile.join(',') !== 'fixed' ? { profile: job.profile } : {}), sim: { profile: job.profile, ...(replay !== undefined ? { replay } : {}) } });
   disposeTarget = () => target.dispose?.();
   const avail = await target.available();
   if (!avail.ok) throw new Error(`target ${job.target} is not available: ${avail.why ?? 'no reason given'}`);
@@ -96,7 +97,9 @@ async function main(): Promise<void> {
     await target.dispose?.();
   }
   if (observed && summary.status !== 'error') {
-    const report = await runOracle({ scenario: job.scenario, seed: job.seed, ...(job.duration !== undefined ? { duration: job.duration } : {}), observed, target: job.target, profile: job.profile, outDir: job.outDir, loadScenario: (name) => presets.scenario(name) });
+    // A real kernel with a historic bug patched in is compared with the model on the same bug (the CLI does the same).
+    const modelProfile = job.target !== 'sim' && job.profile.join(',') !== 'fixed' ? job.profile : undefined;
+    const report = await runOracle({ scenario: job.scenario, seed: job.seed, ...(job.duration !== undefined ? { duration: job.duration } : {}), observed, target: job.target, profile: job.profile, ...(modelProfile ? { modelProfile } : {}), observedFindings: summary.findings, outDir: job.outDir, loadScenario: (name) => presets.scenario(name) });
     summary = recordOracle(job.outDir, summary, report);
   }
   post({ type: 'done', summary });

@@ -2,8 +2,8 @@
 // and validating preset files.
 import { UsageError, flag, parseArgs } from '../args.js';
 import { type Command, EXIT } from '../command.js';
-import { PresetLibrary } from '../../engine/presets.js';
-import { simProfiles } from '../../targets/sim/options.js';
+import { type PresetInfo, PresetLibrary, defaultPresetDir } from '../../engine/presets.js';
+import { type ProfileWhere, profilePlaces, whereText } from '../../targets/profiles.js';
 import { opDocs, opsText, vocabularyMarkdown } from '../../reference/vocabulary.js';
 import { PresetError } from '../../vocabulary/preset-file.js';
 
@@ -23,22 +23,36 @@ function listing(name: string, summary: string, data: () => unknown, text: (data
   };
 }
 
-export const presetsCommand = listing('presets', 'List the preset library', () => new PresetLibrary().list(), (list: ReturnType<PresetLibrary['list']>) => {
-    const w = Math.max(...list.map((x) => x.name.length), 4);
-    return list.map((x) => {
-      const first = x.error ? `INVALID: ${x.error.split('\n')[0]}` : (x.description.split(/(?<=\.)\s/)[0] ?? '');
-      return `${x.name.padEnd(w)}  ${(x.suite ? 'suite' : (x.family ?? '')).padEnd(20)}  ${first}\n`;
-    }).join('');
-});
+export const presetsCommand = listing('presets', 'List the preset library: each family with its variants and the hardware they need', () => new PresetLibrary().list(), (list: ReturnType<PresetLibrary['list']>) => presetListText(list));
+
+/** Presets in library order, each variant right under the preset it adapts; a second line says what hardware each needs. */
+export function presetListText(list: PresetInfo[]): string {
+  const w = Math.max(...list.map((x) => x.name.length + (x.variantOf ? 2 : 0)), 4);
+  const byBase = new Map<string, PresetInfo[]>();
+  for (const x of list) if (x.variantOf && list.some((b) => b.name === x.variantOf)) byBase.set(x.variantOf, [...(byBase.get(x.variantOf) ?? []), x]);
+  const kindOf = (x: PresetInfo) => (x.suite ? 'suite' : x.variantOf ? `variant of ${x.variantOf}` : (x.family ?? ''));
+  const kw = Math.max(...list.map((x) => kindOf(x).length), 20);
+  const line = (x: PresetInfo, indent: string) => {
+    const first = x.error ? `INVALID: ${x.error.split('\n')[0]}` : (x.description.split(/(?<=\.)\s/)[0] ?? '');
+    return `${(indent + x.name).padEnd(w)}  ${kindOf(x).padEnd(kw)}  ${first}\n${x.needs ? `${' '.repeat(w + 2)}  needs: ${x.needs}\n` : ''}`;
+  };
+  let out = '';
+  for (const x of list) {
+    if (x.variantOf && byBase.has(x.variantOf)) continue;
+    out += line(x, '');
+    for (const v of byBase.get(x.name) ?? []) out += line(v, '  ');
+  }
+  return out;
+}
 
 export const profilesCommand = listing(
   'profiles',
-  'List simulated kernel profiles (bug switches)',
-  () => Object.fromEntries(simProfiles().map(({ name, ...rest }) => [name, rest])),
-  (all: Record<string, { seed?: string; finding?: string; summary: string }>) =>
+  'List kernel profiles (historic bugs) and where each applies: the simulated kernel\'s switch, the virtual lab\'s patch',
+  () => Object.fromEntries(profilePlaces(defaultPresetDir(), process.cwd()).map(({ name, ...rest }) => [name, rest])),
+  (all: Record<string, Omit<ProfileWhere, 'name'>>) =>
     Object.entries(all)
-      .map(([name, b]) => `${name.padEnd(24)} ${b.seed ? `seed ${b.seed}, finding ${b.finding}: ` : ''}${b.summary}\n`)
-      .join('') + 'Bug switches combine: --profile a,b\n',
+      .map(([name, b]) => `${name.padEnd(24)} ${b.seed ? `seed ${b.seed}, finding ${b.finding}: ` : ''}${b.summary}\n${' '.repeat(25)}${whereText({ name, ...b })}\n`)
+      .join('') + 'Bug switches combine: --profile a,b. On --target vm a profile is its patch built into a module overlay of the booted kernel (as --kernel-patch does).\n',
 );
 
 export const opsCommand: Command = {

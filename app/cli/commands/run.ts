@@ -5,7 +5,7 @@
 import { join, resolve } from 'node:path';
 import { UsageError, flag, intOpt, opt, parseArgs } from '../args.js';
 import { type Command, EXIT, type Io } from '../command.js';
-import { PresetLibrary } from '../../engine/presets.js';
+import { PresetLibrary, defaultPresetDir } from '../../engine/presets.js';
 import { type RunHandle, type RunSummary, startRun } from '../../engine/run.js';
 import { junitXml } from '../../engine/junit.js';
 import { ktap } from '../../engine/ktap.js';
@@ -17,7 +17,7 @@ import { runExitCode, supervise } from '../supervise.js';
 import { reportText, statusLine } from '../run-text.js';
 import { formatPath } from '../../vocabulary/schema.js';
 import { GUEST_OPTIONS, guestOptions, prepareForCli, refuseGuestFlags } from './vm.js';
-import { type BootOptions, expandKernelVersions, isKernelList, type PreparedBoot, VlabInputError } from '../../vlab/index.js';
+import { type BootOptions, type OverlaySpec, expandKernelVersions, isKernelList, type PreparedBoot, VlabInputError } from '../../vlab/index.js';
 import { cacheRoot } from '../../vlab/paths.js';
 import { errorRow, type KernelMatrix, matrixHtml, matrixRow, matrixText, type MatrixRow } from '../../engine/kernel-matrix.js';
 import { parseDuration } from '../../vocabulary/duration.js';
@@ -26,6 +26,9 @@ import { targetFactory, targetIds } from '../../targets/registry.js';
 import { MAX_DURATION, THRESHOLD_NAMES, overrideThresholds, type Scenario } from '../../vocabulary/scenario.js';
 import { oracleText, recordOracle, runOracle, watchForOracle } from '../../engine/oracle-run.js';
 import { oracleRefusal } from '../../analysis/oracle.js';
+import { HardwareRefusal, hardwareFor } from '../../targets/hardware.js';
+import { parseHwList } from '../../vlab/index.js';
+import { profileRefusal, vmProfilePatches } from '../../targets/profiles.js';
 
 export const RUN_OPTIONS = [
   { name: 'target', value: true, valueName: 'sim|local|vm', help: 'where to run (default: sim)' },
@@ -69,6 +72,18 @@ export function parseProfileArg(v: string | undefined): string[] {
     return simProfile(list);
   } catch (e) {
     if (e instanceof ProfileError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** The scenario on the target's cards (notes on stderr), or a usage error naming what is missing and where it is. */
+export function hardwareOrRefuse(scenario: Scenario, targetId: string, o: { hw?: readonly string[]; lib: PresetLibrary; io: Io; quiet?: boolean }): Scenario {
+  try {
+    const r = hardwareFor(scenario, targetId, { ...(o.hw ? { hw: o.hw } : {}), related: o.lib.related(scenario) });
+    if (!o.quiet) for (const n of r.notes) o.io.err(`note: ${n}\n`);
+    return r.scenario;
+  } catch (e) {
+    if (e instanceof HardwareRefusal) throw new UsageError(e.message);
     throw e;
   }
 }
@@ -120,7 +135,8 @@ interface RunResult {
  */
 async function runOnce(a: RunArgs, makeOutDir: () => string, io: Io): Promise<RunResult | null> {
   const factory = targetFactory(a.targetId)!;
-  const target = factory.create({ ...(a.boot ? { boot: a.boot } : {}), allowDetach: a.allowDetach, sim: a.sim });
+  // On vm a profile other than fixed is the overlay's patches (in boot): the target records it with the run.
+  const target = factory.create({ ...(a.boot ? { boot: a.boot } : {}), ...(a.targetId === 'vm' && a.profile.join(',') !== 'fixed' ? { profile: a.profile } : {}), allowDetach: a.allowDetach, sim: a.sim });
   const avail = await target.available();
   if (!avail.ok) {
     io.err(`stresslab run: target ${a.targetId} is not available: ${avail.why}\n`);
@@ -153,8 +169,10 @@ async function runOnce(a: RunArgs, makeOutDir: () => string, io: Io): Promise<Ru
   const interrupted = sup.signal;
   let oracleReport = '';
   if (observed && summary.status !== 'error' && !interrupted && !h.recordFailure) {
-    if (!a.quiet) io.err('running the oracle: the same scenario on the simulated kernel (fixed)…\n');
-    const report = await runOracle({ scenario: a.scenario, seed: a.seed, ...(a.duration !== undefined ? { duration: a.duration } : {}), observed, target: a.targetId, profile: a.profile, outDir });
+    // A real kernel with a historic bug patched in is compared with the model on the same bug.
+    const modelProfile = a.targetId !== 'sim' && a.profile.join(',') !== 'fixed' ? a.profile : undefined;
+    if (!a.quiet) io.err(`running the oracle: the same scenario on the simulated kernel (${(modelProfile ?? ['fixed']).join(',')})…\n`);
+    const report = await runOracle({ scenario: a.scenario, seed: a.seed, ...(a.duration !== undefined ? { duration: a.duration } : {}), observed, target: a.targetId, profile: a.profile, ...(modelProfile ? { modelProfile } : {}), observedFindings: summary.findings, outDir });
     summary = recordOracle(outDir, summary, report);
     oracleReport = oracleText(report);
   }
@@ -277,12 +295,14 @@ export const runCommand: Command = {
     if (!factory) throw new UsageError(`unknown target "${targetId}"; known targets: ${targetIds().join(', ')}`);
     const strategy = opt(p, 'strategy');
     if (strategy !== undefined && strategy !== 'pct' && strategy !== 'random') throw new UsageError(`--strategy must be pct or random, got "${strategy}"`);
-    if (opt(p, 'profile') !== undefined && targetId !== 'sim') throw new UsageError(`--profile switches bugs of the simulated kernel (--target sim); the ${targetId} target runs a real kernel, which has no such switches`);
     const profile = parseProfileArg(opt(p, 'profile'));
+    // One name, one bug on every target: on vm its patch in a module overlay, on this machine nothing (app/targets/profiles.ts).
+    const profileWhy = profileRefusal(profile, targetId, defaultPresetDir());
+    if (profileWhy) throw new UsageError(`--profile: ${profileWhy}`);
     const seed = intOpt(p, 'seed', 0, 2 ** 32 - 1) ?? 1;
     const depth = intOpt(p, 'depth', 1, 10);
     const duration = parseDurationArg(opt(p, 'duration'));
-    const scenario = applyThresholdArgs(preset.scenario, p.options.get('threshold') ?? []);
+    const asWritten = applyThresholdArgs(preset.scenario, p.options.get('threshold') ?? []);
     const out = opt(p, 'out');
     if (out !== undefined && existsSync(join(resolve(out), 'journal.jsonl'))) throw new UsageError(`--out ${out} already holds a run (journal.jsonl); choose another directory`);
     const wallLimit = parseDurationArg(opt(p, 'wall-limit'), 'wall-limit', 30 * 24 * 3600e9);
@@ -303,9 +323,15 @@ export const runCommand: Command = {
     // Files written after the run are checked before it: a bad path is bad input, not a crash at the end.
     const junitFile = junit !== undefined ? checkOutFile(resolve(io.cwd, junit), '--junit') : undefined;
     const ktapPath = ktapFile !== undefined && ktapFile !== '-' ? checkOutFile(resolve(io.cwd, ktapFile), '--ktap') : undefined;
+    const guest = targetId === 'vm' ? guestOptions(p, io, { matrix }) : undefined;
+    // A historic bug on the virtual lab is its patch, built into the boot's module overlay (as --kernel-patch does).
+    const profilePatches = targetId === 'vm' ? vmProfilePatches(profile, defaultPresetDir()) : [];
+    const spec = guest?.overlay as OverlaySpec | undefined; // guestOptions gives a spec, never a built overlay
+    const given: BootOptions | undefined = guest && profilePatches.length ? { ...guest, overlay: { ...(spec ?? {}), patches: [...profilePatches, ...(spec?.patches ?? [])] } } : guest;
+    // Before anything boots or runs: the target maps the preset's hardware or refuses.
+    const scenario = hardwareOrRefuse(asWritten, targetId, { ...(given?.hw ? { hw: typeof given.hw === 'string' ? parseHwList(given.hw) : given.hw } : {}), lib, io, quiet });
     const refusal = oracle ? oracleRefusal(scenario, targetId, profile) : null;
     if (refusal) throw new UsageError(`--oracle: ${refusal}`);
-    const given = targetId === 'vm' ? guestOptions(p, io, { matrix }) : undefined;
     const sim: SimTargetOptions = { profile, ...(strategy ? { strategy: strategy as 'pct' | 'random' } : {}), ...(depth !== undefined ? { depth } : {}) };
     const base: RunArgs = {
       scenario,
