@@ -3,7 +3,7 @@
 // runs anywhere and imports nothing at run time. App types the renderer needs
 // are re-exported from here so the renderer never imports app/ directly.
 import type { DeviceList } from '../devices/types.js';
-import type { Finding, InterleavingStep, KlogEvent, RunContext, RunEvent, RunHeader, RunTrailer, Severity, TargetContext, Verdict } from '../events/types.js';
+import type { ConformanceEvent, Finding, InterleavingStep, KlogEvent, RecoverEvent, RunContext, RunEvent, RunHeader, RunTrailer, Severity, TargetContext, Verdict } from '../events/types.js';
 import type { PhaseSummary, RunSummary } from '../engine/run.js';
 import type { PresetProblem } from '../vocabulary/preset-file.js';
 import type { Thresholds } from '../vocabulary/scenario.js';
@@ -11,7 +11,7 @@ import type { CheckResult, CheckStatus } from '../analysis/checks.js';
 import type { MetricRow, MetricsComparison, ComparedRun } from '../analysis/compare-metrics.js';
 import type { DeviceRow, RunCounts, StreamRow } from './tally.js';
 
-export type { CheckResult, CheckStatus, ComparedRun, DeviceList, DeviceRow, Finding, InterleavingStep, KlogEvent, MetricRow, MetricsComparison, PhaseSummary, PresetProblem, RunContext, RunCounts, RunEvent, RunHeader, RunSummary, RunTrailer, Severity, StreamRow, TargetContext, Thresholds, Verdict };
+export type { CheckResult, CheckStatus, ComparedRun, ConformanceEvent, DeviceList, DeviceRow, Finding, RecoverEvent, InterleavingStep, KlogEvent, MetricRow, MetricsComparison, PhaseSummary, PresetProblem, RunContext, RunCounts, RunEvent, RunHeader, RunSummary, RunTrailer, Severity, StreamRow, TargetContext, Thresholds, Verdict };
 
 export interface LabInfo {
   version: string;

@@ -2,11 +2,12 @@
 // what the run must or must not see. This module turns an already-parsed
 // document into a validated, normalized Scenario; preset-file.ts adds file
 // positions to the errors.
-import { type Issue, type Path, describe, int, list, map, obj, oneOf, str, closest, transform } from './schema.js';
+import { type Issue, type Path, bool, describe, int, list, map, num, obj, oneOf, str, closest, transform } from './schema.js';
 import { duration } from './duration.js';
 import { OPS, OP_NAMES, type HandleKind, type OpSpec, checkExclusive, opSpec } from './ops.js';
 import { checkLanePlacement } from './placement.js';
 import { ERRNO_NAMES } from './errno.js';
+import { ANCHOR_CRITERIA, type ConformanceCriteria } from '../api/conformance.js';
 
 export const RACE_FAMILIES = ['seq-pool-resize', 'dpcm-route-change', 'parallel-hw-params', 'detach-while-open', 'stop-close-race'] as const;
 export type RaceFamily = (typeof RACE_FAMILIES)[number];
@@ -37,7 +38,12 @@ export interface Thresholds {
   glitches?: number;
   /** Application lane: MIDI send-to-receive latency bound (p99 of the per-receive medians). */
   midi_latency_p99?: number;
+  /** Time the streams spent stopped by xruns before recovery made them ready again, summed, ns. */
+  xrun_time_lost?: number;
 }
+
+/** What a conformance sweep (pcm.sweep) must show for a configuration to pass (app/api/conformance.ts). */
+export { type ConformanceCriteria, ANCHOR_CRITERIA as DEFAULT_CONFORMANCE };
 
 export type StopOn = 'first' | 'critical' | 'never';
 
@@ -48,6 +54,7 @@ export interface Expectations {
   stopOn: StopOn;
   /** Kernel log lines matching these regular expressions are not findings. */
   klogIgnore: string[];
+  conformance: ConformanceCriteria;
 }
 
 export interface SimOptions {
@@ -70,6 +77,13 @@ export interface Scenario {
   family?: RaceFamily;
   duration: number;
   iterations?: number;
+  /**
+   * Transfers recover from xruns and suspends as alsa-lib's snd_pcm_recover()
+   * does (app/program/README.md, rule "xrun recovery"); a step may say
+   * otherwise with its own `recover`. Default true: what a real application
+   * does. The race presets turn it off: their schedules are the point.
+   */
+  recover: boolean;
   setup: Step[];
   lanes: Lane[];
   teardown: Step[];
@@ -93,6 +107,7 @@ const topLevel = obj(
     family: oneOf(RACE_FAMILIES, 'a race family, one of'),
     duration: duration({ min: 1e6, max: 7 * 24 * 3600e9 }),
     iterations: int({ min: 1, max: 1e9 }),
+    recover: bool,
     setup: stepList,
     lanes: list(anyValue, { min: 1, max: 64 }),
     teardown: stepList,
@@ -118,7 +133,7 @@ const laneSchema = obj(
 );
 
 const errnoNameS = str({ pattern: /^E[A-Z0-9]+$/, expected: 'an errno name' });
-export const THRESHOLD_NAMES = ['xruns', 'latency_p99', 'ioctl_p99', 'wakeup_late_p99', 'glitches', 'midi_latency_p99'] as const;
+export const THRESHOLD_NAMES = ['xruns', 'latency_p99', 'ioctl_p99', 'wakeup_late_p99', 'glitches', 'midi_latency_p99', 'xrun_time_lost'] as const;
 const thresholdsSchema = obj({}, {
   xruns: int({ min: 0 }),
   latency_p99: duration({}),
@@ -126,12 +141,18 @@ const thresholdsSchema = obj({}, {
   wakeup_late_p99: duration({}),
   glitches: int({ min: 0 }),
   midi_latency_p99: duration({}),
+  xrun_time_lost: duration({}),
 });
 const expectSchema = obj({}, {
   errnos: map(list(errnoNameS)),
   hang_timeout: duration({ min: 1e6, max: 3600e9 }),
   thresholds: thresholdsSchema,
   stop_on: oneOf(['first', 'critical', 'never'] as const),
+  conformance: obj({}, {
+    rate_tolerance: num({ min: 0, max: 100, unit: 'percent' }),
+    rate_error: num({ min: 0, max: 1e9, unit: 'frames' }),
+    jitter: duration({}),
+  }),
   klog_ignore: list(transform(str({ maxLength: 200 }), (p, path, issues) => {
     try {
       new RegExp(p);
@@ -237,7 +258,8 @@ export function validateScenario(raw: unknown): ValidationResult {
             setup: [],
             lanes: [],
             teardown: [],
-            expect: { errnos: {}, hangTimeout: DEFAULT_HANG_TIMEOUT, thresholds: {}, stopOn: 'critical', klogIgnore: [] },
+            recover: true,
+            expect: { errnos: {}, hangTimeout: DEFAULT_HANG_TIMEOUT, thresholds: {}, stopOn: 'critical', klogIgnore: [], conformance: { ...ANCHOR_CRITERIA } },
             sim: {},
             suite: top.suite.map((e) => ({ preset: e.preset, ...(e.profile ? { profile: e.profile } : {}), ...(e.duration ? { duration: e.duration } : {}) })),
             barriers: {},
@@ -336,6 +358,7 @@ export function validateScenario(raw: unknown): ValidationResult {
       ...(top.family ? { family: top.family } : {}),
       duration: top.duration ?? 10e9,
       ...(top.iterations ? { iterations: top.iterations } : {}),
+      recover: top.recover ?? true,
       setup,
       lanes,
       teardown,
@@ -345,6 +368,11 @@ export function validateScenario(raw: unknown): ValidationResult {
         thresholds: (ex?.thresholds ?? {}) as Thresholds,
         stopOn: ex?.stop_on ?? 'critical',
         klogIgnore: ex?.klog_ignore ?? [],
+        conformance: {
+          rateTolerancePct: ex?.conformance?.rate_tolerance ?? ANCHOR_CRITERIA.rateTolerancePct,
+          rateError: ex?.conformance?.rate_error ?? ANCHOR_CRITERIA.rateError,
+          ...(ex?.conformance?.jitter !== undefined ? { jitter: ex.conformance.jitter } : {}),
+        },
       },
       sim: {
         ...(sim.bug_profile ? { bugProfile: sim.bug_profile } : {}),
