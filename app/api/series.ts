@@ -130,7 +130,10 @@ export class TimeBuckets {
 
 export class RunSeries {
   readonly buckets = new TimeBuckets();
+  /** Stream latency: `delay` samples of every running stream. */
   readonly latency = new LogHistogram();
+  /** Round trips through a loopback (`latency` samples). */
+  readonly roundTrip = new LogHistogram();
   readonly ioctl = new LogHistogram();
   readonly klog: KlogLine[] = [];
   klogDropped = 0;
@@ -185,7 +188,8 @@ export class RunSeries {
       case 'metric': {
         // The tally turns each stream's running count into the xruns this sample added.
         if (newXruns) b.xruns[b.index(e.t)]! += newXruns;
-        else if (e.name === 'latency') this.latency.add(e.value);
+        else if (e.name === 'delay') this.latency.add(e.value);
+        else if (e.name === 'latency') this.roundTrip.add(e.value);
         return;
       }
       case 'klog': {
