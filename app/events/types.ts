@@ -112,7 +112,7 @@ export interface RecoverEvent {
 /**
  * One configuration of a conformance sweep (op pcm.sweep): what was asked,
  * what the kernel granted, and what the stream did while it ran. Pass or fail
- * is decided by the analysis (app/analysis/conformance.ts), not here.
+ * is decided by the analysis (app/api/conformance.ts, app/analysis/detectors/conformance.ts), not here.
  */
 export interface ConformanceEvent {
   kind: 'conformance';
