@@ -67,6 +67,69 @@ function soakClaims(summary: RunSummary, events: RunEvent[]): void {
 }
 
 describe('issue 11 in the virtual lab', { timeout: 600_000 }, () => {
+  // a writer and a reader that stall now and then for longer than the buffer (4 × 10 ms): xruns for certain
+  const stalls = (recover: boolean) =>
+    parsePreset(
+      `
+name: stalls
+duration: 3s
+recover: ${recover}
+setup:
+  - pcm.open: { handle: p, card: Dummy, stream: playback }
+  - pcm.hw_params: { handle: p, rate: 48000, channels: 2, period_size: 480, periods: 4 }
+  - pcm.prepare: p
+  - pcm.open: { handle: c, card: Dummy, stream: capture }
+  - pcm.hw_params: { handle: c, rate: 48000, channels: 2, period_size: 480, periods: 4 }
+  - pcm.prepare: c
+lanes:
+  - name: w
+    loop:
+      - pcm.write: { handle: p, periods: 1 }
+      - sleep: { for: [1ms, 1ms, 1ms, 80ms] }
+  - name: r
+    loop:
+      - pcm.read: { handle: c, periods: 1 }
+      - sleep: { for: [1ms, 1ms, 1ms, 80ms] }
+teardown:
+  - pcm.drop: p
+  - pcm.drop: c
+expect:
+  stop_on: never
+`,
+      'stalls.yaml',
+    ).scenario;
+
+  it('the agent recovers each xrun as snd_pcm_recover does (PREPARE; + START for capture), counts it once, and the transfer goes through', async () => {
+    const { summary, events } = await run(stalls(true), target);
+    const rec = events.filter((e): e is RecoverEvent => e.kind === 'recover');
+    expect(rec.filter((e) => e.handle === 'p').length).toBeGreaterThan(2);
+    expect(rec.filter((e) => e.handle === 'c').length).toBeGreaterThan(2);
+    expect(new Set(rec.filter((e) => e.handle === 'p').map((e) => e.action))).toEqual(new Set(['prepare']));
+    expect(new Set(rec.filter((e) => e.handle === 'c').map((e) => e.action))).toEqual(new Set(['prepare+start']));
+    for (const e of rec) {
+      expect(e.ret, JSON.stringify(e)).toBe(0);
+      expect(e.cause).toBe('EPIPE');
+      expect(e.lost_ns).toBeGreaterThan(0);
+    }
+    const xfers = events.filter((e) => e.kind === 'act' && (e.op === 'pcm.write' || e.op === 'pcm.read'));
+    expect(xfers.filter((e) => e.kind === 'act' && e.ret < 0)).toEqual([]);
+    const c = summary.counts!;
+    expect(c.recovered).toBe(rec.length);
+    expect(c.xruns).toBe(rec.length);
+    expect(c.time_lost_ns).toBe(rec.reduce((s, e) => s + e.lost_ns, 0));
+    expect(c.delay_samples).toBeGreaterThan(10);
+  });
+
+  it('with recover: false an xrun is left alone: every later transfer fails with EPIPE, still one xrun per stream', async () => {
+    const { summary, events } = await run(stalls(false), target);
+    expect(events.filter((e) => e.kind === 'recover')).toEqual([]);
+    const writes = events.filter((e) => e.kind === 'act' && e.op === 'pcm.write') as { errno?: string }[];
+    const first = writes.findIndex((a) => a.errno === 'EPIPE');
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(writes.slice(first).every((a) => a.errno === 'EPIPE')).toBe(true);
+    expect(summary.counts!.streams.find((s) => s.stream === 'p')!.xruns).toBe(1);
+  });
+
   it('qa-soak for 60 s on real drivers: xruns recovered and counted once, stream latency measured and judged, the journal small', async () => {
     const { summary, events, dir } = await run(shipped('qa-soak'), target, 60e9);
     expect(summary.status).toBe('completed');
