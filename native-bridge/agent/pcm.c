@@ -12,6 +12,7 @@
 #include <sound/asound.h>
 
 #include "agent.h"
+#include "hwparams.h"
 
 int pcm_format_bits(int fmt)
 {
@@ -53,51 +54,6 @@ static int hfd(struct exec *x) { return atomic_load_explicit(&H(x)->fd, memory_o
 
 /* ---- hw_params construction ---- */
 
-static struct snd_mask *mask_of(struct snd_pcm_hw_params *p, int param) { return &p->masks[param - SNDRV_PCM_HW_PARAM_FIRST_MASK]; }
-static struct snd_interval *iv_of(struct snd_pcm_hw_params *p, int param) { return &p->intervals[param - SNDRV_PCM_HW_PARAM_FIRST_INTERVAL]; }
-
-static void hw_any(struct snd_pcm_hw_params *p)
-{
-	memset(p, 0, sizeof *p);
-	for (int m = SNDRV_PCM_HW_PARAM_FIRST_MASK; m <= SNDRV_PCM_HW_PARAM_LAST_MASK; m++)
-		memset(mask_of(p, m), 0xff, sizeof(struct snd_mask));
-	for (int i = SNDRV_PCM_HW_PARAM_FIRST_INTERVAL; i <= SNDRV_PCM_HW_PARAM_LAST_INTERVAL; i++) {
-		iv_of(p, i)->min = 0;
-		iv_of(p, i)->max = UINT_MAX;
-	}
-	p->rmask = ~0u;
-	p->info = ~0u;
-}
-
-static void set_mask(struct snd_pcm_hw_params *p, int param, unsigned bit)
-{
-	struct snd_mask *m = mask_of(p, param);
-	memset(m, 0, sizeof *m);
-	if (bit < SNDRV_MASK_MAX)
-		m->bits[bit >> 5] |= 1u << (bit & 31);
-}
-
-static int mask_has(struct snd_pcm_hw_params *p, int param, unsigned bit)
-{
-	return bit < SNDRV_MASK_MAX && (mask_of(p, param)->bits[bit >> 5] >> (bit & 31)) & 1u;
-}
-
-static int mask_first(struct snd_pcm_hw_params *p, int param)
-{
-	for (unsigned b = 0; b < SNDRV_MASK_MAX; b++)
-		if (mask_has(p, param, b))
-			return (int)b;
-	return -1;
-}
-
-static void set_iv(struct snd_pcm_hw_params *p, int param, unsigned v)
-{
-	struct snd_interval *i = iv_of(p, param);
-	i->min = i->max = v;
-	i->openmin = i->openmax = 0;
-	i->integer = 1;
-	i->empty = 0;
-}
 
 static int iv_contains(struct snd_pcm_hw_params *p, int param, unsigned v)
 {

@@ -19,6 +19,7 @@
 #include <sound/asound.h>
 
 #include "agent.h"
+#include "hwparams.h"
 
 static const int sweep_rates[] = { 5512, 8000, 11025, 16000, 22050, 32000, 44100, 48000, 64000, 88200, 96000, 176400, 192000, 384000 };
 static const int sweep_periods[] = { 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192 };
@@ -86,42 +87,14 @@ static const char *err_name(int e)
 	return "EIO";
 }
 
-/* ---- hw_params (pcm.c keeps its helpers static; these are the few a sweep needs) ---- */
-
-static struct snd_mask *mask_of(struct snd_pcm_hw_params *p, int param) { return &p->masks[param - SNDRV_PCM_HW_PARAM_FIRST_MASK]; }
-static struct snd_interval *iv_of(struct snd_pcm_hw_params *p, int param) { return &p->intervals[param - SNDRV_PCM_HW_PARAM_FIRST_INTERVAL]; }
-
-static void hw_any(struct snd_pcm_hw_params *p)
+/* HW_REFINE's "anything", read/write interleaved: the lab transfers with READI/WRITEI */
+static void hw_any_rw(struct snd_pcm_hw_params *p)
 {
-	memset(p, 0, sizeof *p);
-	for (int m = SNDRV_PCM_HW_PARAM_FIRST_MASK; m <= SNDRV_PCM_HW_PARAM_LAST_MASK; m++)
-		memset(mask_of(p, m), 0xff, sizeof(struct snd_mask));
-	for (int i = SNDRV_PCM_HW_PARAM_FIRST_INTERVAL; i <= SNDRV_PCM_HW_PARAM_LAST_INTERVAL; i++) {
-		iv_of(p, i)->min = 0;
-		iv_of(p, i)->max = UINT_MAX;
-	}
-	p->rmask = ~0u;
-	p->info = ~0u;
-	struct snd_mask *a = mask_of(p, SNDRV_PCM_HW_PARAM_ACCESS);
-	memset(a, 0, sizeof *a);
-	a->bits[0] = 1u << SNDRV_PCM_ACCESS_RW_INTERLEAVED;
+	hw_any(p);
+	set_mask(p, SNDRV_PCM_HW_PARAM_ACCESS, SNDRV_PCM_ACCESS_RW_INTERLEAVED);
 }
 
-static void set_fmt(struct snd_pcm_hw_params *p, int v)
-{
-	struct snd_mask *m = mask_of(p, SNDRV_PCM_HW_PARAM_FORMAT);
-	memset(m, 0, sizeof *m);
-	m->bits[v >> 5] |= 1u << (v & 31);
-}
-
-static void set_iv(struct snd_pcm_hw_params *p, int param, unsigned v)
-{
-	struct snd_interval *i = iv_of(p, param);
-	i->min = i->max = v;
-	i->openmin = i->openmax = 0;
-	i->integer = 1;
-	i->empty = 0;
-}
+static void set_fmt(struct snd_pcm_hw_params *p, int v) { set_mask(p, SNDRV_PCM_HW_PARAM_FORMAT, (unsigned)v); }
 
 /* the integer range an interval allows (open ends are exclusive) */
 static void iv_range(struct snd_pcm_hw_params *p, int param, long *lo, long *hi)
@@ -224,7 +197,7 @@ static int probe(int fd, struct offer *o)
 {
 	memset(o, 0, sizeof *o);
 	struct snd_pcm_hw_params any, p;
-	hw_any(&any);
+	hw_any_rw(&any);
 	int r = refine(fd, &any);
 	if (r < 0)
 		return r;
@@ -236,7 +209,7 @@ static int probe(int fd, struct offer *o)
 	long lo, hi;
 	iv_range(&any, SNDRV_PCM_HW_PARAM_CHANNELS, &lo, &hi);
 	for (long ch = lo; ch <= hi && ch <= MAX_CHANNELS; ch++) {
-		hw_any(&p);
+		hw_any_rw(&p);
 		set_iv(&p, SNDRV_PCM_HW_PARAM_CHANNELS, (unsigned)ch);
 		if (refine(fd, &p) == 0)
 			o->channels[o->nchannels++] = (int)ch;
@@ -245,7 +218,7 @@ static int probe(int fd, struct offer *o)
 	for (int i = 0; i < NRATES; i++) {
 		if (sweep_rates[i] < lo || sweep_rates[i] > hi)
 			continue;
-		hw_any(&p);
+		hw_any_rw(&p);
 		set_iv(&p, SNDRV_PCM_HW_PARAM_RATE, (unsigned)sweep_rates[i]);
 		if (refine(fd, &p) == 0)
 			o->rates[o->nrates++] = sweep_rates[i];
@@ -258,7 +231,7 @@ static int probe(int fd, struct offer *o)
 	for (int i = 0; i < NPERIODS; i++) {
 		if (sweep_periods[i] < lo || sweep_periods[i] > hi)
 			continue;
-		hw_any(&p);
+		hw_any_rw(&p);
 		set_fmt(&p, formats[df].v);
 		set_iv(&p, SNDRV_PCM_HW_PARAM_CHANNELS, (unsigned)dc);
 		set_iv(&p, SNDRV_PCM_HW_PARAM_RATE, (unsigned)dr);
@@ -268,7 +241,7 @@ static int probe(int fd, struct offer *o)
 	}
 	if (!o->nperiods) {
 		/* no power of two fits: the smallest period the defaults allow */
-		hw_any(&p);
+		hw_any_rw(&p);
 		set_fmt(&p, formats[df].v);
 		set_iv(&p, SNDRV_PCM_HW_PARAM_CHANNELS, (unsigned)dc);
 		set_iv(&p, SNDRV_PCM_HW_PARAM_RATE, (unsigned)dr);
@@ -390,7 +363,7 @@ static void run_config(struct exec *x, const struct where *w, const struct confi
 		return;
 	}
 	struct snd_pcm_hw_params p;
-	hw_any(&p);
+	hw_any_rw(&p);
 	set_fmt(&p, formats[c->fmt].v);
 	set_iv(&p, SNDRV_PCM_HW_PARAM_CHANNELS, (unsigned)c->channels);
 	set_iv(&p, SNDRV_PCM_HW_PARAM_RATE, (unsigned)c->rate);
