@@ -169,7 +169,7 @@ duration: 20m
     // every stream the guest has (aplay -l / arecord -l), and no other
     const have = new Set(list.pcms.map((p) => `hw:${p.card},${p.device} ${p.stream}`));
     expect(rows.map((r) => `${r.device} ${r.stream}`).sort()).toEqual([...have].sort());
-    // dummy, aloop, AC97 and USB audio (HDA's codec does not probe under TCG: a card without PCMs)
+    // dummy, aloop, AC97, USB audio, and HDA when its codec probes
     expect(new Set(rows.map((r) => r.card_id))).toEqual(new Set(list.pcms.map((p) => p.cardId)));
     for (const id of ['Dummy', 'Loopback', 'I82801AAICH', 'Audio']) expect(rows.some((r) => r.card_id === id), id).toBe(true);
     for (const r of rows) expect(r.configurations, r.device).toBeGreaterThan(0);
