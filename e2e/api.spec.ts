@@ -173,6 +173,28 @@ describe('runs over the WebSocket API', () => {
     c.close();
   });
 
+  it('run.stop stops a run that spins as hard as it can (64 busy lanes), and a live-locked preset ends by itself', async () => {
+    const c = await Client.open();
+    const lanes = ['a', 'b'].map((n) => `  - name: ${n}\n    replicas: 32\n    loop:\n      - pcm.status: p\n`).join('');
+    const busy = `name: busy-64\nduration: 3600s\nsetup:\n  - pcm.open: { handle: p, card: 0 }\nlanes:\n${lanes}`;
+    const r = await c.call<{ runId: string }>('run.start', { source: { text: busy, name: 'busy-64' }, target: 'sim', profile: ['fixed'], seed: 1 });
+    const s = await c.call<{ sub: string }>('runs.subscribe', { runId: r.runId, from: 0 });
+    await c.firstEvents(s.sub, 5000);
+    expect(await c.call('run.stop', { runId: r.runId })).toEqual({ stopping: true });
+    const stopped = await c.collect(s.sub);
+    expect((stopped.end.summary as RunSummary).status).toBe('stopped');
+    expect((stopped.end.summary as RunSummary).verdict).toBe('aborted');
+
+    const spin = 'name: spin\nlanes:\n  - name: a\n    loop:\n      - barrier: b\n';
+    const r2 = await c.call<{ runId: string }>('run.start', { source: { text: spin, name: 'spin' }, target: 'sim', profile: ['fixed'], seed: 1 });
+    const s2 = await c.call<{ sub: string }>('runs.subscribe', { runId: r2.runId, from: 0 });
+    const ended = await c.collect(s2.sub);
+    const summary = ended.end.summary as RunSummary;
+    expect(summary.findings.map((f) => f.type)).toEqual(['livelock']);
+    expect(summary.findings[0]!.message).toMatch(/lane a loops on barrier b with one party/);
+    c.close();
+  });
+
   it('refuses a run whose preset text does not validate, naming file:line:col', async () => {
     const c = await Client.open();
     await expect(c.call('run.start', { source: { text: 'name: broken\nlanes:\n  - name: x\n    loop:\n      - pcm.bogus: 1\n', name: 'broken' }, target: 'sim', profile: ['fixed'], seed: 1 })).rejects.toThrow(/broken\.yaml:5:\d+: lanes\[0\]\.loop\[0\]/);

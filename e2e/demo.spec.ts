@@ -100,8 +100,15 @@ describe('a new user on the headless server', () => {
     await detail.waitFor();
     const heads = await detail.locator('[data-testid=interleaving] thead th').allTextContents();
     expect(heads[0]).toMatch(/step/);
-    expect(heads.join(' | ')).toMatch(/router[\s\S]*player[\s\S]*irq\/pcmC1D0p:0/);
-    expect(await detail.locator('[data-testid=interleaving] tbody tr').count()).toBeGreaterThan(10);
+    // The involved tasks first, the faulting one leading; by default only their steps.
+    expect(heads.join(' | ')).toMatch(/player[\s\S]*faulting[\s\S]*router[\s\S]*involved/);
+    const involvedRows = await detail.locator('[data-testid=interleaving] tbody tr').count();
+    expect(involvedRows).toBeGreaterThan(2);
+    // Every task: the period interrupt's column and its steps appear.
+    await detail.locator('[data-testid=involved-only]').uncheck();
+    const allHeads = await detail.locator('[data-testid=interleaving] thead th').allTextContents();
+    expect(allHeads.join(' | ')).toMatch(/player[\s\S]*router[\s\S]*irq\/pcmC1D0p:0/);
+    expect(await detail.locator('[data-testid=interleaving] tbody tr').count()).toBeGreaterThan(involvedRows);
     expect(await detail.locator('td.step.ctx-irq').count()).toBeGreaterThan(0);
     expect(await detail.locator('[data-testid=finding-klog]').textContent()).toContain('BUG: KASAN: slab-use-after-free in dpcm_be_dai_trigger');
     await page.setViewportSize({ width: 1440, height: 2200 });

@@ -110,7 +110,7 @@ describe('a QA engineer in the app', () => {
     expect(await p99.inputValue()).toBe('50ms');
     await p99.fill('20');
     await page.waitForSelector('[data-testid=threshold-problem]');
-    expect(await page.textContent('[data-testid=threshold-problem]')).toBe('expect.thresholds.latency_p99: expected a duration like "250ms", "40us" or "2s", got "20"');
+    expect(await page.textContent('[data-testid=threshold-problem]')).toBe('expect.thresholds.latency_p99: expected a duration like "250ms", "40us" or "2s" (at most 60m), got "20"');
     expect(await page.isDisabled('button.run')).toBe(true);
     await shot('02-threshold-problem');
     await p99.fill('1ms');

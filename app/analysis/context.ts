@@ -2,6 +2,7 @@
 // and a short memory of recent actions to say what was in flight.
 import type { ActionEvent, Finding, FindingType, InFlight, Severity } from '../events/types.js';
 import type { Scenario } from '../vocabulary/scenario.js';
+import { signatureOf } from './signature.js';
 
 export const SEVERITY: Record<FindingType, Severity> = {
   'use-after-free': 'critical',
@@ -9,6 +10,7 @@ export const SEVERITY: Record<FindingType, Severity> = {
   'kernel-oops': 'critical',
   'kernel-bug': 'critical',
   hang: 'critical',
+  livelock: 'critical',
   'hung-task': 'critical',
   'torn-hw-params': 'critical',
   'event-loss': 'error',
@@ -48,7 +50,9 @@ export class AnalysisContext {
   finding(type: FindingType, t: number, message: string, extra: Partial<Finding> = {}): Finding {
     const n = (this.counts.get(type) ?? 0) + 1;
     this.counts.set(type, n);
-    return { id: `${type}#${n}`, type, severity: SEVERITY[type], t, message, ...extra };
+    const f: Finding = { id: `${type}#${n}`, type, severity: SEVERITY[type], t, message, ...extra };
+    f.signature ??= signatureOf(f);
+    return f;
   }
 
   remember(a: ActionEvent): void {

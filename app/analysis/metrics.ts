@@ -132,7 +132,8 @@ export class MetricsAggregator {
         e.nominal_hz = s.rate;
         e.ratio = Math.round((hz / s.rate) * 10000) / 10000;
       }
-      out[s.key] = e;
+      // Keyed by handle names the preset chose: an own entry even for "__proto__".
+      Object.defineProperty(out, s.key, { value: e, enumerable: true, writable: true, configurable: true });
     }
     return out;
   }

@@ -47,21 +47,26 @@ export class OracleSide {
   actions = 0;
 
   feed(e: RunEvent): void {
-    if (e.kind !== 'act') return;
-    const spec = opSpec(e.op);
-    if (!spec || spec.family === 'timing') return;
-    this.actions++;
-    const phase = e.iter === -1 ? 'setup' : e.iter === -2 ? 'teardown' : 'loop';
-    const key = `${e.lane}\u0000${phase}\u0000${e.step}\u0000${e.op}`;
-    let s = this.steps.get(key);
-    if (!s) {
-      s = { lane: e.lane, phase, step: e.step, op: e.op, count: 0, outcomes: new Map(), results: new Map() };
-      if (e.handle !== undefined) s.handle = e.handle;
-      this.steps.set(key, s);
+    if (e.kind === 'note') {
+      // A sampled journal's closing counts: successful operations after each step's last kept line.
+      for (const x of e.journal?.skipped ?? []) {
+        const s = this.step(x.lane, x.iter, x.step, x.op);
+        if (!s) continue;
+        s.count += x.n;
+        s.outcomes.set('ok', (s.outcomes.get('ok') ?? 0) + x.n);
+        this.actions += x.n;
+      }
+      return;
     }
-    s.count++;
+    if (e.kind !== 'act') return;
+    const s = this.step(e.lane, e.iter, e.step, e.op, e.handle);
+    if (!s) return;
+    // In a sampled journal a line stands for w operations of its step.
+    const n = e.w ?? 1;
+    this.actions += n;
+    s.count += n;
     const outcome = outcomeOf(e);
-    s.outcomes.set(outcome, (s.outcomes.get(outcome) ?? 0) + 1);
+    s.outcomes.set(outcome, (s.outcomes.get(outcome) ?? 0) + n);
     if ((e.op === 'pcm.open' || e.op === 'seq.open') && e.handle !== undefined && !this.opens.has(e.handle)) this.opens.set(e.handle, outcome);
     if (e.ret >= 0 && RESULT_OPS.has(e.op) && e.data) {
       const req = e.args ? canonical(e.args) : '';
@@ -70,6 +75,20 @@ export class OracleSide {
       const res = canonical(e.data);
       if (byReq.has(res) || byReq.size < MAX_RESULTS) byReq.set(res, (byReq.get(res) ?? 0) + 1);
     }
+  }
+
+  private step(lane: string, iter: number, step: number, op: string, handle?: string): StepStats | undefined {
+    const spec = opSpec(op);
+    if (!spec || spec.family === 'timing') return undefined;
+    const phase = iter === -1 ? 'setup' : iter === -2 ? 'teardown' : 'loop';
+    const key = `${lane}\u0000${phase}\u0000${step}\u0000${op}`;
+    let s = this.steps.get(key);
+    if (!s) {
+      s = { lane, phase, step, op, count: 0, outcomes: new Map(), results: new Map() };
+      if (handle !== undefined) s.handle = handle;
+      this.steps.set(key, s);
+    }
+    return s;
   }
 
   stats(): Map<string, StepStats> {

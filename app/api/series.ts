@@ -146,6 +146,10 @@ export class RunSeries {
   events = 0;
   lastT = 0;
   private lastGroup: { t: number; source: string; i: number } | null = null;
+  /** The journal sampled successful operations: 1 in this many kept at the most (1: not sampled). */
+  sampledKeep = 1;
+  /** The journal reached its size bound. */
+  journalFull = false;
 
   /** Feed events in order; `from` is the index of the first (for gaps or repeats after a reconnect). */
   feed(events: readonly RunEvent[], from = this.events): void {
@@ -174,7 +178,8 @@ export class RunSeries {
     switch (e.kind) {
       case 'act': {
         const k = b.index(e.t);
-        b.ops[k]!++;
+        // A sampled journal's line stands for w operations (itself and those sampled away before it).
+        b.ops[k]! += e.w ?? 1;
         if (e.ret < 0) b.errors[k]!++;
         if (!NOT_IOCTL.has(e.op)) {
           b.ioctlSum[k]! += e.dur;
@@ -213,6 +218,11 @@ export class RunSeries {
         return;
       case 'lane':
         this.lanes.set(e.lane, e.state);
+        return;
+      case 'note':
+        if (e.journal?.keep && e.journal.keep > this.sampledKeep) this.sampledKeep = e.journal.keep;
+        if (e.journal?.full) this.journalFull = true;
+        // The skipped counts are the tally's (operations); not charted: they happened since each step's last kept line, at no one time.
         return;
       default:
         return;

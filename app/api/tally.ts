@@ -19,7 +19,7 @@
 // Stream latency is the `delay` metric (frames between the application and
 // the converter, in ns); `latency` is a round trip measured through a
 // loopback (a burst written, found again in what a capture stream read).
-import type { ActionEvent, ConformanceEvent, RunEvent, Severity } from '../events/types.js';
+import type { ActionEvent, ConformanceEvent, RunEvent, Severity, SkippedOps } from '../events/types.js';
 
 /**
  * Ops whose duration is not an ioctl's latency: waits the scenario asked for
@@ -269,6 +269,10 @@ export class RunTally {
       case 'klog':
         this.klogLines++;
         return 0;
+      case 'note':
+        // A sampled journal's closing counts: successful operations after each step's last kept line.
+        for (const x of e.journal?.skipped ?? []) this.skipped(x);
+        return 0;
       case 'finding':
         this.findings++;
         this.findingsBySeverity[e.finding.severity]++;
@@ -287,18 +291,21 @@ export class RunTally {
   }
 
   private act(e: ActionEvent): void {
-    this.operations++;
+    // In a sampled journal (a bounded one) a kept line stands for `w` operations of its step:
+    // itself and those sampled away before it, all successful (failures are always kept).
+    const n = e.w ?? 1;
+    this.operations += n;
     if (e.ret < 0) this.failed++;
     let s = this.ops.get(e.op);
     if (!s) this.ops.set(e.op, (s = { count: 0, errors: {}, dur: new Histogram() }));
-    s.count++;
+    s.count += n;
     if (e.errno) s.errors[e.errno] = (s.errors[e.errno] ?? 0) + 1;
     s.dur.add(e.dur);
     if (!NOT_IOCTL.has(e.op)) this.ioctl.add(e.dur);
     if (e.t + e.dur > this.lastT) this.lastT = e.t + e.dur;
     if (!e.handle || !e.op.startsWith('pcm.')) return;
     const st = this.stream(e.handle);
-    st.operations++;
+    st.operations += n;
     if (e.ret < 0) st.failed++;
     if (e.op === 'pcm.open' && e.ret >= 0) {
       const d = e.data as { card?: unknown; device?: unknown; subdevice?: unknown; stream?: unknown } | undefined;
@@ -312,6 +319,14 @@ export class RunTally {
       const rate = (e.data?.params as { rate?: unknown } | undefined)?.rate;
       if (typeof rate === 'number' && rate > 0) st.rate = rate;
     }
+  }
+
+  private skipped(x: SkippedOps): void {
+    this.operations += x.n;
+    let s = this.ops.get(x.op);
+    if (!s) this.ops.set(x.op, (s = { count: 0, errors: {}, dur: new Histogram() }));
+    s.count += x.n;
+    if (x.handle && x.op.startsWith('pcm.')) this.stream(x.handle).operations += x.n;
   }
 
   private stream(handle: string): StreamTally {

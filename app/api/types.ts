@@ -199,6 +199,23 @@ export interface ReportResult {
   html: string;
 }
 
+/** A standalone C reproducer of a run (stresslab repro). */
+export interface ReproResult {
+  /** Suggested download name. */
+  name: string;
+  text: string;
+  /** The finding it describes, with its signature. */
+  finding?: { id: string; type: string; signature?: string };
+}
+
+export interface ReproParams {
+  runId: string;
+  /** The finding to describe; default the run's first critical one. */
+  findingId?: string;
+  /** The finding's time (ids restart in each phase of a suite). */
+  t?: number;
+}
+
 export interface ReplayParams {
   runId: string;
   findingId: string;
@@ -249,6 +266,8 @@ export interface ApiMethods {
   'runs.note': { params: { runId: string; text: string }; result: { note: string } };
   /** Two or more runs by their metrics, the first as the baseline. */
   'runs.compare': { params: { runIds: string[] }; result: MetricsComparison };
+  /** The run's program as one C file (the same file `stresslab repro <run dir>` writes). */
+  'repro.export': { params: ReproParams; result: ReproResult };
 }
 
 export type Method = keyof ApiMethods;

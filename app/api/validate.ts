@@ -128,6 +128,7 @@ const PARAMS: { [M in Method]: Check<Params<M>> } = {
   'runs.delete': obj({ runId }),
   'runs.note': obj({ runId, text: str(null, 'a note', 4000) }),
   'runs.compare': obj({ runIds: list(runId, 8) }),
+  'repro.export': obj({ runId }, { findingId: str(/^[a-z-]+#\d+$/, 'a finding id like "hang#1"', 64), t: int(0, Number.MAX_SAFE_INTEGER) }),
 };
 
 export const METHODS = Object.keys(PARAMS) as Method[];

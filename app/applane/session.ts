@@ -45,7 +45,9 @@ export function childCommand(node: string, script: string): { cmd: string; args:
 
 /** This machine: a child process whose fd 3 is a pipe of its own. */
 export function spawnLocalChild(script = childScript()): ChildChannel {
-  const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], cwd: repoRoot() });
+  // Its own process group, as the agent's: Ctrl-C at a terminal reaches the lab, which stops
+  // the run; the child still ends with the lab (its input closes).
+  const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], cwd: repoRoot(), detached: true });
   const proto = child.stdio[3] as NodeJS.ReadableStream;
   let closeCbs: ((why: string) => void)[] = [];
   let err = '';

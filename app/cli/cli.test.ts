@@ -101,7 +101,7 @@ describe('stresslab CLI', () => {
       [['run', 'stop-close-race', '--target', 'vm', '--kernel', join(tmp, 'no-bzImage')], /kernel image not found or unreadable: .*no-bzImage \(no such file or directory\)/],
       [['run', 'stop-close-race', '--hw', 'dummy'], /--hw only applies to --target vm/],
       [['compare', join(tmp, 'missing.jsonl')], /expected two or more runs/],
-      [['run', 'qa-soak', '--threshold', 'latency_p99=20'], /--threshold: expect.thresholds.latency_p99: expected a duration like "250ms", "40us" or "2s", got "20"/],
+      [['run', 'qa-soak', '--threshold', 'latency_p99=20'], /--threshold: expect.thresholds.latency_p99: expected a duration like "250ms", "40us" or "2s" \(at most 60m\), got "20"/],
       [['run', 'qa-soak', '--threshold', 'jitter=1ms'], /--threshold: expect.thresholds.jitter: unknown threshold; known: xruns, latency_p99/],
       [['run', 'qa-soak', '--threshold', 'xruns'], /--threshold must be NAME=VALUE/],
       [['run', 'demo', '--threshold', 'xruns=1'], /demo is a suite/],

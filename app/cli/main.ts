@@ -1,9 +1,11 @@
 // `stresslab` entry point. Commands are registered in commands/index.ts; the
 // Electron/serve front ends add their own from main/ (dependency points main -> app).
 import { UsageError } from './args.js';
-import { type Command, EXIT, type Io } from './command.js';
+import { type Command, EXIT, EXIT_HELP, type Io } from './command.js';
 import { PresetError } from '../vocabulary/preset-file.js';
 import { TargetError } from '../targets/target.js';
+import { OutPathError } from '../journal/out-path.js';
+import { JournalError } from '../journal/reader.js';
 
 export function nodeIo(): Io {
   return {
@@ -26,7 +28,7 @@ export function helpText(commands: Command[]): string {
     ...commands.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
     '',
     'Run "stresslab <command> --help" for a command\'s options.',
-    'Exit status: 0 pass, 1 findings, 2 bad input or usage, 3 target failure.',
+    EXIT_HELP,
     '',
   ].join('\n');
 }
@@ -68,10 +70,22 @@ export async function runCli(argv: string[], commands: Command[], io: Io = nodeI
       io.err(`stresslab ${cmd.name}: invalid preset:\n${e.message}\n`);
       return EXIT.usage;
     }
+    if (e instanceof OutPathError || e instanceof JournalError) {
+      io.err(`stresslab ${cmd.name}: ${e.message}\n`);
+      return EXIT.usage;
+    }
     if (e instanceof TargetError) {
       io.err(`stresslab ${cmd.name}: target failed: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
       return EXIT.target;
     }
-    throw e;
+    return internalError(io, `stresslab ${cmd.name}`, e);
   }
+}
+
+/** A bug in the lab: one line that says so, the trace only when asked for (STRESSLAB_DEBUG=1). */
+export function internalError(io: Pick<Io, 'err' | 'env'>, who: string, e: unknown): number {
+  const msg = e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e);
+  io.err(`${who}: internal error: ${msg.split('\n')[0]}\n(this is a bug in stresslab; run with STRESSLAB_DEBUG=1 to see where)\n`);
+  if (io.env.STRESSLAB_DEBUG && e instanceof Error && e.stack) io.err(`${e.stack}\n`);
+  return EXIT.internal;
 }

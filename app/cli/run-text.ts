@@ -26,7 +26,8 @@ export function ranOn(target: string, profile: string[], ctx?: RunContext): stri
 
 const MARK = { pass: '✓', fail: '✗', skip: '–', error: '!' } as const;
 
-export function reportText(s: RunSummary, outDir?: string): string {
+/** `summaryPath`: where summary.json really went (a full disk may have sent it elsewhere), null when nowhere. */
+export function reportText(s: RunSummary, outDir?: string, summaryPath?: string | null): string {
   const c = s.counts;
   const lines = [`${s.verdict.toUpperCase()}: ${s.preset} on ${s.target} (${ranOn(s.target, s.profile, s.context)}; seed ${s.seed}) — ${s.status}, ${formatNs(s.elapsed_ns)} of ${formatNs(s.budget_ns)} budget${s.target === 'sim' ? ' (virtual time)' : ''} in ${(s.wall_ms / 1000).toFixed(1)}s`];
   if (s.context?.cards?.length) lines.push(`  cards: ${s.context.cards.map((x) => `${x.index} ${x.id} (${x.driver})`).join(', ')}${s.context.alsa_version ? `; ${s.context.alsa_version}` : ''}`);
@@ -52,7 +53,9 @@ export function reportText(s: RunSummary, outDir?: string): string {
   }
   for (const f of s.findings) lines.push(`  [${f.severity}] ${f.type} at ${formatNs(f.t)}: ${f.message}`);
   if (s.reason && s.status === 'error') lines.push(`  error: ${s.reason}`);
-  if (outDir) lines.push(`  journal: ${join(outDir, 'journal.jsonl')}`, `  summary: ${join(outDir, 'summary.json')}`);
+  else if (s.reason && s.status === 'stopped') lines.push(`  stopped: ${s.reason}`);
+  if (s.journal_state?.sampled_away) lines.push(`  journal sampled: ${formatCount(s.journal_state.sampled_away)} repetitive events left out (${s.journal_state.keep} kept past the size bound)${s.journal_state.full ? '; the journal filled up' : ''}`);
+  if (outDir) lines.push(`  journal: ${join(outDir, 'journal.jsonl')}`, `  summary: ${summaryPath === undefined ? join(outDir, 'summary.json') : (summaryPath ?? 'not written (see above)')}`);
   return lines.join('\n') + '\n';
 }
 

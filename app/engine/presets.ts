@@ -4,6 +4,40 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PresetError, type ParsedPreset, parsePreset } from '../vocabulary/preset-file.js';
+import type { Issue } from '../vocabulary/schema.js';
+import type { Scenario } from '../vocabulary/scenario.js';
+import { ProfileError, simProfile } from '../targets/sim/options.js';
+
+/** How a suite's entries are found: a scenario, or why there is none. */
+export type PresetLookup = (name: string) => { scenario: Scenario } | { error: string };
+
+/**
+ * A suite is checked before it runs: every entry names a preset that exists,
+ * validates and is not itself a suite (suites do not nest, so no suite can
+ * reach itself through another), and names kernel profiles that exist.
+ */
+export function suiteIssues(sc: Scenario, lookup: PresetLookup): Issue[] {
+  const issues: Issue[] = [];
+  (sc.suite ?? []).forEach((e, i) => {
+    const path = ['suite', i, 'preset'];
+    if (e.preset === sc.name) {
+      issues.push({ path, message: `the suite includes itself` });
+      return;
+    }
+    const r = lookup(e.preset);
+    if ('error' in r) issues.push({ path, message: r.error });
+    else if (r.scenario.suite) issues.push({ path, message: `"${e.preset}" is a suite itself; suites do not nest` });
+    if (e.profile) {
+      try {
+        simProfile(e.profile);
+      } catch (err) {
+        if (!(err instanceof ProfileError)) throw err;
+        issues.push({ path: ['suite', i, 'profile'], message: err.message });
+      }
+    }
+  });
+  return issues;
+}
 
 /** presets/ at the repository root (works from app/ sources and dist/app/ builds). */
 export function defaultPresetDir(): string {
@@ -27,7 +61,27 @@ export interface PresetInfo {
 }
 
 export class PresetLibrary {
-  constructor(readonly dir: string = defaultPresetDir()) {}
+  /** `lookup`: where suite entries are found (default: this library). */
+  constructor(
+    readonly dir: string = defaultPresetDir(),
+    private readonly lookup?: PresetLookup,
+  ) {}
+
+  /** A preset of this library by name, for suite checks (entries are not themselves cross-checked: suites do not nest). */
+  find(name: string): { scenario: Scenario } | { error: string } {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) return { error: `"${name}" is not a preset name` };
+    for (const ext of ['.yaml', '.yml', '.json']) {
+      const p = join(this.dir, name + ext);
+      if (!existsSync(p)) continue;
+      try {
+        return { scenario: parsePreset(readFileSync(p, 'utf8'), p).scenario };
+      } catch (e) {
+        if (e instanceof PresetError) return { error: `preset "${name}" does not validate: ${e.problems[0]?.message ?? e.message}` };
+        return { error: `preset "${name}" cannot be read: ${(e as Error).message}` };
+      }
+    }
+    return { error: `no preset named "${name}"` };
+  }
 
   files(): string[] {
     if (!existsSync(this.dir)) return [];
@@ -78,6 +132,6 @@ export class PresetLibrary {
     } catch (e) {
       throw new PresetError([{ file, path: '(file)', message: `cannot read: ${(e as Error).message}` }]);
     }
-    return parsePreset(text, file);
+    return parsePreset(text, file, (sc) => (sc.suite ? suiteIssues(sc, this.lookup ?? ((n) => this.find(n))) : []));
   }
 }

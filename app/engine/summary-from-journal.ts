@@ -2,20 +2,40 @@
 // (killed, machine down): the same tally and metrics the engine would have
 // written, from the events that reached the disk. What the engine knew only
 // at the end (checks, the verdict of an unfinished run) is absent.
-import type { Finding } from '../events/types.js';
-import type { Journal } from '../journal/reader.js';
+import type { Finding, RunEvent } from '../events/types.js';
+import { type JournalInfo, readJournal } from '../journal/reader.js';
 import { MetricsAggregator } from '../analysis/metrics.js';
 import type { RunSummary } from './run.js';
 
-export function summaryFromJournal(j: Journal): RunSummary {
+/** The findings kept (a journal may hold any number; the figures count them all). */
+const MAX_FINDINGS = 1_000;
+
+/** Reads the journal as a stream (bounded memory, every line checked). */
+export async function summaryFromJournalFile(path: string, signal?: { cancelled: boolean }): Promise<RunSummary> {
   const m = new MetricsAggregator();
   const findings: Finding[] = [];
-  for (const e of j.events) {
-    m.feed(e);
-    if (e.kind === 'finding') findings.push(e.finding);
-  }
+  const j = await readJournal(path, (e) => feed(m, findings, e), signal ? { signal } : {});
+  return summaryOf(j, m, findings);
+}
+
+/** From events already in memory (a small journal). */
+export function summaryFromJournal(j: JournalInfo & { events: RunEvent[] }): RunSummary {
+  const m = new MetricsAggregator();
+  const findings: Finding[] = [];
+  for (const e of j.events) feed(m, findings, e);
+  return summaryOf(j, m, findings);
+}
+
+function feed(m: MetricsAggregator, findings: Finding[], e: RunEvent): void {
+  m.feed(e);
+  if (e.kind === 'finding' && findings.length < MAX_FINDINGS) findings.push(e.finding);
+}
+
+function summaryOf(j: JournalInfo, m: MetricsAggregator, findings: Finding[]): RunSummary {
   const counts: Record<string, number> = {};
   for (const f of findings) counts[f.type] = (counts[f.type] ?? 0) + 1;
+  const signatures: Record<string, string[]> = {};
+  for (const f of findings) (signatures[f.signature ?? f.type] ??= []).push(f.id);
   const h = j.header;
   const elapsed = j.trailer?.t ?? m.tally.lastT;
   return {
@@ -32,6 +52,7 @@ export function summaryFromJournal(j: Journal): RunSummary {
     wall_ms: 0,
     findings,
     finding_counts: counts,
+    signatures,
     metrics: m.summary(elapsed),
     counts: m.tally.counts(),
   };

@@ -33,6 +33,23 @@ export interface ActionEvent {
    * (RunRequest.reportRequests): the sim-vs-agent comparison reads it.
    */
   req?: Record<string, unknown>;
+  /**
+   * In a sampled journal (a preset's journal.max_size): how many operations
+   * of this step this line stands for, itself and those sampled away since
+   * the step's previous line. Absent means 1.
+   */
+  w?: number;
+}
+
+/** Successful operations of one step sampled away after its last kept line (see ActionEvent.w). */
+export interface SkippedOps {
+  lane: string;
+  /** -1 setup, -2 teardown, 0 a lane's loop. */
+  iter: number;
+  step: number;
+  op: string;
+  handle?: string;
+  n: number;
 }
 
 export type KlogSource = 'sim' | 'guest' | 'host';
@@ -48,6 +65,8 @@ export interface KlogEvent {
   source: KlogSource;
   /** Simulated kernel only: the scheduling steps that led here. */
   trace?: InterleavingStep[];
+  /** Simulated kernel only: the tasks the report is about, the faulting one first (Finding.involved). */
+  involved?: string[];
 }
 
 export interface MetricEvent {
@@ -157,7 +176,8 @@ export interface LaneEvent {
   kind: 'lane';
   t: number;
   lane: string;
-  state: 'start' | 'end' | 'hung' | 'died' | 'abandoned';
+  /** livelock: the lanes (or the kernel) kept running without virtual time passing; the run was stopped. */
+  state: 'start' | 'end' | 'hung' | 'died' | 'abandoned' | 'livelock';
   detail?: string;
   /** For hung lanes on real targets: task state and wait channel. */
   wchan?: string;
@@ -172,6 +192,8 @@ export interface NoteEvent {
   t: number;
   level: 'info' | 'warn' | 'error';
   text: string;
+  /** Written by the journal itself when it samples or fills up (app/journal/README.md). */
+  journal?: { keep?: number; full?: boolean; skipped?: SkippedOps[] };
 }
 
 export interface PhaseEvent {
@@ -276,6 +298,7 @@ export const FINDING_TYPES = [
   'use-after-free',
   'null-deref',
   'hang',
+  'livelock',
   'event-loss',
   'event-duplicate',
   'event-reorder',
@@ -331,6 +354,18 @@ export interface Finding {
   inflight?: InFlight[];
   /** Simulated kernel: the interleaving that produced it. */
   interleaving?: InterleavingStep[];
+  /**
+   * Tasks the finding is about (the faulting one first, then those that freed
+   * or allocated what it touched, or the lanes whose calls collided): the
+   * interleaving's "involved tasks only" view shows their steps.
+   */
+  involved?: string[];
+  /**
+   * Type and the top frames of the failing code, offsets stripped
+   * (app/analysis/signature.ts): the same bug has the same signature across
+   * seeds, runs and kernels.
+   */
+  signature?: string;
 }
 
 /** First line of a journal. Holds everything needed to replay a sim run. */
@@ -352,6 +387,8 @@ export interface RunHeader {
    */
   program?: number;
   tool: string;
+  /** The size bound the journal was written under, when it had one (a replay writes its journal the same way). */
+  journal?: { maxBytes: number; sampleAfter: number };
 }
 
 /** Last line of a complete journal. */

@@ -6,9 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPreset } from '../test/sim-harness.js';
-import { readJournal } from '../journal/reader.js';
 import type { RunSummary } from '../engine/run.js';
-import { buildReport, interleavingTable } from './report.js';
+import { interleavingTable, reportFromJournal } from './report.js';
 
 let dir: string;
 let summary: RunSummary;
@@ -17,7 +16,7 @@ let html: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'stresslab-report-'));
   summary = await runPreset('demo', ['fixed'], 1, { outDir: dir });
-  html = buildReport({ journal: readJournal(join(dir, 'journal.jsonl')), summary, runId: 'demo-run' });
+  html = await reportFromJournal(join(dir, 'journal.jsonl'), summary, 'demo-run');
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -58,7 +57,7 @@ describe('HTML report', () => {
     expect(t).toContain('&lt;img src=x&gt;');
   });
 
-  it("shows the oracle's divergences when the run had one, and nothing about it otherwise", () => {
+  it("shows the oracle's divergences when the run had one, and nothing about it otherwise", async () => {
     expect(html).not.toContain('<h2>Oracle');
     const oracle = {
       against: 'sim (profile fixed)', compared: 6, divergences: 1, rare: 1, report: 'oracle.json', journal: 'oracle/journal.jsonl',
@@ -68,7 +67,7 @@ describe('HTML report', () => {
         { kind: 'outcome', significant: false, chance: 0.37, message: 'mixer loop#0 ctl.write: the vm returned ENODEV 1 of 1650 times' },
       ],
     };
-    const withOracle = buildReport({ journal: readJournal(join(dir, 'journal.jsonl')), summary: { ...summary, oracle }, runId: 'demo-run' });
+    const withOracle = await reportFromJournal(join(dir, 'journal.jsonl'), { ...summary, oracle }, 'demo-run');
     expect(withOracle).toContain('<h2>Oracle: 1 divergence(s) against sim (profile fixed)</h2>');
     expect(withOracle).toContain('the vm answered &lt;torn&gt;');
     expect(withOracle).toMatch(/rare outcome<\/td><td class="n">0\.37/);

@@ -1,28 +1,54 @@
 // A run's report as one self-contained HTML file: verdict, charts, findings
 // with their interleavings and kernel log, and the JSON summary embedded, so
 // it can be attached to a bug or archived by CI and read anywhere, offline.
-import type { Journal } from '../journal/reader.js';
-import type { CheckResult, Finding, InterleavingStep, RunContext, RunSummary } from '../api/types.js';
+import { readJournal, type JournalInfo } from '../journal/reader.js';
+import type { CheckResult, Finding, InterleavingStep, RunContext, RunEvent, RunSummary } from '../api/types.js';
 import { RunSeries, formatCount, formatNs, levelColour, severityColour, LEVEL_NAMES } from '../api/series.js';
 import type { RunCounts } from '../api/tally.js';
 import { cliCommand } from '../api/command-line.js';
 import { ANCHOR_CRITERIA, type ConformanceCriteria, conformanceTable, rowVerdict } from '../api/conformance.js';
 import { esc, histogramChart, klogChart, timeChart } from './svg.js';
+import { signatureOf } from '../analysis/signature.js';
 
 export interface ReportInput {
-  journal: Journal;
+  /** What the journal holds; its events went into `series`. */
+  journal: JournalInfo;
+  series: RunSeries;
+  /** The target's context event from the journal, for a run without summary.json. */
+  journalContext?: Partial<RunContext>;
   summary: RunSummary | null;
   runId: string;
+}
+
+/** Reads a journal of any size into a report's series (constant memory: see api/series.ts), every line checked. */
+export async function reportFromJournal(path: string, summary: RunSummary | null, runId: string, signal?: { cancelled: boolean }): Promise<string> {
+  const series = new RunSeries();
+  const batch: RunEvent[] = [];
+  let from = 0;
+  let context: Partial<RunContext> | undefined;
+  const journal = await readJournal(
+    path,
+    (e) => {
+      if (e.kind === 'context' && !context) context = e.context;
+      batch.push(e);
+      if (batch.length >= 4096) {
+        series.feed(batch, from);
+        from += batch.length;
+        batch.length = 0;
+      }
+    },
+    signal ? { signal } : {},
+  );
+  series.feed(batch, from);
+  return buildReport({ journal, series, ...(context ? { journalContext: context } : {}), summary, runId });
 }
 
 const W = 880;
 const H = 220;
 const MAX_LOG_LINES = 3_000;
 
-export function buildReport({ journal, summary, runId }: ReportInput): string {
+export function buildReport({ journal, series, journalContext, summary, runId }: ReportInput): string {
   const h = journal.header;
-  const series = new RunSeries();
-  series.feed(journal.events);
   const tl = series.timeline();
   const verdict = summary?.verdict ?? (journal.trailer ? journal.trailer.verdict : 'incomplete');
   const findings = summary?.findings ?? series.findings;
@@ -56,7 +82,7 @@ export function buildReport({ journal, summary, runId }: ReportInput): string {
     .join('');
   // Counted by the same tally that wrote summary.json's counts, from the same events.
   const counts: RunCounts = series.tally.counts();
-  const context: RunContext | Partial<RunContext> | undefined = summary?.context ?? journalContext(journal);
+  const context: RunContext | Partial<RunContext> | undefined = summary?.context ?? journalContext;
   const budget = summary?.budget_ns ?? h.duration;
 
   const phases = series.phases.length
@@ -96,11 +122,13 @@ ${contextRows(context)}
 <tr><th>status</th><td>${esc(summary ? `${summary.status}${summary.reason ? ` — ${summary.reason}` : ''}` : journal.truncated ? 'journal cut short (the writer died mid-line)' : 'no summary (the run did not finish)')}</td></tr>
 <tr><th>covered</th><td>${formatNs(elapsed)} of ${formatNs(budget)} budget${h.target === 'sim' ? ' (virtual time)' : ''}${summary ? ` in ${(summary.wall_ms / 1000).toFixed(1)} s of wall time` : ''}</td></tr>
 <tr><th>counts</th><td id="counts">${formatCount(counts.events)} events: <b>${formatCount(counts.operations)}</b> operations, <b>${formatCount(counts.failed)}</b> failed, <b>${formatCount(counts.xruns)}</b> xruns${counts.recovered || counts.recover_failed ? ` (<b>${formatCount(counts.recovered)}</b> recovered${counts.recover_failed ? `, ${formatCount(counts.recover_failed)} failed to recover` : ''}, ${formatNs(counts.time_lost_ns)} lost)` : ''}, <b>${formatCount(counts.findings)}</b> findings, ${formatCount(counts.klog_lines)} kernel log lines</td></tr>
+${journal.keep > 1 || journal.full ? `<tr><th>journal</th><td>${journal.keep > 1 ? `sampled past its size bound: down to 1 in ${formatCount(journal.keep)} successful operations kept, each standing for the ones left out (counts are exact; charts place them at the kept lines)` : ''}${journal.full ? `${journal.keep > 1 ? '; ' : ''}it filled up before the run ended: later events are in summary.json's counts only` : ''}</td></tr>` : ''}
+${!journal.trailer ? `<tr><th>journal end</th><td>${journal.truncated ? 'cut inside a line' : 'cut at a line boundary'}: the run's closing line is missing (a crash, a kill, a full disk); everything up to the cut is shown</td></tr>` : ''}
 <tr><th>repeat it</th><td><code>${esc(cliCommand(h, context?.machine?.hardware))}</code></td></tr>
 </table>
 <p class="desc">${esc(h.scenario.description.trim())}</p></header>
 <h2>Findings (${formatCount(findings.length)})</h2>
-${findings.length ? `<table><tr><th>severity</th><th>finding</th><th>at</th><th>what</th></tr>${findings.map((f, i) => `<tr><td><span class="sev" style="background:${severityColour(f.severity)}">${esc(f.severity)}</span></td><td><a href="#f${i}">${esc(f.id)}</a></td><td class="n">${formatNs(f.t)}</td><td>${esc(f.message.length > 140 ? f.message.slice(0, 140) + '…' : f.message)}</td></tr>`).join('')}</table>` : '<p>No findings.</p>'}
+${findings.length ? `<div class="scroll"><table><tr><th>severity</th><th>finding</th><th>at</th><th>what</th><th>signature</th></tr>${findings.map((f, i) => `<tr><td><span class="sev" style="background:${severityColour(f.severity)}">${esc(f.severity)}</span></td><td><a href="#f${i}">${esc(f.id)}</a></td><td class="n">${formatNs(f.t)}</td><td>${esc(f.message.length > 140 ? f.message.slice(0, 140) + '…' : f.message)}</td><td class="sig">${esc(f.signature ?? signatureOf(f))}</td></tr>`).join('')}</table></div>` : '<p>No findings.</p>'}
 ${checksHtml(summary?.checks)}
 <h2>Charts</h2>
 <div class="charts">${charts.join('\n')}</div>
@@ -109,7 +137,7 @@ ${oracleHtml(summary?.oracle)}
 ${findings.length ? `<h2>Finding details</h2>\n${findings.map(findingHtml).join('\n')}` : ''}
 ${conformanceHtml(series.tally.conformance, h.scenario.expect?.conformance ?? ANCHOR_CRITERIA)}
 ${streamsHtml(counts)}
-${opsRows ? `<h2>Operations</h2><table><tr><th>op</th><th>count</th><th>errors</th><th>p50</th><th>p99</th><th>max</th></tr>${opsRows}</table>` : ''}
+${opsRows ? `<h2>Operations</h2><div class="scroll"><table><tr><th>op</th><th>count</th><th>errors</th><th>p50</th><th>p99</th><th>max</th></tr>${opsRows}</table></div>` : ''}
 ${log}
 <h2>Summary (JSON)</h2>
 <details><summary>summary.json</summary><pre>${esc(summaryJson)}</pre></details>
@@ -117,12 +145,6 @@ ${log}
 <footer>${esc(h.tool)} · generated ${new Date().toISOString()}</footer>
 </body></html>
 `;
-}
-
-/** A run without summary.json still has the target's context event in its journal. */
-function journalContext(j: Journal): Partial<RunContext> | undefined {
-  for (const e of j.events) if (e.kind === 'context') return e.context;
-  return undefined;
 }
 
 function contextRows(c: Partial<RunContext> | undefined): string {
@@ -191,21 +213,35 @@ function findingHtml(f: Finding, index: number): string {
   return `<section class="finding" id="f${index}">
 <h3><span class="sev" style="background:${severityColour(f.severity)}">${esc(f.severity)}</span> ${esc(f.type)} <small>${esc(f.id)} at ${formatNs(f.t)}${f.lane ? ` · lane ${esc(f.lane)}` : ''}${f.op ? ` · ${esc(f.op)}` : ''}</small></h3>
 <p>${esc(f.message)}</p>
+<p class="sig">signature: ${esc(f.signature ?? signatureOf(f))}</p>
 ${inflight}
-${f.interleaving?.length ? `<h4>Interleaving</h4>${interleavingTable(f.interleaving)}` : ''}
+${f.interleaving?.length ? interleavingHtml(f.interleaving, f.involved ?? []) : ''}
 ${f.klog?.length ? `<h4>Kernel log</h4><pre class="log">${esc(f.klog.join('\n'))}</pre>` : ''}
 </section>`;
 }
 
-/** One column per task (lane, interrupt, kernel thread), one row per scheduling step. */
-export function interleavingTable(steps: InterleavingStep[]): string {
-  const tasks: string[] = [];
+/**
+ * The interleaving of a finding: the steps of the tasks it involves first (the
+ * faulting one's column leftmost), every task's steps one click away. The
+ * report runs no script, so the filter is two tables, the full one folded.
+ */
+export function interleavingHtml(steps: InterleavingStep[], involved: string[]): string {
+  const mine = steps.filter((s) => involved.includes(s.task));
+  if (!involved.length || mine.length === steps.length || !mine.length) return `<h4>Interleaving (${steps.length} steps)</h4>${interleavingTable(steps, involved)}`;
+  return `<h4>Interleaving, involved tasks only (${esc(involved.join(', '))}): ${mine.length} of ${steps.length} steps</h4>${interleavingTable(mine, involved)}
+<details><summary>all tasks: ${steps.length} steps</summary>${interleavingTable(steps, involved)}</details>`;
+}
+
+/** One column per task (lane, interrupt, kernel thread), involved tasks first, one row per scheduling step; it scrolls inside its box. */
+export function interleavingTable(steps: InterleavingStep[], involved: string[] = []): string {
+  const tasks: string[] = involved.filter((t) => steps.some((s) => s.task === t));
   for (const s of steps) if (!tasks.includes(s.task)) tasks.push(s.task);
   const ctx = new Map(steps.map((s) => [s.task, s.ctx]));
   const t0 = steps[0]?.t ?? 0;
-  const head = `<tr><th>+time</th>${tasks.map((t) => `<th class="ctx-${ctx.get(t)}">${esc(t)}<br><small>${esc(ctx.get(t) ?? '')}</small></th>`).join('')}</tr>`;
+  const role = (t: string) => (involved[0] === t ? ' · faulting' : involved.includes(t) ? ' · involved' : '');
+  const head = `<tr><th>+time</th>${tasks.map((t) => `<th class="ctx-${ctx.get(t)}">${esc(t)}<br><small>${esc((ctx.get(t) ?? '') + role(t))}</small></th>`).join('')}</tr>`;
   const rows = steps.map((s) => `<tr><td class="n">${formatNs(s.t - t0)}</td>${tasks.map((t) => (t === s.task ? `<td class="step ctx-${s.ctx}">${esc(s.at)}</td>` : '<td></td>')).join('')}</tr>`).join('');
-  return `<table class="il">${head}${rows}</table>`;
+  return `<div class="scroll il-box"><table class="il">${head}${rows}</table></div>`;
 }
 
 const CSS = `
@@ -217,7 +253,8 @@ table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #d0d7de;pad
 .desc{color:#57606a}.sev{color:#fff;border-radius:3px;padding:1px 6px;font-size:12px}
 .finding{border:1px solid #d0d7de;border-radius:6px;padding:8px 12px;margin:10px 0}
 pre{background:#f6f8fa;padding:8px;overflow-x:auto;font:12px/1.4 ui-monospace,monospace}pre.log{background:#0d1117;color:#c9d1d9}
-.il td,.il th{font:12px ui-monospace,monospace}.il td.step{background:#ddf4ff}.il td.ctx-irq{background:#ffebe9}.il td.ctx-kthread{background:#fff8c5}
+.scroll{overflow:auto;max-width:100%}.il-box{max-height:480px;border:1px solid #d0d7de}.il{border:0}.il th{position:sticky;top:0}.il td,.il th{font:12px ui-monospace,monospace;white-space:nowrap}.sig{font:12px ui-monospace,monospace;color:#57606a;overflow-wrap:anywhere}
+.finding{min-width:0;overflow:hidden}.il td.step{background:#ddf4ff}.il td.ctx-irq{background:#ffebe9}.il td.ctx-kthread{background:#fff8c5}
 .chart{display:block;margin:8px 0;font:11px system-ui,sans-serif}.chart .g{stroke:#eaeef2}.chart .a{stroke:#8c959f}.chart text{fill:#57606a}.chart .t{font-weight:600;fill:#1f2328}
 footer{margin-top:32px;color:#8c959f;font-size:12px}
 .st{border-radius:3px;padding:1px 6px;font-size:12px;color:#fff;background:#57606a}.st-pass{background:#1a7f37}.st-fail,.st-error{background:#cf222e}.st-skip{background:#6e7781}`;

@@ -5,7 +5,7 @@ import { Kernel, type KlogSink } from './kernel/kernel.js';
 import { khungtaskd } from './kernel/khungtaskd.js';
 import { AddressSpace, useAddressSpace } from './kernel/memory.js';
 import { Rng } from './kernel/rng.js';
-import { PctStrategy, RandomStrategy, ReplayStrategy, type Strategy } from './kernel/strategy.js';
+import { PctStrategy, RandomStrategy, ReplayStrategy, ScheduleReader, type ScheduleSource, type Strategy } from './kernel/strategy.js';
 import { SndCore } from './core/sndcore.js';
 import { controlInfo } from './core/control.js';
 import { createDummyCard } from './drivers/dummy.js';
@@ -22,7 +22,10 @@ export interface MachineOptions {
   bugs: ReadonlySet<BugSwitch>;
   strategy: 'pct' | 'random' | 'replay';
   depth?: number;
-  replay?: { choices: number[]; stalls: Map<number, number> };
+  /** Recorded decisions to follow (strategy 'replay'). */
+  replay?: ScheduleSource;
+  /** The strategy that made the record: it shadows the replay and takes over where the record ends. */
+  replayOf?: 'pct' | 'random';
   quantum?: number;
   klog?: KlogSink;
   oracle?: SeqOracle;
@@ -47,8 +50,8 @@ export function buildMachine(o: MachineOptions): Machine {
   const env = new Rng(o.seed, 2);
   // The strategy needs the task list, which exists once the kernel does.
   let k!: Kernel;
-  const pct = () => new PctStrategy(schedRng, o.depth ?? 3);
-  const strategy: Strategy = o.strategy === 'replay' ? new ReplayStrategy(o.replay?.choices ?? [], o.replay?.stalls ?? new Map(), pct()) : o.strategy === 'random' ? new RandomStrategy(schedRng) : pct();
+  const own = (kind: 'pct' | 'random'): Strategy => (kind === 'random' ? new RandomStrategy(schedRng) : new PctStrategy(schedRng, o.depth ?? 3));
+  const strategy: Strategy = o.strategy === 'replay' ? new ReplayStrategy(o.replay ?? ScheduleReader.of(''), own(o.replayOf ?? 'pct')) : own(o.strategy);
   k = new Kernel({ bugs: o.bugs, strategy, env, quantum: o.quantum ?? DEFAULT_QUANTUM, stepCost: STEP_COST, klog: o.klog ?? (() => {}) });
   const snd = new SndCore();
   k.snd = snd;

@@ -30,7 +30,10 @@ function hookExit(): void {
 export function spawnOwned(cmd: string, args: string[], opts: SpawnOptions): ChildProcess {
   hookExit();
   const setpriv = findTool('setpriv');
-  const child = setpriv ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', cmd, ...args], opts) : spawn(cmd, args, opts);
+  // Its own process group, so Ctrl-C at a terminal reaches only the lab, which stops the run
+  // and shuts the guest down; the death signal still ties QEMU to the lab.
+  const o = { ...opts, detached: true };
+  const child = setpriv ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', cmd, ...args], o) : spawn(cmd, args, o);
   live.add(child);
   child.once('exit', () => live.delete(child));
   child.once('error', () => live.delete(child));

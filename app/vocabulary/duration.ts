@@ -46,5 +46,6 @@ export function duration(opts: { min?: number; max?: number } = {}): Schema<numb
       }
       return ns;
     },
+    encode: (ns) => `${ns}ns`,
   };
 }

@@ -2,7 +2,7 @@
 // argument schema lives here and nowhere else: the preset validator, the docs
 // (`stresslab ops`) and the program compiler (app/program, which every target
 // executes) all read this table.
-import { type Schema, type Issue, type Path, bool, describe, int, num, obj, oneOf, oneOrList, str, union } from './schema.js';
+import { type Schema, type Issue, type Path, bool, describe, encodeWith, int, num, obj, oneOf, oneOrList, str, union } from './schema.js';
 import { duration } from './duration.js';
 
 export const PCM_FORMATS = ['S8', 'U8', 'S16_LE', 'S16_BE', 'U16_LE', 'S24_LE', 'S32_LE', 'S24_3LE', 'FLOAT_LE', 'FLOAT64_LE'] as const;
@@ -53,6 +53,7 @@ export function varying<T>(item: Schema<T>, rangeOk: boolean): Schema<Varying<T>
       const vals = listS.check(v, path, issues);
       return vals === undefined ? undefined : { kind: 'list', values: vals };
     },
+    encode: (v) => (v.kind === 'random' ? { random: [encodeWith(item, v.min as T), encodeWith(item, v.max as T)] } : v.values.map((x) => encodeWith(item, x))),
   };
 }
 

@@ -33,8 +33,11 @@ export interface ParsedPreset {
   file: string;
 }
 
-/** Parse and validate; throws PresetError naming file, position and path. */
-export function parsePreset(text: string, file: string): ParsedPreset {
+/** Checks that need more than the preset itself (a suite's entries exist, say); issues are located like the rest. */
+export type CrossCheck = (scenario: Scenario) => Issue[];
+
+/** Parse and validate; throws PresetError naming file, position and path of every problem. */
+export function parsePreset(text: string, file: string, crossCheck?: CrossCheck): ParsedPreset {
   if (text.length > MAX_PRESET_BYTES) throw new PresetError([{ file, path: '(file)', message: `preset is ${text.length} bytes; the limit is ${MAX_PRESET_BYTES}` }]);
   if (text.includes('\u0000')) throw new PresetError([{ file, path: '(file)', message: 'preset contains NUL bytes; is this a binary file?' }]);
   const lc = new LineCounter();
@@ -55,14 +58,19 @@ export function parsePreset(text: string, file: string): ParsedPreset {
   }
   if (raw === null || raw === undefined) throw new PresetError([{ file, path: '(top level)', message: 'the preset is empty' }]);
   const { scenario, issues } = validateScenario(raw);
-  if (!scenario || issues.length) throw new PresetError(issues.map((i) => locate(doc.contents as Node | null, lc, i, file)));
+  if (scenario && crossCheck) issues.push(...crossCheck(scenario));
+  if (!scenario || issues.length) throw new PresetError(issues.map((i) => locate(doc.contents as Node | null, lc, i, file)).sort(byPosition));
   return { scenario, text, file };
 }
 
+function byPosition(a: PresetProblem, b: PresetProblem): number {
+  return (a.line ?? Infinity) - (b.line ?? Infinity) || (a.col ?? 0) - (b.col ?? 0);
+}
+
 /** Validate without throwing: for live feedback in the editor. */
-export function checkPreset(text: string, file: string): { scenario?: Scenario; problems: PresetProblem[] } {
+export function checkPreset(text: string, file: string, crossCheck?: CrossCheck): { scenario?: Scenario; problems: PresetProblem[] } {
   try {
-    return { scenario: parsePreset(text, file).scenario, problems: [] };
+    return { scenario: parsePreset(text, file, crossCheck).scenario, problems: [] };
   } catch (e) {
     if (e instanceof PresetError) return { problems: e.problems };
     throw e;

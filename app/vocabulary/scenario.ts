@@ -2,11 +2,13 @@
 // what the run must or must not see. This module turns an already-parsed
 // document into a validated, normalized Scenario; preset-file.ts adds file
 // positions to the errors.
-import { type Issue, type Path, bool, describe, int, list, map, num, obj, oneOf, str, closest, transform } from './schema.js';
+import { type Issue, type Path, bool, describe, encodeWith, int, list, map, num, obj, oneOf, str, closest, transform } from './schema.js';
 import { duration } from './duration.js';
 import { OPS, OP_NAMES, type HandleKind, type OpSpec, checkExclusive, opSpec } from './ops.js';
 import { checkLanePlacement } from './placement.js';
 import { ERRNO_NAMES } from './errno.js';
+import { compilePattern } from './safe-pattern.js';
+import { size } from './size.js';
 import { ANCHOR_CRITERIA, type ConformanceCriteria } from '../api/conformance.js';
 
 export const RACE_FAMILIES = ['seq-pool-resize', 'dpcm-route-change', 'parallel-hw-params', 'detach-while-open', 'stop-close-race'] as const;
@@ -65,6 +67,14 @@ export interface SimOptions {
   quantum?: number;
 }
 
+/** Bounded journal (the preset's `journal:`): see app/journal/README.md. */
+export interface JournalLimits {
+  /** The journal file never grows past this many bytes. */
+  maxBytes: number;
+  /** From this size on, repetitive events are sampled (default half of maxBytes). */
+  sampleAfter: number;
+}
+
 export interface SuiteEntry {
   preset: string;
   profile?: string[];
@@ -91,25 +101,35 @@ export interface Scenario {
   sim: SimOptions;
   /** A suite runs other presets one after another (the demo). */
   suite?: SuiteEntry[];
-  /** Barrier name -> number of parties. */
+  /** Barrier name -> number of parties (only own entries count: a barrier may be called "constructor"). */
   barriers: Record<string, number>;
+  journal?: JournalLimits;
 }
 
 export const DEFAULT_HANG_TIMEOUT = 5e9;
+/**
+ * Lanes a scenario may have once replicas are expanded. What the simulated
+ * kernel runs comfortably within a budget (64 busy lanes: ~0.5 s of wall time
+ * per 5 ms of virtual time); real targets run one thread per lane.
+ */
+export const MAX_LANES = 64;
+/** The longest budget a preset or a suite entry may ask for (a week). */
+export const MAX_DURATION = 7 * 24 * 3600e9;
+const MAX_STEPS = 1024;
 
 const anyValue = { expected: 'a value', check: (v: unknown) => v };
-const stepList = list(anyValue, {});
+const stepList = list(anyValue, { max: 1024 });
 
 const topLevel = obj(
   { name: str({ pattern: /^[a-z0-9][a-z0-9-]{0,63}$/, expected: 'a preset name (lowercase letters, digits, -)' }) },
   {
     description: str({ maxLength: 4000 }),
     family: oneOf(RACE_FAMILIES, 'a race family, one of'),
-    duration: duration({ min: 1e6, max: 7 * 24 * 3600e9 }),
+    duration: duration({ min: 1e6, max: MAX_DURATION }),
     iterations: int({ min: 1, max: 1e9 }),
     recover: bool,
     setup: stepList,
-    lanes: list(anyValue, { min: 1, max: 64 }),
+    lanes: list(anyValue, { min: 1, max: MAX_LANES }),
     teardown: stepList,
     expect: anyValue,
     sim: obj({}, {
@@ -120,8 +140,9 @@ const topLevel = obj(
     }),
     suite: list(obj({ preset: str({ pattern: /^[a-z0-9][a-z0-9-]*$/, expected: 'a preset name' }) }, {
       profile: list(str({ pattern: /^[a-z0-9-]+$/, expected: 'a profile name' }), { min: 1 }),
-      duration: duration({ min: 1e6 }),
+      duration: duration({ min: 1e6, max: MAX_DURATION }),
     }), { min: 1, max: 32 }),
+    journal: obj({ max_size: size({ min: 1e6, max: 2 ** 40 }) }, { sample_after: size({ min: 0, max: 2 ** 40 }) }, 'journal limits'),
   },
   'a preset',
 );
@@ -135,13 +156,13 @@ const laneSchema = obj(
 const errnoNameS = str({ pattern: /^E[A-Z0-9]+$/, expected: 'an errno name' });
 export const THRESHOLD_NAMES = ['xruns', 'latency_p99', 'ioctl_p99', 'wakeup_late_p99', 'glitches', 'midi_latency_p99', 'xrun_time_lost'] as const;
 const thresholdsSchema = obj({}, {
-  xruns: int({ min: 0 }),
-  latency_p99: duration({}),
-  ioctl_p99: duration({}),
-  wakeup_late_p99: duration({}),
-  glitches: int({ min: 0 }),
-  midi_latency_p99: duration({}),
-  xrun_time_lost: duration({}),
+  xruns: int({ min: 0, max: 1e12 }),
+  latency_p99: duration({ max: 3600e9 }),
+  ioctl_p99: duration({ max: 3600e9 }),
+  wakeup_late_p99: duration({ max: 3600e9 }),
+  glitches: int({ min: 0, max: 1e12 }),
+  midi_latency_p99: duration({ max: 3600e9 }),
+  xrun_time_lost: duration({ max: 3600e9 }),
 });
 const expectSchema = obj({}, {
   errnos: map(list(errnoNameS)),
@@ -151,22 +172,24 @@ const expectSchema = obj({}, {
   conformance: obj({}, {
     rate_tolerance: num({ min: 0, max: 100, unit: 'percent' }),
     rate_error: num({ min: 0, max: 1e9, unit: 'frames' }),
-    jitter: duration({}),
+    jitter: duration({ max: 3600e9 }),
   }),
+  // Matched in linear time (safe-pattern.ts): a pattern can never stall a run.
   klog_ignore: list(transform(str({ maxLength: 200 }), (p, path, issues) => {
     try {
-      new RegExp(p);
+      compilePattern(p);
       return p;
     } catch (e) {
-      issues.push({ path, message: `not a valid regular expression: ${(e as Error).message}` });
+      issues.push({ path, message: (e as Error).message });
       return undefined;
     }
-  }, 'a regular expression')),
+  }, 'a regular expression'), { max: 32 }),
 }, 'expectations');
 
 function checkErrnoList(names: string[], path: Path, issues: Issue[]): void {
   names.forEach((n, i) => {
-    if (n !== 'any' && !(ERRNO_NAMES as string[]).includes(n)) {
+    // A name not even shaped like one has been reported by its schema.
+    if (n !== 'any' && /^E[A-Z0-9]+$/.test(n) && !(ERRNO_NAMES as string[]).includes(n)) {
       const near = closest(n, ERRNO_NAMES);
       issues.push({ path: [...path, i], message: `unknown errno "${n}"${near ? ` (did you mean "${near}"?)` : ''}` });
     }
@@ -238,61 +261,72 @@ export interface ValidationResult {
   issues: Issue[];
 }
 
+/**
+ * Validates a parsed preset and reports every problem in one pass: a bad
+ * top-level key does not hide a bad step, nor a bad lane key its loop.
+ */
 export function validateScenario(raw: unknown): ValidationResult {
   const issues: Issue[] = [];
-  const top = topLevel.check(raw, [], issues);
-  if (!top) return { issues };
-  const rec = raw as Record<string, unknown>;
-
-  if (top.suite) {
-    for (const k of ['setup', 'lanes', 'teardown'] as const)
-      if (rec[k] !== undefined) issues.push({ path: [k], message: `a suite preset runs other presets and cannot have "${k}"` });
-    return issues.length
-      ? { issues }
-      : {
-          issues,
-          scenario: {
-            name: top.name,
-            description: top.description ?? '',
-            duration: top.duration ?? 0,
-            setup: [],
-            lanes: [],
-            teardown: [],
-            recover: true,
-            expect: { errnos: {}, hangTimeout: DEFAULT_HANG_TIMEOUT, thresholds: {}, stopOn: 'critical', klogIgnore: [], conformance: { ...ANCHOR_CRITERIA } },
-            sim: {},
-            suite: top.suite.map((e) => ({ preset: e.preset, ...(e.profile ? { profile: e.profile } : {}), ...(e.duration ? { duration: e.duration } : {}) })),
-            barriers: {},
-          },
-        };
-  }
-  if (!top.lanes) {
-    issues.push({ path: ['lanes'], message: 'missing required key "lanes" (a list of lanes), or "suite" for a suite preset' });
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    issues.push({ path: [], message: `expected a preset (a map with keys name, lanes, ...), got ${describe(raw)}` });
     return { issues };
   }
+  const top = topLevel.check(raw, [], issues);
+  const rec = raw as Record<string, unknown>;
 
-  const setup = parseSteps(rec.setup, ['setup'], issues);
-  const teardown = parseSteps(rec.teardown, ['teardown'], issues);
+  if (rec.suite !== undefined && rec.suite !== null) {
+    for (const k of ['setup', 'lanes', 'teardown'] as const)
+      if (rec[k] !== undefined) issues.push({ path: [k], message: `a suite preset runs other presets and cannot have "${k}"` });
+    if (!top?.suite || issues.length) return { issues };
+    return {
+      issues,
+      scenario: {
+        name: top.name,
+        description: top.description ?? '',
+        duration: top.duration ?? 0,
+        setup: [],
+        lanes: [],
+        teardown: [],
+        recover: true,
+        expect: { errnos: {}, hangTimeout: DEFAULT_HANG_TIMEOUT, thresholds: {}, stopOn: 'critical', klogIgnore: [], conformance: { ...ANCHOR_CRITERIA } },
+        sim: {},
+        suite: top.suite.map((e) => ({ preset: e.preset, ...(e.profile ? { profile: e.profile } : {}), ...(e.duration ? { duration: e.duration } : {}) })),
+        barriers: {},
+        ...(top.journal ? { journal: journalLimits(top.journal) } : {}),
+      },
+    };
+  }
+  if (rec.lanes === undefined || rec.lanes === null) issues.push({ path: ['lanes'], message: 'missing required key "lanes" (a list of lanes), or "suite" for a suite preset' });
+
+  // Step lists are parsed whatever the top level said (it has reported a list that is not one).
+  const setup = Array.isArray(rec.setup) ? parseSteps(rec.setup.slice(0, MAX_STEPS), ['setup'], issues) : [];
+  const teardown = Array.isArray(rec.teardown) ? parseSteps(rec.teardown.slice(0, MAX_STEPS), ['teardown'], issues) : [];
   const lanes: Lane[] = [];
   const laneNames = new Set<string>();
-  (rec.lanes as unknown[]).forEach((rl, i) => {
+  let declared = 0;
+  (Array.isArray(rec.lanes) ? rec.lanes.slice(0, MAX_LANES) : []).forEach((rl, i) => {
     const l = laneSchema.check(rl, ['lanes', i], issues);
+    const r = typeof rl === 'object' && rl !== null && !Array.isArray(rl) ? (rl as Record<string, unknown>) : undefined;
+    const steps = r && Array.isArray(r.loop) ? parseSteps(r.loop.slice(0, 256), ['lanes', i, 'loop'], issues) : [];
+    const n = l?.replicas ?? (typeof r?.replicas === 'number' && Number.isInteger(r.replicas) && r.replicas > 0 ? r.replicas : 1);
+    declared += n;
     if (!l) return;
-    const steps = parseSteps(l.loop, ['lanes', i, 'loop'], issues);
-    const n = l.replicas ?? 1;
-    for (let r = 0; r < n; r++) {
-      const name = n > 1 ? `${l.name}.${r}` : l.name;
+    for (let k = 0; k < n && lanes.length < MAX_LANES; k++) {
+      const name = n > 1 ? `${l.name}.${k}` : l.name;
       if (laneNames.has(name)) issues.push({ path: ['lanes', i, 'name'], message: `duplicate lane name "${name}"` });
       laneNames.add(name);
       lanes.push({ name, steps, ...(l.iterations ? { iterations: l.iterations } : {}) });
     }
   });
+  if (declared > MAX_LANES) issues.push({ path: ['lanes'], message: `${declared} lanes once replicas are counted; at most ${MAX_LANES}` });
 
   const ex = rec.expect === undefined ? {} : expectSchema.check(rec.expect, ['expect'], issues);
-  if (ex?.errnos) {
-    for (const [op, names] of Object.entries(ex.errnos)) {
+  // Op names in expect.errnos are checked even when another expectation is wrong.
+  const rawErrnos = typeof rec.expect === 'object' && rec.expect !== null ? (rec.expect as Record<string, unknown>).errnos : undefined;
+  if (typeof rawErrnos === 'object' && rawErrnos !== null && !Array.isArray(rawErrnos)) {
+    for (const [op, names] of Object.entries(rawErrnos)) {
       if (!opSpec(op)) issues.push({ path: ['expect', 'errnos', op], message: `unknown op "${op}"${closest(op, OP_NAMES) ? ` (did you mean "${closest(op, OP_NAMES)}"?)` : ''}` });
-      checkErrnoList(names, ['expect', 'errnos', op], issues);
+      if (Array.isArray(names) && names.every((x) => typeof x === 'string')) checkErrnoList(names, ['expect', 'errnos', op], issues);
     }
   }
 
@@ -309,13 +343,19 @@ export function validateScenario(raw: unknown): ValidationResult {
       handleKinds.set(h, sp.opens);
     }
   }
+  const reported = new Set<string>();
+  const once = (i: Issue) => {
+    const key = `${i.path.join('.')}\u0000${i.message}`;
+    if (!reported.has(key)) issues.push(i);
+    reported.add(key);
+  };
   for (const s of all) {
     const sp = opSpec(s.op)!;
     if (sp.uses && !sp.opens) {
       const h = s.args.handle as string;
       const kind = handleKinds.get(h);
-      if (!kind) issues.push({ path: [...stepPath(s), s.op, 'handle'], message: `handle "${h}" is never opened (no ${sp.uses}.open with handle: ${h})` });
-      else if (kind !== sp.uses) issues.push({ path: [...stepPath(s), s.op, 'handle'], message: `${s.op} needs a ${sp.uses} handle but "${h}" is a ${kind} handle` });
+      if (!kind) once({ path: [...stepPath(s), s.op, 'handle'], message: `handle "${h}" is never opened (no ${sp.uses}.open with handle: ${h})` });
+      else if (kind !== sp.uses) once({ path: [...stepPath(s), s.op, 'handle'], message: `${s.op} needs a ${sp.uses} handle but "${h}" is a ${kind} handle` });
     }
     if (s.op === 'seq.subscribe' || s.op === 'seq.send') {
       for (const key of ['sender', 'dest', 'to'] as const) {
@@ -323,7 +363,7 @@ export function validateScenario(raw: unknown): ValidationResult {
         if (typeof a !== 'string') continue;
         const m = /^([A-Za-z_][A-Za-z0-9_-]*)(:\d+)?$/.exec(a);
         if (m && m[1] !== 'self' && m[1] !== 'subscribers' && handleKinds.get(m[1]!) !== 'seq')
-          issues.push({ path: [...stepPath(s), s.op, key], message: `"${a}" names handle "${m[1]}", which is not an opened sequencer handle` });
+          once({ path: [...stepPath(s), s.op, key], message: `"${a}" names handle "${m[1]}", which is not an opened sequencer handle` });
       }
     }
   }
@@ -331,6 +371,7 @@ export function validateScenario(raw: unknown): ValidationResult {
   for (const s of [...setup, ...teardown]) {
     if (s.op === 'barrier') issues.push({ path: stepPath(s), message: 'barriers only make sense inside lanes' });
   }
+  // Name tables are keyed by what the preset says: only own entries count.
   const barriers: Record<string, number> = {};
   const users = new Map<string, number>();
   for (const l of lanes) {
@@ -343,12 +384,14 @@ export function validateScenario(raw: unknown): ValidationResult {
         const n = s.args.name as string;
         const explicit = s.args.parties as number | undefined;
         const p = explicit ?? users.get(n)!;
-        if (barriers[n] !== undefined && barriers[n] !== p) issues.push({ path: stepPath(s), message: `barrier "${n}" is given ${p} parties here and ${barriers[n]} elsewhere` });
-        if (p > lanes.length) issues.push({ path: stepPath(s), message: `barrier "${n}" waits for ${p} parties but the scenario has only ${lanes.length} lanes` });
-        barriers[n] = p;
+        if (Object.hasOwn(barriers, n) && barriers[n] !== p) once({ path: stepPath(s), message: `barrier "${n}" is given ${p} parties here and ${barriers[n]} elsewhere` });
+        if (p > lanes.length) once({ path: stepPath(s), message: `barrier "${n}" waits for ${p} parties but the scenario has only ${lanes.length} lanes` });
+        Object.defineProperty(barriers, n, { value: p, enumerable: true, writable: true, configurable: true });
       }
+  if (top?.journal && top.journal.sample_after !== undefined && top.journal.sample_after > top.journal.max_size)
+    issues.push({ path: ['journal', 'sample_after'], message: 'sample_after is larger than max_size' });
 
-  if (issues.length) return { issues };
+  if (issues.length || !top) return { issues };
   const sim = top.sim ?? {};
   return {
     issues,
@@ -381,8 +424,13 @@ export function validateScenario(raw: unknown): ValidationResult {
         ...(sim.quantum ? { quantum: sim.quantum } : {}),
       },
       barriers,
+      ...(top.journal ? { journal: journalLimits(top.journal) } : {}),
     },
   };
+}
+
+function journalLimits(j: { max_size: number; sample_after?: number }): JournalLimits {
+  return { maxBytes: j.max_size, sampleAfter: j.sample_after ?? Math.floor(j.max_size / 2) };
 }
 
 /** Turn a step's "at" string back into a path for error positions. */
@@ -397,6 +445,85 @@ export function allSteps(sc: Scenario): Step[] {
 }
 
 export { OPS, type OpSpec };
+
+/** A step back in the form a preset writes it. */
+function stepOf(s: Step): Record<string, unknown> {
+  const spec = opSpec(s.op);
+  if (!spec) throw new Error(`unknown op "${s.op}"`);
+  const args: Record<string, unknown> = { ...s.args };
+  if (s.expect !== undefined) args.expect = s.expect === 'any' ? ['any'] : s.expect;
+  if (s.timeout !== undefined) args.timeout = s.timeout;
+  if (s.label !== undefined) args.label = s.label;
+  return { [s.op]: encodeWith(spec.args, args) };
+}
+
+/**
+ * A checked scenario back in preset form: what validateScenario turns into
+ * this very scenario. Replicated lanes ("x.0", "x.1", ...) become one lane
+ * with replicas again (a lane name cannot contain a dot, so only replicas do).
+ */
+export function presetOf(sc: Scenario): Record<string, unknown> {
+  const out: Record<string, unknown> = { name: sc.name, description: sc.description };
+  if (sc.family) out.family = sc.family;
+  if (sc.suite) {
+    if (sc.duration) out.duration = encodeWith(duration(), sc.duration);
+    out.suite = sc.suite.map((e) => ({ preset: e.preset, ...(e.profile ? { profile: e.profile } : {}), ...(e.duration !== undefined ? { duration: encodeWith(duration(), e.duration) } : {}) }));
+  } else {
+    out.duration = encodeWith(duration(), sc.duration);
+    if (sc.iterations !== undefined) out.iterations = sc.iterations;
+    if (!sc.recover) out.recover = false;
+    if (sc.setup.length) out.setup = sc.setup.map(stepOf);
+    const lanes: Record<string, unknown>[] = [];
+    for (let i = 0; i < sc.lanes.length; ) {
+      const l = sc.lanes[i]!;
+      const m = /^(.*)\.(\d+)$/.exec(l.name);
+      let n = 1;
+      if (m && m[2] === '0') while (i + n < sc.lanes.length && sc.lanes[i + n]!.name === `${m[1]}.${n}`) n++;
+      lanes.push({ name: n > 1 || m ? m![1] : l.name, ...(n > 1 || m ? { replicas: n } : {}), ...(l.iterations !== undefined ? { iterations: l.iterations } : {}), loop: l.steps.map(stepOf) });
+      i += n;
+    }
+    out.lanes = lanes;
+    if (sc.teardown.length) out.teardown = sc.teardown.map(stepOf);
+    const e = sc.expect;
+    const c = e.conformance;
+    const conformance = c && (c.rateTolerancePct !== ANCHOR_CRITERIA.rateTolerancePct || c.rateError !== ANCHOR_CRITERIA.rateError || c.jitter !== undefined)
+      ? { conformance: { rate_tolerance: c.rateTolerancePct, rate_error: c.rateError, ...(c.jitter !== undefined ? { jitter: c.jitter } : {}) } }
+      : {};
+    out.expect = encodeWith(expectSchema, { errnos: e.errnos, hang_timeout: e.hangTimeout, thresholds: e.thresholds, stop_on: e.stopOn, klog_ignore: e.klogIgnore, ...conformance });
+    const sim: Record<string, unknown> = {};
+    if (sc.sim.bugProfile) sim.bug_profile = sc.sim.bugProfile;
+    if (sc.sim.strategy) sim.strategy = sc.sim.strategy;
+    if (sc.sim.depth !== undefined) sim.depth = sc.sim.depth;
+    if (sc.sim.quantum !== undefined) sim.quantum = encodeWith(duration(), sc.sim.quantum);
+    if (Object.keys(sim).length) out.sim = sim;
+  }
+  if (sc.journal) out.journal = { max_size: `${sc.journal.maxBytes}B`, sample_after: `${sc.journal.sampleAfter}B` };
+  return out;
+}
+
+/**
+ * A scenario that did not come from a preset file (a journal's header, a
+ * message from a worker) checked exactly as a preset is: put back in preset
+ * form, validated, and required to come out as the very same scenario.
+ * Returns the validated scenario, or the problems.
+ */
+export function checkScenarioValue(value: unknown): ValidationResult {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { issues: [{ path: [], message: `expected a scenario, got ${describe(value)}` }] };
+  let raw: Record<string, unknown>;
+  try {
+    raw = presetOf(value as Scenario);
+  } catch (e) {
+    return { issues: [{ path: [], message: `not a scenario: ${(e as Error).message}` }] };
+  }
+  const r = validateScenario(raw);
+  if (!r.scenario) return r;
+  if (canonicalJson(r.scenario) !== canonicalJson(value)) return { issues: [{ path: [], message: 'the scenario is not one a preset validates to (fields were added, removed or changed)' }] };
+  return r;
+}
+
+function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+}
 
 /** Thresholds that are counts; the others are durations. */
 const COUNT_THRESHOLDS = new Set(['xruns', 'glitches']);
@@ -424,3 +551,5 @@ export function overrideThresholds(base: Thresholds, raw: Record<string, string 
   const thresholds = thresholdsSchema.check(merged, ['expect', 'thresholds'], issues) as Thresholds | undefined;
   return issues.length || !thresholds ? { issues } : { thresholds, issues };
 }
+/** The preset file's schemas, for the generated reference (app/reference/vocabulary.ts). */
+export const PRESET_SCHEMAS = { preset: topLevel, lane: laneSchema, expect: expectSchema } as const;

@@ -14,7 +14,22 @@ export type Schema<T> = {
   /** Human description of what is accepted, used in error messages and docs. */
   readonly expected: string;
   check(value: unknown, path: Path, issues: Issue[]): T | undefined;
+  /**
+   * The inverse of check: a checked value back in the form a preset writes
+   * it (absent: the value as it is). A journal carries a run's checked
+   * scenario; encoding it lets the same validator that checks presets check it.
+   */
+  encode?(value: T): unknown;
+  /** A map's keys (obj): what the generated reference (docs/vocabulary.md) lists. */
+  readonly fields?: { required: Record<string, Schema<unknown>>; optional: Record<string, Schema<unknown>> };
+  /** A list's items. */
+  readonly item?: Schema<unknown>;
 };
+
+/** A schema's encode, or the identity. */
+export function encodeWith<T>(s: Schema<T>, v: T): unknown {
+  return s.encode ? s.encode(v) : v;
+}
 
 export function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -114,6 +129,7 @@ export function list<T>(item: Schema<T>, opts: { min?: number; max?: number } = 
   const expected = `a list of ${item.expected}${opts.min ? ` (at least ${opts.min})` : ''}`;
   return {
     expected,
+    item: item as Schema<unknown>,
     check(v, path, issues) {
       if (!Array.isArray(v)) return fail(issues, path, expected, v);
       if (opts.min !== undefined && v.length < opts.min) {
@@ -128,6 +144,7 @@ export function list<T>(item: Schema<T>, opts: { min?: number; max?: number } = 
       const out = v.map((x, i) => item.check(x, [...path, i], issues));
       return issues.length === before ? (out as T[]) : undefined;
     },
+    encode: (v) => v.map((x) => encodeWith(item, x)),
   };
 }
 
@@ -141,6 +158,7 @@ export function oneOrList<T>(item: Schema<T>): Schema<T[]> {
       const x = item.check(v, path, issues);
       return x === undefined ? undefined : [x];
     },
+    encode: (v) => v.map((x) => encodeWith(item, x)),
   };
 }
 
@@ -156,6 +174,7 @@ export function obj<R extends Shape, O extends Shape = Record<never, never>>(
   const expected = `${what} with ${Object.keys(required).length ? `keys ${Object.keys(required).join(', ')}` : 'optional keys ' + keys.join(', ')}`;
   return {
     expected,
+    fields: { required, optional: (optional ?? {}) as Shape },
     check(v, path, issues) {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(issues, path, expected, v);
       const rec = v as Record<string, unknown>;
@@ -182,6 +201,15 @@ export function obj<R extends Shape, O extends Shape = Record<never, never>>(
       }
       return issues.length === before ? (out as Out<R> & Partial<Out<O>>) : undefined;
     },
+    encode(v) {
+      const out: Record<string, unknown> = {};
+      const all: Shape = { ...required, ...(optional ?? {}) };
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        const s = Object.hasOwn(all, k) ? all[k] : undefined;
+        if (x !== undefined) out[k] = s ? encodeWith(s, x) : x;
+      }
+      return out;
+    },
   };
 }
 
@@ -196,9 +224,15 @@ export function map<T>(item: Schema<T>, key: Schema<string> = str()): Schema<Rec
       for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
         key.check(k, [...path, k], issues);
         const r = item.check(x, [...path, k], issues);
-        if (r !== undefined) out[k] = r;
+        // An own entry even for "__proto__": assigning would replace the table's prototype instead.
+        if (r !== undefined) Object.defineProperty(out, k, { value: r, enumerable: true, writable: true, configurable: true });
       }
       return issues.length === before ? out : undefined;
+    },
+    encode(v) {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: encodeWith(item, x), enumerable: true, writable: true, configurable: true });
+      return out;
     },
   };
 }
@@ -214,9 +248,11 @@ export function union<T>(expected: string, pick: (v: unknown) => Schema<unknown>
   };
 }
 
-export function transform<A, B>(s: Schema<A>, f: (a: A, path: Path, issues: Issue[]) => B | undefined, expected = s.expected): Schema<B> {
+/** `unf` undoes `f` for encode (absent: f changed nothing but the type). */
+export function transform<A, B>(s: Schema<A>, f: (a: A, path: Path, issues: Issue[]) => B | undefined, expected = s.expected, unf?: (b: B) => A): Schema<B> {
   return {
     expected,
+    encode: (b) => encodeWith(s, unf ? unf(b) : (b as unknown as A)),
     check(v, path, issues) {
       const a = s.check(v, path, issues);
       return a === undefined ? undefined : f(a, path, issues);

@@ -1,12 +1,13 @@
 // stresslab report <run> — the self-contained HTML report of a finished (or
-// cut-short) run, the same file the user interface exports.
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+// cut-short) run, the same file the user interface exports. The journal is
+// read as a stream, so a report of a journal of any size needs little memory.
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError, opt, parseArgs } from '../../app/cli/args.js';
 import { type Command, EXIT } from '../../app/cli/command.js';
-import { readJournalArg } from '../../app/cli/journal-arg.js';
-import { buildReport } from '../../app/report/report.js';
-import type { RunSummary } from '../../app/api/types.js';
+import { reportFromJournal } from '../../app/report/report.js';
+import { readSummaryFile } from '../../app/journal/summary-file.js';
+import { checkOutFile, writeOutFile } from '../../app/journal/out-path.js';
 
 export const reportCommand: Command = {
   name: 'report',
@@ -20,15 +21,16 @@ export const reportCommand: Command = {
     if (!existsSync(given)) throw new UsageError(`${p.positionals[0]} does not exist`);
     const journalFile = statSync(given).isDirectory() ? join(given, 'journal.jsonl') : given;
     const dir = dirname(journalFile);
-    const journal = readJournalArg(journalFile);
-    const sfile = join(dir, 'summary.json');
-    const summary = existsSync(sfile) ? (JSON.parse(readFileSync(sfile, 'utf8')) as RunSummary) : null;
-    const html = buildReport({ journal, summary, runId: basename(dir) });
     const out = opt(p, 'out') ?? join(dir, 'report.html');
-    if (out === '-') io.out(html);
+    // The output place is checked before the (possibly long) read of the journal.
+    const outFile = out === '-' ? null : checkOutFile(resolve(io.cwd, out), '--out');
+    const s = readSummaryFile(join(dir, 'summary.json'));
+    if (s.problem) io.err(`stresslab report: ${s.problem}\n`);
+    const html = await reportFromJournal(journalFile, s.summary, basename(dir));
+    if (!outFile) io.out(html);
     else {
-      writeFileSync(resolve(io.cwd, out), html);
-      io.out(`report: ${resolve(io.cwd, out)}\n`);
+      writeOutFile(outFile, html, '--out');
+      io.out(`report: ${outFile}\n`);
     }
     return EXIT.ok;
   },

@@ -21,11 +21,14 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+/** DevTools belong to development (npm start); a packaged app never opens them. */
+const DEV_TOOLS = !app.isPackaged;
+
 function harden(s: Session): void {
   // Nothing but our own bundle (and blobs it makes for downloads) is ever loaded.
+  const allowed = DEV_TOOLS ? /^(app:\/\/lab\/|blob:app:\/\/lab\/|data:|devtools:)/ : /^(app:\/\/lab\/|blob:app:\/\/lab\/|data:)/;
   s.webRequest.onBeforeRequest((details, cb) => {
-    const ok = /^(app:\/\/lab\/|blob:app:\/\/lab\/|data:|devtools:)/.test(details.url);
-    cb({ cancel: !ok });
+    cb({ cancel: !allowed.test(details.url) });
   });
   s.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
   s.setPermissionCheckHandler(() => false);
@@ -53,7 +56,8 @@ let service: LabService | null = null;
 
 async function createWindow(): Promise<void> {
   const icon = join(here, '..', '..', '..', 'main', 'assets', 'icon.png');
-  const win = createMainWindow(join(here, 'preload.cjs'), existsSync(icon) ? icon : undefined);
+  const win = createMainWindow(join(here, 'preload.cjs'), existsSync(icon) ? icon : undefined, DEV_TOOLS);
+  if (!DEV_TOOLS) win.webContents.on('devtools-opened', () => win.webContents.closeDevTools());
   win.once('ready-to-show', () => win.show());
   await win.loadURL(APP_URL);
 }

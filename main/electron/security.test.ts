@@ -27,8 +27,13 @@ vi.mock('electron', () => ({
 describe('Electron window', () => {
   it('isolates the page: context isolation, sandbox, no Node, web security on', async () => {
     const { createMainWindow } = await import('./window.js');
-    createMainWindow('/x/preload.cjs', undefined);
+    createMainWindow('/x/preload.cjs', undefined, false);
     const wp = captured.options!.webPreferences as Record<string, unknown>;
+    // DevTools only in development: the packaged app passes false.
+    expect(wp.devTools).toBe(false);
+    createMainWindow('/x/preload.cjs', undefined, true);
+    expect((captured.options!.webPreferences as Record<string, unknown>).devTools).toBe(true);
+    createMainWindow('/x/preload.cjs', undefined, false);
     expect(wp).toMatchObject({
       preload: '/x/preload.cjs',
       contextIsolation: true,
@@ -69,6 +74,10 @@ describe('Electron window', () => {
     expect(src).toMatch(/setPermissionRequestHandler\(\(_wc, _perm, cb\) => cb\(false\)\)/);
     expect(src).toMatch(/setPermissionCheckHandler\(\(\) => false\)/);
     expect(src).toMatch(/webRequest\.onBeforeRequest/);
+    // DevTools exist in development only: tied to app.isPackaged, and the devtools: scheme is refused in a packaged app.
+    expect(src).toMatch(/const DEV_TOOLS = !app\.isPackaged;/);
+    expect(src).toMatch(/createMainWindow\([\s\S]{0,200}, DEV_TOOLS\)/);
+    expect(src).toContain(String.raw`const allowed = DEV_TOOLS ? /^(app:\/\/lab\/|blob:app:\/\/lab\/|data:|devtools:)/ : /^(app:\/\/lab\/|blob:app:\/\/lab\/|data:)/;`);
     expect(src).not.toMatch(/openExternal|loadURL\(['"`]https?:|nodeIntegration: true|contextIsolation: false|webSecurity: false/);
   });
 });

@@ -6,7 +6,8 @@ import { BrowserWindow } from 'electron';
 export const APP_ORIGIN = 'app://lab';
 export const APP_URL = `${APP_ORIGIN}/index.html`;
 
-export function createMainWindow(preload: string, icon: string | undefined): BrowserWindow {
+/** `devTools`: only for a development build (npm start); a packaged app has none. */
+export function createMainWindow(preload: string, icon: string | undefined, devTools: boolean): BrowserWindow {
   return new BrowserWindow({
     width: 1440,
     height: 920,
@@ -33,6 +34,7 @@ export function createMainWindow(preload: string, icon: string | undefined): Bro
       spellcheck: false,
       // Middle-click would open links in new windows, around the window-open handler.
       disableBlinkFeatures: 'Auxclick',
+      devTools,
     },
   });
 }

@@ -88,8 +88,9 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
     if (v.via === 'query') {
       // Trade the token in the URL for a cookie, and drop it from the address bar and history.
       url.searchParams.delete('token');
+      // Always a path on this server: "//evil.example/" would be another origin to a browser.
       res.writeHead(303, {
-        Location: url.pathname + (url.search || ''),
+        Location: `/${url.pathname.replace(/^[/\\]+/, '')}${url.search || ''}`,
         'Set-Cookie': `${cookieName(port)}=${token}; Path=/; HttpOnly; SameSite=Strict`,
         ...securityHeaders('browser'),
       });
@@ -123,9 +124,18 @@ export async function startServer(o: ServeOptions): Promise<LabServer> {
         throw new ApiError('bad-request', `body: not JSON (${(e as Error).message})`);
       }
       const client: Client = { push: () => {}, pushEvents: () => {}, backlog: () => 0 };
-      const result = await o.service.call(name, checkParams(name, params), client);
-      o.service.detach(client);
-      sendJson(res, 200, { ok: true, result });
+      // A caller that hangs up before the answer cancels what it started (a journal query, say).
+      const gone = () => {
+        if (!res.writableFinished) o.service.detach(client);
+      };
+      res.once('close', gone);
+      try {
+        const result = await o.service.call(name, checkParams(name, params), client);
+        sendJson(res, 200, { ok: true, result });
+      } finally {
+        res.off('close', gone);
+        o.service.detach(client);
+      }
     } catch (e) {
       const err = errorBody(e, o.log);
       sendJson(res, err.code === 'not-found' ? 404 : err.code === 'internal' ? 500 : err.code === 'conflict' ? 409 : err.code === 'unavailable' ? 503 : 400, { ok: false, error: err });

@@ -80,6 +80,18 @@ describe('headless server: who may talk to it', () => {
     expect(page.headers['x-frame-options']).toBe('DENY');
   });
 
+  it('never redirects to another origin when trading the token (//host, /\\host, /.//host)', async () => {
+    for (const path of ['/.//evil.example/', '//evil.example/', '/\\evil.example/', '/./\\evil.example/x', '///evil.example']) {
+      const r = await http('GET', `${path}?token=${server.token}&x=1`);
+      expect(r.status, path).toBe(303);
+      const loc = String(r.headers.location);
+      // A single leading slash: a path on this server, whatever the browser makes of the rest.
+      expect(loc, path).toMatch(/^\/[^/\\]/);
+      expect(new URL(loc, `http://${host}/`).host, path).toBe(host);
+      expect(loc).not.toContain(server.token);
+    }
+  });
+
   it('refuses another Host (DNS rebinding) even with the token', async () => {
     const r = await http('GET', '/', { ...cookie(), Host: `evil.example:${server.port}` });
     expect(r.status).toBe(403);

@@ -9,7 +9,7 @@ import type { DevicesResult, Finding, LabInfo, Method, Params, PushMessage, Repl
 import { ApiError, checkParams } from '../../app/api/validate.js';
 import { ProfileError, simBugSwitches, simProfile } from '../../app/targets/sim/options.js';
 import { PROGRAM_FORMAT } from '../../app/program/types.js';
-import { checkPreset, formatProblem } from '../../app/vocabulary/preset-file.js';
+import { formatProblem } from '../../app/vocabulary/preset-file.js';
 import type { Scenario } from '../../app/vocabulary/scenario.js';
 import { VERSION } from '../../app/version.js';
 import { RunManager } from '../workers/run-manager.js';
@@ -19,6 +19,7 @@ import { oracleRefusal } from '../../app/analysis/oracle.js';
 import { runTask } from '../workers/tasks.js';
 import { PresetStore } from './presets.js';
 import { RunsStore } from './runs-store.js';
+import { QueryCancelled } from '../workers/journal-tasks.js';
 
 /** Whoever is on the other end of a transport: a window or a WebSocket. */
 export interface Client {
@@ -57,6 +58,14 @@ export class LabService {
   private readonly subs = new Map<string, Subscription>();
   private nextSub = 1;
   private readonly devices = new Map<string, Promise<DevicesResult>>();
+  /** Per client: set when it goes away, so the journal queries it started stop (see journal-tasks.ts). */
+  private readonly gone = new WeakMap<Client, { cancelled: boolean }>();
+
+  private goneOf(c: Client): { cancelled: boolean } {
+    let g = this.gone.get(c);
+    if (!g) this.gone.set(c, (g = { cancelled: false }));
+    return g;
+  }
 
   constructor(readonly opts: LabServiceOptions) {
     this.presets = new PresetStore(opts.builtinPresetDir, opts.userPresetDir);
@@ -75,6 +84,7 @@ export class LabService {
   /** The client went away: its subscriptions end. */
   detach(client: Client): void {
     this.clients.delete(client);
+    this.goneOf(client).cancelled = true;
     for (const [id, s] of this.subs) if (s.client === client) this.endSub(id);
   }
 
@@ -123,7 +133,7 @@ export class LabService {
     'run.start': (p) => this.startRun(p),
     'run.stop': (p) => ({ stopping: this.manager.stop(p.runId) }),
     'run.abort': async (p) => ({ aborted: await this.manager.abort(p.runId) }),
-    'run.replay': (p) => this.replay(p),
+    'run.replay': (p, c) => this.replay(p, c),
     'runs.list': async () => {
       const live = new Set(this.manager.liveIds());
       return (await this.runs.list()).map((r) => (live.has(r.id) ? { ...r, state: 'running' as const } : r));
@@ -135,7 +145,7 @@ export class LabService {
       this.endSub(p.sub);
       return { ok: true };
     },
-    'runs.inflight': (p) => this.runs.inflight(p.runId, p.t, p.i),
+    'runs.inflight': (p, c) => this.runs.inflight(p.runId, p.t, p.i, this.goneOf(c)),
     'report.export': async (p) => {
       const dir = this.runs.path(p.runId);
       this.runs.journalPath(p.runId);
@@ -143,6 +153,13 @@ export class LabService {
       const outFile = join(dir, 'report.html');
       const r = await runTask({ kind: 'report', runDir: dir, outFile }, 120_000);
       return { file: outFile, name: `stresslab-report_${p.runId}.html`, html: r.html };
+    },
+    'repro.export': async (p) => {
+      const dir = this.runs.path(p.runId);
+      this.runs.journalPath(p.runId);
+      if (this.manager.isLive(p.runId)) throw new ApiError('conflict', 'the run is still going; export its reproducer when it has finished');
+      const r = await runTask({ kind: 'repro', runDir: dir, ...(p.findingId ? { findingId: p.findingId } : {}), ...(p.t !== undefined ? { t: p.t } : {}) }, 60_000);
+      return r.repro;
     },
   };
 
@@ -159,7 +176,7 @@ export class LabService {
 
   private scenarioFor(source: Params<'run.start'>['source']): Scenario {
     if ('preset' in source) return this.presets.scenario(source.preset);
-    const r = checkPreset(source.text, `${source.name}.yaml`);
+    const r = this.presets.check(source.text, `${source.name}.yaml`);
     if (!r.scenario) throw new ApiError('bad-request', `the preset does not validate:\n${r.problems.slice(0, 5).map(formatProblem).join('\n')}`);
     return r.scenario;
   }
@@ -188,7 +205,7 @@ export class LabService {
     return this.launch(scenario, p);
   }
 
-  private async launch(scenario: Scenario, p: Omit<Params<'run.start'>, 'source'>, replay?: string): Promise<RunStarted> {
+  private async launch(scenario: Scenario, p: Omit<Params<'run.start'>, 'source'>, replayJournal?: string): Promise<RunStarted> {
     const profile = this.profileOf(p.profile, p.target);
     const refusal = p.oracle ? oracleRefusal(scenario, p.target, profile) : null;
     if (refusal) throw new ApiError('bad-request', refusal);
@@ -203,7 +220,7 @@ export class LabService {
       profile,
       seed: p.seed,
       ...(p.duration !== undefined ? { duration: p.duration } : {}),
-      ...(replay !== undefined ? { replay } : {}),
+      ...(replayJournal !== undefined ? { replayJournal } : {}),
       ...(p.oracle ? { oracle: true } : {}),
       outDir: dir,
     });
@@ -215,33 +232,23 @@ export class LabService {
    * scheduler decisions); a suite phase is re-run from its preset with the
    * run's seed and the phase's profile, which the simulator makes deterministic.
    */
-  private async replay(p: Params<'run.replay'>): Promise<ReplayStarted> {
+  private async replay(p: Params<'run.replay'>, c: Client): Promise<ReplayStarted> {
     const header = await this.runs.header(p.runId);
     if (!header) throw new ApiError('not-found', `run ${p.runId} has no header yet`);
     if (header.target !== 'sim') throw new ApiError('bad-request', `replay needs the simulated kernel; this run was on ${header.target}`);
-    let finding: Finding | undefined;
     // The phase a finding belongs to is the one running when it was reported
     // (by journal order: a phase starts at the very instant the last one stopped).
-    let current: { t: number; name: string; profile: string[] } | undefined;
-    let phase: typeof current;
-    let decisions = '';
-    await this.runs.stream(p.runId, {}, (_f, events: RunEvent[]) => {
-      for (const e of events) {
-        if (e.kind === 'finding' && !finding && e.finding.id === p.findingId && (p.t === undefined || e.finding.t === p.t)) {
-          finding = e.finding;
-          phase = current;
-        } else if (e.kind === 'phase') current = { t: e.t, name: e.name, profile: e.profile };
-        else if (e.kind === 'sched') decisions += e.decisions;
-      }
-    });
-    if (!finding) throw new ApiError('not-found', `run ${p.runId} has no finding ${p.findingId}`);
+    const place = await this.runs.finding(p.runId, p.findingId, p.t, this.goneOf(c));
+    if (!place) throw new ApiError('not-found', `run ${p.runId} has no finding ${p.findingId}`);
+    const { finding } = place;
     if (!header.scenario.suite) {
-      // A run from before resolved programs drew its arguments differently: its schedule cannot be followed.
+      // A run from before resolved programs drew its arguments differently: its schedule cannot
+      // be followed. Otherwise the run worker reads the recorded schedule from the journal as it goes.
       const exact = header.program === PROGRAM_FORMAT;
-      const started = await this.launch(header.scenario, { target: 'sim', profile: header.profile, seed: header.seed, duration: header.duration }, exact ? decisions : undefined);
+      const started = await this.launch(header.scenario, { target: 'sim', profile: header.profile, seed: header.seed, duration: header.duration }, exact ? this.runs.journalPath(p.runId) : undefined);
       return { ...started, mode: exact ? 'exact' : 'seed', expect: { type: finding.type, message: finding.message, t: finding.t } };
     }
-    const ph = phase as { t: number; name: string; profile: string[] } | undefined;
+    const ph = place.phase;
     if (!ph) throw new ApiError('not-found', `finding ${p.findingId} is not inside any phase of ${p.runId}`);
     const entry = header.scenario.suite.find((e) => e.preset === ph.name);
     const started = await this.startRun({ source: { preset: ph.name }, target: 'sim', profile: ph.profile, seed: header.seed, ...(entry?.duration !== undefined ? { duration: entry.duration } : {}) });
@@ -291,13 +298,13 @@ export class LabService {
       // A finished run: stream its journal, pausing while the client is behind.
       setImmediate(() => {
         void this.runs
-          .stream(runId, { from, signal: state }, async (f, _events, lines) => {
+          .stream(runId, { from, signal: state }, async (f, lines) => {
             while (client.backlog() > MAX_BACKLOG && !state.cancelled) await new Promise((r) => setTimeout(r, 20));
             if (!state.cancelled) client.pushEvents(id, runId, f, lines);
           })
           .then(
             async (r) => end(await this.runs.summary(runId), r.trailer, r.truncated),
-            (e: Error) => end(null, null, false, e.message),
+            (e: Error) => (e instanceof QueryCancelled ? undefined : end(null, null, false, e.message)),
           );
       });
     }

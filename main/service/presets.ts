@@ -2,8 +2,8 @@
 // shipped with the app) and the user's own, saved next to the user's runs.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PresetLibrary } from '../../app/engine/presets.js';
-import { checkPreset, PresetError, formatProblem } from '../../app/vocabulary/preset-file.js';
+import { PresetLibrary, suiteIssues } from '../../app/engine/presets.js';
+import { checkPreset, PresetError, formatProblem, type PresetProblem } from '../../app/vocabulary/preset-file.js';
 import type { Scenario } from '../../app/vocabulary/scenario.js';
 import { ApiError } from '../../app/api/validate.js';
 import type { PresetEntry, PresetText, ScenarioOutline, ValidateResult } from '../../app/api/types.js';
@@ -17,7 +17,19 @@ export class PresetStore {
     readonly userDir: string,
   ) {
     this.builtin = new PresetLibrary(builtinDir);
-    this.user = new PresetLibrary(userDir);
+    // A user's suite may name built-in presets as well as the user's own.
+    this.user = new PresetLibrary(userDir, (n) => this.find(n));
+  }
+
+  /** A suite entry: built-in first, as locate() does. */
+  private find(name: string): ReturnType<PresetLibrary['find']> {
+    const b = this.builtin.find(name);
+    return 'scenario' in b || !b.error.startsWith('no preset named') ? b : this.user.find(name);
+  }
+
+  /** Validation as the editor, run.start and save see it: the preset, and a suite's entries. */
+  check(text: string, file: string): { scenario?: Scenario; problems: PresetProblem[] } {
+    return checkPreset(text, file, (sc) => (sc.suite ? suiteIssues(sc, (n) => this.find(n)) : []));
   }
 
   list(): PresetEntry[] {
@@ -70,13 +82,13 @@ export class PresetStore {
   }
 
   validate(text: string, file = 'editor'): ValidateResult {
-    const r = checkPreset(text, file);
+    const r = this.check(text, file);
     return r.scenario ? { ok: true, problems: [], outline: outline(r.scenario) } : { ok: false, problems: r.problems };
   }
 
   /** Saves under the preset's own `name:`, so the file name and the name runs report always agree. */
   save(name: string, text: string, overwrite: boolean): PresetEntry {
-    const r = checkPreset(text, `${name}.yaml`);
+    const r = this.check(text, `${name}.yaml`);
     if (!r.scenario) throw new ApiError('bad-request', `the preset does not validate:\n${r.problems.slice(0, 5).map(formatProblem).join('\n')}`);
     if (r.scenario.name !== name) throw new ApiError('bad-request', `the preset says name: ${r.scenario.name}; save it as "${r.scenario.name}" or change its name: line`);
     const existing = (() => {

@@ -1,15 +1,19 @@
 // Runs on disk: runs/<id>/journal.jsonl (+ summary.json once finished), the
 // same layout the CLI writes, so the history shows CLI runs too. Journals are
-// read as streams: a long soak's journal is large and the process reading it
-// must stay responsive.
-import { createReadStream, existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+// untrusted input (copied in, cut short, edited) and can be huge: every line
+// is checked, and whole-journal questions are answered in worker threads,
+// cancelled when the asker goes away.
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import { createInterface } from 'node:readline';
-import type { InflightResult, LaneActivity, RunEvent, RunHeader, RunInfo, RunSummary, RunTrailer } from '../../app/api/types.js';
+import type { InflightResult, RunHeader, RunInfo, RunSummary } from '../../app/api/types.js';
 import { ApiError, RUN_ID } from '../../app/api/validate.js';
+import { JournalError, readHeader } from '../../app/journal/reader.js';
+import { readSummaryFile } from '../../app/journal/summary-file.js';
+import { type Cancel, findingInWorker, inflightInWorker, streamInWorker } from '../workers/journal-tasks.js';
+import type { FindingPlace, StreamEnd } from './journal-query.js';
 
-export const BATCH = 2_000;
+export { BATCH } from './journal-query.js';
 const NOTES = 'notes.txt';
 const MAX_LISTED = 500;
 
@@ -34,35 +38,23 @@ export class RunsStore {
     return p;
   }
 
+  /** summary.json, checked (one that is damaged or edited is as good as none). */
   async summary(runId: string): Promise<RunSummary | null> {
-    try {
-      return JSON.parse(await readFile(join(this.path(runId), 'summary.json'), 'utf8')) as RunSummary;
-    } catch {
-      return null;
-    }
+    return readSummaryFile(join(this.path(runId), 'summary.json')).summary;
   }
 
-  /** The journal's first line; null while the writer has not flushed it yet. */
+  /** The journal's first line, checked; null while the writer has not flushed it yet. */
   async header(runId: string): Promise<RunHeader | null> {
-    const fh = await open(this.journalPath(runId), 'r');
+    const file = this.journalPath(runId);
     try {
-      let text = '';
-      const buf = Buffer.alloc(64 * 1024);
-      for (let pos = 0; pos < 4 * 1024 * 1024; ) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-        if (!bytesRead) return null;
-        text += buf.toString('utf8', 0, bytesRead);
-        pos += bytesRead;
-        const nl = text.indexOf('\n');
-        if (nl >= 0) {
-          const h = JSON.parse(text.slice(0, nl)) as RunHeader;
-          if (h.kind !== 'run') throw new ApiError('bad-request', `run ${runId}: the journal does not start with a run header`);
-          return h;
-        }
+      // A header carries a scenario (presets are at most 1 MiB): a longer first line is not one.
+      return await readHeader(file, 4 * 1024 * 1024);
+    } catch (e) {
+      if (e instanceof JournalError) {
+        if (/cut inside its first line|empty: no run header/.test(e.message)) return null;
+        throw new ApiError('bad-request', `run ${runId}: ${e.message.replace(`${file}: `, '').replace(`${file}:`, 'line ')}`);
       }
-      throw new ApiError('bad-request', `run ${runId}: the journal's first line is too long`);
-    } finally {
-      await fh.close();
+      throw e;
     }
   }
 
@@ -145,143 +137,22 @@ export class RunsStore {
   }
 
   /**
-   * Streams events [from, until) of a journal in batches. A torn last line (the
-   * writer was killed) ends the stream quietly, as the journal reader does.
+   * Streams events [from, until) of a journal in batches, as its lines, each
+   * checked. The reading happens in a worker thread; a torn last line (the
+   * writer was killed) ends the stream quietly. `signal.cancelled` stops it.
    */
-  async stream(
-    runId: string,
-    opts: { from?: number; until?: number; signal?: { cancelled: boolean } },
-    onBatch: (from: number, events: RunEvent[], lines: string[]) => Promise<void> | void,
-  ): Promise<{ trailer: RunTrailer | null; truncated: boolean; next: number }> {
-    const from = opts.from ?? 0;
-    const until = opts.until ?? Infinity;
-    let index = -1;
-    let batch: RunEvent[] = [];
-    let lines: string[] = [];
-    let batchFrom = from;
-    let trailer: RunTrailer | null = null;
-    let truncated = false;
-    await forEachLine(this.journalPath(runId), opts.signal, async (line, last) => {
-      if (index >= until) return false;
-      let v: { kind?: string };
-      try {
-        v = JSON.parse(line) as { kind?: string };
-      } catch {
-        if (last) {
-          truncated = true;
-          return false;
-        }
-        throw new ApiError('bad-request', `run ${runId}: journal line ${index + 2} is not JSON`);
-      }
-      if (index === -1) {
-        index = 0;
-        return true;
-      }
-      if (v.kind === 'end') {
-        trailer = v as RunTrailer;
-        return false;
-      }
-      if (index >= from) {
-        if (!batch.length) batchFrom = index;
-        batch.push(v as RunEvent);
-        lines.push(line);
-        if (batch.length >= BATCH) {
-          await onBatch(batchFrom, batch, lines);
-          batch = [];
-          lines = [];
-        }
-      }
-      index++;
-      return true;
-    });
-    if (batch.length) await onBatch(batchFrom, batch, lines);
-    return { trailer, truncated, next: Math.max(index, from) };
+  stream(runId: string, opts: { from?: number; until?: number; signal?: Cancel }, onBatch: (from: number, lines: string[]) => Promise<void> | void): Promise<StreamEnd> {
+    return streamInWorker(this.journalPath(runId), opts, onBatch);
   }
 
-  /**
-   * What every lane was doing at time t, and the scheduling trace of the
-   * kernel report at t. With the line's event index, a suite's phases are
-   * kept apart: a phase ends at its finding and the next one starts at the
-   * same instant, so time alone would mix the two phases' lanes.
-   */
-  async inflight(runId: string, t: number, at?: number): Promise<InflightResult> {
-    const lanes = new Map<string, LaneActivity>();
-    let trace: InflightResult['trace'];
-    // Index range of the phase that logged the line: [segStart, segEnd).
-    let segStart = 0;
-    let segEnd = Infinity;
-    if (at !== undefined) {
-      await this.stream(runId, {}, (from, events) => {
-        events.forEach((e, k) => {
-          const i = from + k;
-          if (e.kind === 'phase') {
-            if (i <= at) segStart = i;
-            else if (i < segEnd) segEnd = i;
-          }
-        });
-      });
-    }
-    await this.stream(runId, {}, (from, events) => {
-      for (let k = 0; k < events.length; k++) {
-        const e = events[k]!;
-        const i = from + k;
-        if (i < segStart || i >= segEnd) continue;
-        if (e.kind === 'act' && e.t <= t) {
-          const cur = lanes.get(e.lane);
-          if (!cur || e.t >= cur.since) {
-            lanes.set(e.lane, {
-              lane: e.lane,
-              op: e.op,
-              since: e.t,
-              dur: e.dur,
-              ret: e.ret,
-              inFlight: e.t + e.dur >= t,
-              ...(e.handle ? { handle: e.handle } : {}),
-              ...(e.errno ? { errno: e.errno } : {}),
-            });
-          }
-        } else if (e.kind === 'klog' && e.t === t && e.trace?.length && !trace) trace = e.trace;
-      }
-    });
-    const list = [...lanes.values()].sort((a, b) => Number(b.inFlight) - Number(a.inFlight) || a.lane.localeCompare(b.lane));
-    return { t, lanes: list, ...(trace ? { trace } : {}) };
+  /** What every lane was doing at time t (see journal-query.ts), read in a worker thread. */
+  inflight(runId: string, t: number, at?: number, signal?: Cancel): Promise<InflightResult> {
+    return inflightInWorker(this.journalPath(runId), t, at, signal);
   }
-}
 
-/** Calls fn for each line; `last` is true for a final line without a newline. fn returns false to stop. */
-async function forEachLine(file: string, signal: { cancelled: boolean } | undefined, fn: (line: string, last: boolean) => Promise<boolean> | boolean): Promise<void> {
-  const size = statSync(file).size;
-  if (!size) return;
-  // Whether the file (as far as we read it) ends with a newline decides if its last line is complete.
-  // Asked before the line reader exists: readline emits lines as soon as it is created, and
-  // lines emitted before the loop below starts iterating would be lost.
-  const endsWithNewline = await lastByteIsNewline(file, size);
-  const input = createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024, end: size - 1 });
-  const rl = createInterface({ input, crlfDelay: Infinity });
-  let seen = 0;
-  try {
-    for await (const line of rl) {
-      if (signal?.cancelled) break;
-      seen += Buffer.byteLength(line, 'utf8') + 1;
-      const last = seen >= size && !endsWithNewline;
-      if (line === '' && !last) continue;
-      if (!(await fn(line, last))) break;
-    }
-  } finally {
-    rl.close();
-    input.destroy();
-  }
-}
-
-async function lastByteIsNewline(file: string, size: number): Promise<boolean> {
-  if (!size) return true;
-  const fh = await open(file, 'r');
-  try {
-    const b = Buffer.alloc(1);
-    await fh.read(b, 0, 1, size - 1);
-    return b[0] === 0x0a;
-  } finally {
-    await fh.close();
+  /** A finding of the run and the suite phase it belongs to, read in a worker thread. */
+  finding(runId: string, findingId: string, t?: number, signal?: Cancel): Promise<FindingPlace | null> {
+    return findingInWorker(this.journalPath(runId), findingId, t, signal);
   }
 }
 

@@ -2,7 +2,7 @@
 // heavy or possibly slow work (runs, target probes, reports). Both sides are
 // ours, but a worker that dies mid-message must never confuse the main side,
 // so the main side checks the shape of what it receives.
-import type { DevicesResult, MetricsComparison, RunSummary, TargetInfo } from '../../app/api/types.js';
+import type { DevicesResult, MetricsComparison, ReproResult, RunSummary, TargetInfo } from '../../app/api/types.js';
 import type { Scenario } from '../../app/vocabulary/scenario.js';
 
 export interface RunJob {
@@ -17,6 +17,8 @@ export interface RunJob {
   outDir: string;
   /** Recorded scheduler decisions (exact sim replay). */
   replay?: string;
+  /** A journal whose recorded schedule to follow, read as the replay goes (exact sim replay of a run of any length). */
+  replayJournal?: string;
   /** Compare with the fixed simulated kernel afterwards (app/engine/oracle-run.ts). */
   oracle?: boolean;
   /** How often to hand a batch of events to the main thread, ms. */
@@ -27,9 +29,15 @@ export type TaskJob =
   | { kind: 'targets' }
   | { kind: 'devices'; target: string }
   | { kind: 'report'; runDir: string; outFile: string }
-  | { kind: 'compare'; runs: { id: string; dir: string }[] };
+  | { kind: 'compare'; runs: { id: string; dir: string }[] }
+  | { kind: 'repro'; runDir: string; findingId?: string; t?: number };
 
-export type TaskResult = { kind: 'targets'; targets: TargetInfo[] } | { kind: 'devices'; devices: DevicesResult } | { kind: 'report'; html: string } | { kind: 'compare'; comparison: MetricsComparison };
+export type TaskResult =
+  | { kind: 'targets'; targets: TargetInfo[] }
+  | { kind: 'devices'; devices: DevicesResult }
+  | { kind: 'report'; html: string }
+  | { kind: 'compare'; comparison: MetricsComparison }
+  | { kind: 'repro'; repro: ReproResult };
 
 /** main → run worker. abort: kill the target's children now (the main thread terminates the worker if it does not answer). */
 export type RunControl = { type: 'stop'; reason: string } | { type: 'abort'; reason: string };
@@ -61,4 +69,22 @@ export function isTaskWorkerMessage(m: unknown): m is TaskWorkerMessage {
   if (typeof m !== 'object' || m === null) return false;
   const x = m as Record<string, unknown>;
   return (x.type === 'result' && typeof x.result === 'object' && x.result !== null) || (x.type === 'failed' && typeof x.message === 'string');
+}
+
+/** A question about a journal, answered in a journal worker (service/journal-query.ts). */
+export type JournalJob =
+  | { kind: 'stream'; file: string; from?: number; until?: number }
+  | { kind: 'inflight'; file: string; t: number; at?: number }
+  | { kind: 'finding'; file: string; findingId: string; t?: number };
+
+/** main → journal worker: a batch was handed on, send more. */
+export type JournalControl = { type: 'ack' };
+
+/** journal worker → main */
+export type JournalWorkerMessage = { type: 'batch'; from: number; lines: string[] } | { type: 'done'; result: unknown } | { type: 'failed'; message: string; bad: boolean };
+
+export function isJournalWorkerMessage(m: unknown): m is JournalWorkerMessage {
+  if (typeof m !== 'object' || m === null) return false;
+  const x = m as Record<string, unknown>;
+  return (x.type === 'batch' && typeof x.from === 'number' && Array.isArray(x.lines)) || x.type === 'done' || (x.type === 'failed' && typeof x.message === 'string');
 }

@@ -166,12 +166,12 @@ export class RunManager {
     void (async () => {
       try {
         // Older than the ring: those events are in the journal (it flushes every 100 ms).
-        if (from < ringStart) await this.store.stream(runId, { from, until: ringStart, signal: sub }, (f, _evs, lines) => void (sub.cancelled || sink.events(f, lines)));
+        if (from < ringStart) await this.store.stream(runId, { from, until: ringStart, signal: sub }, (f, lines) => void (sub.cancelled || sink.events(f, lines)));
         sub.from = Math.max(sub.from, ringStart);
         for (const b of snapshot) deliver(sub, b);
         while (sub.queue.length) deliver(sub, sub.queue.shift()!);
       } catch (e) {
-        sub.ended ??= { summary: null, error: `catching up failed: ${(e as Error).message}` };
+        if (!sub.cancelled) sub.ended ??= { summary: null, error: `catching up failed: ${(e as Error).message}` };
       }
       sub.catchingUp = false;
       if (sub.ended && !sub.cancelled) sink.end(sub.ended.summary, sub.ended.error);

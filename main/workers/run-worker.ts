@@ -13,6 +13,7 @@ import { targetFactory } from '../../app/targets/registry.js';
 import { PresetStore } from '../service/presets.js';
 import { recordOracle, runOracle, watchForOracle } from '../../app/engine/oracle-run.js';
 import type { RunControl, RunJob, RunWorkerMessage } from './messages.js';
+import { JournalSchedule } from '../../app/journal/schedule.js';
 
 const port = parentPort;
 if (!port) throw new Error('run-worker.js runs as a worker thread');
@@ -25,7 +26,10 @@ const BATCH_MS = job.batchMs ?? 50;
 async function main(): Promise<void> {
   const factory = targetFactory(job.target);
   if (!factory) throw new Error(`unknown target "${job.target}"`);
-  const target = factory.create({ sim: { profile: job.profile, ...(job.replay !== undefined ? { replay: job.replay } : {}) } });
+  // An exact replay reads its recorded schedule from the journal as it goes.
+  const schedule = job.replayJournal !== undefined ? new JournalSchedule(job.replayJournal) : undefined;
+  const replay = schedule ?? job.replay;
+  const target = factory.create({ sim: { profile: job.profile, ...(replay !== undefined ? { replay } : {}) } });
   disposeTarget = () => target.dispose?.();
   const avail = await target.available();
   if (!avail.ok) throw new Error(`target ${job.target} is not available: ${avail.why ?? 'no reason given'}`);
@@ -58,12 +62,14 @@ async function main(): Promise<void> {
     from += batch.length;
     batch = [];
   };
-  h.subscribe((e) => {
-    // Serialised now, as the journal does: later changes to the object must not leak in.
-    batch.push(JSON.stringify(e));
+  // The journal's lines, as written: the UI sees what the journal holds (sampled, when
+  // the preset bounds it), and a late subscriber catching up from disk finds the same indexes.
+  h.subscribeLines((line) => {
+    batch.push(line);
     if (batch.length >= BATCH_EVENTS || Date.now() - last >= BATCH_MS) flush();
-    checkStop();
   });
+  // Every event, kept or not, is a chance to see a stop request.
+  h.subscribe(() => checkStop());
   const timer = setInterval(() => {
     flush();
     checkStop();
@@ -79,6 +85,7 @@ async function main(): Promise<void> {
     flush();
   } finally {
     clearInterval(timer);
+    schedule?.close();
     // Before "done": the main thread ends this worker when it hears it, and a
     // QEMU still shutting down then has nobody to wait for it (a zombie), since
     // only the thread that spawned a child reaps it.

@@ -5,12 +5,15 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { writeFileSync, renameSync } from 'node:fs';
 import { targetFactory, targetIds } from '../../app/targets/registry.js';
 import { formatPcmList, formatSeqList } from '../../app/devices/format.js';
-import { readJournal } from '../../app/journal/reader.js';
-import { buildReport } from '../../app/report/report.js';
+import { reportFromJournal } from '../../app/report/report.js';
+import { readSummaryFile } from '../../app/journal/summary-file.js';
 import { compareMetrics } from '../../app/analysis/compare-metrics.js';
-import { summaryFromJournal } from '../../app/engine/summary-from-journal.js';
+import { summaryFromJournalFile } from '../../app/engine/summary-from-journal.js';
 import type { RunSummary, TargetInfo } from '../../app/api/types.js';
 import type { TaskJob, TaskResult, TaskWorkerMessage } from './messages.js';
+import { reproFile, reproFromRun } from '../../app/repro/source.js';
+import { ReproError } from '../../app/repro/repro.js';
+import { loadRun } from '../../app/repro/run-files.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -48,22 +51,28 @@ async function run(): Promise<TaskResult> {
     }
     case 'compare': {
       // A run that never finished has no summary.json: its figures come from its journal.
-      const runs = job.runs.map(({ id, dir }) => {
-        const sfile = join(dir, 'summary.json');
-        const summary = existsSync(sfile) ? (JSON.parse(readFileSync(sfile, 'utf8')) as RunSummary) : summaryFromJournal(readJournal(join(dir, 'journal.jsonl')));
-        return { id, summary };
-      });
+      // summary.json is checked like a journal; one that is damaged is as good as none.
+      const runs: { id: string; summary: RunSummary }[] = [];
+      for (const { id, dir } of job.runs) runs.push({ id, summary: readSummaryFile(join(dir, 'summary.json')).summary ?? (await summaryFromJournalFile(join(dir, 'journal.jsonl'))) });
       return { kind: 'compare', comparison: compareMetrics(runs) };
     }
     case 'report': {
-      const journal = readJournal(join(job.runDir, 'journal.jsonl'));
-      const sfile = join(job.runDir, 'summary.json');
-      const summary = existsSync(sfile) ? (JSON.parse(readFileSync(sfile, 'utf8')) as RunSummary) : null;
-      const html = buildReport({ journal, summary, runId: job.runDir.split('/').pop() ?? '' });
+      const { summary } = readSummaryFile(join(job.runDir, 'summary.json'));
+      const html = await reportFromJournal(join(job.runDir, 'journal.jsonl'), summary, job.runDir.split('/').pop() ?? '');
       const tmp = `${job.outFile}.tmp`;
       writeFileSync(tmp, html);
       renameSync(tmp, job.outFile);
       return { kind: 'report', html };
+    }
+    case 'repro': {
+      try {
+        const c = reproFromRun(await loadRun(join(job.runDir, 'journal.jsonl')), job.findingId, job.t);
+        const f = reproFile(c);
+        return { kind: 'repro', repro: { name: f.name, text: f.text, ...(c.finding ? { finding: { id: c.finding.id, type: c.finding.type, ...(c.finding.signature ? { signature: c.finding.signature } : {}) } } : {}) } };
+      } catch (e) {
+        if (e instanceof ReproError) throw Object.assign(new Error(e.message), { code: 'bad-request' });
+        throw e;
+      }
     }
   }
 }
@@ -72,6 +81,6 @@ run().then(
   (result) => port.postMessage({ type: 'result', result } satisfies TaskWorkerMessage),
   (e: unknown) => {
     const code = (e as { code?: unknown }).code;
-    port.postMessage({ type: 'failed', message: e instanceof Error ? e.message : String(e), ...(code === 'not-found' || code === 'unavailable' ? { code } : {}) } satisfies TaskWorkerMessage);
+    port.postMessage({ type: 'failed', message: e instanceof Error ? e.message : String(e), ...(code === 'not-found' || code === 'unavailable' || code === 'bad-request' ? { code } : {}) } satisfies TaskWorkerMessage);
   },
 );

@@ -5,8 +5,10 @@ import { Worker } from 'node:worker_threads';
 import { ApiError } from '../../app/api/validate.js';
 import { isTaskWorkerMessage, type TaskJob, type TaskResult } from './messages.js';
 
-export function workerUrl(name: 'run-worker' | 'task-worker'): URL {
-  return new URL(`./${name}.js`, import.meta.url);
+export function workerUrl(name: 'run-worker' | 'task-worker' | 'journal-worker'): URL {
+  const here = new URL(`./${name}.js`, import.meta.url);
+  // Loaded from the TypeScript sources (tests): the workers are the built ones.
+  return import.meta.url.endsWith('.ts') ? new URL(`../../dist/main/workers/${name}.js`, import.meta.url) : here;
 }
 
 export function runTask<K extends TaskJob['kind']>(job: TaskJob & { kind: K }, timeoutMs: number): Promise<Extract<TaskResult, { kind: K }>> {

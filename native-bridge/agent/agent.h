@@ -17,7 +17,7 @@
 
 #include "args.h"
 #include "proto.h"
-#include "rng.h"
+#include "rules.h"
 
 #define AGENT_VERSION "0.1.0"
 

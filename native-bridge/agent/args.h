@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "proto.h"
-#include "rng.h"
+#include "rules.h"
 
 #define NKEYS 64
 

@@ -12,7 +12,6 @@
 #include <sound/asound.h>
 
 #include "agent.h"
-#include "hwparams.h"
 
 int pcm_format_bits(int fmt)
 {
@@ -52,90 +51,51 @@ static struct handle *H(struct exec *x) { return &x->lane->run->handles[x->step-
 
 static int hfd(struct exec *x) { return atomic_load_explicit(&H(x)->fd, memory_order_acquire); }
 
-/* ---- hw_params construction ---- */
+/* ---- hw_params construction (the helpers and rule "preferences" are rules.h) ---- */
 
-
-static int iv_contains(struct snd_pcm_hw_params *p, int param, unsigned v)
-{
-	struct snd_interval *i = iv_of(p, param);
-	if (i->empty)
-		return 0;
-	if (v < i->min || (i->openmin && v == i->min))
-		return 0;
-	if (v > i->max || (i->openmax && v == i->max))
-		return 0;
-	return 1;
-}
+_Static_assert((int)SWV_BOUNDARY == (int)SW_BOUNDARY && (int)SWV_PERIOD == (int)SW_PERIOD && (int)SWV_BUFFER == (int)SW_BUFFER, "the protocol's sw_params values are rules.h's");
 
 struct hwarg {
-	int key, param, is_mask;
+	int key, param;
 };
 
 static const struct hwarg hwargs[] = {
-	{ A_ACCESS, SNDRV_PCM_HW_PARAM_ACCESS, 1 },
-	{ A_FORMAT, SNDRV_PCM_HW_PARAM_FORMAT, 1 },
-	{ A_CHANNELS, SNDRV_PCM_HW_PARAM_CHANNELS, 0 },
-	{ A_RATE, SNDRV_PCM_HW_PARAM_RATE, 0 },
-	{ A_PERIOD_SIZE, SNDRV_PCM_HW_PARAM_PERIOD_SIZE, 0 },
-	{ A_PERIODS, SNDRV_PCM_HW_PARAM_PERIODS, 0 },
-	{ A_BUFFER_SIZE, SNDRV_PCM_HW_PARAM_BUFFER_SIZE, 0 },
+	{ A_ACCESS, SNDRV_PCM_HW_PARAM_ACCESS },
+	{ A_FORMAT, SNDRV_PCM_HW_PARAM_FORMAT },
+	{ A_CHANNELS, SNDRV_PCM_HW_PARAM_CHANNELS },
+	{ A_RATE, SNDRV_PCM_HW_PARAM_RATE },
+	{ A_PERIOD_SIZE, SNDRV_PCM_HW_PARAM_PERIOD_SIZE },
+	{ A_PERIODS, SNDRV_PCM_HW_PARAM_PERIODS },
+	{ A_BUFFER_SIZE, SNDRV_PCM_HW_PARAM_BUFFER_SIZE },
 };
 
-/* The preferences, in the order they are tried (app/program/ops.ts HW_PREFER_ORDER):
- * bit i of the reported mask is preference i. */
-static const struct hwarg prefs[] = {
-	{ A_PREF_FORMAT, SNDRV_PCM_HW_PARAM_FORMAT, 1 },
-	{ A_PREF_CHANNELS, SNDRV_PCM_HW_PARAM_CHANNELS, 0 },
-	{ A_PREF_RATE, SNDRV_PCM_HW_PARAM_RATE, 0 },
-	{ A_PREF_PERIOD_SIZE, SNDRV_PCM_HW_PARAM_PERIOD_SIZE, 0 },
-	{ A_PREF_PERIODS, SNDRV_PCM_HW_PARAM_PERIODS, 0 },
-};
-
-static void set_param(struct snd_pcm_hw_params *p, const struct hwarg *a, unsigned v)
-{
-	if (a->is_mask)
-		set_mask(p, a->param, v);
-	else
-		set_iv(p, a->param, v);
-}
+/* The preference keys, in rules.h's order (format, channels, rate, period_size, periods). */
+static const int pref_keys[HW_NPREFS] = { A_PREF_FORMAT, A_PREF_CHANNELS, A_PREF_RATE, A_PREF_PERIOD_SIZE, A_PREF_PERIODS };
 
 static void apply_explicit(struct snd_pcm_hw_params *p, const struct resolved *r)
 {
 	for (size_t i = 0; i < sizeof hwargs / sizeof hwargs[0]; i++)
 		if (has(r, hwargs[i].key))
-			set_param(p, &hwargs[i], (unsigned)r->i[hwargs[i].key]);
+			hw_set(p, hwargs[i].param, (unsigned)r->i[hwargs[i].key]);
 }
 
-/* Rule "preferences": each preferred value is kept only if the device still
- * allows it after HW_REFINE of the request so far, so a preference never makes
- * a device fail that would accept the explicit part of the request. */
 static int apply_preferences(int fd, struct snd_pcm_hw_params *p, const struct resolved *r, int *kept)
 {
-	*kept = 0;
-	for (size_t i = 0; i < sizeof prefs / sizeof prefs[0]; i++) {
-		const struct hwarg *a = &prefs[i];
-		if (!has(r, a->key))
-			continue;
-		if (ioctl(fd, SNDRV_PCM_IOCTL_HW_REFINE, p) < 0)
-			return neg_errno();
-		unsigned v = (unsigned)r->i[a->key];
-		if (a->is_mask ? mask_has(p, a->param, v) : iv_contains(p, a->param, v)) {
-			set_param(p, a, v);
-			*kept |= 1 << i;
-		}
-	}
-	return 0;
+	long pref[HW_NPREFS];
+	for (int i = 0; i < HW_NPREFS; i++)
+		pref[i] = has(r, pref_keys[i]) ? (long)r->i[pref_keys[i]] : -1;
+	return hw_prefer(fd, p, pref, kept);
 }
 
 static void put_params(struct wbuf *o, struct snd_pcm_hw_params *p)
 {
-	wf_int(o, D_ACCESS, mask_first(p, SNDRV_PCM_HW_PARAM_ACCESS));
-	wf_int(o, D_FORMAT, mask_first(p, SNDRV_PCM_HW_PARAM_FORMAT));
-	wf_int(o, D_CHANNELS, iv_of(p, SNDRV_PCM_HW_PARAM_CHANNELS)->min);
-	wf_int(o, D_RATE, iv_of(p, SNDRV_PCM_HW_PARAM_RATE)->min);
-	wf_int(o, D_PERIOD_SIZE, iv_of(p, SNDRV_PCM_HW_PARAM_PERIOD_SIZE)->min);
-	wf_int(o, D_PERIODS, iv_of(p, SNDRV_PCM_HW_PARAM_PERIODS)->min);
-	wf_int(o, D_BUFFER_SIZE, iv_of(p, SNDRV_PCM_HW_PARAM_BUFFER_SIZE)->min);
+	wf_int(o, D_ACCESS, hw_mask_first(p, SNDRV_PCM_HW_PARAM_ACCESS));
+	wf_int(o, D_FORMAT, hw_mask_first(p, SNDRV_PCM_HW_PARAM_FORMAT));
+	wf_int(o, D_CHANNELS, hw_interval(p, SNDRV_PCM_HW_PARAM_CHANNELS)->min);
+	wf_int(o, D_RATE, hw_interval(p, SNDRV_PCM_HW_PARAM_RATE)->min);
+	wf_int(o, D_PERIOD_SIZE, hw_interval(p, SNDRV_PCM_HW_PARAM_PERIOD_SIZE)->min);
+	wf_int(o, D_PERIODS, hw_interval(p, SNDRV_PCM_HW_PARAM_PERIODS)->min);
+	wf_int(o, D_BUFFER_SIZE, hw_interval(p, SNDRV_PCM_HW_PARAM_BUFFER_SIZE)->min);
 }
 
 static void forget_params(struct handle *h)
@@ -148,26 +108,21 @@ static void forget_params(struct handle *h)
 
 static void remember_params(struct handle *h, struct snd_pcm_hw_params *p)
 {
-	int fmt = mask_first(p, SNDRV_PCM_HW_PARAM_FORMAT);
-	int ch = (int)iv_of(p, SNDRV_PCM_HW_PARAM_CHANNELS)->min;
-	long bs = (long)iv_of(p, SNDRV_PCM_HW_PARAM_BUFFER_SIZE)->min;
+	int fmt = hw_mask_first(p, SNDRV_PCM_HW_PARAM_FORMAT);
+	int ch = (int)hw_interval(p, SNDRV_PCM_HW_PARAM_CHANNELS)->min;
+	long bs = (long)hw_interval(p, SNDRV_PCM_HW_PARAM_BUFFER_SIZE)->min;
 	atomic_store(&h->pcm.format, fmt);
 	atomic_store(&h->pcm.channels, ch);
-	atomic_store(&h->pcm.rate, (int)iv_of(p, SNDRV_PCM_HW_PARAM_RATE)->min);
-	atomic_store(&h->pcm.access, mask_first(p, SNDRV_PCM_HW_PARAM_ACCESS));
-	atomic_store(&h->pcm.period_size, (long)iv_of(p, SNDRV_PCM_HW_PARAM_PERIOD_SIZE)->min);
+	atomic_store(&h->pcm.rate, (int)hw_interval(p, SNDRV_PCM_HW_PARAM_RATE)->min);
+	atomic_store(&h->pcm.access, hw_mask_first(p, SNDRV_PCM_HW_PARAM_ACCESS));
+	atomic_store(&h->pcm.period_size, (long)hw_interval(p, SNDRV_PCM_HW_PARAM_PERIOD_SIZE)->min);
 	atomic_store(&h->pcm.buffer_size, bs);
 	int fb = pcm_format_bits(fmt) / 8 * ch;
 	atomic_store(&h->pcm.frame_bytes, fb);
 	int cur = atomic_load(&h->pcm.max_frame_bytes);
 	while (fb > cur && !atomic_compare_exchange_weak(&h->pcm.max_frame_bytes, &cur, fb))
 		;
-	uint64_t b = (uint64_t)bs;
-	if (b) {
-		while (b * 2 <= (uint64_t)LONG_MAX - (uint64_t)bs)
-			b *= 2;
-	}
-	atomic_store(&h->pcm.boundary, b);
+	atomic_store(&h->pcm.boundary, hw_boundary(bs));
 	metrics_reset(h);
 }
 
@@ -262,13 +217,13 @@ static int64_t do_hw(struct exec *x, int refine)
 		return e;
 	if (refine) {
 		/* format mask: SNDRV_PCM_FORMAT_* indexes below 64 */
-		uint64_t fm = (uint64_t)mask_of(&p, SNDRV_PCM_HW_PARAM_FORMAT)->bits[0] |
-		              (uint64_t)mask_of(&p, SNDRV_PCM_HW_PARAM_FORMAT)->bits[1] << 32;
+		uint64_t fm = (uint64_t)hw_mask(&p, SNDRV_PCM_HW_PARAM_FORMAT)->bits[0] |
+		              (uint64_t)hw_mask(&p, SNDRV_PCM_HW_PARAM_FORMAT)->bits[1] << 32;
 		wf_int(x->out, D_FORMATS, (int64_t)fm);
 		static const int ps[] = { SNDRV_PCM_HW_PARAM_CHANNELS, SNDRV_PCM_HW_PARAM_RATE, SNDRV_PCM_HW_PARAM_PERIOD_SIZE,
 			                  SNDRV_PCM_HW_PARAM_PERIODS, SNDRV_PCM_HW_PARAM_BUFFER_SIZE };
 		for (int i = 0; i < 5; i++) {
-			struct snd_interval *v = iv_of(&p, ps[i]);
+			struct snd_interval *v = hw_interval(&p, ps[i]);
 			/* open ends mean "exclusive"; report the integer range actually allowed */
 			int64_t lo = (int64_t)v->min + (v->openmin ? 1 : 0);
 			int64_t hi = (int64_t)v->max - (v->openmax ? 1 : 0);
@@ -279,17 +234,6 @@ static int64_t do_hw(struct exec *x, int refine)
 	remember_params(H(x), &p);
 	put_params(x->out, &p);
 	return 0;
-}
-
-/* Rule "sw_params": SWV_PERIOD/SWV_BUFFER are the granted sizes (1 and the
- * boundary when none), SWV_BOUNDARY the runtime's boundary. */
-static int64_t sw_value(int64_t v, long period, long bufsz)
-{
-	if (v == SWV_PERIOD)
-		return period > 0 ? period : 1;
-	if (v == SWV_BUFFER)
-		return bufsz > 0 ? bufsz : SWV_BOUNDARY;
-	return v;
 }
 
 static int64_t do_sw(struct exec *x)
@@ -308,9 +252,9 @@ static int64_t do_sw(struct exec *x)
 	memset(&sw, 0, sizeof sw);
 	sw.tstamp_mode = SNDRV_PCM_TSTAMP_ENABLE;
 	sw.period_step = 1;
-	int64_t am = sw_value(arg_int(r, A_AVAIL_MIN, SWV_PERIOD), period, bufsz);
-	int64_t st = sw_value(arg_int(r, A_START_THRESHOLD, 1), period, bufsz);
-	int64_t sp = sw_value(arg_int(r, A_STOP_THRESHOLD, SWV_BUFFER), period, bufsz);
+	int64_t am = rule_sw_value(arg_int(r, A_AVAIL_MIN, SWV_PERIOD), period, bufsz);
+	int64_t st = rule_sw_value(arg_int(r, A_START_THRESHOLD, 1), period, bufsz);
+	int64_t sp = rule_sw_value(arg_int(r, A_STOP_THRESHOLD, SWV_BUFFER), period, bufsz);
 	wf_int(x->out, D_REQ_AVAIL_MIN, am);
 	wf_int(x->out, D_REQ_START, st);
 	wf_int(x->out, D_REQ_STOP, sp);
@@ -340,17 +284,11 @@ static int64_t simple_ioctl(struct exec *x, unsigned long req, void *arg)
 
 #define xfer_buf lane_buf
 
-/* Rule "transfer frames": frames as given, or periods x the granted period
- * size rounded half up (at least 1), or the fallback while none is granted. */
+/* Rule "transfer frames" (rules.h). */
 static long xfer_frames(struct exec *x, struct handle *h)
 {
-	if (has(&x->r, A_FRAMES))
-		return (long)x->r.i[A_FRAMES];
-	long period = atomic_load(&h->pcm.period_size);
-	if (period <= 0)
-		return (long)arg_int(&x->r, A_FALLBACK, 1024);
-	long f = (long)(arg_num(&x->r, A_XFER_PERIODS, 1) * (double)period + 0.5);
-	return f > 0 ? f : 1;
+	return rule_transfer_frames(has(&x->r, A_FRAMES) ? (long)x->r.i[A_FRAMES] : 0, arg_num(&x->r, A_XFER_PERIODS, 1), (long)arg_int(&x->r, A_FALLBACK, 1024),
+	                            atomic_load(&h->pcm.period_size));
 }
 
 static int64_t ts_ns(const struct timespec *ts) { return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec; }
@@ -612,19 +550,7 @@ static int64_t do_close(struct exec *x)
 	return close(fd) < 0 ? neg_errno() : 0;
 }
 
-int pcm_sync(int fd, int *state, uint64_t *hw_ptr, uint64_t *appl_ptr)
-{
-	struct snd_pcm_sync_ptr sp;
-	memset(&sp, 0, sizeof sp);
-	sp.flags = SNDRV_PCM_SYNC_PTR_HWSYNC | SNDRV_PCM_SYNC_PTR_APPL | SNDRV_PCM_SYNC_PTR_AVAIL_MIN;
-	if (ioctl(fd, SNDRV_PCM_IOCTL_SYNC_PTR, &sp) < 0)
-		return neg_errno();
-	*state = sp.s.status.state;
-	*hw_ptr = sp.s.status.hw_ptr;
-	if (appl_ptr)
-		*appl_ptr = sp.c.control.appl_ptr;
-	return 0;
-}
+int pcm_sync(int fd, int *state, uint64_t *hw_ptr, uint64_t *appl_ptr) { return pcm_sync_ptr(fd, state, hw_ptr, appl_ptr); }
 
 int64_t op_pcm(struct exec *x)
 {

@@ -17,15 +17,6 @@
 
 #include "agent.h"
 
-#define TAG_MAGIC 0x5A
-#define CTRL_MAGIC 0x5A000000u
-#define NOTE_MAGIC_NOTE 60
-#define NOTE_MAGIC_VEL 0x5A
-#define SYSEX_MIN 12
-#define EV_SIZE ((int)sizeof(struct snd_seq_event))
-/* kernel-internal flag bits in ext.len (seq_memory.h); never part of the length */
-#define EXT_FLAG_MASK 0xc0000000u
-
 static int neg_errno(void) { return errno ? -errno : -EIO; }
 static struct handle *H(struct exec *x) { return &x->lane->run->handles[x->step->handle]; }
 static int hfd(struct exec *x) { return atomic_load_explicit(&H(x)->fd, memory_order_acquire); }
@@ -200,49 +191,6 @@ static int64_t do_set_pool(struct exec *x)
 	return e;
 }
 
-enum { EVT_NOTE = 0, EVT_CONTROLLER = 1, EVT_SYSEX = 2 };
-
-static size_t build_event(uint8_t *out, int type, int size, int port, const struct snd_seq_addr *dest, uint16_t src, uint32_t num)
-{
-	struct snd_seq_event ev;
-	memset(&ev, 0, sizeof ev);
-	ev.queue = SNDRV_SEQ_QUEUE_DIRECT;
-	ev.tag = TAG_MAGIC;
-	ev.source.port = (unsigned char)port;
-	ev.dest = *dest;
-	if (type == EVT_CONTROLLER) {
-		ev.type = SNDRV_SEQ_EVENT_CONTROLLER;
-		ev.data.control.param = CTRL_MAGIC | src;
-		ev.data.control.value = (int)num;
-	} else if (type == EVT_NOTE) {
-		/* NOTEON, not NOTE: the kernel refuses direct NOTE events (they need a queue) */
-		ev.type = SNDRV_SEQ_EVENT_NOTEON;
-		ev.data.note.channel = (unsigned char)(src & 0xFF);
-		ev.data.note.off_velocity = (unsigned char)(src >> 8);
-		ev.data.note.note = NOTE_MAGIC_NOTE;
-		ev.data.note.velocity = NOTE_MAGIC_VEL;
-		ev.data.note.duration = num;
-	} else {
-		ev.type = SNDRV_SEQ_EVENT_SYSEX;
-		ev.flags = SNDRV_SEQ_EVENT_LENGTH_VARIABLE;
-		ev.data.ext.len = (unsigned)size;
-		memcpy(out, &ev, EV_SIZE);
-		uint8_t *d = out + EV_SIZE;
-		memset(d, 0, (size_t)size);
-		d[0] = 0xF0;
-		d[1] = 0x7D; /* non-commercial manufacturer id */
-		d[2] = 'S';
-		d[3] = 'L';
-		d[4] = (uint8_t)src;
-		d[5] = (uint8_t)(src >> 8);
-		memcpy(d + 6, &num, 4);
-		d[size - 1] = 0xF7;
-		return (size_t)EV_SIZE + (size_t)size;
-	}
-	memcpy(out, &ev, EV_SIZE);
-	return EV_SIZE;
-}
-
 static int64_t do_send(struct exec *x)
 {
 	struct lane *l = x->lane;
@@ -255,20 +203,20 @@ static int64_t do_send(struct exec *x)
 	if (e)
 		return e;
 	int count = (int)arg_int(&x->r, A_COUNT, 1);
-	int type = (int)arg_int(&x->r, A_EV_TYPE, EVT_CONTROLLER);
-	int size = (int)arg_int(&x->r, A_SIZE, SYSEX_MIN);
+	int type = (int)arg_int(&x->r, A_EV_TYPE, SEQ_EV_CONTROLLER);
+	int size = (int)arg_int(&x->r, A_SIZE, SEQ_SYSEX_MIN);
 	if (count < 1)
 		count = 1;
-	if (size < SYSEX_MIN)
-		size = SYSEX_MIN;
+	if (size < SEQ_SYSEX_MIN)
+		size = SEQ_SYSEX_MIN;
 	int port = (int)arg_int(&x->r, A_PORT, 0);
 	uint16_t src = (uint16_t)((l->index & 0xFF) << 8 | (h->index & 0xFF));
-	size_t per = type == EVT_SYSEX ? (size_t)EV_SIZE + (size_t)size : (size_t)EV_SIZE;
+	size_t per = type == SEQ_EV_SYSEX ? (size_t)SEQ_EV_SIZE + (size_t)size : (size_t)SEQ_EV_SIZE;
 	uint8_t *buf = lane_buf(l, per * (size_t)count);
 	uint32_t first = l->seq_next[h->index];
 	wf_int(x->out, D_FIRST, first);
 	for (int i = 0; i < count; i++)
-		build_event(buf + per * (size_t)i, type, size, port, &dest, src, first + (uint32_t)i);
+		seq_event_build(buf + per * (size_t)i, type, size, port, &dest, src, first + (uint32_t)i);
 
 	int sent = 0;
 	int64_t ret = 0;
@@ -321,6 +269,26 @@ static void *fault_region(size_t bytes)
 	return r;
 }
 
+/* What a read found: (src, number) pairs of the lab's events, and how many others. */
+struct walk {
+	uint8_t pairs[6 * 4096];
+	size_t np;
+	int foreign;
+};
+
+static void seen(void *ctx, int ours, uint16_t src, uint32_t num)
+{
+	struct walk *w = ctx;
+	if (ours && w->np + 6 <= sizeof w->pairs) {
+		w->pairs[w->np++] = (uint8_t)src;
+		w->pairs[w->np++] = (uint8_t)(src >> 8);
+		memcpy(w->pairs + w->np, &num, 4);
+		w->np += 4;
+	} else if (!ours) {
+		w->foreign++;
+	}
+}
+
 static int64_t do_read(struct exec *x)
 {
 	struct lane *l = x->lane;
@@ -329,7 +297,7 @@ static int64_t do_read(struct exec *x)
 	if (fd < 0)
 		return -EBADF;
 	int block = (int)arg_int(&x->r, A_BLOCK, 1);
-	size_t want = (size_t)arg_int(&x->r, A_BYTES, 64 * EV_SIZE);
+	size_t want = (size_t)arg_int(&x->r, A_BYTES, 64 * SEQ_EV_SIZE);
 	int fault = (int)arg_int(&x->r, A_FAULT, 0);
 	int nb = atomic_load(&h->seq.nonblock);
 	x->t_begin = now_ns();
@@ -355,54 +323,11 @@ static int64_t do_read(struct exec *x)
 	x->t_end = now_ns();
 	if (n < 0)
 		return e;
-	/* walk the events: fixed ones are EV_SIZE bytes, variable ones carry their data rounded up to EV_SIZE */
-	uint8_t pairs[6 * 4096];
-	size_t np = 0;
-	int foreign = 0, events = 0;
-	size_t off = 0;
-	while (off + EV_SIZE <= (size_t)n) {
-		struct snd_seq_event ev;
-		memcpy(&ev, buf + off, EV_SIZE);
-		off += EV_SIZE;
-		const uint8_t *var = NULL;
-		size_t vlen = 0;
-		if ((ev.flags & SNDRV_SEQ_EVENT_LENGTH_MASK) == SNDRV_SEQ_EVENT_LENGTH_VARIABLE) {
-			vlen = ev.data.ext.len & ~EXT_FLAG_MASK;
-			size_t padded = (vlen + EV_SIZE - 1) / EV_SIZE * EV_SIZE;
-			var = buf + off;
-			if (off + padded > (size_t)n)
-				vlen = 0;
-			off += padded;
-		}
-		events++;
-		int ours = 0;
-		uint16_t src = 0;
-		uint32_t num = 0;
-		if (ev.tag == TAG_MAGIC) {
-			if (ev.type == SNDRV_SEQ_EVENT_CONTROLLER && (ev.data.control.param & 0xFFFF0000u) == CTRL_MAGIC) {
-				src = (uint16_t)(ev.data.control.param & 0xFFFF);
-				num = (uint32_t)ev.data.control.value;
-				ours = 1;
-			} else if (ev.type == SNDRV_SEQ_EVENT_NOTEON && ev.data.note.note == NOTE_MAGIC_NOTE && ev.data.note.velocity == NOTE_MAGIC_VEL) {
-				src = (uint16_t)(ev.data.note.channel | ev.data.note.off_velocity << 8);
-				num = ev.data.note.duration;
-				ours = 1;
-			} else if (ev.type == SNDRV_SEQ_EVENT_SYSEX && var && vlen >= SYSEX_MIN && var[0] == 0xF0 && var[1] == 0x7D && var[2] == 'S' &&
-			           var[3] == 'L') {
-				src = (uint16_t)(var[4] | var[5] << 8);
-				memcpy(&num, var + 6, 4);
-				ours = 1;
-			}
-		}
-		if (ours && np + 6 <= sizeof pairs) {
-			pairs[np++] = (uint8_t)src;
-			pairs[np++] = (uint8_t)(src >> 8);
-			memcpy(pairs + np, &num, 4);
-			np += 4;
-		} else if (!ours) {
-			foreign++;
-		}
-	}
+	struct walk w = { .np = 0, .foreign = 0 };
+	int events = seq_events_walk(buf, (size_t)n, seen, &w);
+	uint8_t *pairs = w.pairs;
+	size_t np = w.np;
+	int foreign = w.foreign;
 	wf_blob(x->out, D_EVENTS, pairs, np);
 	wf_int(x->out, D_FOREIGN, foreign);
 	return events;

@@ -19,7 +19,6 @@
 #include <sound/asound.h>
 
 #include "agent.h"
-#include "hwparams.h"
 
 static const int sweep_rates[] = { 5512, 8000, 11025, 16000, 22050, 32000, 44100, 48000, 64000, 88200, 96000, 176400, 192000, 384000 };
 static const int sweep_periods[] = { 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192 };
@@ -91,15 +90,15 @@ static const char *err_name(int e)
 static void hw_any_rw(struct snd_pcm_hw_params *p)
 {
 	hw_any(p);
-	set_mask(p, SNDRV_PCM_HW_PARAM_ACCESS, SNDRV_PCM_ACCESS_RW_INTERLEAVED);
+	hw_set(p, SNDRV_PCM_HW_PARAM_ACCESS, SNDRV_PCM_ACCESS_RW_INTERLEAVED);
 }
 
-static void set_fmt(struct snd_pcm_hw_params *p, int v) { set_mask(p, SNDRV_PCM_HW_PARAM_FORMAT, (unsigned)v); }
+static void set_fmt(struct snd_pcm_hw_params *p, int v) { hw_set(p, SNDRV_PCM_HW_PARAM_FORMAT, (unsigned)v); }
 
 /* the integer range an interval allows (open ends are exclusive) */
 static void iv_range(struct snd_pcm_hw_params *p, int param, long *lo, long *hi)
 {
-	struct snd_interval *v = iv_of(p, param);
+	struct snd_interval *v = hw_interval(p, param);
 	*lo = (long)v->min + (v->openmin ? 1 : 0);
 	*hi = (long)v->max - (v->openmax ? 1 : 0);
 }
@@ -203,14 +202,14 @@ static int probe(int fd, struct offer *o)
 		return r;
 	for (int i = 0; i < NFORMATS; i++) {
 		int v = formats[i].v;
-		if ((mask_of(&any, SNDRV_PCM_HW_PARAM_FORMAT)->bits[v >> 5] >> (v & 31)) & 1u)
+		if ((hw_mask(&any, SNDRV_PCM_HW_PARAM_FORMAT)->bits[v >> 5] >> (v & 31)) & 1u)
 			o->formats[o->nformats++] = i;
 	}
 	long lo, hi;
 	iv_range(&any, SNDRV_PCM_HW_PARAM_CHANNELS, &lo, &hi);
 	for (long ch = lo; ch <= hi && ch <= MAX_CHANNELS; ch++) {
 		hw_any_rw(&p);
-		set_iv(&p, SNDRV_PCM_HW_PARAM_CHANNELS, (unsigned)ch);
+		hw_set(&p, SNDRV_PCM_HW_PARAM_CHANNELS, (unsigned)ch);
 		if (refine(fd, &p) == 0)
 			o->channels[o->nchannels++] = (int)ch;
 	}
@@ -219,7 +218,7 @@ static int probe(int fd, struct offer *o)
 		if (sweep_rates[i] < lo || sweep_rates[i] > hi)
 			continue;
 		hw_any_rw(&p);
-		set_iv(&p, SNDRV_PCM_HW_PARAM_RATE, (unsigned)sweep_rates[i]);
+		hw_set(&p, SNDRV_PCM_HW_PARAM_RATE, (unsigned)sweep_rates[i]);
 		if (refine(fd, &p) == 0)
 			o->rates[o->nrates++] = sweep_rates[i];
 	}
@@ -233,9 +232,9 @@ static int probe(int fd, struct offer *o)
 			continue;
 		hw_any_rw(&p);
 		set_fmt(&p, formats[df].v);
-		set_iv(&p, SNDRV_PCM_HW_PARAM_CHANNELS, (unsigned)dc);
-		set_iv(&p, SNDRV_PCM_HW_PARAM_RATE, (unsigned)dr);
-		set_iv(&p, SNDRV_PCM_HW_PARAM_PERIOD_SIZE, (unsigned)sweep_periods[i]);
+		hw_set(&p, SNDRV_PCM_HW_PARAM_CHANNELS, (unsigned)dc);
+		hw_set(&p, SNDRV_PCM_HW_PARAM_RATE, (unsigned)dr);
+		hw_set(&p, SNDRV_PCM_HW_PARAM_PERIOD_SIZE, (unsigned)sweep_periods[i]);
 		if (refine(fd, &p) == 0)
 			o->periods[o->nperiods++] = sweep_periods[i];
 	}
@@ -243,8 +242,8 @@ static int probe(int fd, struct offer *o)
 		/* no power of two fits: the smallest period the defaults allow */
 		hw_any_rw(&p);
 		set_fmt(&p, formats[df].v);
-		set_iv(&p, SNDRV_PCM_HW_PARAM_CHANNELS, (unsigned)dc);
-		set_iv(&p, SNDRV_PCM_HW_PARAM_RATE, (unsigned)dr);
+		hw_set(&p, SNDRV_PCM_HW_PARAM_CHANNELS, (unsigned)dc);
+		hw_set(&p, SNDRV_PCM_HW_PARAM_RATE, (unsigned)dr);
 		r = refine(fd, &p);
 		if (r < 0)
 			return r;
@@ -365,9 +364,9 @@ static void run_config(struct exec *x, const struct where *w, const struct confi
 	struct snd_pcm_hw_params p;
 	hw_any_rw(&p);
 	set_fmt(&p, formats[c->fmt].v);
-	set_iv(&p, SNDRV_PCM_HW_PARAM_CHANNELS, (unsigned)c->channels);
-	set_iv(&p, SNDRV_PCM_HW_PARAM_RATE, (unsigned)c->rate);
-	set_iv(&p, SNDRV_PCM_HW_PARAM_PERIOD_SIZE, (unsigned)c->period);
+	hw_set(&p, SNDRV_PCM_HW_PARAM_CHANNELS, (unsigned)c->channels);
+	hw_set(&p, SNDRV_PCM_HW_PARAM_RATE, (unsigned)c->rate);
+	hw_set(&p, SNDRV_PCM_HW_PARAM_PERIOD_SIZE, (unsigned)c->period);
 	struct snd_pcm_hw_params q = p;
 	int r = refine(fd, &q);
 	if (r < 0) {
@@ -377,10 +376,10 @@ static void run_config(struct exec *x, const struct where *w, const struct confi
 		return;
 	}
 	q = p;
-	set_iv(&q, SNDRV_PCM_HW_PARAM_PERIODS, PERIODS_PER_BUFFER);
+	hw_set(&q, SNDRV_PCM_HW_PARAM_PERIODS, PERIODS_PER_BUFFER);
 	if (refine(fd, &q) == 0) {
 		q = p;
-		set_iv(&q, SNDRV_PCM_HW_PARAM_PERIODS, PERIODS_PER_BUFFER);
+		hw_set(&q, SNDRV_PCM_HW_PARAM_PERIODS, PERIODS_PER_BUFFER);
 	} else
 		q = p;
 	if (ioctl(fd, SNDRV_PCM_IOCTL_HW_PARAMS, &q) < 0) {
@@ -390,13 +389,13 @@ static void run_config(struct exec *x, const struct where *w, const struct confi
 		return;
 	}
 	o->granted = 1;
-	o->g_rate = iv_of(&q, SNDRV_PCM_HW_PARAM_RATE)->min;
-	o->g_channels = iv_of(&q, SNDRV_PCM_HW_PARAM_CHANNELS)->min;
-	o->g_period = (long)iv_of(&q, SNDRV_PCM_HW_PARAM_PERIOD_SIZE)->min;
-	o->g_buffer = (long)iv_of(&q, SNDRV_PCM_HW_PARAM_BUFFER_SIZE)->min;
+	o->g_rate = hw_interval(&q, SNDRV_PCM_HW_PARAM_RATE)->min;
+	o->g_channels = hw_interval(&q, SNDRV_PCM_HW_PARAM_CHANNELS)->min;
+	o->g_period = (long)hw_interval(&q, SNDRV_PCM_HW_PARAM_PERIOD_SIZE)->min;
+	o->g_buffer = (long)hw_interval(&q, SNDRV_PCM_HW_PARAM_BUFFER_SIZE)->min;
 	o->g_format = -1;
 	for (int b = 0; b < 64; b++)
-		if ((mask_of(&q, SNDRV_PCM_HW_PARAM_FORMAT)->bits[b >> 5] >> (b & 31)) & 1u) {
+		if ((hw_mask(&q, SNDRV_PCM_HW_PARAM_FORMAT)->bits[b >> 5] >> (b & 31)) & 1u) {
 			o->g_format = b;
 			break;
 		}

@@ -189,7 +189,7 @@ static int64_t do_at_period(struct exec *x)
 		return -EBADFD;
 	}
 	uint64_t P = (uint64_t)period;
-	uint64_t tgt = (uint64_t)floor(pct / 100.0 * (double)P);
+	uint64_t tgt = rule_at_period_frame(pct, P);
 	wf_int(x->out, D_FRAME, (int64_t)tgt);
 	int state = 0;
 	uint64_t hw = 0;
@@ -199,9 +199,8 @@ static int64_t do_at_period(struct exec *x)
 		e = -EBADFD;
 	if (e == -EPIPE)
 		e = -EBADFD;
-	uint64_t target = hw / P * P + tgt;
-	if (!e && hw % P >= tgt)
-		target += P; /* already there or past it: wait for it in the next period */
+	/* already there or past it: wait for it in the next period */
+	uint64_t target = rule_at_period_target(hw, P, tgt);
 	/* a pointer that stops moving (stalled DMA, stopped stream) must not hold the lane forever */
 	int64_t limit = now_ns() + 4 * (int64_t)(P * 1000000000ULL / (uint64_t)rate) + 1000000000LL;
 	while (!e && hw < target) {

@@ -1,6 +1,7 @@
 // An action that did not complete within its bound. The target reports the
 // stuck lane (its task state, wait channel and kernel stack); this turns
-// that into a finding that names the action.
+// that into a finding that names the action. Also the simulator's live-lock:
+// lanes that keep running while virtual time stands still.
 import type { Finding, RunEvent } from '../../events/types.js';
 import type { AnalysisContext, Detector } from '../context.js';
 
@@ -13,6 +14,8 @@ export class HangDetector implements Detector {
   feed(e: RunEvent): Finding[] | void {
     if (e.kind !== 'lane') return;
     if (e.state === 'died') this.died++;
+    if (e.state === 'livelock')
+      return [this.ctx.finding('livelock', e.t, e.detail ?? 'virtual time stood still', { lane: e.lane, evidence: { lanes: [e.lane] }, ...(e.trace ? { interleaving: e.trace } : {}) })];
     if (e.state !== 'hung') return;
     this.hung++;
     const where = e.wchan && e.wchan !== '0' ? ` in ${e.wchan}` : '';

@@ -4,6 +4,7 @@
 import type { Finding, KlogEvent, RunEvent } from '../../events/types.js';
 import type { AnalysisContext, Detector } from '../context.js';
 import { type HeaderMatch, isContinuation, isEndMarker, matchHeader, ripFunction } from '../klog.js';
+import { type SafePattern, compilePattern } from '../../vocabulary/safe-pattern.js';
 
 interface OpenReport {
   header: HeaderMatch;
@@ -22,12 +23,13 @@ export class KlogDetector implements Detector {
   private open: OpenReport | null = null;
   /** A "=====" line seen just before a KASAN header belongs to its report. */
   private pendingSeparator: KlogEvent | null = null;
-  private readonly ignore: RegExp[];
+  private readonly ignore: SafePattern[];
   lines = 0;
   errors = 0;
 
   constructor(private readonly ctx: AnalysisContext, ignore: string[] = []) {
-    this.ignore = ignore.map((p) => new RegExp(p));
+    // Linear-time matching: a preset's pattern cannot stall the run (safe-pattern.ts).
+    this.ignore = ignore.map((p) => compilePattern(p));
   }
 
   feed(e: RunEvent): Finding[] | void {
@@ -53,7 +55,7 @@ export class KlogDetector implements Detector {
       out.push(...this.close());
       if (!this.ignore.some((re) => re.test(text))) {
         this.open = { header, first: this.pendingSeparator ?? e, lines: this.pendingSeparator ? [this.pendingSeparator.text, text] : [text], lastT: e.t, finding: null };
-        if (!this.open.first.trace && e.trace) this.open.first = { ...this.open.first, trace: e.trace };
+        if (!this.open.first.trace && e.trace) this.open.first = { ...this.open.first, trace: e.trace, ...(e.involved ? { involved: e.involved } : {}) };
       }
       this.pendingSeparator = null;
       return out;
@@ -89,6 +91,7 @@ export class KlogDetector implements Detector {
       evidence: { source: o.first.source, ...(o.first.ktime !== undefined ? { ktime: o.first.ktime } : {}), function: h.where || undefined },
       inflight: this.ctx.inflightAt(o.first.t),
       ...(o.first.trace ? { interleaving: o.first.trace } : {}),
+      ...(o.first.involved ? { involved: o.first.involved } : {}),
     });
     return [f];
   }

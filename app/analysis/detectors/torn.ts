@@ -55,6 +55,11 @@ export class TornHwParamsDetector implements Detector {
       return;
     }
     if (e.op === 'pcm.hw_params' && e.ret === 0 && e.data?.params) {
+      // A call that ended before this one began is overwritten by it (a successful
+      // HW_PARAMS writes every field): only calls that overlap can mix. Without this,
+      // a lane that sets parameters without ever reading them back would make the
+      // list, and a long run's memory, grow without end.
+      if (s.pending.length) s.pending = s.pending.filter((p) => p.end >= e.t);
       s.pending.push({ lane: e.lane, t: e.t, end: e.t + e.dur, params: e.data.params as HwParams });
       return;
     }

@@ -4,7 +4,7 @@ import { UsageError, flag, parseArgs } from '../args.js';
 import { type Command, EXIT } from '../command.js';
 import { PresetLibrary } from '../../engine/presets.js';
 import { simProfiles } from '../../targets/sim/options.js';
-import { OPS } from '../../vocabulary/ops.js';
+import { opDocs, opsText, vocabularyMarkdown } from '../../reference/vocabulary.js';
 import { PresetError } from '../../vocabulary/preset-file.js';
 
 /** A command that prints a listing, as text or (with --json) as data. */
@@ -41,13 +41,21 @@ export const profilesCommand = listing(
       .join('') + 'Bug switches combine: --profile a,b\n',
 );
 
-export const opsCommand = listing(
-  'ops',
-  'List the operations scenarios are written in',
-  () => OPS.map((o) => ({ name: o.name, family: o.family, summary: o.summary, kernel: o.kernel, args: o.args.expected })),
-  (ops: { name: string; summary: string; kernel: string }[]) =>
-    ops.map((o) => `${o.name.padEnd(20)} ${o.summary} [${o.kernel}]\n`).join('') + 'Every step may also carry expect: [ERRNO...], timeout: <time>, label: <text>.\n',
-);
+export const opsCommand: Command = {
+  name: 'ops',
+  summary: 'List the operations scenarios are written in, with every argument, its range and default',
+  usage: 'ops [--json | --markdown]',
+  options: [
+    { name: 'json', help: 'machine-readable output' },
+    { name: 'markdown', help: 'the whole preset and operation reference, as docs/vocabulary.md holds it' },
+  ],
+  async run(argv, io) {
+    const p = parseArgs(argv, this.options);
+    if (flag(p, 'json') && flag(p, 'markdown')) throw new UsageError('--json and --markdown: choose one');
+    io.out(flag(p, 'markdown') ? vocabularyMarkdown() : flag(p, 'json') ? JSON.stringify(opDocs(), null, 2) + '\n' : opsText());
+    return EXIT.ok;
+  },
+};
 
 export const validateCommand: Command = {
   name: 'validate',

@@ -4,17 +4,21 @@
 // worse marked. Two runs of one scenario are also compared step by step (the
 // oracle comparison: which outcomes each step could produce). Exit 0 when
 // nothing got worse and no step diverged, 1 otherwise, 2 for bad input.
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+// Journals and summaries are untrusted input, checked as they are read; the
+// journals are read as streams (per-step counts are all that is kept), so
+// runs of any size compare in bounded memory.
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError, flag, parseArgs } from '../args.js';
 import { type Command, EXIT } from '../command.js';
-import { readJournalArg } from '../journal-arg.js';
-import { compareRuns, type OracleReport } from '../../analysis/oracle.js';
+import { readHeader, readJournal } from '../../journal/reader.js';
+import { readSummaryFile } from '../../journal/summary-file.js';
+import { OracleSide, compareSides, type OracleReport } from '../../analysis/oracle.js';
 import { comparisonText, compareMetrics } from '../../analysis/compare-metrics.js';
 import { oracleText } from '../../engine/oracle-run.js';
 import type { RunSummary } from '../../engine/run.js';
 import type { RunHeader } from '../../events/types.js';
-import { summaryFromJournal } from '../../engine/summary-from-journal.js';
+import { summaryFromJournalFile } from '../../engine/summary-from-journal.js';
 
 /** Journals larger than this are not compared step by step unless asked (--steps): a soak's steps are timing, not answers. */
 const STEP_LIMIT_BYTES = 64 << 20;
@@ -26,47 +30,16 @@ interface RunArg {
   header: RunHeader;
 }
 
-/** The first line of a journal, with the reader's words for what is wrong. */
-function headerOf(path: string): RunHeader {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw new UsageError(`cannot read journal ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-  try {
-    const buf = Buffer.alloc(1 << 20);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    const line = buf.toString('utf8', 0, n).split('\n')[0] ?? '';
-    let h: { kind?: string };
-    try {
-      h = JSON.parse(line) as { kind?: string };
-    } catch {
-      throw new UsageError(`${path}:1: not a JSON line: ${line.slice(0, 60)}`);
-    }
-    if (h.kind !== 'run') throw new UsageError(`${path}: does not start with a run header (is this a stresslab journal?)`);
-    return h as RunHeader;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** A run directory or its journal.jsonl; its summary.json, or one made from the journal for a run that never finished. */
-function runArg(arg: string): RunArg {
-  const p = resolve(arg);
+/** A run directory or its journal.jsonl; its summary.json (checked), or one made from the journal for a run that never finished. */
+async function runArg(arg: string, cwd: string, warn: (t: string) => void): Promise<RunArg> {
+  const p = resolve(cwd, arg);
   const isDir = existsSync(p) && statSync(p).isDirectory();
   const journal = isDir ? join(p, 'journal.jsonl') : p;
-  const header = headerOf(journal);
+  const header = await readHeader(journal);
   const dir = dirname(journal);
-  const sfile = join(dir, 'summary.json');
-  let summary: RunSummary;
-  if (existsSync(sfile)) {
-    try {
-      summary = JSON.parse(readFileSync(sfile, 'utf8')) as RunSummary;
-    } catch (e) {
-      throw new UsageError(`${sfile}: ${(e as Error).message}`);
-    }
-  } else summary = summaryFromJournal(readJournalArg(journal));
+  const s = readSummaryFile(join(dir, 'summary.json'));
+  if (s.problem) warn(`note: ${s.problem}; its figures come from the journal\n`);
+  const summary = s.summary ?? (await summaryFromJournalFile(journal));
   return { id: basename(dir), journal, summary, header };
 }
 
@@ -83,7 +56,8 @@ export const compareCommand: Command = {
     const p = parseArgs(argv, this.options);
     if (p.positionals.length < 2) throw new UsageError('expected two or more runs (run directories or their journal.jsonl); the first is the baseline');
     if (flag(p, 'steps') && flag(p, 'metrics')) throw new UsageError('--steps and --metrics exclude each other');
-    const runs = p.positionals.map(runArg);
+    const runs: RunArg[] = [];
+    for (const a of p.positionals) runs.push(await runArg(a, io.cwd, io.err));
     const metrics = compareMetrics(runs.map((r) => ({ id: r.id, summary: r.summary })));
     let steps: OracleReport | null = null;
     let stepNote = '';
@@ -93,10 +67,15 @@ export const compareCommand: Command = {
       else if (!flag(p, 'steps') && Math.max(statSync(a.journal).size, statSync(b.journal).size) > STEP_LIMIT_BYTES) stepNote = `steps not compared: a journal is larger than ${STEP_LIMIT_BYTES >> 20} MB (a soak's steps are timing); --steps compares them anyway\n`;
       else {
         if (a.header.preset !== b.header.preset) io.err(`note: comparing different presets (${a.header.preset}, ${b.header.preset}); steps are matched by lane and position\n`);
-        const ja = readJournalArg(a.journal);
-        const jb = readJournalArg(b.journal);
+        const [sa, sb] = [new OracleSide(), new OracleSide()];
+        const ia = await readJournal(a.journal, (e) => sa.feed(e));
+        const ib = await readJournal(b.journal, (e) => sb.feed(e));
+        for (const [name, i] of [[a.id, ia], [b.id, ib]] as const) {
+          if (!i.trailer) io.err(`note: the journal of ${name} was cut short (${i.truncated ? 'inside a line' : 'at a line boundary'}, no closing line): compared as far as it goes\n`);
+          if (i.full) io.err(`note: the journal of ${name} filled up before its run ended: later steps are not in it\n`);
+        }
         const label = (h: RunHeader, other: RunHeader) => (h.target === other.target ? `${h.target} (${h.profile.join(',') || 'real kernel'})` : h.target === 'sim' ? 'model' : h.target);
-        steps = compareRuns(ja.events, jb.events, { a: label(a.header, b.header), b: label(b.header, a.header) });
+        steps = compareSides(sa, sb, { a: label(a.header, b.header), b: label(b.header, a.header) });
       }
     }
     if (flag(p, 'json')) io.out(JSON.stringify({ metrics, ...(steps ? { steps } : {}) }, null, 2) + '\n');

@@ -8,14 +8,17 @@ import { type RunSummary, startRun } from '../../engine/run.js';
 import { junitXml } from '../../engine/junit.js';
 import { ktap } from '../../engine/ktap.js';
 import { createRunDir } from '../../engine/run-dir.js';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { checkOutFile, prepareOutDir, writeOutFile } from '../../journal/out-path.js';
+import { parseSize } from '../../vocabulary/size.js';
+import { runExitCode, supervise } from '../supervise.js';
 import { reportText, statusLine } from '../run-text.js';
 import { formatPath } from '../../vocabulary/schema.js';
 import { GUEST_OPTIONS, guestOptions, refuseGuestFlags } from './vm.js';
 import { parseDuration } from '../../vocabulary/duration.js';
 import { ProfileError, simProfile } from '../../targets/sim/options.js';
 import { targetFactory, targetIds } from '../../targets/registry.js';
-import { THRESHOLD_NAMES, overrideThresholds, type Scenario } from '../../vocabulary/scenario.js';
+import { MAX_DURATION, THRESHOLD_NAMES, overrideThresholds, type Scenario } from '../../vocabulary/scenario.js';
 import { oracleText, recordOracle, runOracle, watchForOracle } from '../../engine/oracle-run.js';
 import { oracleRefusal } from '../../analysis/oracle.js';
 
@@ -33,15 +36,26 @@ export const RUN_OPTIONS = [
   { name: 'threshold', value: true, repeat: true, valueName: 'NAME=VALUE', help: `change a threshold for this run, as a preset writes it (${THRESHOLD_NAMES.join(', ')}), e.g. latency_p99=20ms; NAME= removes it` },
   { name: 'junit', value: true, valueName: 'FILE', help: 'also write a JUnit XML report for CI: one test case per check' },
   { name: 'ktap', value: true, valueName: 'FILE', help: 'also write the checks as KTAP version 1 (kselftest\'s format, for KernelCI and LAVA); - for stdout' },
+  { name: 'wall-limit', value: true, valueName: 'TIME', help: 'stop the run after this much wall-clock time (default: 2 min + 10x the budget on sim; budget + 3 min + two hang bounds on real targets)' },
+  { name: 'journal-max', value: true, valueName: 'SIZE', help: 'bound the journal, e.g. 200MB: repetitive events are sampled past half of it (default: the preset\'s journal.max_size, else unbounded)' },
   { name: 'quiet', help: 'no live status line' },
   { name: 'oracle', help: 'afterwards, run the same scenario and seed on the simulated kernel (fixed) and compare step by step' },
 ];
 
-export function parseDurationArg(v: string | undefined): number | undefined {
+export function parseDurationArg(v: string | undefined, name = 'duration', max = MAX_DURATION): number | undefined {
   if (v === undefined) return undefined;
-  const ns = /^\d+(\.\d+)?$/.test(v) ? Number(v) * 1e9 : parseDuration(v);
-  if (ns === undefined || ns <= 0) throw new UsageError(`--duration must be a time like 5s, 250ms or 2m, got "${v}"`);
+  const shown = v.length > 40 ? `${v.slice(0, 37)}...` : v;
+  const ns = /^\d{1,15}(\.\d{1,9})?$/.test(v) ? Math.round(Number(v) * 1e9) : v.length <= 40 ? parseDuration(v) : undefined;
+  if (ns === undefined || !Number.isFinite(ns) || ns <= 0) throw new UsageError(`--${name} must be a time like 5s, 250ms or 2m, got "${shown}"`);
+  if (ns > max) throw new UsageError(`--${name} must be at most ${max / 3600e9} h, got "${shown}"`);
   return ns;
+}
+
+export function parseSizeArg(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = parseSize(v);
+  if (n === undefined || n < 1e6 || n > 2 ** 40) throw new UsageError(`--${name} must be a size between 1MB and 1TiB like 200MB or 2GB, got "${v.slice(0, 40)}"`);
+  return n;
 }
 
 export function parseProfileArg(v: string | undefined): string[] {
@@ -92,7 +106,14 @@ export const runCommand: Command = {
     const scenario = applyThresholdArgs(preset.scenario, p.options.get('threshold') ?? []);
     const out = opt(p, 'out');
     if (out !== undefined && existsSync(join(resolve(out), 'journal.jsonl'))) throw new UsageError(`--out ${out} already holds a run (journal.jsonl); choose another directory`);
+    const wallLimit = parseDurationArg(opt(p, 'wall-limit'), 'wall-limit', 30 * 24 * 3600e9);
+    const journalMax = parseSizeArg(opt(p, 'journal-max'), 'journal-max');
     refuseGuestFlags(p, targetId);
+    // Files written after the run are checked before it: a bad path is bad input, not a crash at the end.
+    const junit = opt(p, 'junit');
+    const junitFile = junit !== undefined ? checkOutFile(resolve(io.cwd, junit), '--junit') : undefined;
+    const ktapFile = opt(p, 'ktap');
+    const ktapPath = ktapFile !== undefined && ktapFile !== '-' ? checkOutFile(resolve(io.cwd, ktapFile), '--ktap') : undefined;
     // The guest boots inside the run, which reports its own progress: no boot log here.
     const boot = targetId === 'vm' ? { ...guestOptions(p, io), log: undefined } : undefined;
     const sim = { profile, ...(strategy ? { strategy: strategy as 'pct' | 'random' } : {}), ...(depth !== undefined ? { depth } : {}) };
@@ -106,7 +127,7 @@ export const runCommand: Command = {
       return EXIT.target;
     }
     // Made only now: a run refused above leaves no empty directory behind.
-    const outDir = out !== undefined ? resolve(out) : createRunDir(resolve('runs'), scenario.name, targetId).dir;
+    const outDir = out !== undefined ? prepareOutDir(out) : createRunDir(resolve('runs'), scenario.name, targetId).dir;
     const h = startRun({
       scenario,
       target,
@@ -114,36 +135,66 @@ export const runCommand: Command = {
       ...(duration !== undefined ? { duration } : {}),
       outDir,
       loadScenario: (name: string): Scenario => lib.load(name).scenario,
+      ...(wallLimit !== undefined ? { wallLimitMs: wallLimit / 1e6 } : {}),
+      ...(journalMax !== undefined ? { journalLimits: { maxBytes: journalMax, sampleAfter: Math.floor(journalMax / 2) } } : {}),
     });
     const observed = oracle ? watchForOracle(h) : null;
-    const onSig = () => h.abort('interrupted');
-    process.once('SIGINT', onSig);
+    const sup = supervise(h, io);
     const stop = flag(p, 'quiet') || flag(p, 'json') ? () => {} : statusLine(io, h);
     let summary: RunSummary;
     try {
       summary = await h.done;
     } finally {
       stop();
-      process.off('SIGINT', onSig);
-      await target.dispose?.();
+      // After a forced stop the target may still be busy: give it a moment, no more.
+      await boundedDispose(target, sup.forced ? 3000 : 60_000);
     }
+    const interrupted = sup.signal !== null;
     let oracleReport = '';
-    if (observed && summary.status !== 'error') {
+    if (observed && summary.status !== 'error' && !interrupted && !h.recordFailure) {
       if (!flag(p, 'quiet') && !flag(p, 'json')) io.err('running the oracle: the same scenario on the simulated kernel (fixed)…\n');
       const report = await runOracle({ scenario, seed, ...(duration !== undefined ? { duration } : {}), observed, target: targetId, profile, outDir });
       summary = recordOracle(outDir, summary, report);
       oracleReport = oracleText(report);
     }
-    const junit = opt(p, 'junit');
-    if (junit) writeFileSync(resolve(junit), junitXml(summary));
-    const ktapFile = opt(p, 'ktap');
-    if (ktapFile && ktapFile !== '-') writeFileSync(resolve(ktapFile), ktap(summary));
+    sup.dispose();
+    let fileProblem = '';
+    for (const [file, text, what] of [[junitFile, () => junitXml(summary), '--junit'], [ktapPath, () => ktap(summary), '--ktap']] as const) {
+      if (!file) continue;
+      try {
+        writeOutFile(file, text(), what);
+      } catch (e) {
+        fileProblem += `stresslab run: ${(e as Error).message}\n`;
+      }
+    }
     // KTAP on stdout (LAVA reads a console) pushes the human report to stderr.
     const human = (t: string) => (ktapFile === '-' ? io.err(t) : io.out(t));
     if (flag(p, 'json')) human(JSON.stringify(summary, null, 2) + '\n');
-    else human(reportText(summary, outDir) + oracleReport);
+    else human(reportText(summary, outDir, h.summaryPath) + oracleReport);
     if (ktapFile === '-') io.out(ktap(summary));
-    if (summary.status === 'error') return EXIT.target;
-    return summary.findings.length ? EXIT.findings : EXIT.ok;
+    if (fileProblem) io.err(fileProblem);
+    if (h.recordFailure) io.err(recordingText(h.recordFailure, outDir, h.summaryPath));
+    if (summary.failure === 'internal' && io.env.STRESSLAB_DEBUG && h.internalError instanceof Error) io.err(`${h.internalError.stack}\n`);
+    if (interrupted) io.err(`stresslab run: interrupted by ${sup.signal}; exit status ${EXIT.interrupted}\n`);
+    const code = runExitCode(summary, interrupted);
+    return fileProblem && (code === EXIT.ok || code === EXIT.findings) ? EXIT.recording : code;
   },
 };
+
+/** The disk holding the run's files failed: what was kept and where. */
+export function recordingText(f: { code: string; message: string; linesWritten: number }, outDir: string, summaryPath: string | null): string {
+  return [
+    `stresslab run: the run could not be recorded: ${f.code === 'ENOSPC' ? 'the disk holding it is full' : f.message} (${f.code}); the run was stopped`,
+    `  journal: ${join(outDir, 'journal.jsonl')} is readable up to line ${f.linesWritten}`,
+    `  summary: ${summaryPath ? `${summaryPath}${summaryPath.startsWith(outDir) ? ' (written into the space reserved for it)' : ' (no room next to the journal)'}` : 'could not be written anywhere'}`,
+    '',
+  ].join('\n');
+}
+
+/** target.dispose(), but a target that does not let go within `ms` is left behind rather than holding the command. */
+async function boundedDispose(target: { dispose?: () => Promise<void> }, ms: number): Promise<void> {
+  if (!target.dispose) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([target.dispose().catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}

@@ -10,14 +10,14 @@ export class SndCore {
   /** USB device number of the hot-pluggable card, as the USB core numbers it. */
   usbDevnum = 2;
 
+  /** The first free slot of snd_cards[], or -1 when all SNDRV_CARDS are taken (snd_card_new() then fails with -ENODEV). */
   freeIndex(): number {
-    const i = this.cards.indexOf(null);
-    if (i < 0) throw new Error('no free sound card slot');
-    return i;
+    return this.cards.indexOf(null);
   }
 
   byRef(ref: number | string): SndCard | undefined {
     if (typeof ref === 'number') return this.cards[ref] ?? undefined;
-    return this.cards.find((c) => c && c.id === ref) ?? undefined;
+    // A disconnected card keeps its slot until its files close, but its id now names the one plugged in since.
+    return this.cards.find((c) => c && c.id === ref && !c.shutdown) ?? this.cards.find((c) => c && c.id === ref) ?? undefined;
   }
 }

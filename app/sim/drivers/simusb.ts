@@ -3,6 +3,9 @@
 // -> snd_card_free_when_closed) that device.detach drives (seed 003).
 import type { Kernel } from '../kernel/kernel.js';
 import type { KGen } from '../kernel/task.js';
+import { ERRNO } from '../../vocabulary/errno.js';
+
+const ENODEV = ERRNO.ENODEV;
 import { SndCard, snd_card_free_when_closed } from '../core/card.js';
 import { addControl, controlDevice } from '../core/control.js';
 import { pcmDevice } from './pcm_device.js';
@@ -50,10 +53,26 @@ export function* simUsbDisconnect(k: Kernel, card: SndCard): KGen<number> {
   return yield* snd_card_free_when_closed(k, card);
 }
 
-export function simUsbAttach(k: Kernel): SndCard {
+/**
+ * Plugging the device back in: a new card in the first free slot. The old
+ * card keeps its slot until its last file is closed, so plugging in and out
+ * under open files uses slots up; with none left snd_card_new() fails
+ * ("cannot find the slot for index") and the driver's probe returns -ENODEV.
+ */
+export function simUsbAttach(k: Kernel): SndCard | number {
   k.snd.usbDevnum++;
   k.printk(6, `usb 1-1: new full-speed USB device number ${k.snd.usbDevnum} using xhci_hcd`);
   k.printk(6, 'usb 1-1: New USB device found, idVendor=46f4, idProduct=0002, bcdDevice= 0.00');
-  const card = createSimUsbCard(k, k.snd.freeIndex());
-  return card;
+  const index = k.snd.freeIndex();
+  if (index < 0) {
+    k.printk(3, `snd_usb_audio 1-1:1.0: cannot find the slot for index -1 (range 0-${k.snd.cards.length - 1}), error: -19`);
+    k.printk(3, 'snd-usb-audio: probe of 1-1:1.0 failed with error -19');
+    return -ENODEV;
+  }
+  return createSimUsbCard(k, index);
+}
+
+/** The USB device is plugged in: a hot-pluggable card is registered and not disconnected. */
+export function simUsbPlugged(k: Kernel): SndCard | undefined {
+  return k.snd.cards.find((c): c is SndCard => c !== null && c.hotplug && !c.shutdown) ?? undefined;
 }

@@ -45,7 +45,12 @@ export function attachTimerDma(s: SndPcmSubstream, hooks: TimerDmaHooks): TimerD
       yield `${hooks.callback}: atomic_read(&dpcm->running)`;
       if (!d.running) return false;
       hooks.inCallback?.(k, d);
-      yield* snd_pcm_period_elapsed(k, d.substream, [hooks.callback]);
+      const mark = k.enter(hooks.callback);
+      try {
+        yield* snd_pcm_period_elapsed(k, d.substream, [hooks.callback]);
+      } finally {
+        k.leave(mark);
+      }
       if (!d.running) return false;
       d.timer.forward(d.periodNs, k.now);
       return true;

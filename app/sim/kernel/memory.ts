@@ -22,6 +22,8 @@ export function useAddressSpace(s: AddressSpace): void {
 export interface AllocSite {
   pid: number;
   comm: string;
+  /** The task's name (a lane, an interrupt handler), for the interleaving of a report. */
+  task: string;
   stack: readonly string[];
 }
 

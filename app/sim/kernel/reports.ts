@@ -31,6 +31,23 @@ function hash(s: string): number {
   return h >>> 0;
 }
 
+/**
+ * Where in a function a frame points. A function has one offset per place in
+ * it: where it faults (the report's header, its RIP and its own frame in the
+ * trace all say the same), or where it calls the next function in (a frame is
+ * a return address), so one call chain prints one set of offsets in every
+ * stack of a report, and only different callees give different offsets.
+ */
+export const FAULT_SITE = 'fault';
+export function callSite(callee: string): string {
+  return `call:${callee}`;
+}
+
+/** A stack's frames (innermost first) with their offsets; `innermostSite` is where the innermost function is. */
+export function stackFrames(stack: readonly string[], innermostSite: string): string[] {
+  return stack.map((f, i) => ` ${symbol(f, i === 0 ? innermostSite : callSite(stack[i - 1]!))}`);
+}
+
 export function symbol(fn: string, site = ''): string {
   const h = hash(fn);
   const size = 0x60 + (h % 0x400);
@@ -53,7 +70,7 @@ export interface ReportCtx {
 
 function callTrace(ctx: ReportCtx, prefixFrames: string[]): string[] {
   const out = ['Call Trace:'];
-  const frames = [...prefixFrames, ...ctx.stack.map((f, i) => ` ${symbol(f, String(i))}`)];
+  const frames = [...prefixFrames, ...stackFrames(ctx.stack, FAULT_SITE)];
   if (ctx.inIrq) {
     out.push(' <IRQ>', ...frames, ' __hrtimer_run_queues+0x1a2/0x2b0', ' hrtimer_interrupt+0x101/0x240', ' __sysvec_apic_timer_interrupt+0x5e/0x130', ' sysvec_apic_timer_interrupt+0x6d/0x90', ' </IRQ>', ' <TASK>', ' asm_sysvec_apic_timer_interrupt+0x1a/0x20', ' </TASK>');
   } else {
@@ -83,7 +100,7 @@ export function kasanReport(info: KasanInfo, ctx: ReportCtx): string[] {
   const addr = m.addr + info.offset;
   const lines = [
     SEPARATOR,
-    `BUG: KASAN: ${info.kind} in ${symbol(info.fn, 'kasan')}`,
+    `BUG: KASAN: ${info.kind} in ${symbol(info.fn, FAULT_SITE)}`,
     `${info.write ? 'Write' : 'Read'} of size ${info.size} at addr ${hexAddr(addr)} by task ${ctx.comm}/${ctx.pid}`,
     '',
     cpuLine(ctx),
@@ -93,11 +110,11 @@ export function kasanReport(info: KasanInfo, ctx: ReportCtx): string[] {
   ];
   if (m.alloc) {
     lines.push(`Allocated by task ${m.alloc.pid}:`, ' kasan_save_stack+0x30/0x50', ' kasan_save_track+0x14/0x30', ' __kasan_kmalloc+0x8f/0xa0');
-    lines.push(...m.alloc.stack.map((f, i) => ` ${symbol(f, 'a' + i)}`), '');
+    lines.push(...stackFrames(m.alloc.stack, callSite('__kmalloc')), '');
   }
   if (m.free) {
     lines.push(`Freed by task ${m.free.pid}:`, ' kasan_save_stack+0x30/0x50', ' kasan_save_track+0x14/0x30', ' kasan_save_free_info+0x3b/0x60', ' __kasan_slab_free+0x37/0x50', ' kfree+0x11f/0x3a0');
-    lines.push(...m.free.stack.map((f, i) => ` ${symbol(f, 'f' + i)}`), '');
+    lines.push(...stackFrames(m.free.stack, callSite('kfree')), '');
   }
   lines.push(
     `The buggy address belongs to the object at ${hexAddr(m.addr)}`,
@@ -154,14 +171,14 @@ export function oopsReport(info: OopsInfo, ctx: ReportCtx): { lines: string[]; l
     add(6, 'PGD 0 P4D 0 ');
     add(4, `Oops: Oops: 000${info.write ? 2 : 0} [#${info.die}] PREEMPT SMP KASAN NOPTI`);
   }
-  add(4, cpuLine(ctx), HARDWARE, `RIP: 0010:${symbol(info.fn, 'oops')}`);
+  add(4, cpuLine(ctx), HARDWARE, `RIP: 0010:${symbol(info.fn, FAULT_SITE)}`);
   add(4, 'Code: 48 89 fb 48 8b 87 c0 00 00 00 48 85 c0 74 3a 48 8b 40 18 <48> 8b 40 48 89 c2 e8 00 00 00 00 85 c0');
   add(4, 'RSP: 0018:ffffc90000003e58 EFLAGS: 00010046', `RAX: 0000000000000000 RBX: ${hexAddr(0x03c4a000)} RCX: 0000000000000000`);
   add(4, `CR2: ${hex16(info.address)}`);
   add(4, ...callTrace(ctx, [' ? __die+0x23/0x70', ' ? page_fault_oops+0x171/0x4e0', ' ? exc_page_fault+0x7f/0x180', ' ? asm_exc_page_fault+0x26/0x30']));
   add(4, 'Modules linked in: snd_soc_simsoc snd_soc_core snd_usb_audio snd_dummy snd_seq_dummy snd_seq snd_pcm snd_timer snd soundcore');
   add(4, `---[ end trace 0000000000000000 ]---`);
-  add(4, `RIP: 0010:${symbol(info.fn, 'oops')}`);
+  add(4, `RIP: 0010:${symbol(info.fn, FAULT_SITE)}`);
   if (ctx.inIrq) {
     add(0, 'Kernel panic - not syncing: Fatal exception in interrupt', 'Kernel Offset: disabled', '---[ end Kernel panic - not syncing: Fatal exception in interrupt ]---');
   }
@@ -188,7 +205,7 @@ export function hungTaskReport(h: HungTaskInfo): { lines: string[]; levels: numb
     ' <TASK>',
     ' __schedule+0x3f0/0xb40',
     ' schedule+0x27/0xf0',
-    ...h.stack.map((f, i) => ` ${symbol(f, 'h' + i)}`),
+    ...stackFrames(h.stack, callSite('schedule')),
     ' __x64_sys_ioctl+0x94/0xd0',
     ' do_syscall_64+0x5d/0x170',
     ' entry_SYSCALL_64_after_hwframe+0x76/0x7e',
@@ -201,11 +218,11 @@ export function warningReport(file: string, line: number, fn: string, ctx: Repor
   return [
     '------------[ cut here ]------------',
     ...(message ? [message] : []),
-    `WARNING: CPU: ${ctx.cpu} PID: ${ctx.pid} at ${file}:${line} ${symbol(fn, 'warn')}`,
+    `WARNING: CPU: ${ctx.cpu} PID: ${ctx.pid} at ${file}:${line} ${symbol(fn, FAULT_SITE)}`,
     'Modules linked in: snd_soc_simsoc snd_soc_core snd_usb_audio snd_dummy snd_seq_dummy snd_seq snd_pcm snd_timer snd soundcore',
     cpuLine(ctx),
     HARDWARE,
-    `RIP: 0010:${symbol(fn, 'warn')}`,
+    `RIP: 0010:${symbol(fn, FAULT_SITE)}`,
     ...callTrace(ctx, []),
     '---[ end trace 0000000000000000 ]---',
   ];

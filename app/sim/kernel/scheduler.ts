@@ -37,9 +37,18 @@ export class KernelCrash extends Error {
   }
 }
 
-export type RunResult = 'time' | 'stopped' | 'idle' | 'panic' | 'budget';
+export type RunResult = 'time' | 'stopped' | 'idle' | 'panic' | 'budget' | 'livelock';
 
 const TRACE_SIZE = 512;
+/**
+ * Steps at one virtual instant after which the run counts as live-locked.
+ * Every step that does work costs time (30-300 ns), so a legitimate instant
+ * holds about one step per task (all of them released at once, say);
+ * thousands mean tasks hand control around without anything taking time
+ * (a lane looping on a one-party barrier, two lanes ping-ponging on one).
+ */
+const LIVELOCK_STEPS = 20_000;
+const LIVELOCK_STEPS_PER_TASK = 16;
 
 export class Scheduler {
   /** Virtual time of the step being executed (ns). */
@@ -62,6 +71,10 @@ export class Scheduler {
   decisionCount = 0;
   steps = 0;
   panicked = false;
+  /** Virtual time stood still for too many steps (see LIVELOCK_STEPS); run() returns 'livelock' until cleared. */
+  livelocked = false;
+  private stillAt = -1;
+  private stillSteps = 0;
   private readonly cands: Task[] = [];
   private readonly traceT = new Float64Array(TRACE_SIZE);
   private readonly traceTask: (Task | undefined)[] = new Array(TRACE_SIZE);
@@ -82,7 +95,16 @@ export class Scheduler {
     this.current = new Task(0, 'swapper/0', 0, 'kthread', null, 0);
   }
 
+  /** Task count at which finished tasks are next forgotten. */
+  private reapAt = 64;
+
   spawn(name: string, ctx: Ctx, gen: KGen<unknown>, at = this.clock, pid?: number): Task {
+    // Interrupt handlers get a new task each time their timer starts: without this the
+    // task list, and a run's memory, would grow with its length.
+    if (this.tasks.length >= this.reapAt) {
+      this.reap();
+      this.reapAt = Math.max(64, 2 * this.tasks.length);
+    }
     const t = new Task(this.nextId++, name, pid ?? (ctx === 'irq' ? 0 : this.nextPid++), ctx, gen, Math.max(at, this.clock));
     this.tasks.push(t);
     this.strategy.taskCreated(t);
@@ -96,8 +118,10 @@ export class Scheduler {
   }
 
   /** Host-side callback at a virtual time (metrics sampling, watchdogs). Not a kernel task. */
-  at(time: number, fn: () => void): void {
-    this.timers.push({ at: Math.max(time, this.clock), id: this.timerId++, heapIndex: -1, fn });
+  at(time: number, fn: () => void): { cancel(): void } {
+    const timer: HostTimer = { at: Math.max(time, this.clock), id: this.timerId++, heapIndex: -1, fn };
+    this.timers.push(timer);
+    return { cancel: () => this.timers.remove(timer) };
   }
 
   wakeUp(wq: WaitQueue, reason: WakeReason = WakeReason.Woken): void {
@@ -157,6 +181,7 @@ export class Scheduler {
     let budget = maxSteps;
     for (;;) {
       if (this.panicked) return 'panic';
+      if (this.livelocked) return 'livelock';
       if (this.attention) return 'stopped';
       if (--budget < 0) return 'budget';
       // Earliest moment anything can happen.
@@ -237,6 +262,10 @@ export class Scheduler {
     this.current = t;
     if (t.readyAt > this.clock) this.clock = t.readyAt;
     this.steps++;
+    if (this.clock !== this.stillAt) {
+      this.stillAt = this.clock;
+      this.stillSteps = 0;
+    } else if (++this.stillSteps >= LIVELOCK_STEPS + LIVELOCK_STEPS_PER_TASK * this.tasks.length) this.livelocked = true;
     const wake = t.wake;
     t.wake = undefined;
     let r: IteratorResult<Yield, unknown>;
@@ -320,6 +349,12 @@ export class Scheduler {
     this.traceAt[i] = at;
     this.tracePos = (i + 1) % TRACE_SIZE;
     if (this.traceLen < TRACE_SIZE) this.traceLen++;
+  }
+
+  /** Forget a live-lock once the caller has dealt with it (e.g. told the lanes to stop). */
+  clearLivelock(): void {
+    this.livelocked = false;
+    this.stillSteps = 0;
   }
 
   /** The most recent steps, oldest first. */

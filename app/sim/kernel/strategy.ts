@@ -12,6 +12,16 @@
 // could run. Each episode is one PCT attempt: priorities are redrawn when it
 // begins and the change points are spread over the expected episode length,
 // learned from the episodes seen so far.
+//
+// PCT alone is not fair: the highest-priority task runs until it blocks, and
+// while the episode lasts (with many lanes contention never ends) a
+// low-priority task may never run, so virtual time moves on without it and the
+// budget is never seen to end. A task kept waiting more than STARVE_NS behind
+// the clock is therefore promoted above every other: a priority change point
+// that scales with lanes and steps, since each starving task earns one. Real
+// CPUs do not leave a runnable thread behind for that long, and none of the
+// race presets ever waits more than ~8 us (measured over seeds 1-40), so their
+// schedules are untouched.
 import { Rng } from './rng.js';
 import type { Task } from './task.js';
 
@@ -49,8 +59,15 @@ function stallNs(rng: Rng): number {
   return Math.round(1000 * Math.exp(rng.float() * Math.log(50)));
 }
 
+/** How far (ns) a runnable task may fall behind the clock before it is promoted. */
+export const STARVE_NS = 100_000;
+/** Above every drawn priority (depth + 2^30 at most); promotions count up from here. */
+const PROMOTED = 2 ** 31;
+
 export class PctStrategy implements Strategy {
   readonly name = 'pct';
+  /** Starving tasks promoted so far (see STARVE_NS). */
+  promotions = 0;
   private inEpisode = false;
   private decisions = 0;
   private changePoints: number[] = [];
@@ -81,8 +98,9 @@ export class PctStrategy implements Strategy {
 
   taskCreated(): void {}
 
-  choose(cands: readonly Task[]): number {
+  choose(cands: readonly Task[], now: number): number {
     if (!this.inEpisode) this.beginEpisode();
+    this.promoteStarving(cands, now);
     let best = 0;
     let bestPrio = this.prio(cands[0]!);
     for (let i = 1; i < cands.length; i++) {
@@ -107,6 +125,23 @@ export class PctStrategy implements Strategy {
     return s;
   }
 
+  /** The candidate furthest behind the clock, if it is more than STARVE_NS behind, goes to the top. */
+  private promoteStarving(cands: readonly Task[], now: number): void {
+    let oldest: Task | undefined;
+    let oldestAt = now - STARVE_NS;
+    for (let i = 0; i < cands.length; i++) {
+      const t = cands[i]!;
+      if (t.readyAt < oldestAt) {
+        oldest = t;
+        oldestAt = t.readyAt;
+      }
+    }
+    if (!oldest) return;
+    // No random draw for it: the draws other tasks get stay what they would have been.
+    this.drawnIn.set(oldest, this.episode);
+    oldest.prio = PROMOTED + this.promotions++;
+  }
+
   private beginEpisode(): void {
     this.inEpisode = true;
     if (this.decisions > 0) this.kEstimate = Math.max(2, Math.round(0.75 * this.kEstimate + 0.25 * this.decisions));
@@ -120,18 +155,33 @@ export class PctStrategy implements Strategy {
 }
 
 /**
- * Follows decisions recorded by an earlier run (see DecisionLog). A journal
- * cut short by a crash records only part of the schedule; past its end the
- * fallback strategy decides (and `exhaustedAt` says where that happened).
+ * Recorded scheduler decisions, read one at a time so a schedule of any
+ * length replays in constant memory (a journal is read as the replay goes).
+ */
+export interface ScheduleSource {
+  /** The next recorded decision (an index into the candidates), or -1 past the end of the record. */
+  next(): number;
+  /** The stall recorded with the decision next() just returned (0: none). */
+  readonly stall: number;
+}
+
+/**
+ * Follows decisions recorded by an earlier run (see DecisionLog). The
+ * strategy that made them (the fallback: the run's own strategy and seed)
+ * is asked for every decision too, its answer set aside: it then stands
+ * exactly where the recorded run's stood, so when the record ends (a journal
+ * cut short by a crash or kill -9 records only part of the schedule) it goes
+ * on as that run did, and `exhaustedAt` says where that happened.
  */
 export class ReplayStrategy implements Strategy {
   readonly name = 'replay';
   private pos = 0;
   private stall = 0;
   exhaustedAt = -1;
+  /** First decision where the record and the fallback disagreed (another version of the strategy made the record), or -1. */
+  departedAt = -1;
   constructor(
-    private readonly decisions: number[],
-    private readonly stalls: ReadonlyMap<number, number>,
+    private readonly source: ScheduleSource,
     private readonly fallback?: Strategy,
   ) {}
   takeStall(): number {
@@ -140,16 +190,19 @@ export class ReplayStrategy implements Strategy {
     return s;
   }
   choose(cands: readonly Task[], now: number): number {
-    if (this.pos >= this.decisions.length) {
+    const shadow = this.fallback ? this.fallback.choose(cands, now) : -1;
+    const shadowStall = this.fallback ? this.fallback.takeStall() : 0;
+    const d = this.source.next();
+    if (d < 0) {
       if (!this.fallback) throw new ReplayDiverged(`the recorded schedule ended after ${this.pos} decisions`);
       if (this.exhaustedAt < 0) this.exhaustedAt = this.pos;
       this.pos++;
-      const c = this.fallback.choose(cands, now);
-      this.stall = this.fallback.takeStall();
-      return c;
+      this.stall = shadowStall;
+      return shadow;
     }
-    this.stall = this.stalls.get(this.pos) ?? 0;
-    const d = this.decisions[this.pos++]!;
+    this.stall = this.source.stall;
+    if (this.departedAt < 0 && this.fallback && (d !== shadow || this.stall !== shadowStall)) this.departedAt = this.pos;
+    this.pos++;
     if (d >= cands.length)
       throw new ReplayDiverged(`decision ${this.pos - 1} picks candidate ${d} of ${cands.length}: the run no longer follows the recorded schedule`);
     return d;
@@ -213,6 +266,7 @@ export class DecisionLog {
     this.run = 0;
   }
 
+  /** The whole record at once (tests, small schedules); replays read it with ScheduleReader instead. */
   static decode(s: string): { choices: number[]; stalls: Map<number, number> } {
     const out: number[] = [];
     const stalls = new Map<number, number>();
@@ -242,5 +296,80 @@ export class DecisionLog {
       } else out.push(v);
     }
     return { choices: out, stalls };
+  }
+}
+
+export class ScheduleEncodingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScheduleEncodingError';
+  }
+}
+
+/**
+ * Decodes DecisionLog text one decision at a time. Text is appended in
+ * pieces (one journal `sched` line each) as the replay consumes it; `more`
+ * is asked for the next piece when the current one runs out and returns
+ * undefined at the end of the record.
+ */
+export class ScheduleReader implements ScheduleSource {
+  private text = '';
+  private i = 0;
+  private repeat = 0;
+  private value = 0;
+  stall = 0;
+  /** Decisions handed out so far. */
+  count = 0;
+
+  constructor(private readonly more: () => string | undefined) {}
+
+  static of(text: string): ScheduleReader {
+    let given = false;
+    return new ScheduleReader(() => (given ? undefined : ((given = true), text)));
+  }
+
+  next(): number {
+    this.stall = 0;
+    if (this.repeat > 0) {
+      this.repeat--;
+      this.count++;
+      return this.value;
+    }
+    while (this.i >= this.text.length) {
+      const piece = this.more();
+      if (piece === undefined) return -1;
+      this.text = piece;
+      this.i = 0;
+    }
+    const s = this.text;
+    let i = this.i;
+    let v: number;
+    if (s[i] === '{') {
+      const j = s.indexOf('}', i);
+      v = j < 0 ? NaN : Number(s.slice(i + 1, j));
+      if (!Number.isInteger(v) || v < 0) throw new ScheduleEncodingError(`bad schedule encoding at decision ${this.count}: ${JSON.stringify(s.slice(i, i + 12))}`);
+      i = j + 1;
+    } else {
+      v = parseInt(s[i]!, 36);
+      if (Number.isNaN(v)) throw new ScheduleEncodingError(`bad schedule encoding at decision ${this.count}: ${JSON.stringify(s[i])}`);
+      i++;
+    }
+    if (s[i] === '*' || s[i] === '!') {
+      const j = s.indexOf(';', i);
+      const n = j < 0 ? NaN : Number(s.slice(i + 1, j));
+      if (!Number.isSafeInteger(n) || n < 0) throw new ScheduleEncodingError(`bad schedule encoding at decision ${this.count}: ${JSON.stringify(s.slice(i, i + 12))}`);
+      if (s[i] === '!') this.stall = n;
+      else if (n === 0) {
+        this.i = j + 1;
+        return this.next();
+      } else {
+        this.value = v;
+        this.repeat = n - 1;
+      }
+      i = j + 1;
+    }
+    this.i = i;
+    this.count++;
+    return v;
   }
 }

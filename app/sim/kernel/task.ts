@@ -68,6 +68,13 @@ export class Task {
   at = 'start';
   /** Kernel call stack at the point the task blocked, innermost first. */
   stack: readonly string[] = [];
+  /**
+   * The kernel functions the task is inside right now, outermost first, as
+   * the few paths that can reach a driver callback from several callers push
+   * them (Kernel.enter): a report from the callback then names the real
+   * caller chain (an ioctl, or the period interrupt) instead of a guessed one.
+   */
+  readonly frames: string[] = [];
   blockedSince = 0;
   /** Context switches, as khungtaskd compares them. */
   switches = 0;

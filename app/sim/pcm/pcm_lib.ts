@@ -84,20 +84,35 @@ export function snd_pcm_update_state(k: Kernel, s: SndPcmSubstream, rt: SndPcmRu
 }
 
 function* drainDone(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime): KGen<number> {
-  yield* snd_pcm_stop(k, s, rt, PcmState.SETUP); // snd_pcm_drain_done
+  const mark = k.enter('snd_pcm_update_hw_ptr0', 'snd_pcm_update_state', 'snd_pcm_drain_done');
+  try {
+    yield* snd_pcm_stop(k, s, rt, PcmState.SETUP);
+  } finally {
+    k.leave(mark);
+  }
   return -E.EPIPE;
 }
 
 function* xrunStop(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime): KGen<number> {
-  yield* __snd_pcm_xrun(k, s, rt);
+  const mark = k.enter('snd_pcm_update_hw_ptr0', 'snd_pcm_update_state');
+  try {
+    yield* __snd_pcm_xrun(k, s, rt);
+  } finally {
+    k.leave(mark);
+  }
   return -E.EPIPE;
 }
 
 /** Caller holds the stream lock. Nothing is logged without CONFIG_SND_PCM_XRUN_DEBUG. */
 export function* __snd_pcm_xrun(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime): KGen {
-  yield '__snd_pcm_xrun: stopping the stream as XRUN';
-  yield* snd_pcm_stop(k, s, rt, PcmState.XRUN);
-  rt.xruns++;
+  const mark = k.enter('__snd_pcm_xrun');
+  try {
+    yield '__snd_pcm_xrun: stopping the stream as XRUN';
+    yield* snd_pcm_stop(k, s, rt, PcmState.XRUN);
+    rt.xruns++;
+  } finally {
+    k.leave(mark);
+  }
 }
 
 const PE_STACK = ['snd_pcm_period_elapsed'];
@@ -109,6 +124,15 @@ const PE_STACK = ['snd_pcm_period_elapsed'];
  * close that ran in between left snd_pcm_running() with a NULL runtime.
  */
 export function* snd_pcm_period_elapsed(k: Kernel, s: SndPcmSubstream, callers: readonly string[]): KGen {
+  const mark = k.enter('snd_pcm_period_elapsed');
+  try {
+    yield* period_elapsed(k, s, callers);
+  } finally {
+    k.leave(mark);
+  }
+}
+
+function* period_elapsed(k: Kernel, s: SndPcmSubstream, callers: readonly string[]): KGen {
   const stack = () => [...PE_STACK, ...callers];
   if (k.bug('pcm-no-sync-stop')) {
     if (!s.runtime) return; // PCM_RUNTIME_CHECK
@@ -116,7 +140,7 @@ export function* snd_pcm_period_elapsed(k: Kernel, s: SndPcmSubstream, callers: 
     yield 'snd_pcm_period_elapsed: runtime checked, taking the stream lock';
     yield* snd_pcm_stream_lock(k, s, 'snd_pcm_period_elapsed: snd_pcm_stream_lock_irqsave');
     // snd_pcm_running(substream) dereferences substream->runtime again.
-    const rt = k.use(s.runtime, 'snd_pcm_period_elapsed', RUNTIME_OFFSET.state, 8, false, stack);
+    const rt = k.use(s.runtime, 'snd_pcm_period_elapsed', RUNTIME_OFFSET.state, 8, false, stack, () => [s.detachedBy]);
     if (snd_pcm_running(s, rt)) yield* snd_pcm_update_hw_ptr0(k, s, rt, true);
     k.use(early, 'snd_pcm_period_elapsed', 0x1f0, 8, false, stack); // kill_fasync(&runtime->fasync)
     snd_pcm_stream_unlock(k, s);

@@ -255,6 +255,8 @@ export function* snd_pcm_status(k: Kernel, s: SndPcmSubstream, out: Record<strin
 // ---- the action framework ----
 
 interface ActionOps {
+  /** The snd_pcm_do_* function that calls the driver's trigger. */
+  name: string;
   pre(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime, state: PcmState): number;
   do(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime, state: PcmState): KGen<number>;
   undo?(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime, state: PcmState): KGen<void>;
@@ -265,13 +267,19 @@ interface ActionOps {
 function* action(k: Kernel, ops: ActionOps, s: SndPcmSubstream, rt: SndPcmRuntime, state: PcmState): KGen<number> {
   let r = ops.pre(k, s, rt, state);
   if (r < 0) return r;
-  r = yield* ops.do(k, s, rt, state);
+  const mark = k.enter('snd_pcm_action_single', ops.name);
+  try {
+    r = yield* ops.do(k, s, rt, state);
+  } finally {
+    k.leave(mark);
+  }
   if (r === 0) ops.post(k, s, rt, state);
   else if (ops.undo) yield* ops.undo(k, s, rt, state);
   return r;
 }
 
 const startOps: ActionOps = {
+  name: 'snd_pcm_do_start',
   pre(_k, s, rt) {
     if (rt.state !== PcmState.PREPARED) return -E.EBADFD;
     if (rt.buffer_accessing < 0) return -E.EBADFD;
@@ -300,6 +308,7 @@ const startOps: ActionOps = {
 };
 
 const stopOps: ActionOps = {
+  name: 'snd_pcm_do_stop',
   pre(_k, s, rt) {
     if (rt.state === PcmState.OPEN) return -E.EBADFD;
     rt.trigger_master = s;
@@ -324,12 +333,22 @@ const stopOps: ActionOps = {
 
 /** snd_pcm_start(): caller holds the stream lock. */
 export function* snd_pcm_start(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime): KGen<number> {
-  return yield* action(k, startOps, s, rt, PcmState.RUNNING);
+  const mark = k.enter('snd_pcm_start');
+  try {
+    return yield* action(k, startOps, s, rt, PcmState.RUNNING);
+  } finally {
+    k.leave(mark);
+  }
 }
 
 /** snd_pcm_stop(): caller holds the stream lock. */
 export function* snd_pcm_stop(k: Kernel, s: SndPcmSubstream, rt: SndPcmRuntime, state: PcmState): KGen<number> {
-  return yield* action(k, stopOps, s, rt, state);
+  const mark = k.enter('snd_pcm_stop');
+  try {
+    return yield* action(k, stopOps, s, rt, state);
+  } finally {
+    k.leave(mark);
+  }
 }
 
 export function* snd_pcm_start_lock_irq(k: Kernel, s: SndPcmSubstream): KGen<number> {
@@ -342,6 +361,7 @@ export function* snd_pcm_start_lock_irq(k: Kernel, s: SndPcmSubstream): KGen<num
 }
 
 const pauseOps: ActionOps = {
+  name: 'snd_pcm_do_pause',
   pre(_k, s, rt, state) {
     if (!(rt.info & INFO_PAUSE)) return -E.ENOSYS;
     const push = state === PcmState.PAUSED;
@@ -531,6 +551,7 @@ export function* snd_pcm_detach_substream(k: Kernel, s: SndPcmSubstream): KGen<v
   const rt = s.runtime;
   if (!rt) return;
   s.runtime = null;
+  s.detachedBy = k.current.name;
   s.file = null;
   yield 'snd_pcm_detach_substream: substream->runtime = NULL';
   k.kfree(rt, ['snd_pcm_detach_substream', 'snd_pcm_release_substream', 'snd_pcm_release', '__fput', 'task_work_run', 'syscall_exit_to_user_mode']);

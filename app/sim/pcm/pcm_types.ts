@@ -132,6 +132,8 @@ export class SndPcmSubstream {
   private_data: unknown = null;
   /** Userspace file that holds this substream open (for the card's file list). */
   file: unknown = null;
+  /** The task that last detached the runtime (left `runtime` NULL): a report about a NULL runtime names it. */
+  detachedBy: string | undefined = undefined;
 
   constructor(
     readonly pcm: SndPcm,

@@ -148,7 +148,9 @@ export function* dpcm_be_dai_trigger(k: Kernel, fe: SocPcmRuntime, cmd: Trigger,
 
 /** dpcm_fe_dai_trigger(): the FE's .trigger, stream lock held by the caller. */
 export function* dpcm_fe_dai_trigger(k: Kernel, fe: SocPcmRuntime, cmd: Trigger, feDma: (cmd: Trigger) => KGen<number>): KGen<number> {
-  const stack = ['dpcm_fe_dai_trigger', 'snd_pcm_do_stop', 'snd_pcm_action_single', 'snd_pcm_stop', '__snd_pcm_xrun', 'snd_pcm_update_state', 'snd_pcm_update_hw_ptr0', 'snd_pcm_period_elapsed'];
+  // The PCM core calls the FE trigger from an ioctl (start, drop, an xrun a
+  // status call finds) or from the period interrupt: the chain as entered.
+  const stack = ['dpcm_fe_dai_trigger', ...k.callers([cmd === Trigger.START ? 'snd_pcm_do_start' : 'snd_pcm_do_stop', 'snd_pcm_action_single'])];
   if (!k.bug('dpcm-unlocked-be-list') && fe.runtime_update !== 'NO') {
     fe.trigger_pending = cmd + 1; // replayed when the update finishes
     return 0;

@@ -9,7 +9,10 @@ export interface SpawnedAgent extends AgentChannel {
 }
 
 export function spawnAgent(bin: string, args: string[] = []): SpawnedAgent {
-  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  // Its own process group: Ctrl-C at a terminal reaches the lab, which stops the run through
+  // the protocol, not the agent itself (a killed agent would read as a crashed target). It
+  // still ends with the lab: its input closes and it exits.
+  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let err = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => {

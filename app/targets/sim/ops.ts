@@ -15,7 +15,7 @@ import { PcmState, Stream, snd_pcm_avail, snd_pcm_hw_avail, snd_pcm_running } fr
 import type { RefineOut } from '../../sim/pcm/pcm_native.js';
 import { SUBSCRIBERS, snd_seq_open } from '../../sim/seq/seq_clientmgr.js';
 import type { SeqEvent } from '../../sim/seq/seq_memory.js';
-import { simUsbAttach, simUsbDisconnect } from '../../sim/drivers/simusb.js';
+import { simUsbAttach, simUsbDisconnect, simUsbPlugged } from '../../sim/drivers/simusb.js';
 import type { Json, Program, ProgramStep, SeqAddress } from '../../program/types.js';
 import { type Granted, type RequestFacts, atPeriodFrame, preferences, swValue, transferFrames } from '../../program/resolve.js';
 import type { Handle, PcmHandle, SeqHandle } from './handles.js';
@@ -158,11 +158,34 @@ function* recoverStream(c: OpContext, s: ProgramStep, h: PcmHandle, cause: numbe
   return r;
 }
 
+/** The kernel function each PCM ioctl command runs, below snd_pcm_ioctl → snd_pcm_common_ioctl (sound/core/pcm_native.c). */
+const IOCTL_FN: Record<string, readonly string[]> = {
+  hw_refine: ['snd_pcm_hw_refine_user'],
+  hw_params: ['snd_pcm_hw_params_user', 'snd_pcm_hw_params'],
+  hw_free: ['snd_pcm_hw_free'],
+  sw_params: ['snd_pcm_sw_params_user', 'snd_pcm_sw_params'],
+  prepare: ['snd_pcm_prepare'],
+  start: ['snd_pcm_start_lock_irq'],
+  drop: ['snd_pcm_drop'],
+  drain: ['snd_pcm_drain'],
+  pause: ['snd_pcm_pause'],
+  resume: ['snd_pcm_resume'],
+  status: ['snd_pcm_status_user64', 'snd_pcm_status64', 'snd_pcm_update_hw_ptr'],
+  writei: ['snd_pcm_xferi_frames_ioctl', '__snd_pcm_lib_xfer'],
+  readi: ['snd_pcm_xferi_frames_ioctl', '__snd_pcm_lib_xfer'],
+};
+
 function* pcmIoctl(c: OpContext, h: PcmHandle, cmd: string, arg?: unknown): KGen<{ ret: number; out: Record<string, unknown> }> {
   const r: Req = { cmd, arg, out: {} };
   // sysIoctl(), inlined: this is the path every PCM op takes.
   fget(h.file);
-  const ret = yield* h.file.fop.ioctl(c.k, h.file, r);
+  const mark = c.k.enter('snd_pcm_ioctl', 'snd_pcm_common_ioctl', ...(IOCTL_FN[cmd] ?? []));
+  let ret: number;
+  try {
+    ret = yield* h.file.fop.ioctl(c.k, h.file, r);
+  } finally {
+    c.k.leave(mark);
+  }
   yield* fput(c.k, h.file);
   return { ret, out: r.out! };
 }
@@ -189,7 +212,13 @@ function allows(r: RefineOut, key: string, v: Json): boolean {
 
 function* transfer(c: OpContext, h: PcmHandle, cmd: 'writei' | 'readi', frames: number): KGen<number> {
   fget(h.file);
-  const ret = yield* h.file.fop.ioctl(c.k, h.file, { cmd, arg: frames });
+  const mark = c.k.enter('snd_pcm_ioctl', 'snd_pcm_common_ioctl', ...IOCTL_FN[cmd]!);
+  let ret: number;
+  try {
+    ret = yield* h.file.fop.ioctl(c.k, h.file, { cmd, arg: frames });
+  } finally {
+    c.k.leave(mark);
+  }
   yield* fput(c.k, h.file);
   return ret;
 }
@@ -444,10 +473,15 @@ export const OP_IMPLS: Record<string, Impl> = {
     return { ret, data: { card: card.number } };
   },
   *'device.attach'(c, _s, a) {
+    // The machine has one hot-pluggable device: attach plugs it back in. A card
+    // that is there already (the one named, or the device while plugged) is busy.
     const existing = cardOf(c, a.card!);
-    if (existing && existing.hotplug) return { ret: -E.EBUSY, data: { card: existing.number } };
+    if (existing && !existing.shutdown) return { ret: -E.EBUSY, data: { card: existing.number, why: `card ${existing.id} is present` } };
+    const plugged = simUsbPlugged(c.k);
+    if (plugged) return { ret: -E.EBUSY, data: { card: plugged.number, why: `the USB device is plugged in as card ${plugged.number}` } };
     yield 'hub_event: new device';
     const card = simUsbAttach(c.k);
+    if (typeof card === 'number') return { ret: card, data: { why: 'no free sound card slot: the cards of earlier plug-ins are still held open' } };
     return { ret: 0, data: { card: card.number } };
   },
 

@@ -3,6 +3,7 @@
 // here (architecture.test.ts keeps app/sim/profiles.ts private to the
 // simulator). Real targets never see any of this.
 import { BUG_SWITCHES, type BugSwitch, ProfileError, parseProfile, profileLabel } from '../../sim/profiles.js';
+import type { ScheduleSource } from '../../sim/kernel/strategy.js';
 
 export { ProfileError };
 
@@ -12,8 +13,8 @@ export interface SimTargetOptions {
   strategy?: 'pct' | 'random';
   /** PCT bug depth. */
   depth?: number;
-  /** Recorded scheduler decisions to follow instead of choosing (exact replay). */
-  replay?: string;
+  /** Recorded scheduler decisions to follow instead of choosing (exact replay): DecisionLog text, or read as the run goes (a journal). */
+  replay?: string | ScheduleSource;
 }
 
 /** A profile as journals record it ("fixed", or its bug switches sorted); throws ProfileError. */

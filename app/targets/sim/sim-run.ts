@@ -8,6 +8,7 @@ import { type Granted, isStatic, requestOf, resolveStep } from '../../program/re
 import { buildMachine, type Machine } from '../../sim/machine.js';
 import { type BugSwitch } from '../../sim/profiles.js';
 import { Rng } from '../../sim/kernel/rng.js';
+import type { ScheduleSource } from '../../sim/kernel/strategy.js';
 import { WaitQueue } from '../../sim/kernel/sync.js';
 import { type KGen, type Task, WakeReason, YieldKind } from '../../sim/kernel/task.js';
 import { useAddressSpace } from '../../sim/kernel/memory.js';
@@ -36,7 +37,8 @@ export interface SimRunOptions {
   depth: number;
   /** Scheduler time slice, ns (the preset's `sim.quantum`). */
   quantum?: number;
-  replay?: { choices: number[]; stalls: Map<number, number> };
+  /** Recorded decisions to follow, read as the run goes; the run's own strategy shadows them. */
+  replay?: ScheduleSource;
   /** Put the request each step issued in its event (`req`). */
   reportRequests?: boolean;
   emit(e: RunEvent): void;
@@ -68,6 +70,9 @@ interface Barrier {
   wq: WaitQueue;
 }
 
+/** Functions in the scheduler's text section: /proc/<tid>/wchan never names them. */
+const SCHED_FUNCTIONS = /^(__schedule|schedule\w*|io_schedule\w*|preempt_schedule\w*)$/;
+
 export class SimRun {
   readonly m: Machine;
   /** Time user space spends between calls: the simulator's, not the program's (lane draws stay the agent's). */
@@ -86,6 +91,13 @@ export class SimRun {
   /** Lanes (not setup/teardown) still running; checked every step, so kept as a count. */
   private lanesRunning = 0;
   private finishedPhase: 'lanes' | 'teardown' | 'exit' | 'done' = 'lanes';
+  /** What live-locked the run (see Scheduler.livelocked), once it has. */
+  private livelock: string | null = null;
+  /** Live-locked again while stopping: nothing more can run. */
+  private gaveUp = false;
+  /** A setup step did not complete within its bound: the lanes never start. */
+  private setupHung = false;
+  private setupWatch: { cancel(): void } | null = null;
 
   constructor(private readonly o: SimRunOptions) {
     const p = o.program;
@@ -94,9 +106,9 @@ export class SimRun {
       bugs: o.bugs,
       strategy: o.replay ? 'replay' : o.strategy,
       depth: o.depth,
-      ...(o.replay ? { replay: o.replay } : {}),
+      ...(o.replay ? { replay: o.replay, replayOf: o.strategy } : {}),
       ...(o.quantum ? { quantum: o.quantum } : {}),
-      klog: (l) => o.emit({ kind: 'klog', t: l.t, level: l.level, text: l.text, ktime: l.ktime, source: 'sim', ...(l.trace ? { trace: l.trace } : {}) }),
+      klog: (l) => o.emit({ kind: 'klog', t: l.t, level: l.level, text: l.text, ktime: l.ktime, source: 'sim', ...(l.trace ? { trace: l.trace } : {}), ...(l.involved ? { involved: l.involved } : {}) }),
       ...(o.oracle ? { oracle: o.oracle } : {}),
     });
     this.env = new Rng(p.seed, 3);
@@ -121,25 +133,35 @@ export class SimRun {
   async run(): Promise<{ status: 'completed' | 'stopped' | 'crashed'; elapsed: number; reason?: string }> {
     const p = this.o.program;
     const setup = this.spawnLane(p.setup);
-    await this.until(() => setup.done || this.crashed, Infinity);
+    // Setup steps have their hang bound too: one that blocks (a read with
+    // nothing to read) ends the run with a hang finding instead of stalling it.
+    this.setupWatch = this.k.sched.at(this.k.now + WATCHDOG_INTERVAL, () => this.setupWatchdog(setup));
+    await this.until(() => setup.done || this.crashed || this.setupHung, Infinity);
+    this.setupWatch.cancel();
     if (this.crashed) return this.outcome('crashed');
+    if (!setup.done) {
+      const stopped = this.o.stopRequested();
+      await this.finish();
+      return this.outcome(this.crashed ? 'crashed' : 'stopped', stopped ? undefined : 'a setup step did not complete within its bound; the lanes never started');
+    }
     const start = this.k.now;
     for (const lane of p.lanes) this.spawnLane(lane);
     this.k.sched.at(start, () => this.watchdog());
     this.k.sched.at(start, () => this.sampleMetrics());
     const end = start + p.duration;
-    await this.until(() => this.lanesDone() || this.crashed, end);
+    await this.until(() => this.lanesDone() || this.crashed || this.livelock !== null, end);
     // The periodic sample may be up to METRIC_INTERVAL old: the run's xrun
     // count is the kernel's counter now (a run stopped at 28 ms had none yet).
     this.sampleXruns();
     const stopped = this.o.stopRequested();
     if (!this.crashed) await this.finish();
+    if (this.livelock !== null) return this.outcome(this.crashed ? 'crashed' : 'stopped', `live-lock: ${this.livelock}`);
     return this.outcome(this.crashed ? 'crashed' : stopped ? 'stopped' : 'completed');
   }
 
-  private outcome(status: 'completed' | 'stopped' | 'crashed') {
+  private outcome(status: 'completed' | 'stopped' | 'crashed', reason?: string) {
     this.flushSchedule();
-    return { status, elapsed: this.k.now, ...(status === 'crashed' ? { reason: 'kernel panic' } : {}) };
+    return { status, elapsed: this.k.now, ...(status === 'crashed' ? { reason: 'kernel panic' } : reason ? { reason } : {}) };
   }
 
   private lanesDone(): boolean {
@@ -151,11 +173,16 @@ export class SimRun {
     const sched = this.k.sched;
     for (;;) {
       useAddressSpace(this.m.addrs);
-      if (cond() || this.o.stopRequested()) return;
+      if (cond() || this.o.stopRequested() || this.gaveUp) return;
       sched.attention = false;
       const r = sched.run(limit, CHUNK_STEPS);
       if (r === 'panic') {
         this.crashed = true;
+        return;
+      }
+      if (r === 'livelock') {
+        this.flushSchedule();
+        this.onLivelock();
         return;
       }
       this.flushSchedule();
@@ -172,20 +199,20 @@ export class SimRun {
     for (const l of this.lanes) if (l.task && !l.task.done) k.sched.signal(l.task);
     const stuckDeadline = () => Math.max(k.now + GRACE, ...this.lanes.filter((l) => l.inflight && !l.done).map((l) => l.inflight!.since + l.inflight!.timeout + WATCHDOG_INTERVAL));
     await this.until(() => this.lanesDone() || this.crashed, Math.min(stuckDeadline(), k.now + 600e9));
-    if (this.crashed) return;
+    if (this.crashed || this.gaveUp) return;
     for (const l of this.lanes)
       if (!l.done && l.lane) this.o.emit({ kind: 'lane', t: k.now, lane: l.name, state: 'abandoned', ...this.taskInfo(l.task!), detail: l.inflight ? `still inside ${l.inflight.op}` : 'did not leave' });
     this.finishedPhase = 'teardown';
     const td = this.spawnLane(this.o.program.teardown);
     await this.until(() => td.done || this.crashed, k.now + 60e9);
-    if (this.crashed) return;
+    if (this.crashed || this.gaveUp) return;
     // Process exit closes whatever is still open.
     this.finishedPhase = 'exit';
     const exit = this.spawnTask('exit', this.exitTask());
     await this.until(() => exit.done || this.crashed, k.now + 60e9);
     // A task stuck in D state: give khungtaskd the time it needs to speak up.
     const hung = this.lanes.filter((l) => l.task && !l.task.done && l.task.state === 'D');
-    if (hung.length && !this.crashed) await this.until(() => this.crashed, k.now + 2 * k.hungTaskTimeout + 5e9);
+    if (hung.length && !this.crashed && !this.gaveUp) await this.until(() => this.crashed, k.now + 2 * k.hungTaskTimeout + 5e9);
     this.finishedPhase = 'done';
   }
 
@@ -260,6 +287,8 @@ export class SimRun {
       seqNumbers: this.seqNumbers,
       barrier: (i) => this.barrierWait(i),
     };
+    // Setup stops with the run too (after a hang in setup, the rest of it must not run).
+    const stoppable = looping || lane.role === 'setup';
     const reportRequests = Boolean(this.o.reportRequests);
     const plans = steps.map((step) => ({
       impl: OP_IMPLS[step.op],
@@ -272,8 +301,9 @@ export class SimRun {
     // because this loop runs for every operation of every lane.
     for (let it = 0; it < maxIter; it++) {
       const iter = looping ? it : lane.fixedIteration!;
+      const stepsBefore = k.sched.steps;
       for (let index = 0; index < steps.length; index++) {
-        if (looping && this.stopping) break;
+        if (stoppable && this.stopping) break;
         const step = steps[index]!;
         const plan = plans[index]!;
         const values = plan.fixed ?? resolveStep(step, iter, draws);
@@ -302,7 +332,12 @@ export class SimRun {
         // Time spent in user space between calls (syscall entry/exit, the lab's own work).
         if (plan.userTime) yield k.current.sleepUntil(k.now + this.env.int(500, 2500), 'S', 'user space', NO_STACK);
       }
-      if (looping && this.stopping) break;
+      if (stoppable && this.stopping) break;
+      // An iteration that never reached a preemption point (a loop of one-party
+      // barriers) must still give the scheduler a step, or it would loop inside
+      // this one forever where nothing can see it; the scheduler then sees time
+      // standing still and calls it a live-lock.
+      if (looping && k.sched.steps === stepsBefore) yield k.current.spend(0, `${st.name}: loop iteration without a system call`);
     }
     if (st.lane) this.o.emit({ kind: 'lane', t: k.now, lane: st.name, state: 'end' });
     this.markDone(st);
@@ -328,6 +363,46 @@ export class SimRun {
     return { ret: 0, data: { generation: gen } };
   }
 
+  /** Time stood still: say what loops (a finding), stop the lanes; a second time, give up. */
+  private onLivelock(): void {
+    const k = this.k;
+    k.sched.clearLivelock();
+    if (this.livelock !== null) {
+      this.gaveUp = true;
+      return;
+    }
+    const now = k.now;
+    const p = this.o.program;
+    const recent = k.sched.recentSteps(512).filter((s) => s.t === now);
+    const names = [...new Set(recent.map((s) => s.task.name))];
+    const lanes = this.lanes.filter((l) => l.lane && names.includes(l.name));
+    const loops = lanes.map((l) => l.lane!.steps);
+    let text: string;
+    if (lanes.length && loops.every((steps) => steps.every((s) => s.op === 'barrier'))) {
+      const barriers = [...new Set(loops.flat().map((s) => (s.args.name as { fixed?: unknown } | undefined)?.fixed as string))];
+      const what = barriers.map((b) => {
+        const n = p.barriers.find((x) => x.name === b)?.parties ?? 1;
+        return `barrier ${b} with ${n === 1 ? 'one party' : `${n} parties`}`;
+      });
+      const who = lanes.length === 1 ? `lane ${lanes[0]!.name} loops` : `lanes ${lanes.map((l) => l.name).join(', ')} loop`;
+      text = `${who} on ${what.join(' and ')} and nothing else: no step of the loop takes time, so virtual time stood still at ${(now / 1e6).toFixed(3)} ms`;
+    } else {
+      const where = [...new Set(recent.slice(-8).map((s) => `${s.task.name}: ${s.at}`))].join('; ');
+      text = `virtual time stood still at ${(now / 1e6).toFixed(3)} ms: ${names.join(', ')} kept running without anything taking time (${where})`;
+    }
+    this.livelock = text;
+    const trace = recent.slice(-32).map((s) => ({ t: s.t, task: s.task.name, ctx: s.task.ctx, at: s.at }));
+    this.o.emit({ kind: 'lane', t: now, lane: lanes[0]?.name ?? names[0] ?? 'kernel', state: 'livelock', detail: text, ...(trace.length ? { trace } : {}) });
+  }
+
+  private setupWatchdog(setup: LaneState): void {
+    if (setup.done) return;
+    if (this.checkHung(setup)) {
+      this.setupHung = true;
+      this.k.sched.attention = true;
+    } else this.setupWatch = this.k.sched.at(this.k.now + WATCHDOG_INTERVAL, () => this.setupWatchdog(setup));
+  }
+
   private taskExited(t: Task): void {
     const st = this.lanes.find((l) => l.task === t);
     if (!st) return;
@@ -340,21 +415,28 @@ export class SimRun {
 
   private taskInfo(t: Task) {
     const state = t.done ? 'Z' : t.spinning ? 'R' : t.state;
-    return { taskState: state, wchan: t.stack[0] ?? (t.state === 'S' ? 'do_nanosleep' : '0'), stack: [...t.stack] };
+    // wchan is the first function that is not the scheduler's own (get_wchan() skips in_sched_functions)
+    const wchan = t.stack.find((f) => !SCHED_FUNCTIONS.test(f)) ?? t.stack[0];
+    return { taskState: state, wchan: wchan ?? (t.state === 'S' ? 'do_nanosleep' : '0'), stack: [...t.stack] };
   }
 
   private watchdog(): void {
     const k = this.k;
-    for (const l of this.lanes) {
-      const f = l.inflight;
-      if (!f || f.reported || l.done || !l.task) continue;
-      if (k.now - f.since > f.timeout) {
-        f.reported = true;
-        const trace = this.traceFor([l.name], f.since);
-        this.o.emit({ kind: 'lane', t: k.now, lane: l.name, state: 'hung', detail: `${f.op}${f.handle ? ` on ${f.handle}` : ''} did not complete within ${f.timeout / 1e6} ms (started at ${(f.since / 1e6).toFixed(3)} ms)`, ...this.taskInfo(l.task), ...(trace.length ? { trace } : {}) });
-      }
-    }
+    for (const l of this.lanes) this.checkHung(l);
     if (this.finishedPhase !== 'done') k.sched.at(k.now + WATCHDOG_INTERVAL, () => this.watchdog());
+  }
+
+  /** Reports the lane's action if it has overrun its bound (once); true when it has. */
+  private checkHung(l: LaneState): boolean {
+    const k = this.k;
+    const f = l.inflight;
+    if (!f || l.done || !l.task) return false;
+    if (f.reported) return true;
+    if (k.now - f.since <= f.timeout) return false;
+    f.reported = true;
+    const trace = this.traceFor([l.name], f.since);
+    this.o.emit({ kind: 'lane', t: k.now, lane: l.name, state: 'hung', detail: `${f.op}${f.handle ? ` on ${f.handle}` : ''} did not complete within ${f.timeout / 1e6} ms (started at ${(f.since / 1e6).toFixed(3)} ms)`, ...this.taskInfo(l.task), ...(trace.length ? { trace } : {}) });
+    return true;
   }
 
   private sampleXruns(): void {

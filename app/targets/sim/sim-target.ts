@@ -7,7 +7,7 @@ import type { Finding, InterleavingStep } from '../../events/types.js';
 import { TargetError, type RunOutcome, type RunRequest, type RunSettings, type Target } from '../target.js';
 import { ProfileError, parseProfile, profileLabel } from '../../sim/profiles.js';
 import { simDeviceList } from '../../sim/devices.js';
-import { DecisionLog } from '../../sim/kernel/strategy.js';
+import { ScheduleReader } from '../../sim/kernel/strategy.js';
 import type { Scenario, SuiteEntry } from '../../vocabulary/scenario.js';
 import { SimRun } from './sim-run.js';
 import type { SimTargetOptions } from './options.js';
@@ -69,7 +69,7 @@ export class SimTarget implements Target {
       strategy: this.opts.strategy ?? sim.strategy ?? 'pct',
       depth: sim.depth ?? this.opts.depth ?? 3,
       ...(sim.quantum ? { quantum: sim.quantum } : {}),
-      ...(this.opts.replay !== undefined ? { replay: DecisionLog.decode(this.opts.replay) } : {}),
+      ...(this.opts.replay !== undefined ? { replay: typeof this.opts.replay === 'string' ? ScheduleReader.of(this.opts.replay) : this.opts.replay } : {}),
       ...(req.reportRequests ? { reportRequests: true } : {}),
       emit: req.emit,
       stopRequested: () => req.signal.aborted,
