@@ -291,8 +291,6 @@ static long xfer_frames(struct exec *x, struct handle *h)
 	                            atomic_load(&h->pcm.period_size));
 }
 
-static int64_t ts_ns(const struct timespec *ts) { return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec; }
-
 static const char *errno_name(int e)
 {
 	switch (e) {
@@ -322,41 +320,11 @@ static const char *errno_name(int e)
  * stream is ready again, else the -errno of the call that failed. */
 static int recover_stream(struct exec *x, struct handle *h, int fd, int cause, int capture)
 {
-	struct snd_pcm_status st;
-	memset(&st, 0, sizeof st);
-	int64_t stopped = 0;
-	if (ioctl(fd, SNDRV_PCM_IOCTL_STATUS, &st) == 0)
-		stopped = ts_ns(&st.trigger_tstamp);
+	int64_t stopped;
 	char action[64];
-	int r, prepared = 1;
-	if (cause == -EPIPE) {
-		r = ioctl(fd, SNDRV_PCM_IOCTL_PREPARE) < 0 ? neg_errno() : 0;
-		snprintf(action, sizeof action, "prepare");
-	} else {
-		r = ioctl(fd, SNDRV_PCM_IOCTL_RESUME) < 0 ? neg_errno() : 0;
-		for (int waited = 0; r == -EAGAIN && waited < 1000; waited++) {
-			struct timespec ms = { 0, 1000000 };
-			nanosleep(&ms, NULL);
-			r = ioctl(fd, SNDRV_PCM_IOCTL_RESUME) < 0 ? neg_errno() : 0;
-		}
-		if (r == 0) {
-			snprintf(action, sizeof action, "resume");
-			prepared = 0;
-		} else {
-			const char *n = errno_name(-r);
-			if (n)
-				snprintf(action, sizeof action, "prepare (resume: %s)", n);
-			else
-				snprintf(action, sizeof action, "prepare (resume: %d)", r);
-			r = ioctl(fd, SNDRV_PCM_IOCTL_PREPARE) < 0 ? neg_errno() : 0;
-		}
-	}
+	int r = rule_recover(fd, cause, capture, &stopped, action, sizeof action);
 	/* a prepared stream is out of XRUN: its next xrun is a new one */
 	metrics_reset(h);
-	if (r == 0 && prepared && capture) {
-		r = ioctl(fd, SNDRV_PCM_IOCTL_START) < 0 ? neg_errno() : 0;
-		strncat(action, "+start", sizeof action - strlen(action) - 1);
-	}
 	int64_t now = mono_ns();
 	int64_t lost = stopped > 0 && now > stopped ? now - stopped : 0;
 	char json[384];

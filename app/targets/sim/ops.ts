@@ -134,7 +134,8 @@ function* recoverStream(c: OpContext, s: ProgramStep, h: PcmHandle, cause: numbe
       action = 'resume';
       prepared = false;
     } else {
-      action = `prepare (resume: ${errnoName(r)})`;
+      // as rules.h writes it (the agent and reproducers share that code)
+      action = `prepare (resume: ${r})`;
       r = (yield* pcmIoctl(c, h, 'prepare')).ret;
     }
   }
