@@ -68,7 +68,7 @@ export class Analysis {
       ...(this.seq.counts && this.seq.counts.sent + this.seq.counts.received > 0 ? { seq: this.seq.counts } : {}),
       ...(this.detach.callsAfterDetach ? { after_detach: { calls: this.detach.callsAfterDetach, failed: this.detach.failedAfterDetach } } : {}),
       ...(this.conformance.configurations ? { conformance: { configurations: this.conformance.configurations, failed: this.conformance.failed, criteria: this.scenario.expect.conformance, streams: conformanceTable(this.metrics.tally.conformance, this.scenario.expect.conformance) } } : {}),
-      lanes: { hung: this.hang.hung, died: this.hang.died },
+      lanes: this.hang.summary(),
       kernel_log: { lines: this.klog.lines, errors: this.klog.errors },
     };
   }

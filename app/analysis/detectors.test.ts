@@ -57,6 +57,35 @@ describe('hung-task: khungtaskd on the simulated kernel', () => {
   }, 60_000);
 });
 
+describe('hang on real kernels: slow is a metric, not a finding', () => {
+  const sc = scenario({ lanes: [{ name: 'app', loop: [{ 'seq.set_client_pool': { handle: 'app', input_pool: 64, timeout: '200ms' } }, { sleep: '1ms' }] }], setup: [{ 'seq.open': { handle: 'app' } }], expect: { hang_timeout: '500ms' } });
+  const act = (t: number, dur: number, step = 0): ActionEvent => ({ kind: 'act', t, dur, lane: 'app', iter: 1, step, op: step ? 'sleep' : 'seq.set_client_pool', ret: 0 });
+
+  it('an action over its bound that returned is counted as slow (with how slow), never a finding', () => {
+    const a = new Analysis(sc);
+    const out: Finding[] = [];
+    // the step's own timeout (200ms) is its bound; the sleep step has the scenario's (500ms)
+    for (const e of [act(0, 150e6), act(1e9, 800e6), act(3e9, 400e6, 1), act(4e9, 2.5e9, 1)]) out.push(...a.feed(e));
+    out.push(...a.finish(7e9));
+    expect(out).toEqual([]);
+    expect((a.summary(7e9).lanes as Record<string, unknown>).slow_ops).toEqual({
+      count: 2,
+      slowest_ns: 2.5e9,
+      first: [
+        { lane: 'app', op: 'seq.set_client_pool', t: 1e9, dur_ns: 800e6, bound_ns: 200e6 },
+        { lane: 'app', op: 'sleep', t: 4e9, dur_ns: 2.5e9, bound_ns: 500e6 },
+      ],
+    });
+  });
+
+  it("a lane the agent reports stuck (same kernel stack in every sample) is a hang naming where it waits", () => {
+    const a = new Analysis(sc);
+    const f = a.feed({ kind: 'lane', t: 6.5e8, lane: 'app', state: 'hung', detail: 'seq.set_client_pool on app (iteration 4, lanes[0].loop[0]) has not returned after 0.531 s; kernel stack unchanged in 5 samples over 0.274 s', wchan: 'snd_seq_pool_done', taskState: 'D (disk sleep)', stack: ['[<0>] snd_seq_pool_done+0x48/0xb0 [snd_seq]'] });
+    expect(f.map((x) => [x.type, x.message])).toEqual([['hang', expect.stringMatching(/unchanged in 5 samples.*task state D \(disk sleep\) in snd_seq_pool_done$/)]]);
+    expect(a.summary(1e9).lanes).toEqual({ hung: 1, died: 0 });
+  });
+});
+
 describe('thresholds', () => {
   const open = { 'pcm.open': { handle: 'p', card: 'Dummy' } };
   const hw = { 'pcm.hw_params': { handle: 'p', rate: 48000, period_size: 480, periods: 4 } };

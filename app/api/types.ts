@@ -10,8 +10,29 @@ import type { Thresholds } from '../vocabulary/scenario.js';
 import type { CheckResult, CheckStatus } from '../analysis/checks.js';
 import type { MetricRow, MetricsComparison, ComparedRun } from '../analysis/compare-metrics.js';
 import type { DeviceRow, RunCounts, StreamRow } from './tally.js';
+import type { KernelListing, KernelsResult } from '../vlab/kernel-listing.js';
+import type { KernelMatrix, MatrixRow } from '../engine/kernel-matrix.js';
+import type { VmSettings } from '../vlab/boot-settings.js';
 
-export type { CheckResult, CheckStatus, ComparedRun, ConformanceEvent, DeviceList, DeviceRow, Finding, RecoverEvent, InterleavingStep, KlogEvent, MetricRow, MetricsComparison, PhaseSummary, PresetProblem, RunContext, RunCounts, RunEvent, RunHeader, RunSummary, RunTrailer, Severity, StreamRow, TargetContext, Thresholds, Verdict };
+export type { CheckResult, CheckStatus, ComparedRun, ConformanceEvent, DeviceList, DeviceRow, Finding, InterleavingStep, RecoverEvent, KernelListing, KernelMatrix, KernelsResult, KlogEvent, MatrixRow, MetricRow, MetricsComparison, PhaseSummary, PresetProblem, RunContext, RunCounts, RunEvent, RunHeader, RunSummary, RunTrailer, Severity, StreamRow, TargetContext, Thresholds, Verdict, VmSettings };
+
+/** A kernel matrix started from the app: one run per kernel, one after another. */
+export interface MatrixStatus {
+  id: string;
+  preset: string;
+  seed: number;
+  state: 'running' | 'done';
+  rows: MatrixRowState[];
+}
+
+export interface MatrixRowState {
+  kernel: string;
+  state: 'waiting' | 'running' | 'done' | 'error';
+  runId?: string;
+  /** Once done: the verdict row (finding types, signature function, time covered). */
+  row?: MatrixRow;
+  error?: string;
+}
 
 export interface LabInfo {
   version: string;
@@ -107,6 +128,8 @@ export interface RunStartParams {
   oracle?: boolean;
   /** Thresholds changed for this run, written as in a preset ("50ms", 0); null removes one. */
   thresholds?: ThresholdValues;
+  /** Target "vm": kernel, module overlay, memory debugging, hardware. */
+  vm?: VmSettings;
 }
 
 /** Threshold values as a person writes them in a preset; null (or "") removes the threshold. */
@@ -122,6 +145,8 @@ export interface ThresholdCheck {
 export interface RunStarted {
   runId: string;
   dir: string;
+  /** A kernel matrix (vm.kernelVersion named several kernels): its id for matrix.get; runId is its first run. */
+  matrix?: string;
 }
 
 export type RunState = 'running' | 'done' | 'incomplete';
@@ -241,7 +266,10 @@ type NoParams = Record<string, never>;
 export interface ApiMethods {
   'lab.info': { params: NoParams; result: LabInfo };
   'targets.list': { params: NoParams; result: TargetInfo[] };
-  'devices.list': { params: { target: string; refresh?: boolean }; result: DevicesResult };
+  'devices.list': { params: { target: string; refresh?: boolean; vm?: VmSettings }; result: DevicesResult };
+  /** The Debian kernels the virtual lab can boot (stresslab kernels). */
+  'kernels.list': { params: { refresh?: boolean }; result: KernelsResult };
+  'matrix.get': { params: { id: string }; result: MatrixStatus };
   'profiles.list': { params: NoParams; result: ProfileSwitch[] };
   'presets.list': { params: NoParams; result: PresetEntry[] };
   'presets.load': { params: { name: string }; result: PresetText };

@@ -26,6 +26,22 @@ describe('checkRequest', () => {
     expect(checkRequest({ id: 7, method: 'run.start', params: { source: { preset: 'x' }, target: 'vm', profile: ['fixed'], seed: 1, oracle: true } }).params).toMatchObject({ oracle: true });
   });
 
+  it('takes the virtual lab settings the CLI takes as flags, and refuses malformed ones', () => {
+    const vm = { kernelVersion: '6.1.0-50..6.1.0-57', patches: ['/home/qa/fix.patch'], rebuild: ['sound/core/seq'], memoryDebug: false, hw: ['seq-dummy'] };
+    expect(checkRequest({ id: 1, method: 'run.start', params: { source: { preset: 'seq-pool-resize' }, target: 'vm', profile: ['fixed'], seed: 1, vm } }).params).toMatchObject({ vm });
+    expect(checkRequest({ id: 2, method: 'run.start', params: { source: { preset: 'x' }, target: 'vm', profile: ['fixed'], seed: 1, vm: { kernelVersion: '6.12.117+deb12,6.1.0-54' } } }).method).toBe('run.start');
+    expect(checkRequest({ id: 3, method: 'devices.list', params: { target: 'vm', vm: { kernelVersion: '6.1.0-54' } } }).params).toMatchObject({ vm: { kernelVersion: '6.1.0-54' } });
+    expect(checkRequest({ id: 4, method: 'kernels.list', params: {} }).method).toBe('kernels.list');
+    expect(checkRequest({ id: 5, method: 'matrix.get', params: { id: '2026-12-03T10-00-00_seq-pool-resize_vm-matrix' } }).method).toBe('matrix.get');
+    const start = (v: unknown) => ({ id: 1, method: 'run.start', params: { source: { preset: 'x' }, target: 'vm', profile: ['fixed'], seed: 1, vm: v } });
+    expect(refuse(start({ kernelVersion: '6.1.0-54; rm -rf /' }))).toMatch(/params\.vm\.kernelVersion: expected a kernel version/);
+    expect(refuse(start({ patches: ['relative/fix.patch'] }))).toMatch(/params\.vm\.patches\[0\]: expected an absolute path/);
+    expect(refuse(start({ rebuild: ['kernel/sched'] }))).toMatch(/params\.vm\.rebuild\[0\]: expected a directory under sound\//);
+    expect(refuse(start({ memoryDebug: 'off' }))).toMatch(/params\.vm\.memoryDebug: expected true or false/);
+    expect(refuse(start({ kernel: '/boot/vmlinuz' }))).toMatch(/params\.vm: unknown field "kernel"/);
+    expect(refuse({ id: 1, method: 'matrix.get', params: { id: '../etc' } })).toMatch(/params\.id: expected a matrix id/);
+  });
+
   it('names the field and what was expected', () => {
     expect(refuse({ id: 1, method: 'run.start', params: { source: { preset: 'demo' }, target: 'sim', profile: ['fixed'], seed: -1 } })).toMatch(/params\.seed: expected an integer from 0 to 4294967295, got number -1/);
     expect(refuse({ id: 1, method: 'run.start', params: { source: { preset: 'demo' }, target: 'sim', seed: 1 } })).toMatch(/params\.profile: missing/);

@@ -97,6 +97,25 @@ const thresholdValues = obj({}, { xruns: thresholdValue, latency_p99: thresholdV
 const ns: Check<number> = int(0, Number.MAX_SAFE_INTEGER);
 const thresholdNumbers = obj({}, { xruns: ns, latency_p99: ns, ioctl_p99: ns, wakeup_late_p99: ns, glitches: ns, midi_latency_p99: ns, xrun_time_lost: ns });
 
+/** Kernel names and ranges as stresslab kernels lists them (6.1.0-54, 6.12.117+deb12, A,B, A..B). */
+const KERNEL_SPEC = /^[A-Za-z0-9][A-Za-z0-9.+~:_-]*(?:(?:,|\.\.)[A-Za-z0-9][A-Za-z0-9.+~:_-]*)*$/;
+/** An absolute path on the lab's machine without control characters. */
+const HOST_PATH = /^\/[^\u0000-\u001f]{0,4095}$/;
+const SOUND_DIR = /^sound(?:\/[A-Za-z0-9_-]+)+$/;
+const HW_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+const MATRIX_ID = RUN_ID;
+
+const vmSettings = obj(
+  {},
+  {
+    kernelVersion: str(KERNEL_SPEC, 'a kernel version such as "6.1.0-54" (or A,B / A..B)', 400),
+    patches: list(str(HOST_PATH, 'an absolute path to a patch file', 4096), 16),
+    rebuild: list(str(SOUND_DIR, 'a directory under sound/ such as "sound/core/seq"', 200), 16),
+    memoryDebug: bool,
+    hw: list(str(HW_NAME, 'a virtual hardware name such as "dummy"', 32), 16),
+  },
+);
+
 const source: Check<Params<'run.start'>['source']> = (v, path) => {
   if (typeof v === 'object' && v !== null && 'preset' in v) return obj({ preset: presetName })(v, path);
   if (typeof v === 'object' && v !== null && 'text' in v) return obj({ text: str(null, 'preset text'), name: presetName })(v, path);
@@ -106,7 +125,9 @@ const source: Check<Params<'run.start'>['source']> = (v, path) => {
 const PARAMS: { [M in Method]: Check<Params<M>> } = {
   'lab.info': none,
   'targets.list': none,
-  'devices.list': obj({ target }, { refresh: bool }),
+  'devices.list': obj({ target }, { refresh: bool, vm: vmSettings }),
+  'kernels.list': obj({}, { refresh: bool }),
+  'matrix.get': obj({ id: str(MATRIX_ID, 'a matrix id', 160) }),
   'profiles.list': none,
   'presets.list': none,
   'presets.load': obj({ name: presetName }),
@@ -114,7 +135,7 @@ const PARAMS: { [M in Method]: Check<Params<M>> } = {
   'presets.save': obj({ name: presetName, text: str(null, 'preset text') }, { overwrite: bool }),
   'run.start': obj(
     { source, target, profile: list(str(PROFILE_NAME, 'a profile name ("fixed" or a bug switch)', 64), 16), seed: int(0, 2 ** 32 - 1) },
-    { duration: int(1, 7 * 24 * 3600 * 1e9), oracle: bool, thresholds: thresholdValues },
+    { duration: int(1, 7 * 24 * 3600 * 1e9), oracle: bool, thresholds: thresholdValues, vm: vmSettings },
   ),
   'run.stop': obj({ runId }),
   'run.abort': obj({ runId }),

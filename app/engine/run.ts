@@ -13,7 +13,7 @@ import { type JournalFailure, JournalWriter } from '../journal/writer.js';
 import { SummarySlot } from '../journal/out-path.js';
 import { JournalError } from '../journal/reader.js';
 import { ReplayDiverged, ScheduleEncodingError } from '../sim/kernel/strategy.js';
-import { NO_SETTINGS, TargetError, type RunOutcome, type Target } from '../targets/target.js';
+import { type KernelContext, NO_SETTINGS, TargetError, type RunOutcome, type Target } from '../targets/target.js';
 import { CompileError, compileProgram } from '../program/compile.js';
 import { PROGRAM_FORMAT } from '../program/types.js';
 import { TOOL } from '../version.js';
@@ -79,6 +79,8 @@ export interface RunSummary {
   checks?: CheckResult[];
   /** What the run ran on: the host, and the target's kernel, machine and cards. */
   context?: RunContext;
+  /** The real kernel the run ran on (virtual lab): version, module overlay, taint, memory debugging. */
+  kernel?: KernelContext;
 }
 
 export type Listener = (e: RunEvent) => void;
@@ -375,6 +377,12 @@ export class RunHandle {
     journal?.close();
     const counts: Record<string, number> = {};
     for (const f of allFindings) counts[f.type] = (counts[f.type] ?? 0) + 1;
+    let kernel: KernelContext | undefined;
+    try {
+      kernel = spec.target.kernelContext?.();
+    } catch {
+      // a target that cannot say which kernel it ran is still a run
+    }
     const signatures: Record<string, string[]> = {};
     for (const f of allFindings) (signatures[f.signature ?? f.type] ??= []).push(f.id);
     const summary: RunSummary = {
@@ -403,6 +411,7 @@ export class RunHandle {
       counts: this.tally.counts(),
       checks,
       context: { host: hostContext(), ...(this.targetContext ?? {}) },
+      ...(kernel ? { kernel } : {}),
     };
     this.final = summary;
     if (spec.outDir && this.slot) {

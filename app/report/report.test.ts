@@ -73,4 +73,28 @@ describe('HTML report', () => {
     expect(withOracle).toMatch(/rare outcome<\/td><td class="n">0\.37/);
     expect(withOracle).toContain('not compared</td><td></td><td>app setup#0 pcm.open on ac97');
   });
+
+  it('names the real kernel a virtual-lab run ran on: version, module overlay with patch hashes, taint, memory debugging', async () => {
+    const kernel: RunSummary['kernel'] = {
+      release: '6.1.0-54-amd64',
+      origin: 'distro',
+      package: 'linux-image-6.1.0-54-amd64',
+      source_version: '6.1.190-1',
+      upstream: '6.1.190',
+      memory_debug: { on: ['slub_debug=FZPU,kmalloc-*', 'init_on_free=1'], unavailable: ['KFENCE (the kernel has no CONFIG_KFENCE)'] },
+      overlay: { key: 'abc123', source_version: '6.1.190-1', rebuilt: ['sound/core/seq'], patches: [{ name: 'seq-fifo-stale-cell.patch', sha256: 'f'.repeat(64) }], extra_module_dirs: [], modules: ['snd_seq', 'snd_seq_dummy'] },
+      taint_at_boot: { value: 12288, letters: 'OE', flags: [{ letter: 'O', meaning: 'out-of-tree module loaded' }, { letter: 'E', meaning: 'unsigned module loaded' }] },
+    };
+    const page = await reportFromJournal(join(dir, 'journal.jsonl'), { ...summary, kernel }, 'vm-run');
+    expect(page).toContain('<tr><th>kernel</th><td>6.1.0-54-amd64 (linux-image-6.1.0-54-amd64), Debian source 6.1.190-1, upstream 6.1.190</td></tr>');
+    expect(page).toContain(`<code>seq-fifo-stale-cell.patch</code> sha256 <code>${'f'.repeat(64)}</code>`);
+    expect(page).toContain('rebuilt sound/core/seq from linux-source 6.1.190-1');
+    expect(page).toContain('after boot: OE (12288): O out-of-tree module loaded, E unsigned module loaded');
+    expect(page).toContain('slub_debug=FZPU,kmalloc-* init_on_free=1');
+    expect(html).not.toContain('<th>kernel taint</th>');
+    // one kernel row: summary.json's kernel replaces the context event's shorter one
+    expect(page.match(/<th>kernel<\/th>/g)).toHaveLength(1);
+    expect(html.match(/<th>kernel<\/th>/g)).toHaveLength(1);
+  });
 });
+

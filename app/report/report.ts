@@ -117,7 +117,8 @@ export function buildReport({ journal, series, journalContext, summary, runId }:
 <tr><th>preset</th><td>${esc(h.preset)}${h.scenario.family ? ` (${esc(h.scenario.family)})` : ''}</td></tr>
 <tr><th>target</th><td>${esc(h.target)}</td></tr>
 ${h.target === 'sim' ? `<tr><th>kernel profile</th><td>${esc(h.scenario.suite ? 'per phase (suite)' : h.profile.join(', '))}</td></tr>` : ''}
-${contextRows(context)}
+${contextRows(context, !summary?.kernel)}
+${kernelRows(summary?.kernel)}
 <tr><th>seed / strategy</th><td>${h.seed} / ${esc(h.strategy)}</td></tr>
 <tr><th>status</th><td>${esc(summary ? `${summary.status}${summary.reason ? ` — ${summary.reason}` : ''}` : journal.truncated ? 'journal cut short (the writer died mid-line)' : 'no summary (the run did not finish)')}</td></tr>
 <tr><th>covered</th><td>${formatNs(elapsed)} of ${formatNs(budget)} budget${h.target === 'sim' ? ' (virtual time)' : ''}${summary ? ` in ${(summary.wall_ms / 1000).toFixed(1)} s of wall time` : ''}</td></tr>
@@ -147,10 +148,11 @@ ${log}
 `;
 }
 
-function contextRows(c: Partial<RunContext> | undefined): string {
+/** `kernelRow` false: summary.json's `kernel` says more about it (kernelRows). */
+function contextRows(c: Partial<RunContext> | undefined, kernelRow = true): string {
   if (!c) return '';
   const rows: string[] = [];
-  if (c.kernel) rows.push(`<tr><th>kernel</th><td>${esc(c.kernel.release)} (${esc(c.kernel.origin === 'distro' ? `distribution kernel${c.kernel.package ? `, ${c.kernel.package}` : ''}` : c.kernel.origin === 'user' ? 'your build' : c.kernel.origin)})${c.kernel.version ? ` <small>${esc(c.kernel.version)}</small>` : ''}</td></tr>`);
+  if (c.kernel && kernelRow) rows.push(`<tr><th>kernel</th><td>${esc(c.kernel.release)} (${esc(c.kernel.origin === 'distro' ? `distribution kernel${c.kernel.package ? `, ${c.kernel.package}` : ''}` : c.kernel.origin === 'user' ? 'your build' : c.kernel.origin)})${c.kernel.version ? ` <small>${esc(c.kernel.version)}</small>` : ''}</td></tr>`);
   if (c.machine) rows.push(`<tr><th>machine</th><td>QEMU${c.machine.qemu ? ` ${esc(c.machine.qemu)}` : ''}, ${c.machine.accel === 'tcg' ? 'TCG (software emulation)' : 'KVM'}, ${c.machine.cpus} vCPU, ${formatCount(c.machine.memory_mb)} MB; virtual hardware ${esc(c.machine.hardware.join(', '))}</td></tr>`);
   if (c.cards?.length) rows.push(`<tr><th>cards</th><td>${c.cards.map((x) => `${x.index} <b>${esc(x.id)}</b> ${esc(x.driver)} — ${esc(x.longname)}${c.modules?.find((m) => m.card === x.index) ? ` (${esc(c.modules.find((m) => m.card === x.index)!.module)})` : ''}`).join('<br>')}${c.alsa_version ? `<br><small>ALSA driver version ${esc(c.alsa_version)}</small>` : ''}</td></tr>`);
   if (c.host) rows.push(`<tr><th>host</th><td>${esc(c.host.hostname)}: ${esc(c.host.os ?? 'Linux')}, kernel ${esc(c.host.kernel)}, ${esc(c.host.arch)}, ${c.host.cpus} CPUs; Node ${esc(c.host.node)}</td></tr>`);
@@ -195,6 +197,34 @@ function conformanceHtml(events: Parameters<typeof conformanceTable>[0], criteri
     .join('');
   return `<h2>Conformance</h2><p>Each configuration the stream offered, opened and run briefly; rate measured from hw_ptr against the granted rate (tolerance ${criteria.rateTolerancePct} %, rate error ${criteria.rateError} frames RMS${criteria.jitter !== undefined ? `, wake-up jitter ${formatNs(criteria.jitter)}` : ''}).</p>
 <table id="conformance"><tr><th>PCM</th><th>stream</th><th>result</th><th>passed</th><th>failed</th><th>not judged</th><th>formats</th><th>rates (Hz)</th><th>channels</th><th>period sizes</th><th>worst rate deviation</th><th>worst wake-up jitter</th><th>xruns</th></tr>${body}</table>`;
+}
+
+type Taint = NonNullable<NonNullable<RunSummary['kernel']>['taint_at_boot']>;
+
+function taintText(t: Taint | undefined): string {
+  if (!t) return 'unknown';
+  return t.value === 0 ? 'not tainted' : `${t.letters} (${t.value}): ${t.flags.map((f) => `${f.letter} ${f.meaning}`).join(', ')}`;
+}
+
+/** The real kernel a virtual-lab run ran on: version, module overlay (patches and their hashes), taint, memory debugging. */
+function kernelRows(k: RunSummary['kernel']): string {
+  if (!k) return '';
+  const o = k.overlay as
+    | { key: string; source_version: string; rebuilt: string[]; patches: { name: string; sha256: string }[]; extra_module_dirs: { dir: string; sha256: string }[]; modules: string[] }
+    | undefined;
+  const rows = [
+    `<tr><th>kernel</th><td>${esc(k.release)}${k.package ? ` (${esc(k.package)})` : ''}${k.source_version ? `, Debian source ${esc(k.source_version)}, upstream ${esc(k.upstream ?? '')}` : ''}${k.origin === 'user' ? ', the user\'s own build' : ''}</td></tr>`,
+    `<tr><th>memory debugging</th><td>${esc(k.memory_debug.on.join(' ') || 'off')}${k.memory_debug.unavailable.length ? ` <small>(not available: ${esc(k.memory_debug.unavailable.join('; '))})</small>` : ''}</td></tr>`,
+  ];
+  if (o) {
+    rows.push(
+      `<tr><th>module overlay</th><td>${esc(o.key)}: rebuilt ${esc([...o.rebuilt, ...o.extra_module_dirs.map((e) => `${e.dir} (sha256 ${e.sha256})`)].join(', '))} from linux-source ${esc(o.source_version)}` +
+        `${o.patches.length ? `<br>patches: ${o.patches.map((p) => `<code>${esc(p.name)}</code> sha256 <code>${esc(p.sha256)}</code>`).join('<br>')}` : '<br>no patches'}` +
+        `<br>modules loaded instead of the stock ones: ${esc(o.modules.join(', '))}</td></tr>`,
+    );
+  }
+  rows.push(`<tr><th>kernel taint</th><td>after boot: ${esc(taintText(k.taint_at_boot))}${k.taint_at_end ? `<br>after the run: ${esc(taintText(k.taint_at_end))}` : ''}</td></tr>`);
+  return rows.join('\n');
 }
 
 /** The oracle's verdict on the run (--oracle): the same scenario on the fixed model, compared. */

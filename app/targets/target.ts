@@ -46,6 +46,25 @@ export interface RunSettings {
  */
 export const NO_SETTINGS: RunSettings = { profile: [], strategy: 'pct', depth: 3 };
 
+/** The real kernel a run ran on (virtual lab): summary.json's "kernel", shown in reports and kernel matrices. */
+export interface KernelContext {
+  /** uname -r */
+  release: string;
+  origin: 'distro' | 'user';
+  /** linux-image package (distribution kernels). */
+  package?: string;
+  /** Debian source version (6.1.190-1) and its upstream version (6.1.190). */
+  source_version?: string;
+  upstream?: string;
+  /** Memory-debugging boot options that were on, and what the kernel could not do. */
+  memory_debug: { on: string[]; unavailable: string[] };
+  /** The module overlay loaded instead of stock modules (app/vlab/overlay.ts overlaySummary). */
+  overlay?: Record<string, unknown>;
+  /** /proc/sys/kernel/tainted after boot and after the run, decoded (letters as the kernel prints them). */
+  taint_at_boot?: { value: number; letters: string; flags: { letter: string; meaning: string }[] };
+  taint_at_end?: { value: number; letters: string; flags: { letter: string; meaning: string }[] };
+}
+
 export interface Target {
   readonly id: TargetId;
   readonly label: string;
@@ -67,5 +86,7 @@ export interface Target {
    * returns the interleaving.
    */
   explain?(finding: Finding): InterleavingStep[] | undefined;
+  /** After a run: the real kernel it ran on, if the target has one it knows (the virtual lab). */
+  kernelContext?(): KernelContext | undefined;
   dispose?(): Promise<void>;
 }

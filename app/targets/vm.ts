@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import type { DeviceList } from '../devices/types.js';
 import type { RunEvent } from '../events/types.js';
-import { bootGuest, type BootOptions, type BootStage, type ExecHandle, type Guest, type GuestDown, GuestDownError, type KmsgRecord, VlabInputError } from '../vlab/index.js';
+import { bootGuest, type BootOptions, type BootStage, decodeTaint, type ExecHandle, type Guest, type GuestDown, GuestDownError, type KmsgRecord, overlaySummary, upstreamOf, VlabInputError } from '../vlab/index.js';
 import type { TargetContext } from '../events/types.js';
 import { guestContext } from './context.js';
 import { agentUnavailable, ensureAgent } from './agent/binary.js';
@@ -14,7 +14,7 @@ import { RUNF } from './agent/protocol.js';
 import { runOnAgent, type KernelLogFeed } from './agent/runner.js';
 import { type AgentChannel, AgentSession, type DeviceRequest, parseDeviceJson } from './agent/session.js';
 import { KlogAligner, parseConsoleLine } from './kmsg.js';
-import { type RunOutcome, type RunRequest, type Target, TargetError } from './target.js';
+import { type KernelContext, type RunOutcome, type RunRequest, type Target, TargetError } from './target.js';
 import { placementOf } from '../vocabulary/placement.js';
 import { programSteps } from '../program/resolve.js';
 import { LibrarySession, childUnavailable, runLibraryLane } from '../applane/session.js';
@@ -90,6 +90,7 @@ export class VmTarget implements Target {
   /** Stops a boot in progress when the target is disposed (QEMU must not outlive the thread that reaps it). */
   private readonly bootAbort = new AbortController();
   private readonly own: boolean;
+  private lastKernel?: KernelContext;
 
   constructor(private readonly opts: VmTargetOptions = {}) {
     if (opts.guest) this.guest = opts.guest;
@@ -201,7 +202,12 @@ export class VmTarget implements Target {
       const t = setTimeout(() => session.kill(), 3000);
       await h.exit.catch(() => undefined);
       clearTimeout(t);
+      this.lastKernel = await kernelContextOf(g);
     }
+  }
+
+  kernelContext(): KernelContext | undefined {
+    return this.lastKernel;
   }
 
   /** pa.* and midi.* presets: the application lane's child inside the guest (native-bridge/applane/). */
@@ -248,6 +254,7 @@ export class VmTarget implements Target {
       const t = setTimeout(() => session.kill(), 3000);
       await started.handle.exit.catch(() => undefined);
       clearTimeout(t);
+      this.lastKernel = await kernelContextOf(g);
     }
   }
 
@@ -276,6 +283,26 @@ export class VmTarget implements Target {
     if (this.own && this.guest) await this.guest.shutdown();
     this.guest = undefined;
   }
+}
+
+/** The guest's kernel for summary.json; the taint is read again after the run when the guest is still up. */
+async function kernelContextOf(g: Guest): Promise<KernelContext> {
+  const k = g.kernel;
+  let end: KernelContext['taint_at_end'];
+  if (g.alive) {
+    const r = await g.run('cat', ['/proc/sys/kernel/tainted'], { timeoutMs: 10_000 }).catch(() => undefined);
+    if (r?.code === 0 && /^\d+\s*$/.test(r.stdout)) end = decodeTaint(Number(r.stdout));
+  }
+  return {
+    release: k.release,
+    origin: k.origin,
+    ...(k.package ? { package: k.package } : {}),
+    ...(k.sourceVersion ? { source_version: k.sourceVersion, upstream: upstreamOf(k.sourceVersion) } : {}),
+    memory_debug: { on: [...g.memoryDebug.on], unavailable: [...g.memoryDebug.unavailable] },
+    ...(g.overlay ? { overlay: overlaySummary(g.overlay) } : {}),
+    ...(g.taintAtBoot ? { taint_at_boot: g.taintAtBoot } : {}),
+    ...(end ? { taint_at_end: end } : {}),
+  };
 }
 
 /** When the agent vanished, the guest may be on its way down (a panic): wait briefly to know. */

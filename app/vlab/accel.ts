@@ -2,7 +2,7 @@
 // hosts (nested virtualisation) a KVM guest hangs in its firmware. So KVM is
 // used only after a probe boot under KVM reached userspace, and the verdict is
 // remembered per host boot, QEMU build and kernel.
-import { accessSync, constants, mkdirSync, readFileSync, statSync, writeFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCpio } from './cpio.js';
 import { spawnOwned } from './lifecycle.js';
@@ -22,9 +22,13 @@ export async function chooseAccel(opts: { requested: AccelChoice; kernel: Kernel
   }
   const key = probeKey(opts.qemu, opts.kernel);
   const memo = join(opts.cacheRoot, 'accel.json');
+  // One verdict per kernel (a kernel matrix boots several in turn); an older
+  // file held a single {key, kvm}.
+  let verdicts: Record<string, boolean> = {};
   try {
-    const m = JSON.parse(readFileSync(memo, 'utf8')) as { key: string; kvm: boolean };
-    if (m.key === key) return m.kvm ? 'kvm' : 'tcg';
+    const m = JSON.parse(readFileSync(memo, 'utf8')) as { key?: string; kvm?: boolean; verdicts?: Record<string, boolean> };
+    verdicts = m.verdicts ?? (m.key !== undefined ? { [m.key]: !!m.kvm } : {});
+    if (key in verdicts) return verdicts[key] ? 'kvm' : 'tcg';
   } catch {
     // probe below
   }
@@ -32,7 +36,11 @@ export async function chooseAccel(opts: { requested: AccelChoice; kernel: Kernel
   const kvm = await probeKvm(opts.qemu, opts.kernel, opts.busybox);
   opts.log(`vlab: KVM ${kvm ? 'works' : 'does not boot here; using software emulation (TCG)'}`);
   mkdirSync(opts.cacheRoot, { recursive: true });
-  writeFileSync(memo, JSON.stringify({ key, kvm }) + '\n');
+  const bootId = key.split('|')[0];
+  const kept = Object.fromEntries(Object.entries(verdicts).filter(([k]) => k.split('|')[0] === bootId));
+  const tmp = `${memo}.${process.pid}`;
+  writeFileSync(tmp, JSON.stringify({ verdicts: { ...kept, [key]: kvm } }) + '\n');
+  renameSync(tmp, memo);
   return kvm ? 'kvm' : 'tcg';
 }
 

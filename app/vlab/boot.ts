@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { TargetError } from '../errors.js';
 import { type AccelChoice, chooseAccel } from './accel.js';
 import { GuestDownError, VlabInputError } from './errors.js';
@@ -14,6 +14,14 @@ import { guestdBinary } from './guestd-build.js';
 import { DEFAULT_HW, HW, type HwName, parseHwList } from './hw.js';
 import { buildInitramfs, findStaticBusybox, initramfsModules } from './initramfs.js';
 import { distroKernel, type KernelSpec } from './kernel-cache.js';
+import { distroKernelByVersion, resolveKernelVersion, withSourceVersion } from './kernel-select.js';
+import { type KernelArchive, kernelArchive } from './archive.js';
+import { requireHeaders, requireSource } from './kbuild-cache.js';
+import { memoryDebugFeatures, memoryDebugPlan } from './memory-debug.js';
+import { buildOverlay, type Overlay } from './overlay.js';
+import { readPatch } from './patches.js';
+import { projectRoot } from './paths.js';
+import { taintFromBootReport } from './taint.js';
 import { spawnOwned } from './lifecycle.js';
 import { cacheRoot } from './paths.js';
 import { guestCmdline, qemuArgs } from './qemu-args.js';
@@ -24,6 +32,16 @@ import { moduleName } from './modules.js';
 import { requireTool } from './tools.js';
 import { userKernel } from './user-kernel.js';
 
+/** What to rebuild into a module overlay (overlay.ts) for the booted kernel. */
+export interface OverlaySpec {
+  /** Unified diffs against the kernel source root, every file under sound/. */
+  patches?: string[];
+  /** Sound directories to rebuild (default: those the patches touch). */
+  dirs?: string[];
+  /** Out-of-tree module directories (Kbuild dirs) built against the same headers. */
+  extraModuleDirs?: string[];
+}
+
 export interface BootOptions {
   /** Virtual sound hardware; default DEFAULT_HW. */
   hw?: HwName[] | string;
@@ -31,6 +49,18 @@ export interface BootOptions {
   kernel?: string;
   /** Modules for `kernel` (a modules_install root or /lib/modules/<release> dir). */
   modules?: string;
+  /** A Debian kernel by name (6.1.0-54, 6.12.110+deb12, linux-image-...): fetched and cached on first use. */
+  kernelVersion?: string;
+  /** The kernel, already resolved (prepareBoot): skips resolving it again. */
+  resolvedKernel?: KernelSpec;
+  /** Sound modules rebuilt from the kernel's own source: built (buildOverlay) or to build. */
+  overlay?: Overlay | OverlaySpec;
+  /**
+   * Boot options that make memory errors visible without KASAN
+   * (slub_debug=FZPU, init_on_free=1, KFENCE sampling where the kernel has it).
+   * Default on; off for speed runs.
+   */
+  memoryDebug?: boolean;
   memoryMb?: number;
   /** vCPUs. Two by default: races need two CPUs to be real. */
   cpus?: number;
@@ -68,11 +98,83 @@ const INIT_STAGES: Record<string, [BootStage, string]> = {
   loaded: ['cards', 'waiting for the sound cards'],
 };
 
-export async function resolveKernel(opts: Pick<BootOptions, 'kernel' | 'modules' | 'log'>): Promise<KernelSpec> {
+export async function resolveKernel(opts: Pick<BootOptions, 'kernel' | 'modules' | 'kernelVersion' | 'log'>): Promise<KernelSpec> {
   const root = cacheRoot();
+  if (opts.kernel && opts.kernelVersion) throw new VlabInputError('--kernel (your own build) and --kernel-version (a Debian kernel) exclude each other');
   if (opts.kernel) return userKernel(root, opts.kernel, opts.modules, opts.log);
   if (opts.modules) throw new VlabInputError('--modules goes with --kernel (the distribution kernel brings its own)');
-  return distroKernel(root, opts.log);
+  if (opts.kernelVersion) return distroKernelByVersion(root, opts.kernelVersion, opts.log);
+  return withSourceVersion(root, await distroKernel(root, opts.log));
+}
+
+export function isBuiltOverlay(o: Overlay | OverlaySpec | undefined): o is Overlay {
+  return !!o && 'key' in o && 'modules' in o;
+}
+
+/** Module directories the chosen hardware needs from an overlay (a test driver that is not in any kernel). */
+export function hwModuleDirs(hw: HwName[]): string[] {
+  return hw.flatMap((h) => (HW[h].overlayModuleDir ? [resolvePath(projectRoot(), HW[h].overlayModuleDir!)] : []));
+}
+
+/**
+ * Before a kernel is downloaded for an overlay: does the archive have the
+ * source and headers of exactly its version? (No: exit 2 naming what exists.)
+ * When apt cannot be asked, the build finds out itself.
+ */
+async function overlayPossible(opts: BootOptions): Promise<void> {
+  const root = cacheRoot();
+  let archive: KernelArchive;
+  try {
+    archive = await kernelArchive(root);
+  } catch {
+    return;
+  }
+  const k = opts.kernelVersion ? await resolveKernelVersion(root, opts.kernelVersion) : archive.images.find((i) => i.package === archive.defaultPackage);
+  if (!k) return;
+  const spec = isBuiltOverlay(opts.overlay) ? undefined : opts.overlay;
+  if (spec?.patches?.length || spec?.dirs?.length) requireSource(archive, k.sourceVersion);
+  requireHeaders(archive, k.release, k.sourceVersion);
+}
+
+/** Boot options with the kernel resolved and the overlay built: what can fail on bad input, done before a run starts. */
+export interface PreparedBoot extends BootOptions {
+  resolvedKernel: KernelSpec;
+  overlay?: Overlay;
+}
+
+/**
+ * Resolves the kernel (downloading it if needed) and builds the module
+ * overlay (or finds it cached), so that bad input (an unknown version, a patch
+ * that does not apply) is reported before anything boots, and a run's boot
+ * only boots. bootGuest() does the same for options not prepared.
+ */
+export async function prepareBoot(opts: BootOptions): Promise<PreparedBoot> {
+  const hw = opts.hw === undefined ? [...DEFAULT_HW] : parseHwList(opts.hw);
+  const needDirs = hwModuleDirs(hw);
+  // Patches are checked before anything is downloaded: one outside sound/ is refused at once.
+  if (!isBuiltOverlay(opts.overlay)) for (const f of opts.overlay?.patches ?? []) readPatch(f);
+  if (!opts.resolvedKernel && !opts.kernel && !isBuiltOverlay(opts.overlay) && (opts.overlay || needDirs.length)) await overlayPossible(opts);
+  const kernel = opts.resolvedKernel ?? (await resolveKernel(opts));
+  let overlay: Overlay | undefined;
+  if (isBuiltOverlay(opts.overlay)) {
+    overlay = opts.overlay;
+    if (overlay.release !== kernel.release) throw new VlabInputError(`the module overlay was built for ${overlay.release}, not for ${kernel.release}`);
+    const missing = needDirs.filter((d) => !overlay!.extra.some((e) => e.dir === d));
+    if (missing.length) throw new VlabInputError(`the chosen hardware needs modules from ${missing.join(', ')}, which this overlay does not have`);
+  } else if (opts.overlay || needDirs.length) {
+    const spec = opts.overlay ?? {};
+    if (kernel.origin === 'user') throw new VlabInputError('module overlays are built from Debian\'s linux-source for a Debian kernel; with --kernel, build your modules with your kernel');
+    overlay = await buildOverlay({
+      release: kernel.release,
+      sourceVersion: kernel.sourceVersion ?? '',
+      ...(spec.patches ? { patches: spec.patches } : {}),
+      ...(spec.dirs ? { dirs: spec.dirs } : {}),
+      extraModuleDirs: [...new Set([...(spec.extraModuleDirs ?? []).map((d) => resolvePath(d)), ...needDirs])],
+      ...(opts.log ? { log: opts.log } : {}),
+    });
+  }
+  const { overlay: _spec, ...rest } = opts;
+  return { ...rest, hw, resolvedKernel: kernel, ...(overlay ? { overlay } : {}) };
 }
 
 function listenOn(path: string): Promise<Server> {
@@ -108,13 +210,16 @@ export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > 8) throw new VlabInputError(`cpus must be 1..8, got ${cpus}`);
   if (opts.signal?.aborted) throw aborted(opts.signal);
 
-  progress('kernel', opts.kernel ? `checking the kernel ${opts.kernel}` : 'finding the distribution kernel');
+  progress('kernel', opts.kernel ? `checking the kernel ${opts.kernel}` : opts.kernelVersion ? `finding the Debian kernel ${opts.kernelVersion}` : 'finding the distribution kernel');
   // A kernel the user names is checked first: a typo there is the likelier mistake.
-  const userSpec = opts.kernel ? await resolveKernel({ ...opts, log }) : undefined;
+  const userSpec = opts.resolvedKernel ?? (opts.kernel || opts.kernelVersion ? await resolveKernel({ ...opts, log }) : undefined);
   const qemu = requireTool('qemu-system-x86_64', 'emulate the guest machine');
   const busybox = findStaticBusybox();
   const root = cacheRoot();
-  const kernel = userSpec ?? (await resolveKernel({ ...opts, log }));
+  // prepareBoot() builds a module overlay not built yet (minutes the first time; cached after).
+  const prepared = await prepareBoot({ ...opts, log, hw, resolvedKernel: userSpec ?? (await resolveKernel({ ...opts, log })) });
+  const kernel = prepared.resolvedKernel;
+  const overlay = prepared.overlay;
   progress('tools', `kernel ${kernel.release}; building guestd and choosing the accelerator`);
   const guestd = await guestdBinary(root);
   const accel = await chooseAccel({ requested: opts.accel ?? envAccel(), kernel, qemu, busybox, cacheRoot: root, log });
@@ -124,8 +229,9 @@ export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
   sweepStaleGuestDirs();
   const dir = makeGuestDir();
   const initrd = join(dir, 'initramfs.cpio');
-  const plan = planModules(kernel, hw);
-  const config = { release: kernel.release, modulesDir: kernel.modulesDir, waitFor: hw.flatMap((h) => HW[h].waitFor), waitSecs: 30, loadPlan: plan.lines };
+  const plan = planModules(kernel, hw, overlay);
+  const memDebug = opts.memoryDebug === false ? { cmdline: [], unavailable: [] } : memoryDebugPlan(memoryDebugFeatures(kernel));
+  const config = { release: kernel.release, modulesDir: kernel.modulesDir, waitFor: hw.flatMap((h) => HW[h].waitFor), waitSecs: 30, loadPlan: plan.lines, binds: plan.binds ?? [] };
   writeFileSync(initrd, buildInitramfs({ busybox, guestd, modules: initramfsModules(kernel), config }));
   const sockets = { console: join(dir, 'console.sock'), control: join(dir, 'ctl.sock'), qmp: join(dir, 'qmp.sock') };
   const servers = await Promise.all([listenOn(sockets.console), listenOn(sockets.control), listenOn(sockets.qmp)]);
@@ -135,7 +241,7 @@ export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
   const qmpConn = firstConnection(qmpServer);
 
   const name = `vlab-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const cmdline = guestCmdline({ hungTaskSecs: opts.hungTaskSecs ?? 20, moduleParams: plan.cmdline, extra: opts.cmdline });
+  const cmdline = guestCmdline({ hungTaskSecs: opts.hungTaskSecs ?? 20, moduleParams: plan.cmdline, extra: [...memDebug.cmdline, ...(opts.cmdline ?? [])] });
   const args = qemuArgs({ kernelImage: kernel.image, initrd, cmdline, memoryMb, cpus, accel, sockets, hw, name });
   progress('boot', `booting kernel ${kernel.release} under ${accel === 'kvm' ? 'KVM' : 'TCG (software emulation)'}`);
   const child = spawnOwned(qemu, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -151,6 +257,8 @@ export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
     tmpDir: dir,
     hangTimeoutMs: opts.hangTimeoutMs ?? 20_000,
     heartbeatMs: 1000,
+    ...(overlay ? { overlay } : {}),
+    memoryDebug: { on: memDebug.cmdline, unavailable: opts.memoryDebug === false ? ['all: turned off for this run'] : memDebug.unavailable },
   });
   if (opts.progress) {
     const onConsole = (line: string) => {
@@ -179,6 +287,7 @@ export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
 
     const report = await guest.waitHello(opts.bootTimeoutMs ?? 120_000);
     guest.bootReport = report.split('\n').filter(Boolean);
+    guest.taintAtBoot = taintFromBootReport(guest.bootReport);
     const problems = bootProblems(guest.bootReport, hw, kernel);
     if (problems.length) {
       await guest.shutdown();

@@ -75,4 +75,15 @@ describe('kernel trouble reports', () => {
     const text = readFileSync(new URL('../analysis/fixtures/klog/usb-disconnect.txt', import.meta.url), 'utf8');
     expect(collect(text)).toEqual([]);
   });
+
+  it('an oops in interrupt context and the panic it causes are one crash, told from its first line, registers printed again in between', () => {
+    const text = readFileSync(new URL('../analysis/fixtures/klog/guest-null-irq-6.1.0-57-amd64.txt', import.meta.url), 'utf8');
+    const r = collect(text);
+    const panics = r.filter((t) => t.kind === 'panic');
+    expect(panics).toHaveLength(1);
+    expect(panics[0]!.title).toBe('BUG: kernel NULL pointer dereference, address: 0000000000000000');
+    expect(panics[0]!.panic).toBe('Fatal exception in interrupt');
+    expect(panics[0]!.text).toMatch(/RIP: 0010:lab_period_elapsed[\s\S]*lab_timer_fn/);
+  });
 });
+

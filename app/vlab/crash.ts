@@ -30,6 +30,9 @@ const STARTS: [RegExp, TroubleKind][] = [
   [/^general protection fault/, 'oops'],
   [/^Oops: /, 'oops'],
   [/^kernel BUG at /, 'bug'],
+  // SLUB debug ("BUG kmalloc-128 (Tainted: …): Object already free") and list debugging
+  [/^BUG [\w.:-]+ \((?:Not tainted|Tainted: [^)]*)\): /, 'bug'],
+  [/^list_(?:del|add) corruption/, 'bug'],
   [/^BUG: /, 'bug'],
   [/^WARNING: CPU: \d+ PID: \d+ at /, 'warning'],
 ];
@@ -43,6 +46,8 @@ const END = /^---\[ end (trace|Kernel panic)/;
 /** Lines that continue the report in progress rather than start a new one. */
 const CONTINUES = /^(Oops: |invalid opcode: |Kernel panic - not syncing: )/;
 const MAX_LINES = 4000;
+/** Lines an oops may print after its "end trace" (the registers again) before the panic it causes. */
+const AFTER_END = 24;
 
 /** "[   12.345678] text" -> { ktimeUs, text }; lines without a timestamp pass through. */
 export function splitTimestamp(line: string): { ktimeUs?: number; text: string } {
@@ -83,7 +88,8 @@ export class TroubleCollector {
 
   line(text: string, ktimeUs?: number): void {
     const kind = troubleStart(text);
-    if (this.open && kind && CONTINUES.test(text)) {
+    const listBug = this.open && /^list_(?:del|add) corruption/.test(this.open.title) && /^kernel BUG at lib\/list_debug\.c/.test(text);
+    if (this.open && kind && (CONTINUES.test(text) || listBug)) {
       // An oops or BUG that goes on to panic is one report: the panic is its outcome.
       if (kind === 'panic') {
         this.open.panic = text.replace(/^Kernel panic - not syncing: /, '');
@@ -92,8 +98,9 @@ export class TroubleCollector {
       this.push(text);
       return;
     }
-    if (kind === 'panic' && !this.open && this.lastClosed && this.since.length <= 5) {
-      // "Fatal exception" after an oops: one crash, told from its first line.
+    if (kind === 'panic' && !this.open && this.lastClosed && this.since.length <= AFTER_END) {
+      // "Fatal exception" after an oops: one crash, told from its first line. Kernels
+      // since 5.x print the registers again between "end trace" and the panic.
       this.open = { ...this.lastClosed, lines: [...this.lastClosed.lines, ...this.since, text], kind: 'panic' };
       this.open.panic = text.replace(/^Kernel panic - not syncing: /, '');
       this.lastClosed = undefined;
@@ -106,7 +113,7 @@ export class TroubleCollector {
       return;
     }
     if (!this.open) {
-      if (this.lastClosed && this.since.length < 6) this.since.push(text);
+      if (this.lastClosed && this.since.length <= AFTER_END) this.since.push(text);
       return;
     }
     this.push(text);

@@ -13,7 +13,9 @@ import { type GuestDown, GuestDownError } from './errors.js';
 import { devArg, hotplugDevice, type HwName } from './hw.js';
 import { KmsgBook, type KmsgRecord, parseKmsgRecord } from './kmsg.js';
 import type { KernelSpec } from './kernel-cache.js';
+import type { Overlay } from './overlay.js';
 import { F, u32 } from './protocol.js';
+import type { Taint } from './taint.js';
 import type { Qmp } from './qmp.js';
 
 export interface Heartbeat {
@@ -60,6 +62,14 @@ export interface GuestParts {
   tmpDir: string;
   hangTimeoutMs: number;
   heartbeatMs: number;
+  overlay?: Overlay;
+  memoryDebug?: MemoryDebugState;
+}
+
+/** Which memory-debugging boot options the guest got, and what its kernel could not do. */
+export interface MemoryDebugState {
+  on: string[];
+  unavailable: string[];
 }
 
 const QUIET_CLOSE_MS = 400;
@@ -78,6 +88,11 @@ export class Guest extends EventEmitter<GuestEvents> {
   readyMs = 0;
   /** What the guest's /init did, with guest uptimes: modules loaded, cards that appeared (raw report lines). */
   bootReport: string[] = [];
+  /** The module overlay loaded in place of stock modules, if any. */
+  readonly overlay: Overlay | undefined;
+  readonly memoryDebug: MemoryDebugState;
+  /** /proc/sys/kernel/tainted once the modules were loaded (set by boot). */
+  taintAtBoot: Taint | undefined;
 
   private readonly child: ChildProcess;
   private readonly servers: Server[];
@@ -119,6 +134,8 @@ export class Guest extends EventEmitter<GuestEvents> {
     this.accel = parts.accel;
     this.cpus = parts.cpus;
     this.memoryMb = parts.memoryMb;
+    this.overlay = parts.overlay;
+    this.memoryDebug = parts.memoryDebug ?? { on: [], unavailable: [] };
     this.child = parts.child;
     this.servers = parts.servers;
     this.tmpDir = parts.tmpDir;

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { VlabInputError } from './errors.js';
 import { DEFAULT_HW, HW, HW_NAMES, parseHwList } from './hw.js';
 import { moduleOptions } from './module-plan.js';
+import { hwModuleDirs } from './boot.js';
+import { projectRoot } from './paths.js';
+import { join } from 'node:path';
 
 describe('virtual hardware', () => {
   it('parses lists, expands "default" and drops repeats', () => {
@@ -29,4 +32,17 @@ describe('virtual hardware', () => {
       expect(HW[n].modules.length).toBeGreaterThan(0);
     }
   });
+
+  it('hardware whose driver only an overlay has names its module directory, resolved from the project root', () => {
+    // today every entry is stock; a test driver (--hw dpcm) will set overlayModuleDir
+    expect(hwModuleDirs([...HW_NAMES])).toEqual([]);
+    const saved = HW.dummy.overlayModuleDir;
+    try {
+      HW.dummy.overlayModuleDir = 'native-bridge/vlab/faults';
+      expect(hwModuleDirs(['aloop', 'dummy'])).toEqual([join(projectRoot(), 'native-bridge', 'vlab', 'faults')]);
+    } finally {
+      HW.dummy.overlayModuleDir = saved;
+    }
+  });
 });
+

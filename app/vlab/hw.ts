@@ -35,6 +35,13 @@ export interface HwSpec {
   /** ALSA card ids (/proc/asound/<id>) this hardware brings. */
   cardIds: string[];
   hotplug?: HotplugDevice;
+  /**
+   * Hardware whose driver is in no kernel (a test driver): the out-of-tree
+   * module directory (a Kbuild dir, relative to the project root) that a
+   * module overlay builds for the booted kernel; its modules are then planned
+   * like stock ones (boot.ts prepareBoot, module-plan.ts).
+   */
+  overlayModuleDir?: string;
 }
 
 const USB_AUDIO: HotplugDevice = { id: 'usbsnd', driver: 'usb-audio', props: { bus: 'xhci.0', audiodev: 'vlabsnd' } };

@@ -79,6 +79,8 @@ export interface InitConfig {
   waitSecs: number;
   /** module-plan.ts lines. */
   loadPlan: string[];
+  /** module-plan.ts overlay binds: "<overlay file> <stock file>". */
+  binds?: string[];
 }
 
 /** Shell variable assignments for init.sh, single-quoted. */
@@ -106,6 +108,7 @@ export function buildInitramfs(opts: { busybox: string; guestd: string; modules:
     { path: 'init', type: 'file', perm: 0o755, data: readFileSync(join(tools, 'init.sh')) },
     { path: 'vlab/config', type: 'file', perm: 0o644, data: Buffer.from(configText(opts.config)) },
     { path: 'vlab/load-plan', type: 'file', perm: 0o644, data: Buffer.from(opts.config.loadPlan.map((l) => l + '\n').join('')) },
+    { path: 'vlab/overlay-binds', type: 'file', perm: 0o644, data: Buffer.from((opts.config.binds ?? []).map((l) => l + '\n').join('')) },
     { path: 'vlab/guestd', type: 'file', perm: 0o755, data: readFileSync(opts.guestd) },
     { path: 'vlab/modules.order', type: 'file', perm: 0o644, data: Buffer.from(opts.modules.map((m) => m.name + '\n').join('')) },
     ...opts.modules.map((m): CpioEntry => ({ path: `vlab/modules/${m.name}.ko`, type: 'file', perm: 0o644, data: m.data })),

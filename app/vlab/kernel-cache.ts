@@ -29,6 +29,10 @@ export interface KernelSpec {
   origin: 'distro' | 'user';
   /** Debian package it came from (distro kernels). */
   package?: string;
+  /** Debian version of that package, which is its source's version (6.1.190-1): what a module overlay must be built from. */
+  sourceVersion?: string;
+  /** The kernel's .config (boot/config-<release> of the package), when known. */
+  config?: string;
 }
 
 /** Modules kept from the distribution kernel besides everything under kernel/sound. */
@@ -55,6 +59,10 @@ interface Manifest {
   format: number;
   package: string;
   release: string;
+  /** Added after format 1 shipped; older entries lack it (it is then asked from apt). */
+  sourceVersion?: string;
+  /** "config" when the entry keeps boot/config-<release>. */
+  config?: string;
   image: 'vmlinux' | 'vmlinuz';
   files: ManifestFile[];
   createdAt: string;
@@ -101,7 +109,32 @@ function specFromEntry(dir: string): KernelSpec {
     modulesDir: join(dir, 'modules'),
     origin: 'distro',
     package: m.package,
+    ...(m.sourceVersion ? { sourceVersion: m.sourceVersion } : {}),
+    ...(m.config ? { config: join(dir, m.config) } : {}),
   };
+}
+
+/** A valid cached distribution kernel. */
+export interface CachedKernel {
+  package: string;
+  release: string;
+  sourceVersion?: string;
+  dir: string;
+}
+
+/** Every valid entry in the cache (checked like a boot checks it). */
+export function cachedKernels(root: string): CachedKernel[] {
+  const dir = join(root, 'kernels');
+  if (!existsSync(dir)) return [];
+  const out: CachedKernel[] = [];
+  for (const n of readdirSync(dir)) {
+    if (!n.startsWith('linux-image-')) continue;
+    const p = join(dir, n);
+    if (validateEntry(p) !== undefined) continue;
+    const s = specFromEntry(p);
+    out.push({ package: s.package!, release: s.release, ...(s.sourceVersion ? { sourceVersion: s.sourceVersion } : {}), dir: p });
+  }
+  return out;
 }
 
 /** Which versioned package linux-image-amd64 points to; remembered until the apt lists change. */
@@ -141,16 +174,23 @@ function newestCached(root: string): string | undefined {
   return entries[0];
 }
 
-export async function distroKernel(root: string, log: CacheLog = () => {}): Promise<KernelSpec> {
+/**
+ * A distribution kernel, downloaded and cached on first use: `pkg` names the
+ * linux-image package (linux-image-6.1.0-54-amd64); without it, the one
+ * linux-image-amd64 points to today.
+ */
+export async function distroKernel(root: string, log: CacheLog = () => {}, pkg?: string): Promise<KernelSpec> {
   if (process.arch !== 'x64') throw new TargetError(`the virtual lab boots x86_64 kernels; this host is ${process.arch}`);
-  let pkg: string;
-  try {
-    pkg = await resolvePackage(root);
-  } catch (e) {
-    const fallback = newestCached(root);
-    if (!fallback) throw e;
-    log(`vlab: cannot resolve linux-image-amd64 (${(e as Error).message.split('\n')[0]}); using cached ${fallback}`);
-    return specFromEntry(fallback);
+  if (pkg !== undefined && !/^linux-image-[\w.+-]+$/.test(pkg)) throw new TargetError(`not a kernel package name: ${pkg}`);
+  if (pkg === undefined) {
+    try {
+      pkg = await resolvePackage(root);
+    } catch (e) {
+      const fallback = newestCached(root);
+      if (!fallback) throw e;
+      log(`vlab: cannot resolve linux-image-amd64 (${(e as Error).message.split('\n')[0]}); using cached ${fallback}`);
+      return specFromEntry(fallback);
+    }
   }
   const dir = join(root, 'kernels', pkg);
   const why = validateEntry(dir);
@@ -188,6 +228,7 @@ async function buildEntry(root: string, pkg: string, log: CacheLog): Promise<voi
     });
     const deb = readdirSync(stage).find((n) => n.endsWith('.deb'));
     if (!deb) throw new TargetError(`apt-get download ${pkg} produced no .deb file`);
+    const { stdout: version } = await runHost(requireTool('dpkg-deb', 'read the kernel package'), ['-f', join(stage, deb), 'Version'], { what: `reading the version of ${deb}` });
     const unpacked = join(stage, 'x');
     await runHost(requireTool('dpkg-deb', 'unpack the kernel package'), ['-x', join(stage, deb), unpacked], { what: `unpacking ${deb}` });
     rmSync(join(stage, deb));
@@ -198,6 +239,9 @@ async function buildEntry(root: string, pkg: string, log: CacheLog): Promise<voi
     const out = join(stage, 'out');
     mkdirSync(out);
     copyFileSync(join(bootDir, vmlinuz), join(out, 'vmlinuz'));
+    // The config says which debugging aids (KFENCE, SLUB debug) this kernel has.
+    const config = existsSync(join(bootDir, `config-${release}`)) ? 'config' : undefined;
+    if (config) copyFileSync(join(bootDir, `config-${release}`), join(out, config));
 
     const img = readFileSync(join(out, 'vmlinuz'));
     const info = inspectImage(img);
@@ -216,7 +260,16 @@ async function buildEntry(root: string, pkg: string, log: CacheLog): Promise<voi
       if (p === 'vmlinuz' || p === 'modules/modules.dep' || p === 'modules/modules.dep.bin') f.sha256 = sha256File(full);
       return f;
     });
-    const manifest: Manifest = { format: FORMAT, package: pkg, release, image, files, createdAt: new Date().toISOString() };
+    const manifest: Manifest = {
+      format: FORMAT,
+      package: pkg,
+      release,
+      sourceVersion: version.trim(),
+      ...(config ? { config } : {}),
+      image,
+      files,
+      createdAt: new Date().toISOString(),
+    };
     writeFileSync(join(out, MANIFEST), JSON.stringify(manifest, null, 1) + '\n');
 
     const dest = join(kernels, pkg);

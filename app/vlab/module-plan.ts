@@ -8,18 +8,47 @@
 // loaded in parallel with the others (the AC97 and xHCI probes are slow).
 // Card drivers get index=N so card numbers follow the hardware list, whatever
 // order the parallel loads finish in.
+//
+// A module overlay (overlay.ts) replaces stock modules by name: its files are
+// planned instead of theirs (with the dependencies their own modinfo names),
+// and bound over the stock files in the guest so a later modprobe loads them
+// too. Modules only an overlay has (a test driver) are planned the same way.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TargetError } from '../errors.js';
 import { HW, type HwName } from './hw.js';
 import type { KernelSpec } from './kernel-cache.js';
-import { loadOrder, moduleName, parseBuiltin, parseModulesDep } from './modules.js';
+import { indexByName, loadOrder, type ModulesDep, moduleName, parseBuiltin, parseModulesDep } from './modules.js';
+import type { Overlay } from './overlay.js';
 
 export interface ModulePlan {
-  /** "<group> <name> <file below the modules dir> [options...]" */
+  /** "<group> <name> <file below the modules dir, or an absolute host path (overlay)> [options...]" */
   lines: string[];
   /** Options of built-in drivers, as kernel command line items (snd_intel8x0.ac97_clock=48000). */
   cmdline: string[];
+  /** Overlay only: "<overlay file (host path)> <stock file below the modules dir>" to bind over it. */
+  binds?: string[];
+}
+
+/** The stock modules.dep with the overlay's modules in place of the stock ones of the same name. */
+export function overlayDep(stock: ModulesDep, overlay: Overlay): { dep: ModulesDep; replaced: Map<string, string> } {
+  const byName = indexByName(stock);
+  const replaced = new Map<string, string>();
+  for (const m of overlay.modules) {
+    const s = byName.get(m.name);
+    if (s) replaced.set(s, m.file);
+  }
+  const sub = (f: string) => replaced.get(f) ?? f;
+  const dep: ModulesDep = new Map();
+  for (const [f, deps] of stock) if (!replaced.has(f)) dep.set(f, deps.map(sub));
+  const ours = new Map(overlay.modules.map((m) => [m.name, m.file]));
+  for (const m of overlay.modules) {
+    dep.set(
+      m.file,
+      m.depends.map((n) => ours.get(n) ?? byName.get(n)).filter((f): f is string => !!f).map(sub),
+    );
+  }
+  return { dep, replaced };
 }
 
 /** Options of each hardware's modules, with the card index added to its card driver. */
@@ -38,15 +67,22 @@ export function moduleOptions(hw: HwName[]): Map<string, string[]> {
   return opts;
 }
 
-export function planModules(kernel: KernelSpec, hw: HwName[]): ModulePlan {
+export function planModules(kernel: KernelSpec, hw: HwName[], overlay?: Overlay): ModulePlan {
   const options = moduleOptions(hw);
   const plan: ModulePlan = { lines: [], cmdline: [] };
   if (!kernel.modulesDir) {
+    if (overlay) throw new TargetError(`kernel ${kernel.release} has no module directory, so a module overlay has nothing to replace`);
     // No modules at all: every driver must be built in; its options go on the command line.
     for (const [name, o] of options) for (const opt of o) plan.cmdline.push(`${name}.${opt}`);
     return plan;
   }
-  const dep = parseModulesDep(readFileSync(join(kernel.modulesDir, 'modules.dep'), 'utf8'));
+  if (overlay && overlay.release !== kernel.release) throw new TargetError(`the module overlay was built for ${overlay.release}, not for the booted kernel ${kernel.release}`);
+  let dep = parseModulesDep(readFileSync(join(kernel.modulesDir, 'modules.dep'), 'utf8'));
+  if (overlay) {
+    const o = overlayDep(dep, overlay);
+    dep = o.dep;
+    plan.binds = [...o.replaced].map(([stock, ours]) => `${ours} ${stock}`);
+  }
   const builtinFile = join(kernel.modulesDir, 'modules.builtin');
   const builtin = existsSync(builtinFile) ? parseBuiltin(readFileSync(builtinFile, 'utf8')) : new Set<string>();
   const perHw = new Map<HwName, string[]>();
@@ -63,7 +99,7 @@ export function planModules(kernel: KernelSpec, hw: HwName[]): ModulePlan {
   }
   if (absent.length) {
     throw new TargetError(
-      `kernel ${kernel.release} has no module for: ${absent.join(', ')} (not in ${kernel.modulesDir}/modules.dep, not built in)`,
+      `kernel ${kernel.release} has no module for: ${absent.join(', ')} (not in ${kernel.modulesDir}/modules.dep, not built in${overlay ? ', not in the module overlay' : ''})`,
       'enable the driver in the kernel configuration (=m or =y), or choose other hardware with --hw',
     );
   }
@@ -74,5 +110,6 @@ export function planModules(kernel: KernelSpec, hw: HwName[]): ModulePlan {
   for (const f of core) plan.lines.push(line('core', f));
   for (const [h, files] of perHw) for (const f of files) if (!core.includes(f)) plan.lines.push(line(h, f));
   for (const l of plan.lines) if (/[\s'"\\]/.test(l.split(' ').slice(2, 3)[0]!)) throw new TargetError(`module path with unusual characters: ${l}`);
+  for (const b of plan.binds ?? []) if (/['"\\]/.test(b) || b.split(' ').length !== 2) throw new TargetError(`overlay path with unusual characters: ${b}`);
   return plan;
 }

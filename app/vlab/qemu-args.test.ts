@@ -38,7 +38,7 @@ describe('QEMU command line', () => {
 
   it('builds a kernel command line that panics straight into a QEMU exit', () => {
     const c = guestCmdline({ hungTaskSecs: 20, moduleParams: ['snd_dummy.index=0'] });
-    expect(c.split(' ')).toEqual(expect.arrayContaining(['console=ttyS0', 'panic=-1', 'sysctl.kernel.hung_task_timeout_secs=20', 'snd_dummy.index=0']));
+    expect(c.split(' ')).toEqual(expect.arrayContaining(['console=ttyS0', 'panic=-1', 'no_timer_check', 'sysctl.kernel.hung_task_timeout_secs=20', 'snd_dummy.index=0']));
     expect(() => guestCmdline({ hungTaskSecs: 20, extra: ['a b'] })).toThrow(VlabInputError);
     expect(() => guestCmdline({ hungTaskSecs: 20, extra: ['x'.repeat(3000)] })).toThrow(/too long/);
   });

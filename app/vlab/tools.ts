@@ -15,6 +15,9 @@ export const TOOL_PACKAGES = {
   xz: 'xz-utils',
   cc: 'gcc',
   setpriv: 'util-linux',
+  make: 'make',
+  patch: 'patch',
+  'gcc-12': 'gcc-12',
 } as const;
 
 export type ToolName = keyof typeof TOOL_PACKAGES;

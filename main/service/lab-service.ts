@@ -20,6 +20,11 @@ import { runTask } from '../workers/tasks.js';
 import { PresetStore } from './presets.js';
 import { RunsStore } from './runs-store.js';
 import { QueryCancelled } from '../workers/journal-tasks.js';
+import { KernelMatrices } from './kernel-matrices.js';
+import { type ArchiveKernel, expandKernelList, isKernelList } from '../../app/vlab/archive.js';
+import { seriesOf } from '../../app/vlab/debian-version.js';
+import { VlabInputError } from '../../app/vlab/errors.js';
+import type { KernelsResult } from '../../app/api/types.js';
 
 /** Whoever is on the other end of a transport: a window or a WebSocket. */
 export interface Client {
@@ -58,6 +63,8 @@ export class LabService {
   private readonly subs = new Map<string, Subscription>();
   private nextSub = 1;
   private readonly devices = new Map<string, Promise<DevicesResult>>();
+  private readonly matrices = new KernelMatrices();
+  private kernels: Promise<KernelsResult> | undefined;
   /** Per client: set when it goes away, so the journal queries it started stop (see journal-tasks.ts). */
   private readonly gone = new WeakMap<Client, { cancelled: boolean }>();
 
@@ -121,7 +128,9 @@ export class LabService {
     },
     'lab.info': () => ({ version: VERSION, mode: this.opts.mode, runsDir: this.runs.dir, userPresetDir: this.opts.userPresetDir, builtinPresetDir: this.opts.builtinPresetDir }),
     'targets.list': async () => (await runTask({ kind: 'targets' }, this.opts.taskTimeoutMs ?? 60_000)).targets,
-    'devices.list': (p) => this.listDevices(p.target, p.refresh ?? false),
+    'devices.list': (p) => this.listDevices(p.target, p.refresh ?? false, p.vm),
+    'kernels.list': (p) => this.listKernels(p.refresh ?? false),
+    'matrix.get': (p) => this.matrices.get(p.id, this.runs.path(p.id)),
     'profiles.list': () => simBugSwitches(),
     'presets.list': () => this.presets.list(),
     'presets.load': (p) => this.presets.load(p.name),
@@ -163,15 +172,29 @@ export class LabService {
     },
   };
 
-  private listDevices(target: string, refresh: boolean): Promise<DevicesResult> {
-    // Cached: listing a virtual lab's devices boots a guest.
-    let p = refresh ? undefined : this.devices.get(target);
+  private listDevices(target: string, refresh: boolean, vm?: Params<'devices.list'>['vm']): Promise<DevicesResult> {
+    // Cached: listing a virtual lab's devices boots a guest (per kernel and hardware).
+    const key = target === 'vm' && vm ? `${target} ${JSON.stringify(vm)}` : target;
+    if (target === 'vm' && vm?.kernelVersion && isKernelList(vm.kernelVersion)) throw new ApiError('bad-request', 'params.vm.kernelVersion: devices are listed for one kernel, not a matrix');
+    let p = refresh ? undefined : this.devices.get(key);
     if (!p) {
-      p = runTask({ kind: 'devices', target }, this.opts.taskTimeoutMs ?? 120_000).then((r) => r.devices);
-      this.devices.set(target, p);
-      p.catch(() => this.devices.delete(target));
+      p = runTask({ kind: 'devices', target, ...(target === 'vm' && vm ? { vm } : {}) }, this.opts.taskTimeoutMs ?? 120_000).then((r) => r.devices);
+      this.devices.set(key, p);
+      p.catch(() => this.devices.delete(key));
     }
     return p;
+  }
+
+  /** The Debian kernels (apt-cache, about a second; remembered until asked to refresh). */
+  private listKernels(refresh: boolean): Promise<KernelsResult> {
+    if (refresh || !this.kernels) {
+      const p = runTask({ kind: 'kernels' }, 120_000).then((r) => r.kernels);
+      this.kernels = p;
+      p.catch(() => {
+        if (this.kernels === p) this.kernels = undefined;
+      });
+    }
+    return this.kernels;
   }
 
   private scenarioFor(source: Params<'run.start'>['source']): Scenario {
@@ -202,15 +225,47 @@ export class LabService {
       if (!r.thresholds) throw new ApiError('bad-request', `params.thresholds: ${r.problems.map((x) => `${x.path}: ${x.message}`).join('; ')}`);
       scenario = { ...scenario, expect: { ...scenario.expect, thresholds: r.thresholds } };
     }
+    if (p.vm && p.target !== 'vm') throw new ApiError('bad-request', `params.vm: virtual-lab settings only apply to target vm, not ${p.target}`);
+    const spec = p.vm?.kernelVersion;
+    if (spec && isKernelList(spec)) return this.startMatrix(scenario, p, spec);
     return this.launch(scenario, p);
   }
 
-  private async launch(scenario: Scenario, p: Omit<Params<'run.start'>, 'source'>, replayJournal?: string): Promise<RunStarted> {
+  /** vm.kernelVersion names several kernels: one run per kernel, one after another, and a table of verdicts. */
+  private async startMatrix(scenario: Scenario, p: Params<'run.start'>, spec: string): Promise<RunStarted> {
+    if (p.oracle) throw new ApiError('bad-request', 'params.oracle: the oracle compares one run with the model; not with a kernel matrix');
+    const listing = await this.listKernels(false);
+    const known: ArchiveKernel[] = listing.kernels.map((k) => ({ package: k.package, release: k.release, version: k.version, sourceVersion: k.source_version, upstream: k.upstream, series: seriesOf(k.upstream) }));
+    let kernels: ArchiveKernel[];
+    try {
+      kernels = expandKernelList(spec, known);
+    } catch (e) {
+      if (e instanceof VlabInputError) throw new ApiError('bad-request', `params.vm.kernelVersion: ${e.message}`);
+      throw e;
+    }
+    this.manager.assertFree('vm');
+    const { id, dir } = createRunDir(this.runs.dir, scenario.name, 'vm-matrix');
+    return this.matrices.start(
+      id,
+      dir,
+      scenario.name,
+      p.seed,
+      kernels.map((k) => ({ version: k.version, package: k.package, source_version: k.sourceVersion, upstream: k.upstream })),
+      {
+        launch: (k) => this.launch(scenario, { ...p, vm: { ...p.vm, kernelVersion: k.version } }, undefined, k.version),
+        done: (runId) => this.manager.whenDone(runId),
+        changed: () => this.broadcast({ type: 'runs-changed' }),
+      },
+    );
+  }
+
+  /** `label`: a kernel matrix's kernel, in the run's directory name (one directory per run: createRunDir). */
+  private async launch(scenario: Scenario, p: Omit<Params<'run.start'>, 'source'>, replayJournal?: string, label?: string): Promise<RunStarted> {
     const profile = this.profileOf(p.profile, p.target);
     const refusal = p.oracle ? oracleRefusal(scenario, p.target, profile) : null;
     if (refusal) throw new ApiError('bad-request', refusal);
     this.manager.assertFree(p.target);
-    const { id, dir } = createRunDir(this.runs.dir, scenario.name, p.target);
+    const { id, dir } = createRunDir(this.runs.dir, scenario.name, label ? `${p.target}_${label.replace(/[^A-Za-z0-9._-]/g, '_')}` : p.target);
     await this.manager.start(id, {
       kind: 'run',
       builtinPresetDir: this.opts.builtinPresetDir,
@@ -222,6 +277,7 @@ export class LabService {
       ...(p.duration !== undefined ? { duration: p.duration } : {}),
       ...(replayJournal !== undefined ? { replayJournal } : {}),
       ...(p.oracle ? { oracle: true } : {}),
+      ...(p.vm ? { vm: p.vm } : {}),
       outDir: dir,
     });
     return { runId: id, dir };

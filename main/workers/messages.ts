@@ -2,7 +2,7 @@
 // heavy or possibly slow work (runs, target probes, reports). Both sides are
 // ours, but a worker that dies mid-message must never confuse the main side,
 // so the main side checks the shape of what it receives.
-import type { DevicesResult, MetricsComparison, ReproResult, RunSummary, TargetInfo } from '../../app/api/types.js';
+import type { DevicesResult, KernelsResult, MetricsComparison, ReproResult, RunSummary, TargetInfo, VmSettings } from '../../app/api/types.js';
 import type { Scenario } from '../../app/vocabulary/scenario.js';
 
 export interface RunJob {
@@ -23,11 +23,14 @@ export interface RunJob {
   oracle?: boolean;
   /** How often to hand a batch of events to the main thread, ms. */
   batchMs?: number;
+  /** Target "vm": how to boot the guest (one kernel: a matrix is expanded by the service). */
+  vm?: VmSettings;
 }
 
 export type TaskJob =
   | { kind: 'targets' }
-  | { kind: 'devices'; target: string }
+  | { kind: 'devices'; target: string; vm?: VmSettings }
+  | { kind: 'kernels' }
   | { kind: 'report'; runDir: string; outFile: string }
   | { kind: 'compare'; runs: { id: string; dir: string }[] }
   | { kind: 'repro'; runDir: string; findingId?: string; t?: number };
@@ -35,6 +38,7 @@ export type TaskJob =
 export type TaskResult =
   | { kind: 'targets'; targets: TargetInfo[] }
   | { kind: 'devices'; devices: DevicesResult }
+  | { kind: 'kernels'; kernels: KernelsResult }
   | { kind: 'report'; html: string }
   | { kind: 'compare'; comparison: MetricsComparison }
   | { kind: 'repro'; repro: ReproResult };
@@ -49,7 +53,8 @@ export type RunWorkerMessage =
   /** Events as JSON lines, serialised when they were emitted (as the journal writes them: later changes to the objects do not leak in). */
   | { type: 'events'; from: number; lines: string[] }
   | { type: 'done'; summary: RunSummary }
-  | { type: 'failed'; message: string };
+  /** bad-request: the run's own settings were wrong (an unknown kernel, a patch that does not apply). */
+  | { type: 'failed'; message: string; code?: 'bad-request' };
 
 /** task worker → main */
 export type TaskWorkerMessage = { type: 'result'; result: TaskResult } | { type: 'failed'; message: string; code?: 'not-found' | 'unavailable' | 'bad-request' };

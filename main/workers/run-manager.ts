@@ -78,6 +78,7 @@ export class RunManager {
     this.live.set(id, run);
     let started = false;
     let finished = false;
+    let badRequest = false;
     return new Promise((resolveStart, rejectStart) => {
       const finish = (summary: RunSummary | null, error?: string) => {
         if (finished) return;
@@ -88,7 +89,7 @@ export class RunManager {
           else if (!s.cancelled) s.sink.end(summary, error);
         }
         resolveDone({ summary, ...(error ? { error } : {}) });
-        if (!started) rejectStart(new ApiError('unavailable', error ?? 'the run ended before it started'));
+        if (!started) rejectStart(new ApiError(badRequest ? 'bad-request' : 'unavailable', error ?? 'the run ended before it started'));
         else this.onChange();
         void worker.terminate();
       };
@@ -106,7 +107,10 @@ export class RunManager {
             resolveStart();
           }
           finish(m.summary);
-        } else finish(null, m.message);
+        } else {
+          badRequest = m.code === 'bad-request';
+          finish(null, m.message);
+        }
       });
       worker.on('error', (e) => finish(null, `the run failed: ${e.message}`));
       worker.on('exit', () => finish(null, run.stopping ? 'aborted: the run was killed' : 'the run worker exited unexpectedly'));
@@ -123,6 +127,12 @@ export class RunManager {
       if (s.catchingUp) s.queue.push(b);
       else deliver(s, b);
     }
+  }
+
+  /** Resolves when the run ends (at once for a run that is not live). */
+  whenDone(runId: string): Promise<{ summary: RunSummary | null; error?: string }> {
+    const r = this.live.get(runId);
+    return r ? r.done : Promise.resolve({ summary: null, error: 'the run is not live' });
   }
 
   /** Graceful: the engine stops the target and writes the summary. */

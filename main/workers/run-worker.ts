@@ -14,6 +14,7 @@ import { PresetStore } from '../service/presets.js';
 import { recordOracle, runOracle, watchForOracle } from '../../app/engine/oracle-run.js';
 import type { RunControl, RunJob, RunWorkerMessage } from './messages.js';
 import { JournalSchedule } from '../../app/journal/schedule.js';
+import { prepareVm } from './vm-boot.js';
 
 const port = parentPort;
 if (!port) throw new Error('run-worker.js runs as a worker thread');
@@ -26,10 +27,13 @@ const BATCH_MS = job.batchMs ?? 50;
 async function main(): Promise<void> {
   const factory = targetFactory(job.target);
   if (!factory) throw new Error(`unknown target "${job.target}"`);
+  // The virtual lab's kernel is fetched and its overlay built before the run
+  // starts: a bad kernel name or patch is the request's fault, not the run's.
+  const boot = job.target === 'vm' ? await prepareVm(job.vm) : undefined;
   // An exact replay reads its recorded schedule from the journal as it goes.
   const schedule = job.replayJournal !== undefined ? new JournalSchedule(job.replayJournal) : undefined;
   const replay = schedule ?? job.replay;
-  const target = factory.create({ sim: { profile: job.profile, ...(replay !== undefined ? { replay } : {}) } });
+  const target = factory.create({ ...(boot ? { boot } : {}), sim: { profile: job.profile, ...(replay !== undefined ? { replay } : {}) } });
   disposeTarget = () => target.dispose?.();
   const avail = await target.available();
   if (!avail.ok) throw new Error(`target ${job.target} is not available: ${avail.why ?? 'no reason given'}`);
@@ -120,7 +124,8 @@ let disposeTarget: (() => Promise<void> | undefined) | undefined;
 main().then(
   () => port.close(),
   (e: unknown) => {
-    post({ type: 'failed', message: e instanceof Error ? e.message : String(e) });
+    const bad = (e as { code?: unknown }).code === 'bad-request';
+    post({ type: 'failed', message: e instanceof Error ? e.message : String(e), ...(bad ? { code: 'bad-request' as const } : {}) });
     port.close();
   },
 );

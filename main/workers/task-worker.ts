@@ -11,6 +11,8 @@ import { compareMetrics } from '../../app/analysis/compare-metrics.js';
 import { summaryFromJournalFile } from '../../app/engine/summary-from-journal.js';
 import type { RunSummary, TargetInfo } from '../../app/api/types.js';
 import type { TaskJob, TaskResult, TaskWorkerMessage } from './messages.js';
+import { kernelListing } from '../../app/vlab/kernel-listing.js';
+import { prepareVm } from './vm-boot.js';
 import { reproFile, reproFromRun } from '../../app/repro/source.js';
 import { ReproError } from '../../app/repro/repro.js';
 import { loadRun } from '../../app/repro/run-files.js';
@@ -36,10 +38,12 @@ async function run(): Promise<TaskResult> {
       }
       return { kind: 'targets', targets };
     }
+    case 'kernels':
+      return { kind: 'kernels', kernels: await kernelListing() };
     case 'devices': {
       const f = targetFactory(job.target);
       if (!f) throw Object.assign(new Error(`unknown target "${job.target}"`), { code: 'not-found' });
-      const t = f.create({});
+      const t = f.create(job.target === 'vm' && job.vm ? { boot: await prepareVm(job.vm) } : {});
       const a = await t.available();
       if (!a.ok) throw Object.assign(new Error(`target ${job.target} is not available: ${a.why ?? ''}`), { code: 'unavailable' });
       try {

@@ -75,6 +75,14 @@ if [ -n "${vlab_moddir:-}" ]; then
   $B mkdir -p "$N/lib/modules/$vlab_release"
   $B mount --bind "/lower$vlab_moddir" "$N/lib/modules/$vlab_release" \
     || report "error cannot bind $vlab_moddir to /lib/modules/$vlab_release"
+  # A module overlay's files cover the stock ones they replace, so a later
+  # modprobe (or the kernel's request_module) loads the rebuilt module too.
+  # overlay-binds lines: "<host path of the rebuilt .ko> <stock file below the module dir>".
+  while read -r ours stock; do
+    [ -n "$ours" ] || continue
+    $B mount --bind "/lower$ours" "$N/lib/modules/$vlab_release/$stock" \
+      || report "error cannot put the overlay's $ours over $stock"
+  done </vlab/overlay-binds
 fi
 report "root"
 stage root
@@ -85,9 +93,14 @@ stage root
 load() {
   name=$1 file=$2
   shift 2
+  # A path below the module dir, or an absolute host path (a module overlay's file).
+  case $file in
+    /*) path="/lower$file" ;;
+    *) path="/lower$vlab_moddir/$file" ;;
+  esac
   if [ -e "$N/sys/module/$name" ]; then
     report "mod $name ok"
-  elif out=$($B insmod "/lower$vlab_moddir/$file" "$@" 2>&1); then
+  elif out=$($B insmod "$path" "$@" 2>&1); then
     report "mod $name ok"
   else
     report "mod $name fail $(echo "$out" | $B tr '\n' ' ')"
@@ -120,6 +133,9 @@ for p in ${vlab_wait:-}; do
   done
   if [ -e "$N$p" ]; then report "wait $p ok"; else report "wait $p timeout"; fi
 done
+# What the kernel is tainted with once this run's modules are in (rebuilt
+# modules taint it O and E): the host decodes it for the run's summary.
+report "taint $($B cat /proc/sys/kernel/tainted)"
 report "ready"
 stage ready
 $B cp /vlab/guestd $R $N/run/vlab/

@@ -7,7 +7,7 @@ import { localDeviceList } from '../../targets/local-devices.js';
 import type { DeviceList } from '../../devices/types.js';
 import { simDeviceList } from '../../sim/devices.js';
 import { listGuestDevices } from '../../vlab/index.js';
-import { bootForCli, GUEST_OPTIONS, guestOptions, refuseGuestFlags } from './vm.js';
+import { bootForCli, GUEST_OPTIONS, guestOptions, prepareForCli, refuseGuestFlags } from './vm.js';
 
 const OPTIONS = [
   { name: 'target', value: true, valueName: 'vm|local|sim', help: 'whose devices: a fresh virtual-lab guest, this machine, or the simulated kernel (default local)' },
@@ -19,7 +19,7 @@ export function devicesCommand(): Command {
   return {
     name: 'devices',
     summary: 'list sound devices (PCM and sequencer) of a target, like aplay -l and aconnect -l',
-    usage: 'devices [--target vm|local|sim] [--hw LIST] [--json]',
+    usage: 'devices [--target vm|local|sim] [--hw LIST] [--kernel-version V] [--json]',
     options: OPTIONS,
     async run(argv, io) {
       const p = parseArgs(argv, OPTIONS);
@@ -30,7 +30,7 @@ export function devicesCommand(): Command {
       if (target === 'local') list = localDeviceList();
       else if (target === 'sim') list = simDeviceList();
       else if (target === 'vm') {
-        const guest = await bootForCli(guestOptions(p, io));
+        const guest = await bootForCli(await prepareForCli(guestOptions(p, io)));
         try {
           list = await listGuestDevices(guest);
         } finally {

@@ -1,10 +1,12 @@
 // stresslab run <preset> — run a scenario and report: exit 0 when there are
-// no findings, 1 with findings, 2 for bad input, 3 when the target failed.
+// no findings, 1 with findings, 2 for bad input, 3 when the target failed
+// (and 4, 70, 130: see EXIT in ../command.ts). With --kernel-version A,B or
+// A..B, one run per kernel (a kernel matrix) and the worst of their statuses.
 import { join, resolve } from 'node:path';
 import { UsageError, flag, intOpt, opt, parseArgs } from '../args.js';
 import { type Command, EXIT, type Io } from '../command.js';
 import { PresetLibrary } from '../../engine/presets.js';
-import { type RunSummary, startRun } from '../../engine/run.js';
+import { type RunHandle, type RunSummary, startRun } from '../../engine/run.js';
 import { junitXml } from '../../engine/junit.js';
 import { ktap } from '../../engine/ktap.js';
 import { createRunDir } from '../../engine/run-dir.js';
@@ -14,9 +16,12 @@ import { parseSize } from '../../vocabulary/size.js';
 import { runExitCode, supervise } from '../supervise.js';
 import { reportText, statusLine } from '../run-text.js';
 import { formatPath } from '../../vocabulary/schema.js';
-import { GUEST_OPTIONS, guestOptions, refuseGuestFlags } from './vm.js';
+import { GUEST_OPTIONS, guestOptions, prepareForCli, refuseGuestFlags } from './vm.js';
+import { type BootOptions, expandKernelVersions, isKernelList, type PreparedBoot, VlabInputError } from '../../vlab/index.js';
+import { cacheRoot } from '../../vlab/paths.js';
+import { errorRow, type KernelMatrix, matrixHtml, matrixRow, matrixText, type MatrixRow } from '../../engine/kernel-matrix.js';
 import { parseDuration } from '../../vocabulary/duration.js';
-import { ProfileError, simProfile } from '../../targets/sim/options.js';
+import { ProfileError, type SimTargetOptions, simProfile } from '../../targets/sim/options.js';
 import { targetFactory, targetIds } from '../../targets/registry.js';
 import { MAX_DURATION, THRESHOLD_NAMES, overrideThresholds, type Scenario } from '../../vocabulary/scenario.js';
 import { oracleText, recordOracle, runOracle, watchForOracle } from '../../engine/oracle-run.js';
@@ -30,7 +35,7 @@ export const RUN_OPTIONS = [
   { name: 'out', value: true, valueName: 'DIR', help: 'where to write journal.jsonl and summary.json (default runs/<time>_<preset>_<target>)' },
   { name: 'strategy', value: true, valueName: 'pct|random', help: 'simulator scheduling strategy (default pct)' },
   { name: 'depth', value: true, valueName: 'D', help: 'PCT bug depth (default 3)' },
-  ...GUEST_OPTIONS.filter((o) => ['hw', 'kernel', 'modules'].includes(o.name)).map((o) => ({ ...o, help: `${o.help} (--target vm)` })),
+  ...GUEST_OPTIONS.filter((o) => ['hw', 'kernel-version', 'kernel-patch', 'rebuild', 'extra-modules', 'no-mem-debug', 'kernel', 'modules'].includes(o.name)).map((o) => ({ ...o, help: `${o.help} (--target vm)` })),
   { name: 'allow-detach', help: 'real hardware: allow device.detach to unbind the driver' },
   { name: 'json', help: 'print summary.json to stdout instead of a report' },
   { name: 'threshold', value: true, repeat: true, valueName: 'NAME=VALUE', help: `change a threshold for this run, as a preset writes it (${THRESHOLD_NAMES.join(', ')}), e.g. latency_p99=20ms; NAME= removes it` },
@@ -83,6 +88,178 @@ export function applyThresholdArgs(scenario: Scenario, args: string[]): Scenario
   return { ...scenario, expect: { ...scenario.expect, thresholds: r.thresholds } };
 }
 
+interface RunArgs {
+  scenario: Scenario;
+  lib: PresetLibrary;
+  targetId: string;
+  boot?: BootOptions;
+  allowDetach: boolean;
+  sim: SimTargetOptions;
+  seed: number;
+  profile: string[];
+  duration?: number;
+  wallLimit?: number;
+  journalMax?: number;
+  oracle: boolean;
+  quiet: boolean;
+}
+
+interface RunResult {
+  summary: RunSummary;
+  oracleReport: string;
+  handle: RunHandle;
+  outDir: string;
+  /** The signal that interrupted the run (exit 130), if one did. */
+  interrupted: NodeJS.Signals | null;
+}
+
+/**
+ * One run on one target under signal supervision; null when the target is not
+ * available. The run's directory is made only once the target is known to be
+ * available: a run refused before it starts leaves no empty directory behind.
+ */
+async function runOnce(a: RunArgs, makeOutDir: () => string, io: Io): Promise<RunResult | null> {
+  const factory = targetFactory(a.targetId)!;
+  const target = factory.create({ ...(a.boot ? { boot: a.boot } : {}), allowDetach: a.allowDetach, sim: a.sim });
+  const avail = await target.available();
+  if (!avail.ok) {
+    io.err(`stresslab run: target ${a.targetId} is not available: ${avail.why}\n`);
+    return null;
+  }
+  const outDir = makeOutDir();
+  const h = startRun({
+    scenario: a.scenario,
+    target,
+    seed: a.seed,
+    ...(a.duration !== undefined ? { duration: a.duration } : {}),
+    outDir,
+    loadScenario: (name: string): Scenario => a.lib.load(name).scenario,
+    ...(a.wallLimit !== undefined ? { wallLimitMs: a.wallLimit / 1e6 } : {}),
+    ...(a.journalMax !== undefined ? { journalLimits: { maxBytes: a.journalMax, sampleAfter: Math.floor(a.journalMax / 2) } } : {}),
+  });
+  const observed = a.oracle ? watchForOracle(h) : null;
+  const sup = supervise(h, io);
+  const stop = a.quiet ? () => {} : statusLine(io, h);
+  let summary: RunSummary;
+  try {
+    summary = await h.done;
+  } finally {
+    stop();
+    // After a forced stop the target may still be busy: give it a moment, no more.
+    await boundedDispose(target, sup.forced ? 3000 : 60_000);
+  }
+  const interrupted = sup.signal;
+  let oracleReport = '';
+  if (observed && summary.status !== 'error' && !interrupted && !h.recordFailure) {
+    if (!a.quiet) io.err('running the oracle: the same scenario on the simulated kernel (fixed)…\n');
+    const report = await runOracle({ scenario: a.scenario, seed: a.seed, ...(a.duration !== undefined ? { duration: a.duration } : {}), observed, target: a.targetId, profile: a.profile, outDir });
+    summary = recordOracle(outDir, summary, report);
+    oracleReport = oracleText(report);
+  }
+  sup.dispose();
+  return { summary, oracleReport, handle: h, outDir, interrupted };
+}
+
+/** What a run leaves on stderr beside its report: a recording failure, the internal error's stack when asked for, the interruption. */
+function runNotes(r: RunResult, io: Io): void {
+  const h = r.handle;
+  if (h.recordFailure) io.err(recordingText(h.recordFailure, r.outDir, h.summaryPath));
+  if (r.summary.failure === 'internal' && io.env.STRESSLAB_DEBUG && h.internalError instanceof Error) io.err(`${h.internalError.stack}\n`);
+  if (r.interrupted) io.err(`stresslab run: interrupted by ${r.interrupted}; exit status ${EXIT.interrupted}\n`);
+}
+
+/** The kernel lines of a vm run's report: which kernel, which overlay, its taint. */
+export function kernelText(s: RunSummary): string {
+  const k = s.kernel;
+  if (!k) return '';
+  const lines = [`  kernel: ${k.release}${k.source_version ? ` (Debian ${k.source_version})` : ''}; memory debugging: ${k.memory_debug.on.join(' ') || 'off'}`];
+  const o = k.overlay as { key: string; rebuilt: string[]; source_version: string; patches: { name: string; sha256: string }[]; extra_module_dirs: { dir: string }[] } | undefined;
+  if (o) {
+    const what = [...o.rebuilt, ...o.extra_module_dirs.map((e) => e.dir)].join(', ');
+    lines.push(`  overlay ${o.key}: ${what} rebuilt from ${o.source_version}${o.patches.length ? `; patches: ${o.patches.map((p) => `${p.name} sha256:${p.sha256}`).join(', ')}` : ''}`);
+  }
+  const t = k.taint_at_end ?? k.taint_at_boot;
+  if (t) lines.push(`  taint: ${t.value ? `${t.letters} (${t.flags.map((f) => f.meaning).join(', ')})` : 'none'}${k.taint_at_end && k.taint_at_boot && k.taint_at_end.value !== k.taint_at_boot.value ? ` (after boot: ${k.taint_at_boot.letters || 'none'})` : ''}`);
+  return lines.join('\n') + '\n';
+}
+
+/** A usage error from preparing one kernel of a matrix names that kernel. */
+async function prepareKernel(base: BootOptions, version: string): Promise<PreparedBoot> {
+  try {
+    return await prepareForCli({ ...base, kernelVersion: version });
+  } catch (e) {
+    if (e instanceof UsageError) throw new UsageError(`kernel ${version}: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * A kernel matrix's exit status is its runs' worst, in the order a single
+ * run's is decided (supervise.ts runExitCode): interrupted, not recorded,
+ * internal error, bad input, target failure, findings, pass.
+ */
+const EXIT_ORDER: number[] = [EXIT.interrupted, EXIT.recording, EXIT.internal, EXIT.usage, EXIT.target, EXIT.findings, EXIT.ok];
+export function worseExit(a: number, b: number): number {
+  const rank = (c: number) => (EXIT_ORDER.includes(c) ? EXIT_ORDER.indexOf(c) : 0);
+  return rank(a) <= rank(b) ? a : b;
+}
+
+async function runMatrix(a: RunArgs, spec: string, out: string | undefined, json: boolean, io: Io): Promise<number> {
+  let kernels;
+  try {
+    kernels = await expandKernelVersions(cacheRoot(), spec);
+  } catch (e) {
+    if (e instanceof VlabInputError) throw new UsageError(e.message);
+    throw e;
+  }
+  const base = a.boot ?? {};
+  // Every kernel is fetched and every overlay built first: a patch that does
+  // not apply to one of them is known before an hour of runs, not after.
+  const prepared: PreparedBoot[] = [];
+  for (const k of kernels) {
+    if (!a.quiet) io.err(`preparing kernel ${k.version} (${k.sourceVersion})…\n`);
+    prepared.push(await prepareKernel(base, k.version));
+  }
+  const rows: MatrixRow[] = [];
+  let exit: number = EXIT.ok;
+  const matrix = (): KernelMatrix => ({ kind: 'kernel-matrix', preset: a.scenario.name, seed: a.seed, kernels: kernels.map((k) => k.version), rows, created: new Date().toISOString() });
+  // One directory for the matrix, unique like a run's (runs/<time>_<preset>_vm[-n]); each kernel's run in its own subdirectory.
+  let matrixDir: string | undefined;
+  const dirOf = () => (matrixDir ??= out !== undefined ? prepareOutDir(out) : createRunDir(resolve('runs'), a.scenario.name, a.targetId).dir);
+  let recordProblem = '';
+  const save = (name: string, text: string) => {
+    try {
+      writeOutFile(join(dirOf(), name), text, name);
+    } catch (e) {
+      recordProblem = `stresslab run: ${(e as Error).message}\n`;
+    }
+  };
+  for (let i = 0; i < kernels.length; i++) {
+    const k = kernels[i]!;
+    const mk = { version: k.version, package: k.package, source_version: k.sourceVersion, upstream: k.upstream };
+    if (!a.quiet) io.err(`[${i + 1}/${kernels.length}] ${a.scenario.name} on kernel ${k.version} (${k.sourceVersion})\n`);
+    const r = await runOnce({ ...a, boot: prepared[i]! }, () => prepareOutDir(join(dirOf(), k.version)), io);
+    if (!r) return EXIT.target;
+    rows.push(matrixRow(mk, r.summary, k.version));
+    if (!json) io.out(reportText(r.summary, r.outDir, r.handle.summaryPath) + kernelText(r.summary));
+    runNotes(r, io);
+    exit = worseExit(exit, runExitCode(r.summary, r.interrupted !== null));
+    save('matrix.json', JSON.stringify(matrix(), null, 2) + '\n');
+    if (r.interrupted) break;
+  }
+  for (let i = rows.length; i < kernels.length; i++) rows.push(errorRow({ version: kernels[i]!.version, source_version: kernels[i]!.sourceVersion }, 'not run (the matrix was interrupted)'));
+  const m = matrix();
+  save('matrix.json', JSON.stringify(m, null, 2) + '\n');
+  save('matrix.html', matrixHtml(m));
+  if (json) io.out(JSON.stringify(m, null, 2) + '\n');
+  else io.out(`\n${matrixText(m)}  matrix: ${join(dirOf(), 'matrix.json')}\n`);
+  if (recordProblem) {
+    io.err(recordProblem);
+    return worseExit(exit, EXIT.recording);
+  }
+  return exit;
+}
+
 export const runCommand: Command = {
   name: 'run',
   summary: 'Run a preset on a target and report findings',
@@ -109,55 +286,48 @@ export const runCommand: Command = {
     const wallLimit = parseDurationArg(opt(p, 'wall-limit'), 'wall-limit', 30 * 24 * 3600e9);
     const journalMax = parseSizeArg(opt(p, 'journal-max'), 'journal-max');
     refuseGuestFlags(p, targetId);
-    // Files written after the run are checked before it: a bad path is bad input, not a crash at the end.
+    const json = flag(p, 'json');
+    const quiet = flag(p, 'quiet') || json;
+    const kernelSpec = targetId === 'vm' ? opt(p, 'kernel-version') : undefined;
+    const matrix = kernelSpec !== undefined && isKernelList(kernelSpec);
     const junit = opt(p, 'junit');
-    const junitFile = junit !== undefined ? checkOutFile(resolve(io.cwd, junit), '--junit') : undefined;
     const ktapFile = opt(p, 'ktap');
-    const ktapPath = ktapFile !== undefined && ktapFile !== '-' ? checkOutFile(resolve(io.cwd, ktapFile), '--ktap') : undefined;
-    // The guest boots inside the run, which reports its own progress: no boot log here.
-    const boot = targetId === 'vm' ? { ...guestOptions(p, io), log: undefined } : undefined;
-    const sim = { profile, ...(strategy ? { strategy: strategy as 'pct' | 'random' } : {}), ...(depth !== undefined ? { depth } : {}) };
-    const target = factory.create({ ...(boot ? { boot } : {}), allowDetach: flag(p, 'allow-detach'), sim });
     const oracle = flag(p, 'oracle');
+    if (matrix) {
+      if (oracle) throw new UsageError('--oracle compares one run with the model; run it per kernel, not with a kernel matrix');
+      if (junit !== undefined || ktapFile !== undefined) throw new UsageError(`--${junit !== undefined ? 'junit' : 'ktap'} writes one run's checks; a kernel matrix writes matrix.json and matrix.html, and each kernel's run its own summary.json`);
+      if (out !== undefined && existsSync(join(resolve(out), 'matrix.json'))) throw new UsageError(`--out ${out} already holds a kernel matrix (matrix.json); choose another directory`);
+    }
+    // Files written after the run are checked before it: a bad path is bad input, not a crash at the end.
+    const junitFile = junit !== undefined ? checkOutFile(resolve(io.cwd, junit), '--junit') : undefined;
+    const ktapPath = ktapFile !== undefined && ktapFile !== '-' ? checkOutFile(resolve(io.cwd, ktapFile), '--ktap') : undefined;
     const refusal = oracle ? oracleRefusal(scenario, targetId, profile) : null;
     if (refusal) throw new UsageError(`--oracle: ${refusal}`);
-    const avail = await target.available();
-    if (!avail.ok) {
-      io.err(`stresslab run: target ${targetId} is not available: ${avail.why}\n`);
-      return EXIT.target;
-    }
-    // Made only now: a run refused above leaves no empty directory behind.
-    const outDir = out !== undefined ? prepareOutDir(out) : createRunDir(resolve('runs'), scenario.name, targetId).dir;
-    const h = startRun({
+    const given = targetId === 'vm' ? guestOptions(p, io, { matrix }) : undefined;
+    const sim: SimTargetOptions = { profile, ...(strategy ? { strategy: strategy as 'pct' | 'random' } : {}), ...(depth !== undefined ? { depth } : {}) };
+    const base: RunArgs = {
       scenario,
-      target,
+      lib,
+      targetId,
+      allowDetach: flag(p, 'allow-detach'),
+      sim,
       seed,
+      profile,
       ...(duration !== undefined ? { duration } : {}),
-      outDir,
-      loadScenario: (name: string): Scenario => lib.load(name).scenario,
-      ...(wallLimit !== undefined ? { wallLimitMs: wallLimit / 1e6 } : {}),
-      ...(journalMax !== undefined ? { journalLimits: { maxBytes: journalMax, sampleAfter: Math.floor(journalMax / 2) } } : {}),
-    });
-    const observed = oracle ? watchForOracle(h) : null;
-    const sup = supervise(h, io);
-    const stop = flag(p, 'quiet') || flag(p, 'json') ? () => {} : statusLine(io, h);
-    let summary: RunSummary;
-    try {
-      summary = await h.done;
-    } finally {
-      stop();
-      // After a forced stop the target may still be busy: give it a moment, no more.
-      await boundedDispose(target, sup.forced ? 3000 : 60_000);
-    }
-    const interrupted = sup.signal !== null;
-    let oracleReport = '';
-    if (observed && summary.status !== 'error' && !interrupted && !h.recordFailure) {
-      if (!flag(p, 'quiet') && !flag(p, 'json')) io.err('running the oracle: the same scenario on the simulated kernel (fixed)…\n');
-      const report = await runOracle({ scenario, seed, ...(duration !== undefined ? { duration } : {}), observed, target: targetId, profile, outDir });
-      summary = recordOracle(outDir, summary, report);
-      oracleReport = oracleText(report);
-    }
-    sup.dispose();
+      ...(wallLimit !== undefined ? { wallLimit } : {}),
+      ...(journalMax !== undefined ? { journalMax } : {}),
+      oracle,
+      quiet,
+    };
+    // Fetching a kernel and building an overlay happen before the run, with
+    // their progress shown; the guest then boots inside the run, which reports
+    // its own progress: no boot log there.
+    const log = quiet ? undefined : (l: string) => io.err(l + '\n');
+    if (matrix) return runMatrix({ ...base, boot: { ...given!, log } }, kernelSpec!, out, json, io);
+    const boot = given ? { ...(await prepareForCli({ ...given, log })), log: undefined } : undefined;
+    const r = await runOnce({ ...base, ...(boot ? { boot } : {}) }, () => (out !== undefined ? prepareOutDir(out) : createRunDir(resolve('runs'), scenario.name, targetId).dir), io);
+    if (!r) return EXIT.target;
+    const { summary, outDir } = r;
     let fileProblem = '';
     for (const [file, text, what] of [[junitFile, () => junitXml(summary), '--junit'], [ktapPath, () => ktap(summary), '--ktap']] as const) {
       if (!file) continue;
@@ -169,14 +339,12 @@ export const runCommand: Command = {
     }
     // KTAP on stdout (LAVA reads a console) pushes the human report to stderr.
     const human = (t: string) => (ktapFile === '-' ? io.err(t) : io.out(t));
-    if (flag(p, 'json')) human(JSON.stringify(summary, null, 2) + '\n');
-    else human(reportText(summary, outDir, h.summaryPath) + oracleReport);
+    if (json) human(JSON.stringify(summary, null, 2) + '\n');
+    else human(reportText(summary, outDir, r.handle.summaryPath) + kernelText(summary) + r.oracleReport);
     if (ktapFile === '-') io.out(ktap(summary));
     if (fileProblem) io.err(fileProblem);
-    if (h.recordFailure) io.err(recordingText(h.recordFailure, outDir, h.summaryPath));
-    if (summary.failure === 'internal' && io.env.STRESSLAB_DEBUG && h.internalError instanceof Error) io.err(`${h.internalError.stack}\n`);
-    if (interrupted) io.err(`stresslab run: interrupted by ${sup.signal}; exit status ${EXIT.interrupted}\n`);
-    const code = runExitCode(summary, interrupted);
+    runNotes(r, io);
+    const code = runExitCode(summary, r.interrupted !== null);
     return fileProblem && (code === EXIT.ok || code === EXIT.findings) ? EXIT.recording : code;
   },
 };

@@ -289,8 +289,8 @@ export class RecordDecoder {
     if (st) {
       // name the action that hung the way a person reads it, not by step number
       const what = `${st.op}${st.handle ? ` on ${st.handle}` : ''} (iteration ${iter}, ${st.at})`;
-      const m = raw ? /after ([\d.]+) s/.exec(raw) : null;
-      ev.detail = state === 2 ? `${what} has not returned after ${m ? m[1] : '?'} s` : `${what}: ${raw ?? ''}`;
+      const m = raw ? /after ([\d.]+) s(.*)$/.exec(raw) : null;
+      ev.detail = state === 2 ? `${what} has not returned after ${m ? m[1] : '?'} s${m?.[2] ?? ''}` : `${what}: ${raw ?? ''}`;
     } else if (raw) ev.detail = raw;
     const wchan = strOf(f.get(L.WCHAN));
     if (wchan) ev.wchan = wchan.trim();

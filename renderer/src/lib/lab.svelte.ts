@@ -1,6 +1,6 @@
 // What the whole window shares: the lab's targets, presets, the editor, the
 // run settings, the history and the run on screen.
-import type { DevicesResult, LabInfo, MetricsComparison, PresetEntry, PresetProblem, ProfileSwitch, RunInfo, ScenarioOutline, TargetInfo, ThresholdValues, Thresholds } from '../../../app/api/types.js';
+import type { DevicesResult, KernelListing, LabInfo, MatrixStatus, MetricsComparison, PresetEntry, PresetProblem, ProfileSwitch, RunInfo, ScenarioOutline, TargetInfo, ThresholdValues, Thresholds, VmSettings } from '../../../app/api/types.js';
 import { api, ApiError } from './api.js';
 import { RunView } from './run-view.svelte.js';
 import { parseDurationText } from './format.js';
@@ -97,6 +97,14 @@ class Lab {
   comparing = $state(false);
   compareError = $state<string | null>(null);
 
+  /** Virtual-lab settings, as `stresslab run --target vm` takes them. */
+  vm = $state({ kernelVersion: '', patches: '', rebuild: '', memoryDebug: true });
+  kernels = $state<KernelListing[]>([]);
+  kernelsNote = $state<string | null>(null);
+  kernelsLoading = $state(false);
+  /** The kernel matrix last started (one run per kernel). */
+  matrix = $state<MatrixStatus | null>(null);
+
   private validateTimer: ReturnType<typeof setTimeout> | null = null;
   private validateSeq = 0;
 
@@ -118,8 +126,10 @@ class Lab {
       }
     });
     api.onPush((m) => {
-      if (m.type === 'runs-changed') void this.refreshRuns();
-      else this.view?.handle(m);
+      if (m.type === 'runs-changed') {
+        void this.refreshRuns();
+        if (this.matrix?.state === 'running') void this.refreshMatrix();
+      } else this.view?.handle(m);
     });
     try {
       const [info, profiles, presets] = await Promise.all([api.call('lab.info', {}), api.call('profiles.list', {}), api.call('presets.list', {})]);
@@ -147,7 +157,49 @@ class Lab {
 
   async selectTarget(id: string): Promise<void> {
     this.target = id;
+    if (id === 'vm' && !this.kernels.length) void this.loadKernels(false);
     await this.loadDevices(false);
+  }
+
+  async loadKernels(refresh: boolean): Promise<void> {
+    this.kernelsLoading = true;
+    try {
+      const r = await api.call('kernels.list', { refresh });
+      this.kernels = r.kernels;
+      this.kernelsNote = r.note ?? null;
+    } catch (e) {
+      this.kernelsNote = (e as Error).message;
+    } finally {
+      this.kernelsLoading = false;
+    }
+  }
+
+  /** The settings for run.start; undefined when every field has its default. */
+  vmSettings(): VmSettings | undefined {
+    const v = this.vm;
+    const lines = (t: string) => t.split(/[\n,]/).map((x) => x.trim()).filter(Boolean);
+    const out: VmSettings = {
+      ...(v.kernelVersion.trim() ? { kernelVersion: v.kernelVersion.trim() } : {}),
+      ...(lines(v.patches).length ? { patches: lines(v.patches) } : {}),
+      ...(lines(v.rebuild).length ? { rebuild: lines(v.rebuild) } : {}),
+      ...(v.memoryDebug ? {} : { memoryDebug: false }),
+    };
+    return Object.keys(out).length ? out : undefined;
+  }
+
+  /** "A,B" or "A..B": the run becomes a kernel matrix. */
+  get isMatrix(): boolean {
+    const k = this.vm.kernelVersion;
+    return this.target === 'vm' && (k.includes(',') || k.includes('..'));
+  }
+
+  async refreshMatrix(): Promise<void> {
+    if (!this.matrix) return;
+    try {
+      this.matrix = await api.call('matrix.get', { id: this.matrix.id });
+    } catch {
+      /* refreshed again on the next change */
+    }
   }
 
   async loadDevices(refresh: boolean): Promise<void> {
@@ -155,7 +207,10 @@ class Lab {
     this.devicesLoading = true;
     this.devicesError = null;
     try {
-      const d = await api.call('devices.list', { target, refresh });
+      // The devices of the chosen kernel (one kernel: a matrix lists today's)
+      const k = this.vm.kernelVersion.trim();
+      const vm = target === 'vm' && k && !this.isMatrix ? { vm: { kernelVersion: k } } : {};
+      const d = await api.call('devices.list', { target, refresh, ...vm });
       if (this.target === target) this.devices = d;
     } catch (e) {
       if (this.target === target) {
@@ -360,7 +415,7 @@ class Lab {
 
   /** The oracle compares one scenario with the fixed model: not a suite, and not a run that already is the fixed model. */
   get oracleAllowed(): boolean {
-    return !!this.outline && !this.outline.suite && (this.target !== 'sim' || this.bugs.length > 0);
+    return !!this.outline && !this.outline.suite && (this.target !== 'sim' || this.bugs.length > 0) && !this.isMatrix;
   }
 
   async start(): Promise<void> {
@@ -386,7 +441,12 @@ class Lab {
       const thresholds = this.outline?.suite ? undefined : this.thresholdOverrides;
       // Kernel profiles are switches of the simulated kernel; a real target runs with none.
       const profile = this.target === 'sim' && this.bugs.length ? [...this.bugs] : ['fixed'];
-      const r = await api.call('run.start', { source, target: this.target, profile, seed: this.seed, ...(d !== undefined ? { duration: d } : {}), ...(oracle ? { oracle } : {}), ...(thresholds ? { thresholds } : {}) });
+      const vm = this.target === 'vm' ? this.vmSettings() : undefined;
+      const r = await api.call('run.start', { source, target: this.target, profile, seed: this.seed, ...(d !== undefined ? { duration: d } : {}), ...(oracle ? { oracle } : {}), ...(thresholds ? { thresholds } : {}), ...(vm ? { vm } : {}) });
+      if (r.matrix) {
+        this.matrix = { id: r.matrix, preset: this.outline?.name ?? '', seed: this.seed, state: 'running', rows: [] };
+        await this.refreshMatrix();
+      }
       await this.openRun(r.runId);
     } catch (e) {
       this.error = (e as Error).message;
