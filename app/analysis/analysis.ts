@@ -9,6 +9,8 @@ import { TornHwParamsDetector } from './detectors/torn.js';
 import { SeqAccountingDetector } from './detectors/seq-accounting.js';
 import { UnexpectedErrnoDetector } from './detectors/errno.js';
 import { SuccessAfterDetachDetector } from './detectors/detach.js';
+import { conformanceTable } from '../api/conformance.js';
+import { ConformanceDetector } from './detectors/conformance.js';
 import { MetricsAggregator } from './metrics.js';
 
 export class Analysis {
@@ -20,6 +22,7 @@ export class Analysis {
   readonly seq: SeqAccountingDetector;
   readonly errno: UnexpectedErrnoDetector;
   readonly detach: SuccessAfterDetachDetector;
+  readonly conformance: ConformanceDetector;
   private readonly detectors: Detector[];
 
   /** `ids`: finding counters to share with other analyses of the same run (suite phases). */
@@ -31,7 +34,8 @@ export class Analysis {
     this.seq = new SeqAccountingDetector(this.ctx);
     this.errno = new UnexpectedErrnoDetector(this.ctx, scenario);
     this.detach = new SuccessAfterDetachDetector(this.ctx);
-    this.detectors = [this.klog, this.hang, this.torn, this.seq, this.errno, this.detach];
+    this.conformance = new ConformanceDetector(this.ctx, scenario.expect.conformance);
+    this.detectors = [this.klog, this.hang, this.torn, this.seq, this.errno, this.detach, this.conformance];
   }
 
   feed(e: RunEvent): Finding[] {
@@ -63,6 +67,7 @@ export class Analysis {
       hw_params: { rounds_checked: this.torn.rounds, torn: this.torn.torn },
       ...(this.seq.counts && this.seq.counts.sent + this.seq.counts.received > 0 ? { seq: this.seq.counts } : {}),
       ...(this.detach.callsAfterDetach ? { after_detach: { calls: this.detach.callsAfterDetach, failed: this.detach.failedAfterDetach } } : {}),
+      ...(this.conformance.configurations ? { conformance: { configurations: this.conformance.configurations, failed: this.conformance.failed, criteria: this.scenario.expect.conformance, streams: conformanceTable(this.metrics.tally.conformance, this.scenario.expect.conformance) } } : {}),
       lanes: this.hang.summary(),
       kernel_log: { lines: this.klog.lines, errors: this.klog.errors },
     };

@@ -57,6 +57,12 @@ export const DETECTORS: readonly DetectorSpec[] = [
       return d && d.count > Object.values(d.errors).reduce((x, y) => x + y, 0) ? undefined : 'no card was detached';
     },
   },
+  {
+    id: 'conformance',
+    what: 'every configuration the hardware offered opened, ran, and ran at the rate it granted',
+    types: ['conformance'],
+    idle: (a) => (a.conformance.configurations ? undefined : 'no conformance sweep ran'),
+  },
 ];
 
 const THRESHOLD_TYPES: Record<string, FindingType> = {
@@ -66,6 +72,7 @@ const THRESHOLD_TYPES: Record<string, FindingType> = {
   wakeup_late_p99: 'wakeup-latency-threshold',
   glitches: 'glitch-threshold',
   midi_latency_p99: 'midi-latency-threshold',
+  xrun_time_lost: 'xrun-time-threshold',
 };
 
 /** The checks of one analysis (a run, or one phase of a suite), after it finished. */

@@ -68,6 +68,7 @@ function judge(better: Better, unit: Unit, base: number | null, v: number | null
 interface Metrics {
   ops_per_s?: number;
   ops?: Record<string, { count: number; dur_ns: HistogramSummary }>;
+  delay_ns?: HistogramSummary;
   latency_ns?: HistogramSummary;
   wakeup_late_ns?: HistogramSummary;
   ioctl_ns?: HistogramSummary;
@@ -107,6 +108,12 @@ export function compareMetrics(summaries: { id: string; summary: RunSummary }[])
   add('run', 'xruns', 'count', 'lower', counts.map((c) => c?.xruns ?? null));
   add('run', 'operations', 'count', 'none', counts.map((c) => c?.operations ?? null));
   add('run', 'failed operations', 'count', 'lower', counts.map((c) => c?.failed ?? null));
+  // xrun recovery (rule "xrun recovery"): runs recorded before it have no such counts
+  if (counts.some((c) => c?.recovered || c?.recover_failed)) {
+    add('run', 'xruns recovered', 'count', 'none', counts.map((c) => c?.recovered ?? null));
+    add('run', 'failed recoveries', 'count', 'lower', counts.map((c) => c?.recover_failed ?? null));
+    add('run', 'time lost to xruns', 'ns', 'lower', counts.map((c) => c?.time_lost_ns ?? null));
+  }
   // Glitches are summarised only where a tone glitched; beside such a run, another run's none is 0.
   const glitches = col((s) => (s.metrics as { glitches?: { total: number } }).glitches?.total);
   if (glitches.some((g) => g !== null)) add('run', 'glitches (application lane)', 'count', 'lower', glitches.map((g, i) => g ?? (summaries[i]!.summary.counts ? 0 : null)));
@@ -122,7 +129,8 @@ export function compareMetrics(summaries: { id: string; summary: RunSummary }[])
     const r = counts.map((c) => c?.streams.find((x) => x.stream === st));
     add('streams', `${st} xruns`, 'count', 'lower', r.map((x) => x?.xruns ?? null));
     add('streams', `${st} failed operations`, 'count', 'lower', r.map((x) => x?.failed ?? null));
-    add('streams', `${st} latency p99`, 'ns', 'lower', r.map((x) => x?.latency_p99_ns ?? null));
+    add('streams', `${st} stream latency p99`, 'ns', 'lower', r.map((x) => x?.delay_p99_ns ?? null));
+    add('streams', `${st} round-trip latency p99`, 'ns', 'lower', r.map((x) => x?.latency_p99_ns ?? null));
   }
 
   const metrics = summaries.map((x) => metricsOf(x.summary));
@@ -131,7 +139,7 @@ export function compareMetrics(summaries: { id: string; summary: RunSummary }[])
     const g = (name: string) => (part ? `${part}: ${name}` : name);
     const ms = metrics.map((m) => m[part]);
     add(g('throughput'), 'operations per second', 'ops/s', 'higher', ms.map((m) => m?.ops_per_s ?? null));
-    for (const [key, label] of [['latency_ns', 'stream latency'], ['wakeup_late_ns', 'period wake-up lateness'], ['ioctl_ns', 'ioctl duration'], ['midi_latency_ns', 'MIDI latency']] as const) {
+    for (const [key, label] of [['delay_ns', 'stream latency'], ['latency_ns', 'round-trip latency'], ['wakeup_late_ns', 'period wake-up lateness'], ['ioctl_ns', 'ioctl duration'], ['midi_latency_ns', 'MIDI latency']] as const) {
       const hs = ms.map((m) => m?.[key]);
       if (hs.every((h) => !h?.count)) continue;
       for (const q of ['p50', 'p99', 'max'] as const) add(g(label), q, 'ns', 'lower', hs.map((h) => (h?.count ? h[q] : null)));
@@ -140,6 +148,14 @@ export function compareMetrics(summaries: { id: string; summary: RunSummary }[])
     for (const op of ops) add(g('ioctl p99 by operation'), op, 'ns', 'lower', ms.map((m) => m?.ops?.[op]?.dur_ns.p99 ?? null));
     const rated = [...new Set(ms.flatMap((m) => Object.keys(m?.hw_ptr_rate ?? {})))].sort();
     for (const h of rated) add(g('rate accuracy (hw_ptr / granted rate)'), h, 'ratio', 'closer-to-1', ms.map((m) => m?.hw_ptr_rate?.[h]?.ratio ?? null));
+    // a conformance sweep: configurations that passed and failed per PCM stream
+    type Row = { device: string; stream: string; card_id?: string; passed: number; failed: number };
+    const conf = ms.map((m) => (m as { conformance?: { streams: Row[] } } | undefined)?.conformance?.streams);
+    const confKeys = [...new Set(conf.flatMap((rs) => rs?.map((r) => `${r.device} ${r.stream}${r.card_id ? ` (${r.card_id})` : ''}`) ?? []))].sort();
+    for (const k of confKeys) {
+      const pick = (rs: Row[] | undefined) => rs?.find((r) => `${r.device} ${r.stream}${r.card_id ? ` (${r.card_id})` : ''}` === k);
+      add(g('conformance: configurations failed'), k, 'count', 'lower', conf.map((rs) => pick(rs)?.failed ?? null));
+    }
   }
 
   const presets = new Set(summaries.map((x) => x.summary.preset));

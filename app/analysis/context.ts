@@ -25,6 +25,9 @@ export const SEVERITY: Record<FindingType, Severity> = {
   'wakeup-latency-threshold': 'warning',
   'glitch-threshold': 'warning',
   'midi-latency-threshold': 'warning',
+  'xrun-time-threshold': 'warning',
+  // a configuration the hardware offers that does not work, or a clock that is not the rate it reports
+  conformance: 'error',
 };
 
 export interface Detector {

@@ -70,7 +70,15 @@ export class MetricsAggregator {
       results.push({ name, limit, value: p99, status: fail ? 'fail' : 'pass', message: `${what} p99 ${ms(p99, digits)} ${fail ? 'exceeds' : 'within'} ${ms(limit, digits)} (${formatCount(h.count)} samples)` });
       if (fail) out.push(ctx.finding(type, end, `${what} p99 ${ms(p99, digits)} exceeds ${ms(limit, digits)}`, { evidence: h.summary() }));
     };
-    if (t.latency_p99 !== undefined) p99Check('latency_p99', tally.latency, t.latency_p99, 'latency', 'stream-latency', 'latency-threshold', 2);
+    // stream latency: the delay of every running stream (STATUS/DELAY), not the buffer size
+    if (t.latency_p99 !== undefined) p99Check('latency_p99', tally.delay, t.latency_p99, 'stream latency', 'stream-latency (delay)', 'latency-threshold', 2);
+    if (t.xrun_time_lost !== undefined) {
+      const lost = tally.lostNs;
+      const fail = lost > t.xrun_time_lost;
+      const what = `${ms(lost, 1)} lost to ${formatCount(tally.recovered)} recovered xrun(s)${tally.recoverFailed ? ` and ${formatCount(tally.recoverFailed)} failed recover(ies)` : ''}`;
+      results.push({ name: 'xrun_time_lost', limit: t.xrun_time_lost, value: lost, status: fail ? 'fail' : 'pass', message: `${what}, ${fail ? 'more than' : 'within'} the ${ms(t.xrun_time_lost, 1)} allowed` });
+      if (fail) out.push(ctx.finding('xrun-time-threshold', end, `${what}, more than the ${ms(t.xrun_time_lost, 1)} allowed`, { evidence: { byStream: Object.fromEntries(tally.streamList().filter((s) => s.lostNs).map((s) => [s.key, s.lostNs])) } }));
+    }
     if (t.ioctl_p99 !== undefined) {
       let worst: { op: string; p99: number } | null = null;
       let failed = 0;
@@ -140,6 +148,8 @@ export class MetricsAggregator {
       ops_per_s: elapsed > 0 ? Math.round((t.operations / elapsed) * 1e9) : 0,
       ops,
       xruns: { total: t.xruns, by_handle: Object.fromEntries(t.streamList().map((s) => [s.key, s.xruns])) },
+      ...(t.recovered || t.recoverFailed ? { recovery: { recovered: t.recovered, failed: t.recoverFailed, time_lost_ns: t.lostNs, by_handle: Object.fromEntries(t.streamList().filter((s) => s.recovered || s.recoverFailed).map((s) => [s.key, { recovered: s.recovered, failed: s.recoverFailed, time_lost_ns: s.lostNs }])) } } : {}),
+      delay_ns: t.delay.summary(),
       latency_ns: t.latency.summary(),
       ioctl_ns: t.ioctl.summary(),
       wakeup_late_ns: t.wakeupLate.summary(),

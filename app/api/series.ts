@@ -159,7 +159,10 @@ export interface Timeline {
 
 export class RunSeries {
   readonly buckets = new TimeBuckets();
+  /** Stream latency: `delay` samples of every running stream. */
   readonly latency = new LogHistogram();
+  /** Round trips through a loopback (`latency` samples). */
+  readonly roundTrip = new LogHistogram();
   readonly ioctl = new LogHistogram();
   readonly klog: KlogLine[] = [];
   klogDropped = 0;
@@ -223,8 +226,9 @@ export class RunSeries {
       case 'metric': {
         // The tally turns each stream's running count into the xruns this sample added.
         if (newXruns) b.xruns[b.index(e.t)]! += newXruns;
+        else if (e.name === 'delay') this.latency.add(e.value);
         else if (e.name === 'latency') {
-          this.latency.add(e.value);
+          this.roundTrip.add(e.value);
           const k = b.index(e.t);
           b.streamLatSum[k]! += e.value;
           b.streamLatCount[k]!++;
@@ -309,7 +313,7 @@ export class RunSeries {
 
   /** Did the run report the application lane's audio or MIDI measurements (the charts for them are shown only then)? */
   hasAudio(): boolean {
-    return this.glitchesTotal > 0 || this.latency.count > 0;
+    return this.glitchesTotal > 0 || this.roundTrip.count > 0;
   }
 
   hasMidi(): boolean {

@@ -11,8 +11,15 @@
 // prepared, dropped or opened (native-bridge/agent/metrics.c). A stream's
 // count is the highest value reported for it, whichever lane reported it; the
 // run's count is the sum over its streams. Failed calls on a stream that is
-// already in XRUN are failed operations, not more xruns.
-import type { ActionEvent, RunEvent, Severity, SkippedOps } from '../events/types.js';
+// already in XRUN are failed operations, not more xruns. A stream that
+// recovers (app/program/README.md, rule "xrun recovery") reports each
+// recovery as a `recover` event: counted per stream, with the time the
+// stream spent stopped.
+//
+// Stream latency is the `delay` metric (frames between the application and
+// the converter, in ns); `latency` is a round trip measured through a
+// loopback (a burst written, found again in what a capture stream read).
+import type { ActionEvent, ConformanceEvent, RunEvent, Severity, SkippedOps } from '../events/types.js';
 
 /**
  * Ops whose duration is not an ioctl's latency: waits the scenario asked for
@@ -99,7 +106,16 @@ export interface StreamTally {
   xruns: number;
   /** Application lane: glitches found in the tone this stream looped back. */
   glitches: number;
+  /** Application lane: frames of looped-back tone the analyzer checked (0: the glitch count means nothing). */
+  glitchChecked: number;
+  /** Stream latency (`delay`), ns. */
+  delay: Histogram;
+  /** Round-trip latency through a loopback, ns (reported on the capture stream). */
   latency: Histogram;
+  /** Recoveries from xruns or suspends, those that failed, and the time the stream spent stopped before each. */
+  recovered: number;
+  recoverFailed: number;
+  lostNs: number;
   hwPtr: { sum: number; n: number; min: number; max: number } | null;
 }
 
@@ -109,9 +125,16 @@ export interface RunCounts {
   operations: number;
   failed: number;
   xruns: number;
+  /** Xruns and suspends recovered from (rule "xrun recovery"), recoveries that failed, and the time streams spent stopped, ns. */
+  recovered: number;
+  recover_failed: number;
+  time_lost_ns: number;
   findings: number;
   findings_by_severity: Record<Severity, number>;
   klog_lines: number;
+  /** Stream-latency (delay) samples. */
+  delay_samples: number;
+  /** Round-trip latency samples (loopback). */
   latency_samples: number;
   streams: StreamRow[];
   devices: DeviceRow[];
@@ -128,7 +151,14 @@ export interface StreamRow {
   operations: number;
   failed: number;
   xruns: number;
+  recovered: number;
+  time_lost_ns: number;
   glitches?: number;
+  /** Stream latency (delay) samples and their percentiles. */
+  delay_samples: number;
+  delay_p50_ns?: number;
+  delay_p99_ns?: number;
+  /** Round-trip latency through a loopback, when this stream measured one. */
   latency_samples: number;
   latency_p50_ns?: number;
   latency_p99_ns?: number;
@@ -146,9 +176,12 @@ export interface DeviceRow {
   operations: number;
   failed: number;
   xruns: number;
+  recovered: number;
+  time_lost_ns: number;
 }
 
 const SEVERITIES: Severity[] = ['critical', 'error', 'warning'];
+const MAX_CONFORMANCE = 10_000;
 
 export class RunTally {
   events = 0;
@@ -160,7 +193,8 @@ export class RunTally {
   readonly findingsByType: Record<string, number> = {};
   readonly ops = new Map<string, OpTally>();
   readonly streams = new Map<string, StreamTally>();
-  /** Stream latency (every stream), ioctl durations (every op that is an ioctl), period wake-up lateness. */
+  /** Stream latency (delay, every stream), round-trip latency (loopbacks), ioctl durations (every op that is an ioctl), period wake-up lateness. */
+  readonly delay = new Histogram();
   readonly latency = new Histogram();
   readonly ioctl = new Histogram();
   readonly wakeupLate = new Histogram();
@@ -169,6 +203,8 @@ export class RunTally {
   readonly midiJitter = new Histogram();
   readonly latencyConfidence: number[] = [];
   glitches = 0;
+  /** A conformance sweep's configurations (bounded: a sweep has hundreds). */
+  readonly conformance: ConformanceEvent[] = [];
   firstT = Infinity;
   lastT = 0;
   private phase: string | undefined;
@@ -183,6 +219,16 @@ export class RunTally {
       case 'act':
         this.act(e);
         return 0;
+      case 'recover': {
+        const s = this.stream(e.handle);
+        if (e.ret < 0) s.recoverFailed++;
+        else s.recovered++;
+        s.lostNs += e.lost_ns;
+        return 0;
+      }
+      case 'conformance':
+        if (this.conformance.length < MAX_CONFORMANCE) this.conformance.push(e);
+        return 0;
       case 'metric': {
         if (e.name === 'xruns') {
           const s = this.stream(e.handle ?? '?');
@@ -191,6 +237,12 @@ export class RunTally {
             s.xruns = e.value;
             return added;
           }
+        } else if (e.name === 'delay') {
+          this.delay.add(e.value);
+          if (e.handle) this.stream(e.handle).delay.add(e.value);
+        } else if (e.name === 'glitch_checked') {
+          const s = this.stream(e.handle ?? '?');
+          if (e.value > s.glitchChecked) s.glitchChecked = e.value;
         } else if (e.name === 'latency') {
           this.latency.add(e.value);
           if (e.handle) this.stream(e.handle).latency.add(e.value);
@@ -281,7 +333,7 @@ export class RunTally {
     const key = this.phase ? `${this.phase}/${handle}` : handle;
     let s = this.streams.get(key);
     if (!s) {
-      s = { key, handle, operations: 0, failed: 0, xruns: 0, glitches: 0, latency: new Histogram(), hwPtr: null };
+      s = { key, handle, operations: 0, failed: 0, xruns: 0, glitches: 0, glitchChecked: 0, delay: new Histogram(), latency: new Histogram(), recovered: 0, recoverFailed: 0, lostNs: 0, hwPtr: null };
       if (this.phase) s.phase = this.phase;
       this.streams.set(key, s);
     }
@@ -294,20 +346,50 @@ export class RunTally {
     return n;
   }
 
+  get recovered(): number {
+    let n = 0;
+    for (const s of this.streams.values()) n += s.recovered;
+    return n;
+  }
+
+  get recoverFailed(): number {
+    let n = 0;
+    for (const s of this.streams.values()) n += s.recoverFailed;
+    return n;
+  }
+
+  /** Time streams spent stopped by xruns before recovery made them ready, summed, ns. */
+  get lostNs(): number {
+    let n = 0;
+    for (const s of this.streams.values()) n += s.lostNs;
+    return n;
+  }
+
+  /** Frames of looped-back tone the glitch analyzer checked, every stream. */
+  get glitchChecked(): number {
+    let n = 0;
+    for (const s of this.streams.values()) n += s.glitchChecked;
+    return n;
+  }
+
   /** Streams that are streams: opened with pcm.open, or reported an xrun, latency or rate. */
   streamList(): StreamTally[] {
-    return [...this.streams.values()].filter((s) => s.direction || s.xruns || s.glitches || s.latency.count || s.hwPtr || s.operations);
+    return [...this.streams.values()].filter((s) => s.direction || s.xruns || s.glitches || s.delay.count || s.latency.count || s.hwPtr || s.operations || s.recovered || s.recoverFailed);
   }
 
   streamRows(): StreamRow[] {
     return this.streamList().map((s) => {
-      const row: StreamRow = { stream: s.key, operations: s.operations, failed: s.failed, xruns: s.xruns, latency_samples: s.latency.count };
+      const row: StreamRow = { stream: s.key, operations: s.operations, failed: s.failed, xruns: s.xruns, recovered: s.recovered, time_lost_ns: s.lostNs, delay_samples: s.delay.count, latency_samples: s.latency.count };
       if (s.phase) row.phase = s.phase;
       if (s.card !== undefined && s.device !== undefined) row.device = `hw:${s.card},${s.device}${s.subdevice !== undefined ? `,${s.subdevice}` : ''}`;
       if (s.cardName) row.card_name = s.cardName;
       if (s.direction) row.direction = s.direction;
       if (s.rate) row.rate = s.rate;
       if (s.glitches) row.glitches = s.glitches;
+      if (s.delay.count) {
+        row.delay_p50_ns = s.delay.quantile(0.5);
+        row.delay_p99_ns = s.delay.quantile(0.99);
+      }
       if (s.latency.count) {
         row.latency_p50_ns = s.latency.quantile(0.5);
         row.latency_p99_ns = s.latency.quantile(0.99);
@@ -329,7 +411,7 @@ export class RunTally {
       const key = `${name} ${s.direction ?? ''}`.trim();
       let d = out.get(key);
       if (!d) {
-        d = { device: key, streams: [], operations: 0, failed: 0, xruns: 0 };
+        d = { device: key, streams: [], operations: 0, failed: 0, xruns: 0, recovered: 0, time_lost_ns: 0 };
         if (s.cardName) d.card_name = s.cardName;
         if (s.direction) d.direction = s.direction;
         out.set(key, d);
@@ -338,6 +420,8 @@ export class RunTally {
       d.operations += s.operations;
       d.failed += s.failed;
       d.xruns += s.xruns;
+      d.recovered += s.recovered;
+      d.time_lost_ns += s.lostNs;
     }
     return [...out.values()].sort((a, b) => a.device.localeCompare(b.device));
   }
@@ -350,9 +434,13 @@ export class RunTally {
       operations: this.operations,
       failed: this.failed,
       xruns: this.xruns,
+      recovered: this.recovered,
+      recover_failed: this.recoverFailed,
+      time_lost_ns: this.lostNs,
       findings: this.findings,
       findings_by_severity: bySeverity,
       klog_lines: this.klogLines,
+      delay_samples: this.delay.count,
       latency_samples: this.latency.count,
       streams: this.streamRows(),
       devices: this.deviceRows(),

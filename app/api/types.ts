@@ -3,7 +3,7 @@
 // runs anywhere and imports nothing at run time. App types the renderer needs
 // are re-exported from here so the renderer never imports app/ directly.
 import type { DeviceList } from '../devices/types.js';
-import type { Finding, InterleavingStep, KlogEvent, RunContext, RunEvent, RunHeader, RunTrailer, Severity, TargetContext, Verdict } from '../events/types.js';
+import type { ConformanceEvent, Finding, InterleavingStep, KlogEvent, RecoverEvent, RunContext, RunEvent, RunHeader, RunTrailer, Severity, TargetContext, Verdict } from '../events/types.js';
 import type { PhaseSummary, RunSummary } from '../engine/run.js';
 import type { PresetProblem } from '../vocabulary/preset-file.js';
 import type { Thresholds } from '../vocabulary/scenario.js';
@@ -14,7 +14,7 @@ import type { KernelListing, KernelsResult } from '../vlab/kernel-listing.js';
 import type { KernelMatrix, MatrixRow } from '../engine/kernel-matrix.js';
 import type { VmSettings } from '../vlab/boot-settings.js';
 
-export type { CheckResult, CheckStatus, ComparedRun, DeviceList, DeviceRow, Finding, InterleavingStep, KernelListing, KernelMatrix, KernelsResult, KlogEvent, MatrixRow, MetricRow, MetricsComparison, PhaseSummary, PresetProblem, RunContext, RunCounts, RunEvent, RunHeader, RunSummary, RunTrailer, Severity, StreamRow, TargetContext, Thresholds, Verdict, VmSettings };
+export type { CheckResult, CheckStatus, ComparedRun, ConformanceEvent, DeviceList, DeviceRow, Finding, InterleavingStep, RecoverEvent, KernelListing, KernelMatrix, KernelsResult, KlogEvent, MatrixRow, MetricRow, MetricsComparison, PhaseSummary, PresetProblem, RunContext, RunCounts, RunEvent, RunHeader, RunSummary, RunTrailer, Severity, StreamRow, TargetContext, Thresholds, Verdict, VmSettings };
 
 /** A kernel matrix started from the app: one run per kernel, one after another. */
 export interface MatrixStatus {

@@ -93,9 +93,9 @@ const none = obj({});
 
 /** Thresholds as typed: the values are checked by the preset schema in the service, with the preset's words. */
 const thresholdValue: Check<string | number | null> = (v, path) => (v === null || typeof v === 'number' ? v : str(null, 'a threshold value such as "50ms" or 0', 64)(v, path));
-const thresholdValues = obj({}, { xruns: thresholdValue, latency_p99: thresholdValue, ioctl_p99: thresholdValue, wakeup_late_p99: thresholdValue, glitches: thresholdValue, midi_latency_p99: thresholdValue });
+const thresholdValues = obj({}, { xruns: thresholdValue, latency_p99: thresholdValue, ioctl_p99: thresholdValue, wakeup_late_p99: thresholdValue, glitches: thresholdValue, midi_latency_p99: thresholdValue, xrun_time_lost: thresholdValue });
 const ns: Check<number> = int(0, Number.MAX_SAFE_INTEGER);
-const thresholdNumbers = obj({}, { xruns: ns, latency_p99: ns, ioctl_p99: ns, wakeup_late_p99: ns, glitches: ns, midi_latency_p99: ns });
+const thresholdNumbers = obj({}, { xruns: ns, latency_p99: ns, ioctl_p99: ns, wakeup_late_p99: ns, glitches: ns, midi_latency_p99: ns, xrun_time_lost: ns });
 
 /** Kernel names and ranges as stresslab kernels lists them (6.1.0-54, 6.12.117+deb12, A,B, A..B). */
 const KERNEL_SPEC = /^[A-Za-z0-9][A-Za-z0-9.+~:_-]*(?:(?:,|\.\.)[A-Za-z0-9][A-Za-z0-9.+~:_-]*)*$/;

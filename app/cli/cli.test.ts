@@ -39,11 +39,11 @@ describe('stresslab CLI', () => {
     expect(r.code, r.err).toBe(1);
     const text = readFileSync(xml, 'utf8');
     expect(text).toMatch(/^<\?xml version="1.0"/);
-    // 1 run check + 5 phases x 6 detectors; each phase's bug fails exactly one detector, and
+    // 1 run check + 5 phases x 7 detectors; each phase's bug fails exactly one detector, and
     // stop-close-race's null dereference panics the simulated kernel, which fails the run check
-    expect(text).toMatch(/<testsuites name="stresslab" tests="31" failures="6" errors="0" skipped="\d+"/);
+    expect(text).toMatch(/<testsuites name="stresslab" tests="36" failures="6" errors="0" skipped="\d+"/);
     expect(text).toMatch(/name="run"[^>]*>\n\s+<failure type="run" message="the target crashed: kernel panic"/);
-    expect(text.match(/<testcase /g)).toHaveLength(31);
+    expect(text.match(/<testcase /g)).toHaveLength(36);
     expect(text.match(/<testsuite /g)).toHaveLength(6);
     expect(text).toMatch(/<testcase classname="stresslab.sim.stop-close-race" name="detector.kernel-log" time="[\d.]+">\n\s+<failure type="null-deref" message="\d finding\(s\): NULL pointer dereference/);
     expect(text).toMatch(/<testcase classname="stresslab.sim.parallel-hw-params" name="detector.torn-hw-params"[^>]*>\n\s+<failure type="torn-hw-params"/);

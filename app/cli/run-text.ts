@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { checkTally } from '../analysis/checks.js';
 import { formatCount } from '../api/tally.js';
+import { type ConformanceRow, rowVerdict } from '../api/conformance.js';
 import type { RunContext } from '../events/types.js';
 import type { RunHandle, RunSummary } from '../engine/run.js';
 import type { Io } from './command.js';
@@ -33,7 +34,17 @@ export function reportText(s: RunSummary, outDir?: string, summaryPath?: string 
   if (c) {
     const rate = s.elapsed_ns > 0 ? (c.operations / s.elapsed_ns) * 1e9 : 0;
     const perStream = c.streams.filter((x) => x.xruns).map((x) => `${x.stream} ${formatCount(x.xruns)}`);
-    lines.push(`  ${formatCount(c.operations)} operations (${formatCount(c.failed)} failed), ${formatCount(rate)} ops/s, ${formatCount(c.xruns)} xruns${perStream.length ? ` (${perStream.join(', ')})` : ''}`);
+    const recovered = c.recovered || c.recover_failed ? `, ${formatCount(c.recovered)} recovered${c.recover_failed ? ` (${formatCount(c.recover_failed)} failed to)` : ''} with ${formatNs(c.time_lost_ns)} lost` : '';
+    lines.push(`  ${formatCount(c.operations)} operations (${formatCount(c.failed)} failed), ${formatCount(rate)} ops/s, ${formatCount(c.xruns)} xruns${perStream.length ? ` (${perStream.join(', ')})` : ''}${recovered}`);
+  }
+  // the conformance table summary.json carries (app/api/conformance.ts judged it)
+  const conf = (s.metrics as { conformance?: { streams: ConformanceRow[] } } | undefined)?.conformance?.streams;
+  if (conf?.length) {
+    lines.push('  conformance (passed / configurations):');
+    for (const r of conf) {
+      const v = rowVerdict(r);
+      lines.push(`    ${v === 'pass' ? '✓' : v === 'fail' ? '✗' : '–'} ${r.device} ${r.card_id ?? ''} ${r.stream}: ${formatCount(r.passed)} / ${formatCount(r.configurations)}${r.worst_deviation_pct !== undefined ? `, worst rate ${r.worst_deviation_pct > 0 ? '+' : ''}${r.worst_deviation_pct} %` : ''}`);
+    }
   }
   if (s.checks?.length) {
     const n = checkTally(s.checks);

@@ -93,7 +93,84 @@ export type MetricName =
   /** Application lane: median send-to-receive latency of the MIDI messages one receive collected, ns. */
   | 'midi_latency'
   /** Application lane: standard deviation of those latencies, ns. */
-  | 'midi_jitter';
+  | 'midi_jitter'
+  /**
+   * Stream latency: the frames between the application and the converter
+   * (DELAY: playback frames queued, capture frames waiting to be read), in ns
+   * at the granted rate. Sampled after transfers (at most every 50 ms per
+   * stream) and on every pcm.status.
+   */
+  | 'delay'
+  /** Application lane: frames of looped-back tone the glitch analyzer checked so far on a stream (a running count). */
+  | 'glitch_checked';
+
+/**
+ * A stream recovered from an xrun or a suspend the way alsa-lib's
+ * snd_pcm_recover() does (app/program/README.md, rule "xrun recovery"): the
+ * transfer that failed is retried once after it.
+ */
+export interface RecoverEvent {
+  kind: 'recover';
+  t: number;
+  lane: string;
+  handle: string;
+  /** Loop iteration and step of the transfer that failed. */
+  iter: number;
+  step: number;
+  /** What the transfer failed with. */
+  cause: 'EPIPE' | 'ESTRPIPE';
+  /** The calls that recovered it, in order ("prepare", "prepare+start", "resume", "prepare+start after resume failed"...). */
+  action: string;
+  /** 0 when the stream was ready again, else the -errno of the call that failed. */
+  ret: number;
+  errno?: string;
+  /** From the moment the stream stopped (STATUS trigger_tstamp) to the moment it was ready again, ns. */
+  lost_ns: number;
+}
+
+/**
+ * One configuration of a conformance sweep (op pcm.sweep): what was asked,
+ * what the kernel granted, and what the stream did while it ran. Pass or fail
+ * is decided by the analysis (app/api/conformance.ts, app/analysis/detectors/conformance.ts), not here.
+ */
+export interface ConformanceEvent {
+  kind: 'conformance';
+  t: number;
+  lane: string;
+  card: number;
+  /** /proc/asound card id, when known ("Dummy"). */
+  card_id?: string;
+  device: number;
+  stream: 'playback' | 'capture';
+  /** The sweep dimension this configuration varies ("default", "format", "channels", "rate", "period_size", "pairs"). */
+  vary: string;
+  format: string;
+  channels: number;
+  rate: number;
+  period_size: number;
+  /** 0: opened, configured and ran; else -errno of the call named by `stage`. */
+  ret: number;
+  errno?: string;
+  /** refine: HW_REFINE refused the combination (the device never offered it, not judged); the others: a call that failed. */
+  stage?: 'open' | 'refine' | 'hw_params' | 'sw_params' | 'prepare' | 'start' | 'transfer';
+  /** What HW_PARAMS granted. */
+  granted?: { rate: number; period_size: number; buffer_size: number; channels: number; format: string };
+  /** (time, hw_ptr) points the rate was fitted on. */
+  points?: number;
+  /** Frames per second the hw_ptr advanced (least-squares slope, as alsa_conformance_test fits it). */
+  measured_rate?: number;
+  /** RMS distance of hw_ptr from the fitted line, frames (alsa_conformance_test's "rate error"). */
+  rate_error?: number;
+  /** Standard error of the measured rate, Hz: what a run this short can resolve. */
+  rate_se?: number;
+  /** Period wake-ups: intervals between transfers that waited a period, against the period time. */
+  wakeups?: number;
+  jitter_mean_ns?: number;
+  jitter_max_ns?: number;
+  xruns?: number;
+  /** How long the configuration ran, ns. */
+  ran_ns?: number;
+}
 
 export interface LaneEvent {
   kind: 'lane';
@@ -214,7 +291,7 @@ export interface RunContext extends Partial<TargetContext> {
   host: HostContext;
 }
 
-export type RunEvent = ActionEvent | KlogEvent | MetricEvent | LaneEvent | NoteEvent | PhaseEvent | FindingEvent | SchedEvent | ProgressEvent | ContextEvent;
+export type RunEvent = ActionEvent | KlogEvent | MetricEvent | LaneEvent | NoteEvent | PhaseEvent | FindingEvent | SchedEvent | ProgressEvent | ContextEvent | RecoverEvent | ConformanceEvent;
 
 export const FINDING_TYPES = [
   'torn-hw-params',
@@ -237,6 +314,8 @@ export const FINDING_TYPES = [
   'wakeup-latency-threshold',
   'glitch-threshold',
   'midi-latency-threshold',
+  'xrun-time-threshold',
+  'conformance',
 ] as const;
 export type FindingType = (typeof FINDING_TYPES)[number];
 

@@ -43,6 +43,7 @@ export function compileProgram(sc: Scenario, o: CompileOptions): Program {
     const handleName = typeof s.args.handle === 'string' ? s.args.handle : undefined;
     const args = compile
       ? compile(s.args, {
+          recover: sc.recover,
           handle: (name) => {
             const i = index.get(name);
             if (i === undefined) throw new CompileError(`${s.at}: ${name} names no handle`);

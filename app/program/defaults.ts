@@ -39,11 +39,13 @@ const DERIVED: Record<string, Record<string, ArgDefault>> = {
     ...LAYOUT,
     frames: { note: 'given in periods instead' },
     periods: { value: 1, note: `when frames is not given either; before any HW_PARAMS granted a period size: ${FALLBACK_FRAMES} frames, so the kernel answers (rule "transfer frames")` },
+    recover: { value: true, note: 'the preset\'s `recover` (true unless it says `recover: false`): retry once after recovering as snd_pcm_recover does (rule "xrun recovery")' },
   },
   'pcm.read': {
     ...LAYOUT,
     frames: { note: 'given in periods instead' },
     periods: { value: 1, note: `when frames is not given either; before any HW_PARAMS granted a period size: ${FALLBACK_FRAMES} frames, so the kernel answers (rule "transfer frames")` },
+    recover: { value: true, note: 'the preset\'s `recover` (true unless it says `recover: false`): retry once after recovering as snd_pcm_recover does (rule "xrun recovery")' },
   },
   jitter: { min: { value: 0 } },
   'seq.set_client_pool': Object.fromEntries(['input_pool', 'output_pool', 'output_room'].map((k) => [k, { value: 0, note: 'left as it is (the kernel\'s own meaning of 0)' }])),
@@ -51,6 +53,10 @@ const DERIVED: Record<string, Record<string, ArgDefault>> = {
   'seq.open': { name: { value: `stresslab-<handle>` } },
   'seq.create_port': { name: { value: '<handle>' }, port: { value: -1, note: 'the kernel chooses' } },
   'pcm.open': { subdevice: { value: -1, note: 'any free subdevice' } },
+  'pcm.sweep': {
+    card: { value: 'all', note: 'every card (-1 in the program)' },
+    device: { value: 'all', note: 'every PCM device of the card (-1 in the program)' },
+  },
   'pcm.sw_params': {
     avail_min: { value: 'period', note: 'the granted period size (1 when none)' },
     stop_threshold: { value: 'buffer', note: 'the granted buffer size (the boundary when none)' },
@@ -71,7 +77,7 @@ export function opDefaults(op: string): Record<string, ArgDefault> {
   const fields = spec.args.fields!;
   const written: Record<string, unknown> = {};
   for (const k of Object.keys(fields.required)) written[k] = SAMPLE[k] ?? 1;
-  const ctx: CompileContext = { handle: () => 0, barrier: () => 0, handleName: HANDLE, at: op };
+  const ctx: CompileContext = { recover: true, handle: () => 0, barrier: () => 0, handleName: HANDLE, at: op };
   const args = compile(written, ctx);
   const out: Record<string, ArgDefault> = {};
   for (const k of Object.keys(fields.optional)) {

@@ -27,6 +27,8 @@ export const PA_FALLBACK_FRAMES = 1024;
 export const MIDI_VIRTUAL_NAME = 'stresslab';
 
 export interface CompileContext {
+  /** The preset's `recover` (rule "xrun recovery"): a transfer's default. */
+  recover: boolean;
   /** Index of a handle name in Program.handles (the compiler checked it exists). */
   handle(name: string): number;
   /** Index of a barrier name in Program.barriers. */
@@ -82,7 +84,7 @@ export function parseAddress(text: string, c: CompileContext): SeqAddress {
 
 const HW_KEYS = ['access', 'format', 'channels', 'rate', 'period_size', 'periods', 'buffer_size'];
 
-function transfer(a: Written, playback: boolean): Args {
+function transfer(a: Written, playback: boolean, c: CompileContext): Args {
   const out: Args = {};
   if (a.frames !== undefined) out.frames = argOf(a.frames);
   else {
@@ -90,6 +92,9 @@ function transfer(a: Written, playback: boolean): Args {
     out.fallback = fixed(FALLBACK_FRAMES);
   }
   if (playback) out.pattern = fixed((a.pattern as string | undefined) ?? 'silence');
+  // rule "xrun recovery": the step's own word, else the preset's (a scenario
+  // from a journal older than recovery has none: it ran without)
+  out.recover = fixed(a.recover !== undefined ? Boolean(a.recover) : c.recover === true);
   return out;
 }
 
@@ -108,6 +113,9 @@ function buffer(a: Written, c: CompileContext): Args {
   if (a.hold !== undefined) return { hold: fixed(c.barrier(a.hold as string)), edge: fixed((a.hold_from as number | undefined) ?? 0) };
   return { hold: fixed(-1), edge: fixed((a.unmapped_from as number | undefined) ?? -1) };
 }
+
+/** How long each configuration of a conformance sweep runs when the preset does not say. */
+export const SWEEP_DEFAULT_FOR = 200e6;
 
 function card(a: Written): Arg {
   return fixed((a.card as number | string | undefined) ?? 0);
@@ -147,8 +155,16 @@ export const PROGRAM_OPS: Record<string, (a: Written, c: CompileContext) => Args
     stop_threshold: fixed((a.stop_threshold as number | 'boundary' | undefined) ?? 'buffer'),
     ...(a.period_event !== undefined ? { period_event: fixed(Boolean(a.period_event)) } : {}),
   }),
-  'pcm.write': (a, c) => ({ ...transfer(a, true), ...buffer(a, c) }),
-  'pcm.read': (a, c) => ({ ...transfer(a, false), ...buffer(a, c) }),
+  'pcm.write': (a, c) => ({ ...transfer(a, true, c), ...buffer(a, c) }),
+  'pcm.read': (a, c) => ({ ...transfer(a, false, c), ...buffer(a, c) }),
+  // rule "conformance sweep": -1 is every card / every device
+  'pcm.sweep': (a) => ({
+    card: fixed(a.card === undefined || a.card === 'all' ? -1 : (a.card as number | string)),
+    device: fixed(a.device === undefined || a.device === 'all' ? -1 : (a.device as number)),
+    stream: fixed((a.stream as string | undefined) ?? 'both'),
+    for: fixed((a.for as number | undefined) ?? SWEEP_DEFAULT_FOR),
+    pairs: fixed(Boolean(a.pairs)),
+  }),
   'pcm.pause': (a) => ({ on: a.on !== undefined ? argOf(a.on) : fixed(true) }),
 
   'seq.open': (a, c) => ({ name: fixed((a.name as string | undefined) ?? `stresslab-${c.handleName}`), nonblock: fixed(Boolean(a.nonblock)) }),

@@ -74,7 +74,8 @@ describe('compileProgram', () => {
   it('stop-close-race: transfers in periods carry their fallback, at_period its range', () => {
     const p = compiled('stop-close-race');
     const lane = p.lanes[0]!;
-    expect(lane.steps[2]!.args).toEqual({ periods: { fixed: 4 }, fallback: { fixed: 1024 }, pattern: { fixed: 'silence' }, hold: { fixed: -1 }, edge: { fixed: -1 } });
+    // a race preset turns xrun recovery off (recover: false)
+    expect(lane.steps[2]!.args).toEqual({ periods: { fixed: 4 }, fallback: { fixed: 1024 }, pattern: { fixed: 'silence' }, recover: { fixed: false }, hold: { fixed: -1 }, edge: { fixed: -1 } });
     expect(lane.steps[3]!.args).toEqual({ percent: { range: [96, 100], int: true } });
     expect(lane.steps[3]!.expect).toEqual(['EBADFD']);
     expect(lane.steps[4]!.args).toEqual({ for: { range: [0, 3000], int: true } });
@@ -110,8 +111,9 @@ describe('compileProgram', () => {
     // the buffer size implies the periods
     expect(a[1]!.prefer).toEqual({ fixed: { format: 'S16_LE', channels: 2, rate: 48000, period_size: 1024 } });
     expect(a[2]).toEqual({ avail_min: { fixed: 'period' }, start_threshold: { fixed: 1 }, stop_threshold: { fixed: 'buffer' } });
-    expect(a[3]).toEqual({ periods: { fixed: 1 }, fallback: { fixed: 1024 }, hold: { fixed: -1 }, edge: { fixed: -1 } });
-    expect(a[4]).toEqual({ frames: { range: [1, 9], int: true }, pattern: { fixed: 'silence' }, hold: { fixed: -1 }, edge: { fixed: -1 } });
+    // transfers recover from xruns unless the preset says otherwise
+    expect(a[3]).toEqual({ periods: { fixed: 1 }, fallback: { fixed: 1024 }, recover: { fixed: true }, hold: { fixed: -1 }, edge: { fixed: -1 } });
+    expect(a[4]).toEqual({ frames: { range: [1, 9], int: true }, pattern: { fixed: 'silence' }, recover: { fixed: true }, hold: { fixed: -1 }, edge: { fixed: -1 } });
     expect(a[5]).toEqual({ on: { fixed: true } });
     expect(a[6]).toEqual({ to: { fixed: { kind: 'self', port: 1 } }, count: { fixed: 1 }, type: { fixed: 'sysex' }, size: { fixed: 40 }, port: { fixed: 0 }, hold: { fixed: -1 }, edge: { fixed: -1 } });
     expect(a[7]).toEqual({ sender: { fixed: { kind: 'client', client: 14, port: 0 } }, dest: { fixed: { kind: 'subscribers' } } });

@@ -7,6 +7,7 @@ import type { CheckResult, Finding, InterleavingStep, RunContext, RunEvent, RunS
 import { RunSeries, formatCount, formatNs, levelColour, severityColour, LEVEL_NAMES } from '../api/series.js';
 import type { RunCounts } from '../api/tally.js';
 import { cliCommand } from '../api/command-line.js';
+import { ANCHOR_CRITERIA, type ConformanceCriteria, conformanceTable, rowVerdict } from '../api/conformance.js';
 import { esc, histogramChart, klogChart, timeChart } from './svg.js';
 import { signatureOf } from '../analysis/signature.js';
 
@@ -68,7 +69,8 @@ export function buildReport({ journal, series, journalContext, summary, runId }:
       tl.bucketS,
     ),
     histogramChart({ width: W, height: H, title: 'Latency distribution', xLabel: 'latency (log scale)', yLabel: 'samples' }, [
-      { label: `stream latency (${series.latency.count})`, colour: '#8e4ec6', bins: series.latency.points() },
+      { label: `stream latency (delay, ${series.latency.count})`, colour: '#8e4ec6', bins: series.latency.points() },
+      ...(series.roundTrip.count ? [{ label: `round trip (${series.roundTrip.count})`, colour: '#e5484d', bins: series.roundTrip.points() }] : []),
       { label: `ioctl duration (${series.ioctl.count})`, colour: '#3e9ee8', bins: series.ioctl.points() },
     ]),
     klogChart({ width: W, height: H, title: 'Kernel log', xLabel: timeLabel, yLabel: 'level' }, series.klog.map((l) => ({ t: l.t, level: l.level, colour: levelColour(l.level) })), elapsed),
@@ -121,7 +123,7 @@ ${kernelRows(summary?.kernel)}
 <tr><th>seed / strategy</th><td>${h.seed} / ${esc(h.strategy)}</td></tr>
 <tr><th>status</th><td>${esc(summary ? `${summary.status}${summary.reason ? ` — ${summary.reason}` : ''}` : journal.truncated ? 'journal cut short (the writer died mid-line)' : 'no summary (the run did not finish)')}</td></tr>
 <tr><th>covered</th><td>${formatNs(elapsed)} of ${formatNs(budget)} budget${h.target === 'sim' ? ' (virtual time)' : ''}${summary ? ` in ${(summary.wall_ms / 1000).toFixed(1)} s of wall time` : ''}</td></tr>
-<tr><th>counts</th><td id="counts">${formatCount(counts.events)} events: <b>${formatCount(counts.operations)}</b> operations, <b>${formatCount(counts.failed)}</b> failed, <b>${formatCount(counts.xruns)}</b> xruns, <b>${formatCount(counts.findings)}</b> findings, ${formatCount(counts.klog_lines)} kernel log lines</td></tr>
+<tr><th>counts</th><td id="counts">${formatCount(counts.events)} events: <b>${formatCount(counts.operations)}</b> operations, <b>${formatCount(counts.failed)}</b> failed, <b>${formatCount(counts.xruns)}</b> xruns${counts.recovered || counts.recover_failed ? ` (<b>${formatCount(counts.recovered)}</b> recovered${counts.recover_failed ? `, ${formatCount(counts.recover_failed)} failed to recover` : ''}, ${formatNs(counts.time_lost_ns)} lost)` : ''}, <b>${formatCount(counts.findings)}</b> findings, ${formatCount(counts.klog_lines)} kernel log lines</td></tr>
 ${journal.keep > 1 || journal.full ? `<tr><th>journal</th><td>${journal.keep > 1 ? `sampled past its size bound: down to 1 in ${formatCount(journal.keep)} successful operations kept, each standing for the ones left out (counts are exact; charts place them at the kept lines)` : ''}${journal.full ? `${journal.keep > 1 ? '; ' : ''}it filled up before the run ended: later events are in summary.json's counts only` : ''}</td></tr>` : ''}
 ${!journal.trailer ? `<tr><th>journal end</th><td>${journal.truncated ? 'cut inside a line' : 'cut at a line boundary'}: the run's closing line is missing (a crash, a kill, a full disk); everything up to the cut is shown</td></tr>` : ''}
 <tr><th>repeat it</th><td><code>${esc(cliCommand(h, context?.machine?.hardware))}</code></td></tr>
@@ -135,6 +137,7 @@ ${checksHtml(summary?.checks)}
 ${phases}
 ${oracleHtml(summary?.oracle)}
 ${findings.length ? `<h2>Finding details</h2>\n${findings.map(findingHtml).join('\n')}` : ''}
+${conformanceHtml(series.tally.conformance, h.scenario.expect?.conformance ?? ANCHOR_CRITERIA)}
 ${streamsHtml(counts)}
 ${opsRows ? `<h2>Operations</h2><div class="scroll"><table><tr><th>op</th><th>count</th><th>errors</th><th>p50</th><th>p99</th><th>max</th></tr>${opsRows}</table></div>` : ''}
 ${log}
@@ -172,12 +175,29 @@ function streamsHtml(c: RunCounts): string {
   const streams = c.streams
     .map(
       (r) =>
-        `<tr><td>${esc(r.stream)}</td><td>${esc(r.device ?? '—')}${r.direction ? ` ${r.direction}` : ''}</td><td class="n">${r.rate ? `${formatCount(r.rate)} Hz` : '—'}</td><td class="n">${formatCount(r.operations)}</td><td class="n">${formatCount(r.failed)}</td><td class="n">${formatCount(r.xruns)}</td><td class="n">${r.latency_samples ? `${formatNs(r.latency_p50_ns ?? 0)} / ${formatNs(r.latency_p99_ns ?? 0)}` : 'no samples'}</td><td class="n">${r.hw_ptr_hz !== undefined ? `${formatCount(r.hw_ptr_hz)} Hz${r.hw_ptr_ratio !== undefined ? ` (×${r.hw_ptr_ratio.toFixed(4)})` : ''}` : 'no samples'}</td></tr>`,
+        `<tr><td>${esc(r.stream)}</td><td>${esc(r.device ?? '—')}${r.direction ? ` ${r.direction}` : ''}</td><td class="n">${r.rate ? `${formatCount(r.rate)} Hz` : '—'}</td><td class="n">${formatCount(r.operations)}</td><td class="n">${formatCount(r.failed)}</td><td class="n">${formatCount(r.xruns)}</td><td class="n">${formatCount(r.recovered)}${r.time_lost_ns ? ` (${formatNs(r.time_lost_ns)} lost)` : ''}</td><td class="n">${r.delay_samples ? `${formatNs(r.delay_p50_ns ?? 0)} / ${formatNs(r.delay_p99_ns ?? 0)}` : 'no samples'}</td><td class="n">${r.latency_samples ? `${formatNs(r.latency_p50_ns ?? 0)} / ${formatNs(r.latency_p99_ns ?? 0)}` : '—'}</td><td class="n">${r.hw_ptr_hz !== undefined ? `${formatCount(r.hw_ptr_hz)} Hz${r.hw_ptr_ratio !== undefined ? ` (×${r.hw_ptr_ratio.toFixed(4)})` : ''}` : 'no samples'}</td></tr>`,
     )
     .join('');
-  const devices = c.devices.map((d) => `<tr><td>${esc(d.device)}${d.card_name ? ` (${esc(d.card_name)})` : ''}</td><td>${esc(d.streams.join(', '))}</td><td class="n">${formatCount(d.operations)}</td><td class="n">${formatCount(d.failed)}</td><td class="n">${formatCount(d.xruns)}</td></tr>`).join('');
-  return `<h2>Streams</h2><table id="streams"><tr><th>stream</th><th>device</th><th>rate</th><th>operations</th><th>failed</th><th>xruns</th><th>latency p50 / p99</th><th>hw_ptr rate</th></tr>${streams}</table>
-<h2>Devices</h2><table id="devices"><tr><th>PCM device</th><th>streams</th><th>operations</th><th>failed</th><th>xruns</th></tr>${devices}</table>`;
+  const devices = c.devices.map((d) => `<tr><td>${esc(d.device)}${d.card_name ? ` (${esc(d.card_name)})` : ''}</td><td>${esc(d.streams.join(', '))}</td><td class="n">${formatCount(d.operations)}</td><td class="n">${formatCount(d.failed)}</td><td class="n">${formatCount(d.xruns)}</td><td class="n">${formatCount(d.recovered)}</td></tr>`).join('');
+  return `<h2>Streams</h2><table id="streams"><tr><th>stream</th><th>device</th><th>rate</th><th>operations</th><th>failed</th><th>xruns</th><th>recovered</th><th>stream latency p50 / p99</th><th>round trip p50 / p99</th><th>hw_ptr rate</th></tr>${streams}</table>
+<h2>Devices</h2><table id="devices"><tr><th>PCM device</th><th>streams</th><th>operations</th><th>failed</th><th>xruns</th><th>recovered</th></tr>${devices}</table>`;
+}
+
+/** The conformance sweep: one row per PCM stream, what it offered and what passed. */
+function conformanceHtml(events: Parameters<typeof conformanceTable>[0], criteria: ConformanceCriteria): string {
+  if (!events.length) return '';
+  const rows = conformanceTable(events, criteria);
+  const body = rows
+    .map((r) => {
+      const v = rowVerdict(r);
+      const st = v === 'pass' ? 'pass' : v === 'fail' ? 'fail' : 'skip';
+      return `<tr class="c-${st}"><td>${esc(r.device)}${r.card_id ? ` (${esc(r.card_id)})` : ''}</td><td>${r.stream}</td><td><span class="st st-${st}">${v === 'skip' ? 'not judged' : v === 'pass' ? 'passed' : 'failed'}</span></td><td class="n">${formatCount(r.passed)} / ${formatCount(r.configurations)}</td><td class="n">${formatCount(r.failed)}</td><td class="n">${formatCount(r.not_offered + r.busy + r.not_measured)}</td><td>${esc(r.formats.join(' '))}</td><td>${esc(r.rates.map((x) => formatCount(x)).join(' '))}</td><td>${esc(r.channels.join(' '))}</td><td>${esc(r.period_sizes.map((x) => formatCount(x)).join(' '))}</td><td class="n">${r.worst_deviation_pct !== undefined ? `${r.worst_deviation_pct > 0 ? '+' : ''}${r.worst_deviation_pct} %` : '—'}</td><td class="n">${r.worst_jitter_ns !== undefined ? formatNs(r.worst_jitter_ns) : '—'}</td><td class="n">${formatCount(r.xruns)}</td></tr>${
+        r.failures.length ? `<tr><td colspan="13"><small>${r.failures.map((f) => esc(f)).join('<br>')}</small></td></tr>` : ''
+      }`;
+    })
+    .join('');
+  return `<h2>Conformance</h2><p>Each configuration the stream offered, opened and run briefly; rate measured from hw_ptr against the granted rate (tolerance ${criteria.rateTolerancePct} %, rate error ${criteria.rateError} frames RMS${criteria.jitter !== undefined ? `, wake-up jitter ${formatNs(criteria.jitter)}` : ''}).</p>
+<table id="conformance"><tr><th>PCM</th><th>stream</th><th>result</th><th>passed</th><th>failed</th><th>not judged</th><th>formats</th><th>rates (Hz)</th><th>channels</th><th>period sizes</th><th>worst rate deviation</th><th>worst wake-up jitter</th><th>xruns</th></tr>${body}</table>`;
 }
 
 type Taint = NonNullable<NonNullable<RunSummary['kernel']>['taint_at_boot']>;

@@ -180,8 +180,10 @@ function stepCode(c: LaneCtx, s: ProgramStep, i: number): string[] {
     case 'pcm.read': {
       const w = s.op === 'pcm.write';
       const pattern = w ? `, ${x('pattern', (v) => String(v).toUpperCase())}` : '';
-      if (a.frames) call = `pcm_${w ? 'write' : 'read'}_frames(L, ${h}, ${x('frames', int, 'long')}${pattern})`;
-      else call = `pcm_${w ? 'write' : 'read'}_periods(L, ${h}, ${x('periods', num, 'double')}, ${x('fallback', int, 'long')}${pattern})`;
+      // rule "xrun recovery": a program older than it has no `recover` (it ran without)
+      const recover = `, ${a.recover ? x('recover', bool('1', '0')) : '-1'}`;
+      if (a.frames) call = `pcm_${w ? 'write' : 'read'}_frames(L, ${h}, ${x('frames', int, 'long')}${pattern}${recover})`;
+      else call = `pcm_${w ? 'write' : 'read'}_periods(L, ${h}, ${x('periods', num, 'double')}, ${x('fallback', int, 'long')}${pattern}${recover})`;
       break;
     }
     case 'seq.open':
@@ -237,6 +239,8 @@ function stepCode(c: LaneCtx, s: ProgramStep, i: number): string[] {
     case 'at_period':
       call = `at_period(L, ${h}, ${x('percent', num, 'double')})`;
       break;
+    case 'pcm.sweep':
+      throw new ReproError(`${s.at}: pcm.sweep is a conformance measurement judged by the lab's analysis, not a race a reproducer replays; run the preset with the lab (--target local or vm)`);
     default:
       throw new ReproError(`${s.at}: ${s.op} has no raw-ioctl form in a C reproducer`);
   }

@@ -83,7 +83,12 @@ describe('C reproducers of every built-in preset', () => {
     expect(scenarios.map((s) => s.name)).toEqual(expect.arrayContaining(['seq-pool-resize', 'dpcm-route-change', 'parallel-hw-params', 'stop-close-race', 'detach-while-open']));
   });
 
-  for (const sc of scenarios) {
+  it('a conformance sweep has no reproducer, and says why', () => {
+    const sc = scenarios.find((s) => s.name === 'conformance')!;
+    expect(() => reproC({ program: compileProgram(sc, { seed: 7 }), description: sc.description, origin: { kind: 'preset', preset: sc.name } })).toThrow(/pcm\.sweep is a conformance measurement/);
+  });
+
+  for (const sc of scenarios.filter((s) => s.name !== 'conformance')) {
     it.skipIf(!GCC)(`${sc.name}: compiles with -Wall -Wextra -Werror and issues the program's requests${GCC ? '' : ` (skipped: ${GCC_MISSING})`}`, () => {
       const program = compileProgram(sc, { seed: 7 });
       const c = reproC({ program, family: sc.family, description: sc.description, origin: { kind: 'preset', preset: sc.name } });

@@ -26,6 +26,13 @@ export const BUG_SWITCHES = {
     summary: 'no sync_stop: hw_free/close free the runtime while snd_pcm_period_elapsed() may still run, and period_elapsed reads substream->runtime before taking the stream lock (before the 2019 sync_stop series)',
     finding: 'null-deref',
   },
+  // Not a kernel race: a card that is not what it says. It is here so the
+  // conformance sweep (pcm.sweep) has a lie to catch on the simulated kernel.
+  'usb-clock-fast': {
+    seed: 'none',
+    summary: "SimUSB's sample clock runs 0.05 % fast (48,024 Hz) while the driver reports 48,000 Hz, as a USB device with a drifting crystal does; only a rate measured from hw_ptr shows it",
+    finding: 'conformance',
+  },
 } as const;
 
 export type BugSwitch = keyof typeof BUG_SWITCHES;

@@ -76,7 +76,8 @@ export function checkRequires(raw: unknown, path: Path, issues: Issue[]): Hardwa
 /** A card named by a step: `card: X` (pcm.open, ctl.*, device.*) or a PortAudio device `hw:X,N`. */
 function cardsOf(s: Step): string[] {
   const out: string[] = [];
-  if (typeof s.args.card === 'string') out.push(s.args.card);
+  // pcm.sweep's card "all" names no card: it covers whatever PCM devices the target has
+  if (typeof s.args.card === 'string' && !(s.op === 'pcm.sweep' && s.args.card === 'all')) out.push(s.args.card);
   if (s.op === 'pa.open') for (const d of varyingValues(s.args.device)) {
     const m = /^(?:plug)?hw:(?:CARD=)?([A-Za-z0-9_-]+)/.exec(d);
     if (m && !/^\d+$/.test(m[1]!)) out.push(m[1]!);

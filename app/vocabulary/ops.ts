@@ -168,10 +168,10 @@ export const OPS: readonly OpSpec[] = [
   spec({ name: 'pcm.prepare', family: 'pcm', summary: 'Prepare the stream', kernel: 'SNDRV_PCM_IOCTL_PREPARE', uses: 'pcm', shorthand: 'handle', required: { handle } }),
   spec({ name: 'pcm.start', family: 'pcm', summary: 'Start the DMA', kernel: 'SNDRV_PCM_IOCTL_START', uses: 'pcm', shorthand: 'handle', required: { handle } }),
   spec({ name: 'pcm.write', family: 'pcm', summary: 'Write frames (blocking unless opened nonblock)', kernel: 'SNDRV_PCM_IOCTL_WRITEI_FRAMES', uses: 'pcm', shorthand: 'handle',
-    required: { handle }, optional: { frames: varying(frames, true), periods: varying(num({ min: 0.01, max: 65536 }), false), pattern: oneOf(['silence', 'sine', 'impulse'] as const), ...BUFFER_ARGS },
+    required: { handle }, optional: { frames: varying(frames, true), periods: varying(num({ min: 0.01, max: 65536 }), false), pattern: oneOf(['silence', 'sine', 'impulse'] as const), recover: bool, ...BUFFER_ARGS },
     exclusive: [['frames', 'periods'], ...BUFFER_EXCLUSIVE], requires: [['hold_from', 'hold']] }),
   spec({ name: 'pcm.read', family: 'pcm', summary: 'Read frames (blocking unless opened nonblock)', kernel: 'SNDRV_PCM_IOCTL_READI_FRAMES', uses: 'pcm', shorthand: 'handle',
-    required: { handle }, optional: { frames: varying(frames, true), periods: varying(num({ min: 0.01, max: 65536 }), false), ...BUFFER_ARGS },
+    required: { handle }, optional: { frames: varying(frames, true), periods: varying(num({ min: 0.01, max: 65536 }), false), recover: bool, ...BUFFER_ARGS },
     exclusive: [['frames', 'periods'], ...BUFFER_EXCLUSIVE], requires: [['hold_from', 'hold']] }),
   spec({ name: 'pcm.status', family: 'pcm', summary: 'Read state, pointers and delay', kernel: 'SNDRV_PCM_IOCTL_STATUS64', uses: 'pcm', shorthand: 'handle', required: { handle } }),
   spec({ name: 'pcm.readback', family: 'pcm', summary: 'Read back the parameters the runtime really holds', kernel: '/proc/asound/cardN/pcmDx/subS/hw_params', uses: 'pcm', shorthand: 'handle', required: { handle } }),
@@ -180,6 +180,16 @@ export const OPS: readonly OpSpec[] = [
   spec({ name: 'pcm.pause', family: 'pcm', summary: 'Pause or resume', kernel: 'SNDRV_PCM_IOCTL_PAUSE', uses: 'pcm', shorthand: 'handle', required: { handle }, optional: { on: varying(bool, false) } }),
   spec({ name: 'pcm.hw_free', family: 'pcm', summary: 'Release the hardware parameters and buffer', kernel: 'SNDRV_PCM_IOCTL_HW_FREE', uses: 'pcm', shorthand: 'handle', required: { handle } }),
   spec({ name: 'pcm.close', family: 'pcm', summary: 'Close the file', kernel: 'close()', uses: 'pcm', shorthand: 'handle', required: { handle } }),
+  spec({ name: 'pcm.sweep', family: 'pcm', summary: 'Conformance sweep: every format, rate, channel count and period size a PCM offers, each opened and run briefly, its rate measured from hw_ptr',
+    kernel: 'open, HW_REFINE per value, then per configuration HW_PARAMS, SW_PARAMS, PREPARE, READI/WRITEI + STATUS, DROP, close',
+    optional: {
+      card: union<number | string>('a card index (0-31), a card id string, or "all"', (v) =>
+        v === 'all' ? oneOf(['all']) : typeof v === 'number' ? int({ min: 0, max: 31 }) : typeof v === 'string' ? str({ pattern: /^[A-Za-z0-9_ -]{1,32}$/, expected: 'a card id' }) : undefined),
+      device: union<number | 'all'>('a PCM device number (0-31) or "all"', (v) => (v === 'all' ? oneOf(['all']) : int({ min: 0, max: 31 }))),
+      stream: oneOf(['playback', 'capture', 'both'] as const),
+      for: duration({ min: 10e6, max: 60e9 }),
+      pairs: bool,
+    } }),
 
   // ---- sequencer ----
   spec({ name: 'seq.open', family: 'seq', summary: 'Open a sequencer client', kernel: 'open("/dev/snd/seq")', opens: 'seq', shorthand: 'handle',

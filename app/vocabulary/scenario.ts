@@ -2,7 +2,7 @@
 // what the run must or must not see. This module turns an already-parsed
 // document into a validated, normalized Scenario; preset-file.ts adds file
 // positions to the errors.
-import { type Issue, type Path, describe, encodeWith, int, list, map, obj, oneOf, str, closest, transform } from './schema.js';
+import { type Issue, type Path, bool, describe, encodeWith, int, list, map, num, obj, oneOf, str, closest, transform } from './schema.js';
 import { duration } from './duration.js';
 import { OPS, OP_NAMES, type HandleKind, type OpSpec, checkExclusive, opSpec } from './ops.js';
 import { checkLanePlacement } from './placement.js';
@@ -10,6 +10,7 @@ import { ERRNO_NAMES } from './errno.js';
 import { type HardwareNeeds, REQUIRES_EXPECTED, checkRequires, checkRequiresAgainstSteps } from './hardware.js';
 import { compilePattern } from './safe-pattern.js';
 import { size } from './size.js';
+import { ANCHOR_CRITERIA, type ConformanceCriteria } from '../api/conformance.js';
 
 export const RACE_FAMILIES = ['seq-pool-resize', 'dpcm-route-change', 'parallel-hw-params', 'detach-while-open', 'stop-close-race'] as const;
 export type RaceFamily = (typeof RACE_FAMILIES)[number];
@@ -40,7 +41,12 @@ export interface Thresholds {
   glitches?: number;
   /** Application lane: MIDI send-to-receive latency bound (p99 of the per-receive medians). */
   midi_latency_p99?: number;
+  /** Time the streams spent stopped by xruns before recovery made them ready again, summed, ns. */
+  xrun_time_lost?: number;
 }
+
+/** What a conformance sweep (pcm.sweep) must show for a configuration to pass (app/api/conformance.ts). */
+export { type ConformanceCriteria, ANCHOR_CRITERIA as DEFAULT_CONFORMANCE };
 
 export type StopOn = 'first' | 'critical' | 'never';
 
@@ -51,6 +57,7 @@ export interface Expectations {
   stopOn: StopOn;
   /** Kernel log lines matching these regular expressions are not findings. */
   klogIgnore: string[];
+  conformance: ConformanceCriteria;
 }
 
 export interface SimOptions {
@@ -87,6 +94,13 @@ export interface Scenario {
   family?: RaceFamily;
   duration: number;
   iterations?: number;
+  /**
+   * Transfers recover from xruns and suspends as alsa-lib's snd_pcm_recover()
+   * does (app/program/README.md, rule "xrun recovery"); a step may say
+   * otherwise with its own `recover`. Default true: what a real application
+   * does. The race presets turn it off: their schedules are the point.
+   */
+  recover: boolean;
   setup: Step[];
   lanes: Lane[];
   teardown: Step[];
@@ -124,6 +138,7 @@ const topLevel = obj(
     family: oneOf(RACE_FAMILIES, 'a race family, one of'),
     duration: duration({ min: 1e6, max: MAX_DURATION }),
     iterations: int({ min: 1, max: 1e9 }),
+    recover: bool,
     setup: stepList,
     lanes: list(anyValue, { min: 1, max: MAX_LANES }),
     teardown: stepList,
@@ -154,7 +169,7 @@ const laneSchema = obj(
 );
 
 const errnoNameS = str({ pattern: /^E[A-Z0-9]+$/, expected: 'an errno name' });
-export const THRESHOLD_NAMES = ['xruns', 'latency_p99', 'ioctl_p99', 'wakeup_late_p99', 'glitches', 'midi_latency_p99'] as const;
+export const THRESHOLD_NAMES = ['xruns', 'latency_p99', 'ioctl_p99', 'wakeup_late_p99', 'glitches', 'midi_latency_p99', 'xrun_time_lost'] as const;
 const thresholdsSchema = obj({}, {
   xruns: int({ min: 0, max: 1e12 }),
   latency_p99: duration({ max: 3600e9 }),
@@ -162,12 +177,18 @@ const thresholdsSchema = obj({}, {
   wakeup_late_p99: duration({ max: 3600e9 }),
   glitches: int({ min: 0, max: 1e12 }),
   midi_latency_p99: duration({ max: 3600e9 }),
+  xrun_time_lost: duration({ max: 3600e9 }),
 });
 const expectSchema = obj({}, {
   errnos: map(list(errnoNameS)),
   hang_timeout: duration({ min: 1e6, max: 3600e9 }),
   thresholds: thresholdsSchema,
   stop_on: oneOf(['first', 'critical', 'never'] as const),
+  conformance: obj({}, {
+    rate_tolerance: num({ min: 0, max: 100, unit: 'percent' }),
+    rate_error: num({ min: 0, max: 1e9, unit: 'frames' }),
+    jitter: duration({ max: 3600e9 }),
+  }),
   // Matched in linear time (safe-pattern.ts): a pattern can never stall a run.
   klog_ignore: list(transform(str({ maxLength: 200 }), (p, path, issues) => {
     try {
@@ -281,7 +302,8 @@ export function validateScenario(raw: unknown): ValidationResult {
         setup: [],
         lanes: [],
         teardown: [],
-        expect: { errnos: {}, hangTimeout: DEFAULT_HANG_TIMEOUT, thresholds: {}, stopOn: 'critical', klogIgnore: [] },
+        recover: true,
+        expect: { errnos: {}, hangTimeout: DEFAULT_HANG_TIMEOUT, thresholds: {}, stopOn: 'critical', klogIgnore: [], conformance: { ...ANCHOR_CRITERIA } },
         sim: {},
         suite: top.suite.map((e) => ({ preset: e.preset, ...(e.profile ? { profile: e.profile } : {}), ...(e.duration ? { duration: e.duration } : {}) })),
         barriers: {},
@@ -407,6 +429,7 @@ export function validateScenario(raw: unknown): ValidationResult {
       ...(top.family ? { family: top.family } : {}),
       duration: top.duration ?? 10e9,
       ...(top.iterations ? { iterations: top.iterations } : {}),
+      recover: top.recover ?? true,
       setup,
       lanes,
       teardown,
@@ -416,6 +439,11 @@ export function validateScenario(raw: unknown): ValidationResult {
         thresholds: (ex?.thresholds ?? {}) as Thresholds,
         stopOn: ex?.stop_on ?? 'critical',
         klogIgnore: ex?.klog_ignore ?? [],
+        conformance: {
+          rateTolerancePct: ex?.conformance?.rate_tolerance ?? ANCHOR_CRITERIA.rateTolerancePct,
+          rateError: ex?.conformance?.rate_error ?? ANCHOR_CRITERIA.rateError,
+          ...(ex?.conformance?.jitter !== undefined ? { jitter: ex.conformance.jitter } : {}),
+        },
       },
       sim: {
         ...(sim.bug_profile ? { bugProfile: sim.bug_profile } : {}),
@@ -474,6 +502,7 @@ export function presetOf(sc: Scenario): Record<string, unknown> {
   } else {
     out.duration = encodeWith(duration(), sc.duration);
     if (sc.iterations !== undefined) out.iterations = sc.iterations;
+    if (!sc.recover) out.recover = false;
     if (sc.setup.length) out.setup = sc.setup.map(stepOf);
     const lanes: Record<string, unknown>[] = [];
     for (let i = 0; i < sc.lanes.length; ) {
@@ -487,7 +516,11 @@ export function presetOf(sc: Scenario): Record<string, unknown> {
     out.lanes = lanes;
     if (sc.teardown.length) out.teardown = sc.teardown.map(stepOf);
     const e = sc.expect;
-    out.expect = encodeWith(expectSchema, { errnos: e.errnos, hang_timeout: e.hangTimeout, thresholds: e.thresholds, stop_on: e.stopOn, klog_ignore: e.klogIgnore });
+    const c = e.conformance;
+    const conformance = c && (c.rateTolerancePct !== ANCHOR_CRITERIA.rateTolerancePct || c.rateError !== ANCHOR_CRITERIA.rateError || c.jitter !== undefined)
+      ? { conformance: { rate_tolerance: c.rateTolerancePct, rate_error: c.rateError, ...(c.jitter !== undefined ? { jitter: c.jitter } : {}) } }
+      : {};
+    out.expect = encodeWith(expectSchema, { errnos: e.errnos, hang_timeout: e.hangTimeout, thresholds: e.thresholds, stop_on: e.stopOn, klog_ignore: e.klogIgnore, ...conformance });
     const sim: Record<string, unknown> = {};
     if (sc.sim.bugProfile) sim.bug_profile = sc.sim.bugProfile;
     if (sc.sim.strategy) sim.strategy = sc.sim.strategy;

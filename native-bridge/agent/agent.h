@@ -208,6 +208,12 @@ int64_t op_seq(struct exec *x);
 int64_t op_ctl(struct exec *x);
 int64_t op_device(struct exec *x);
 int64_t op_timing(struct exec *x);
+int64_t op_sweep(struct exec *x); /* sweep.c: rule "conformance sweep" */
+/* An op made of bounded parts starts the next one: its hang clock starts again. */
+void lane_progress(struct lane *l);
+int lane_stopping(const struct lane *l);
+/* CLOCK_MONOTONIC, ns: the clock the kernel's PCM timestamps use (TTSTAMP MONOTONIC) */
+int64_t mono_ns(void);
 
 /* barriers (timing.c) */
 struct barrier *barriers_create(const struct program *p);
@@ -249,6 +255,8 @@ void emit_set_run(struct run *r);
 void emit_note(struct evbuf *e, int level, int64_t t, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void emit_lane(struct lane *l, int state, int step, int64_t iter, const char *detail, const char *wchan, const char *task_state, const char *stack);
 void emit_metric(struct evbuf *e, int metric, int lane, int handle, int64_t t, double value);
+/* A JSON event (R_JSON): the host adds kind-independent fields (lane and handle names). */
+void emit_json(struct evbuf *e, int lane, int handle, int64_t t, const char *json, size_t n);
 extern struct evbuf *g_ctl_ev; /* events not tied to a lane (controller, watchdog) */
 
 /* metrics.c */
@@ -261,6 +269,10 @@ void metrics_xrun(struct exec *x, struct handle *h, int64_t t);
 void metrics_fill_playback(struct exec *x, struct handle *h, uint8_t *buf, long frames, int pattern);
 void metrics_scan_capture(struct exec *x, struct handle *h, const uint8_t *buf, long frames, int64_t t_ret);
 void metrics_run_end(struct run *r);
+/* A `delay` sample of a running stream from a STATUS the caller made (every pcm.status) */
+void metrics_delay(struct exec *x, struct handle *h, int state, long delay);
+/* After a transfer: a STATUS for a `delay` sample, at most every DELAY_EVERY_NS per stream */
+void metrics_delay_after_xfer(struct exec *x, struct handle *h, int fd);
 
 /* pcm helpers shared with metrics and timing */
 int pcm_format_bits(int fmt);

@@ -7,7 +7,7 @@ double arg_num(const struct resolved *r, int key, double dflt) { return has(r, k
 
 static void set_scalar(struct resolved *r, int k, const struct value *v)
 {
-	r->present |= 1ull << k;
+	ks_add(&r->present, k);
 	r->type[k] = v->type;
 	r->i[k] = v->i;
 	r->f[k] = v->f;
@@ -17,7 +17,9 @@ static void set_scalar(struct resolved *r, int k, const struct value *v)
 
 void args_resolve(struct resolved *r, const struct arg *args, int nargs, int64_t iter, struct rng *draws)
 {
-	r->present = r->varied = r->listed = 0;
+	ks_clear(&r->present);
+	ks_clear(&r->varied);
+	ks_clear(&r->listed);
 	for (int i = 0; i < nargs; i++) {
 		const struct arg *a = &args[i];
 		int k = a->key;
@@ -25,8 +27,8 @@ void args_resolve(struct resolved *r, const struct arg *args, int nargs, int64_t
 			int idx = iter < 0 ? 0 : (int)(iter % a->v.n);
 			set_scalar(r, k, &a->v.items[idx]);
 			r->idx[k] = idx;
-			r->varied |= 1ull << k;
-			r->listed |= 1ull << k;
+			ks_add(&r->varied, k);
+			ks_add(&r->listed, k);
 		} else if (a->v.type == V_RANGE) {
 			const struct value *lo = &a->v.items[0], *hi = &a->v.items[1];
 			struct value v = { 0 };
@@ -40,7 +42,7 @@ void args_resolve(struct resolved *r, const struct arg *args, int nargs, int64_t
 				v.i = (int64_t)v.f;
 			}
 			set_scalar(r, k, &v);
-			r->varied |= 1ull << k;
+			ks_add(&r->varied, k);
 		} else {
 			set_scalar(r, k, &a->v);
 		}

@@ -94,6 +94,8 @@ int64_t now_ns(void)
 	return mono();
 }
 
+int64_t mono_ns(void) { return mono(); }
+
 void clock_init(void)
 {
 #ifdef HAVE_TSC

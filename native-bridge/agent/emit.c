@@ -248,6 +248,21 @@ void emit_metric(struct evbuf *e, int metric, int lane, int handle, int64_t t, d
 	emit_record(e, b, sizeof b);
 }
 
+void emit_json(struct evbuf *e, int lane, int handle, int64_t t, const char *json, size_t n)
+{
+	struct wbuf w;
+	wb_init(&w, JSON_FIXED + n);
+	wb_u32(&w, (uint32_t)(JSON_FIXED + n));
+	wb_u8(&w, R_JSON);
+	wb_u8(&w, (uint8_t)lane);
+	wb_u8(&w, (uint8_t)(handle < 0 ? 255 : handle));
+	wb_u8(&w, 0);
+	wb_i64(&w, t);
+	wb_bytes(&w, json, n);
+	emit_record(e ? e : g_ctl_ev, w.p, w.len);
+	wb_free(&w);
+}
+
 static long rss_kb(void)
 {
 	FILE *f = fopen("/proc/self/statm", "r");

@@ -21,6 +21,8 @@ uint8_t *lane_buf(struct lane *l, size_t n)
 static int64_t dispatch(struct exec *x)
 {
 	int op = x->step->op;
+	if (op == OP_PCM_SWEEP)
+		return op_sweep(x);
 	if (op >= OP_PCM_OPEN && op <= OP_PCM_CLOSE)
 		return op_pcm(x);
 	if (op >= OP_SEQ_OPEN && op <= OP_SEQ_CLOSE)
@@ -68,6 +70,16 @@ static void exec_step(struct lane *l, struct lane_scratch *sc, int si, int64_t i
 	record_act(l, &sc->rec, si, iter, t0, t1, ret, &x.r, &sc->out);
 	/* single writer: a plain increment, no locked instruction on the hot path */
 	atomic_store_explicit(&l->ops, atomic_load_explicit(&l->ops, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+void lane_progress(struct lane *l)
+{
+	atomic_store_explicit(&l->op_start, now_ns(), memory_order_release);
+}
+
+int lane_stopping(const struct lane *l)
+{
+	return l->index != LANE_TEARDOWN && atomic_load_explicit(&l->run->stop, memory_order_relaxed);
 }
 
 static int lane_should_stop(const struct lane *l)

@@ -31,6 +31,7 @@ struct stream_metrics {
 	int64_t t[REG_MAX];
 	uint64_t hw[REG_MAX];
 	_Atomic int64_t last_avail_t;
+	_Atomic int64_t last_delay_t;
 	float tail[BURST];
 	int ntail;
 };
@@ -167,6 +168,38 @@ void metrics_status(struct exec *x, struct handle *h, int64_t t, int state, uint
 	if (t - last < AVAIL_EVERY_NS || !atomic_compare_exchange_strong(&m->last_avail_t, &last, t))
 		return;
 	emit_metric(x->lane->ev, M_AVAIL, x->lane->index, h->index, run_t(x->lane->run, t), (double)avail);
+}
+
+/* Stream latency (metric `delay`): the frames between the application and the
+ * converter, as STATUS reports them (playback frames queued, capture frames
+ * captured and not read), in ns at the granted rate; only of a stream that
+ * runs, as the simulator samples it (app/targets/sim/ops.ts). */
+void metrics_delay(struct exec *x, struct handle *h, int state, long delay)
+{
+	if (state != SNDRV_PCM_STATE_RUNNING && state != SNDRV_PCM_STATE_DRAINING)
+		return;
+	int rate = atomic_load(&h->pcm.rate);
+	if (rate <= 0 || delay < 0)
+		return;
+	emit_metric(x->lane->ev, M_DELAY, x->lane->index, h->index, run_t(x->lane->run, now_ns()), (double)((int64_t)delay * 1000000000LL / rate));
+}
+
+#define DELAY_EVERY_NS 50000000LL
+
+void metrics_delay_after_xfer(struct exec *x, struct handle *h, int fd)
+{
+	if (metrics_off(x))
+		return;
+	struct stream_metrics *m = h->m;
+	int64_t t = now_ns();
+	int64_t last = atomic_load_explicit(&m->last_delay_t, memory_order_relaxed);
+	if (t - last < DELAY_EVERY_NS || !atomic_compare_exchange_strong(&m->last_delay_t, &last, t))
+		return;
+	struct snd_pcm_status st;
+	memset(&st, 0, sizeof st);
+	if (ioctl(fd, SNDRV_PCM_IOCTL_STATUS, &st) < 0)
+		return;
+	metrics_delay(x, h, st.state, (long)st.delay);
 }
 
 /* Period wake-up lateness, like cyclictest but for audio periods: after a

@@ -291,6 +291,56 @@ static long xfer_frames(struct exec *x, struct handle *h)
 	                            atomic_load(&h->pcm.period_size));
 }
 
+static const char *errno_name(int e)
+{
+	switch (e) {
+	case EPIPE: return "EPIPE";
+	case ESTRPIPE: return "ESTRPIPE";
+	case EBADFD: return "EBADFD";
+	case ENOSYS: return "ENOSYS";
+	case EAGAIN: return "EAGAIN";
+	case ENODEV: return "ENODEV";
+	case EBADF: return "EBADF";
+	case EINVAL: return "EINVAL";
+	case EBUSY: return "EBUSY";
+	case EIO: return "EIO";
+	case EINTR: return "EINTR";
+	case ENOENT: return "ENOENT";
+	case ENXIO: return "ENXIO";
+	case ENOMEM: return "ENOMEM";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	}
+	return NULL;
+}
+
+/* Rule "xrun recovery" (app/program/README.md), as alsa-lib's snd_pcm_recover():
+ * EPIPE: STATUS (when the stream stopped), PREPARE, and START for capture;
+ * ESTRPIPE: RESUME while it answers EAGAIN (every 1 ms, at most 1 s), else
+ * PREPARE (+ START for capture). Reports a `recover` event; returns 0 when the
+ * stream is ready again, else the -errno of the call that failed. */
+static int recover_stream(struct exec *x, struct handle *h, int fd, int cause, int capture)
+{
+	int64_t stopped;
+	char action[64];
+	int r = rule_recover(fd, cause, capture, &stopped, action, sizeof action);
+	/* a prepared stream is out of XRUN: its next xrun is a new one */
+	metrics_reset(h);
+	int64_t now = mono_ns();
+	int64_t lost = stopped > 0 && now > stopped ? now - stopped : 0;
+	char json[384];
+	char err[48] = "";
+	if (r < 0) {
+		const char *n = errno_name(-r);
+		snprintf(err, sizeof err, ",\"errno\":\"%s\"", n ? n : "EIO");
+	}
+	int n = snprintf(json, sizeof json,
+	                 "{\"kind\":\"recover\",\"iter\":%lld,\"step\":%d,\"cause\":\"%s\",\"action\":\"%s\",\"ret\":%d%s,\"lost_ns\":%lld}",
+	                 (long long)x->iter, atomic_load(&x->lane->cur_step), cause == -EPIPE ? "EPIPE" : "ESTRPIPE", action, r, err, (long long)lost);
+	if (n > 0 && (size_t)n < sizeof json)
+		emit_json(x->lane->ev, x->lane->index, h->index, run_t(x->lane->run, now_ns()), json, (size_t)n);
+	return r;
+}
+
 static int64_t do_xfer(struct exec *x, int capture)
 {
 	struct handle *h = H(x);
@@ -335,15 +385,31 @@ static int64_t do_xfer(struct exec *x, int capture)
 	int rc = ioctl(fd, req, nonint ? (void *)&xn : (void *)&xi);
 	int e = rc < 0 ? neg_errno() : 0;
 	x->t_end = now_ns();
-	long got = nonint ? (long)xn.result : (long)xi.result;
-	if (rc < 0) {
-		if (e == -EPIPE)
-			metrics_xrun(x, h, x->t_end);
-		return e;
+	if (rc < 0 && e == -EPIPE)
+		metrics_xrun(x, h, x->t_end);
+	/* rule "xrun recovery": the transfer is tried once more on a stream made ready again */
+	if (rc < 0 && (e == -EPIPE || e == -ESTRPIPE) && arg_int(&x->r, A_RECOVER, 0)) {
+		wf_str(x->out, D_RECOVERED, e == -EPIPE ? "EPIPE" : "ESTRPIPE");
+		if (recover_stream(x, h, fd, e, capture) == 0) {
+			xi.result = 0;
+			xn.result = 0;
+			if (!capture && !nonint)
+				metrics_fill_playback(x, h, buf, frames, (int)arg_int(&x->r, A_PATTERN, 0));
+			rc = ioctl(fd, req, nonint ? (void *)&xn : (void *)&xi);
+			e = rc < 0 ? neg_errno() : 0;
+			x->t_end = now_ns();
+			if (rc < 0 && e == -EPIPE)
+				metrics_xrun(x, h, x->t_end);
+		}
 	}
+	long got = nonint ? (long)xn.result : (long)xi.result;
+	if (rc < 0)
+		return e;
 	if (capture && !nonint)
 		metrics_scan_capture(x, h, buf, got, x->t_end);
 	metrics_after_xfer(x, h, x->t_begin, x->t_end, frames, got, capture);
+	if (got > 0)
+		metrics_delay_after_xfer(x, h, fd);
 	return got;
 }
 
@@ -364,8 +430,10 @@ static int64_t do_status(struct exec *x)
 	wf_int(x->out, D_DELAY, (int64_t)st.delay);
 	if (st.state == SNDRV_PCM_STATE_XRUN)
 		metrics_xrun(x, h, now_ns());
-	if (!(x->lane->run->prog->flags & RUNF_NO_METRICS))
+	if (!(x->lane->run->prog->flags & RUNF_NO_METRICS)) {
 		metrics_status(x, h, 0, st.state, st.hw_ptr, (long)st.avail);
+		metrics_delay(x, h, st.state, (long)st.delay);
+	}
 	return 0;
 }
 

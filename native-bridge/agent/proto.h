@@ -50,7 +50,7 @@ enum {
 	K_OP = 10, K_HANDLE = 11, K_TIMEOUT = 12, K_STREAM = 13,
 };
 
-/* op argument keys (16..63): index straight into struct resolved */
+/* op argument keys (16 .. A_LAST-1, at most 99): index straight into struct resolved */
 enum {
 	A_CARD = 16, A_DEVICE, A_SUBDEVICE, A_STREAM, A_NONBLOCK,
 	A_ACCESS, A_FORMAT, A_CHANNELS, A_RATE, A_PERIOD_SIZE, A_PERIODS, A_BUFFER_SIZE,
@@ -61,9 +61,11 @@ enum {
 	A_FOR, A_BARRIER, A_PERCENT,
 	A_PREF_FORMAT, A_PREF_CHANNELS, A_PREF_RATE, A_PREF_PERIOD_SIZE, A_PREF_PERIODS,
 	A_HOLD, A_EDGE, /* buffer layout (window.c) */
+	A_RECOVER, A_PAIRS,
 	A_LAST
 };
-_Static_assert(A_LAST <= 64, "argument keys index 64-bit masks");
+/* keys 16..99: ACT records carry varied argument keys below the data keys (>= 100) */
+_Static_assert(A_LAST <= 100, "argument keys must stay below the op data keys");
 
 /* sw_params values resolved by the agent at run time (app/program/README.md, rule "sw_params") */
 enum { SWV_BOUNDARY = -1, SWV_PERIOD = -2, SWV_BUFFER = -3 };
@@ -72,7 +74,7 @@ enum { SWV_BOUNDARY = -1, SWV_PERIOD = -2, SWV_BUFFER = -3 };
 enum {
 	OP_PCM_OPEN = 1, OP_PCM_HW_REFINE, OP_PCM_HW_PARAMS, OP_PCM_SW_PARAMS, OP_PCM_PREPARE,
 	OP_PCM_START, OP_PCM_WRITE, OP_PCM_READ, OP_PCM_STATUS, OP_PCM_READBACK, OP_PCM_DROP,
-	OP_PCM_DRAIN, OP_PCM_PAUSE, OP_PCM_HW_FREE, OP_PCM_CLOSE,
+	OP_PCM_DRAIN, OP_PCM_PAUSE, OP_PCM_HW_FREE, OP_PCM_CLOSE, OP_PCM_SWEEP,
 	OP_SEQ_OPEN = 20, OP_SEQ_CREATE_PORT, OP_SEQ_SUBSCRIBE, OP_SEQ_SET_POOL, OP_SEQ_GET_POOL,
 	OP_SEQ_SEND, OP_SEQ_READ, OP_SEQ_CLOSE,
 	OP_CTL_WRITE = 30, OP_CTL_READ,
@@ -84,7 +86,11 @@ enum {
 enum { ADDR_NUMERIC = 0, ADDR_HANDLE = 1, ADDR_SELF = 2, ADDR_SUBSCRIBERS = 3 };
 
 /* event record kinds */
-enum { R_ACT = 1, R_LANE = 2, R_METRIC = 3, R_NOTE = 4, R_STATS = 5 };
+/* R_JSON: events with many optional fields (kinds "recover" and "conformance" of
+ * app/events/types.ts) travel as JSON text: u32 len, u8 kind, u8 lane, u8 handle
+ * (255: none), u8 0, i64 t, then the text to the end of the record. */
+enum { R_ACT = 1, R_LANE = 2, R_METRIC = 3, R_NOTE = 4, R_STATS = 5, R_JSON = 6 };
+#define JSON_FIXED 16
 #define ACT_FIXED 48
 
 /* ACT header as it sits on the wire; the agent only runs on little-endian machines */
@@ -107,7 +113,7 @@ enum {
 	D_FORMATS = 120, D_I_CHANNELS, D_I_RATE, D_I_PERIOD_SIZE, D_I_PERIODS, D_I_BUFFER_SIZE,
 	D_AVAIL_MIN = 131, D_START_THRESHOLD, D_STOP_THRESHOLD, D_BOUNDARY, D_REQ_AVAIL_MIN, D_REQ_START, D_REQ_STOP,
 	D_STATE = 140, D_HW_PTR, D_APPL_PTR, D_AVAIL, D_DELAY,
-	D_REQUESTED = 150, D_HELD,
+	D_REQUESTED = 150, D_HELD, D_RECOVERED,
 	D_CLIENT = 160, D_PORT, D_INPUT_POOL, D_INPUT_FREE, D_OUTPUT_POOL, D_OUTPUT_FREE, D_OUTPUT_ROOM,
 	D_SRC = 170, D_FIRST, D_SENT, D_REFUSED, D_DEST,
 	D_EVENTS = 180, D_FOREIGN,
@@ -123,7 +129,7 @@ enum { L_DETAIL = 200, L_WCHAN, L_TASK_STATE, L_STACK, L_TID };
 enum { LS_START = 0, LS_END, LS_HUNG, LS_DIED, LS_ABANDONED };
 
 /* metric ids (MetricName in app/events/types.ts) */
-enum { M_XRUNS = 1, M_LATENCY, M_HW_PTR_RATE, M_WAKEUP_LATE, M_AVAIL, M_SEQ_POOL_FREE, M_SEQ_POOL_USED, M_LATENCY_CONFIDENCE };
+enum { M_XRUNS = 1, M_LATENCY, M_HW_PTR_RATE, M_WAKEUP_LATE, M_AVAIL, M_SEQ_POOL_FREE, M_SEQ_POOL_USED, M_LATENCY_CONFIDENCE, M_DELAY };
 
 /* error codes in ERROR frames */
 enum {

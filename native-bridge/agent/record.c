@@ -13,15 +13,17 @@ void record_act(struct lane *l, struct wbuf *w, int step, int64_t iter, int64_t 
 	};
 	w->len = 0;
 	wb_bytes(w, &h, sizeof h);
-	for (uint64_t v = r->varied; v; v &= v - 1) {
-		int k = __builtin_ctzll(v);
-		if ((r->listed >> k) & 1)
-			wf_int(w, (uint8_t)k, r->idx[k]);
-		else if (r->type[k] == V_FLOAT)
-			wf_float(w, (uint8_t)k, r->f[k]);
-		else
-			wf_int(w, (uint8_t)k, r->i[k]);
-	}
+	/* ascending key order, as before the set grew past one word */
+	for (int word = 0; word < NKEYS / 64; word++)
+		for (uint64_t v = r->varied.w[word]; v; v &= v - 1) {
+			int k = word * 64 + __builtin_ctzll(v);
+			if (ks_has(&r->listed, k))
+				wf_int(w, (uint8_t)k, r->idx[k]);
+			else if (r->type[k] == V_FLOAT)
+				wf_float(w, (uint8_t)k, r->f[k]);
+			else
+				wf_int(w, (uint8_t)k, r->i[k]);
+		}
 	wb_bytes(w, data->p, data->len);
 	wb_put_u32(w, 0, (uint32_t)w->len);
 	emit_record(l->ev, w->p, w->len);

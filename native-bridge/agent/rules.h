@@ -14,8 +14,10 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
 #include <sound/asound.h>
 #include <sound/asequencer.h>
@@ -228,6 +230,51 @@ static inline int pcm_sync_ptr(int fd, int *state, uint64_t *hw_ptr, uint64_t *a
 	if (appl_ptr)
 		*appl_ptr = sp.c.control.appl_ptr;
 	return 0;
+}
+
+/* ---- rule "xrun recovery" ----
+ * A transfer with `recover` that failed with EPIPE or ESTRPIPE makes the stream
+ * ready again as alsa-lib's snd_pcm_recover() does, then is tried once more.
+ * EPIPE: PREPARE, and START for capture. ESTRPIPE: RESUME, again every 1 ms
+ * while it answers EAGAIN (at most 1 s); if it fails, PREPARE (+ START for
+ * capture). `*stopped_ns` gets the stream's trigger_tstamp (when the xrun
+ * stopped it; CLOCK_MONOTONIC once TTSTAMP asked for it), 0 when unknown;
+ * `action` the calls made ("prepare", "prepare+start", "resume", "prepare
+ * (resume: -38)+start"). Returns 0 when the stream is ready, else the -errno
+ * of the call that failed. */
+static inline int rule_recover(int fd, int cause, int capture, int64_t *stopped_ns, char *action, size_t cap)
+{
+	struct snd_pcm_status st;
+	memset(&st, 0, sizeof st);
+	*stopped_ns = 0;
+	if (ioctl(fd, SNDRV_PCM_IOCTL_STATUS, &st) == 0)
+		*stopped_ns = (int64_t)st.trigger_tstamp.tv_sec * 1000000000LL + st.trigger_tstamp.tv_nsec;
+	int r, prepared = 1;
+	if (cause == -EPIPE) {
+		r = ioctl(fd, SNDRV_PCM_IOCTL_PREPARE) < 0 ? (errno ? -errno : -EIO) : 0;
+		snprintf(action, cap, "prepare");
+	} else {
+		r = ioctl(fd, SNDRV_PCM_IOCTL_RESUME) < 0 ? (errno ? -errno : -EIO) : 0;
+		for (int waited = 0; r == -EAGAIN && waited < 1000; waited++) {
+			struct timespec ms = { 0, 1000000 };
+			nanosleep(&ms, NULL);
+			r = ioctl(fd, SNDRV_PCM_IOCTL_RESUME) < 0 ? (errno ? -errno : -EIO) : 0;
+		}
+		if (r == 0) {
+			snprintf(action, cap, "resume");
+			prepared = 0;
+		} else {
+			snprintf(action, cap, "prepare (resume: %d)", r);
+			r = ioctl(fd, SNDRV_PCM_IOCTL_PREPARE) < 0 ? (errno ? -errno : -EIO) : 0;
+		}
+	}
+	if (r == 0 && prepared && capture) {
+		r = ioctl(fd, SNDRV_PCM_IOCTL_START) < 0 ? (errno ? -errno : -EIO) : 0;
+		size_t n = strlen(action);
+		if (n + 7 <= cap)
+			memcpy(action + n, "+start", 7);
+	}
+	return r;
 }
 
 /* ---- numbered sequencer events ----

@@ -708,7 +708,7 @@ static void fill(struct lane *L, int h, uint8_t *buf, long frames, int pattern)
 	}
 }
 
-static int64_t xfer(struct lane *L, int h, int capture, long frames_given, double periods, long fallback, int pattern)
+static int64_t xfer(struct lane *L, int h, int capture, long frames_given, double periods, long fallback, int pattern, int recover)
 {
 	op_begin(L, capture ? "pcm.read" : "pcm.write");
 	long frames = rule_transfer_frames(frames_given, periods, fallback, atomic_load(&H[h].period_size));
@@ -720,6 +720,8 @@ static int64_t xfer(struct lane *L, int h, int capture, long frames_given, doubl
 	if (!capture)
 		tr_str(L, "pattern", pattern_names[pattern]);
 	tr_layout(L);
+	if (recover >= 0)
+		tr_bool(L, "recover", recover); /* -1: a program older than the rule */
 	int fd = hfd(h);
 	if (fd < 0)
 		return op_end(L, -EBADF);
@@ -734,15 +736,27 @@ static int64_t xfer(struct lane *L, int h, int capture, long frames_given, doubl
 	if (werr)
 		return op_end(L, werr);
 	struct snd_xferi xi = { 0, buf, (snd_pcm_uframes_t)frames };
-	if (ioctl(fd, capture ? SNDRV_PCM_IOCTL_READI_FRAMES : SNDRV_PCM_IOCTL_WRITEI_FRAMES, &xi) < 0)
-		return op_end(L, neg_errno());
+	unsigned long req = capture ? SNDRV_PCM_IOCTL_READI_FRAMES : SNDRV_PCM_IOCTL_WRITEI_FRAMES;
+	if (ioctl(fd, req, &xi) < 0) {
+		int e = neg_errno();
+		/* rule "xrun recovery" (rules.h): ready again, then the transfer once more */
+		int64_t stopped;
+		char action[64];
+		if (recover <= 0 || (e != -EPIPE && e != -ESTRPIPE) || rule_recover(fd, e, capture, &stopped, action, sizeof action) < 0)
+			return op_end(L, e);
+		if (opt.verbose)
+			say("lane %s: %s on handle %d recovered by %s", L->def->name, e == -EPIPE ? "EPIPE" : "ESTRPIPE", h, action);
+		xi.result = 0;
+		if (ioctl(fd, req, &xi) < 0)
+			return op_end(L, neg_errno());
+	}
 	return op_end(L, (int64_t)xi.result);
 }
 
-OP pcm_write_frames(struct lane *L, int h, long frames, int pattern) { return xfer(L, h, 0, frames, 0, 0, pattern); }
-OP pcm_write_periods(struct lane *L, int h, double periods, long fallback, int pattern) { return xfer(L, h, 0, 0, periods, fallback, pattern); }
-OP pcm_read_frames(struct lane *L, int h, long frames) { return xfer(L, h, 1, frames, 0, 0, SILENCE); }
-OP pcm_read_periods(struct lane *L, int h, double periods, long fallback) { return xfer(L, h, 1, 0, periods, fallback, SILENCE); }
+OP pcm_write_frames(struct lane *L, int h, long frames, int pattern, int recover) { return xfer(L, h, 0, frames, 0, 0, pattern, recover); }
+OP pcm_write_periods(struct lane *L, int h, double periods, long fallback, int pattern, int recover) { return xfer(L, h, 0, 0, periods, fallback, pattern, recover); }
+OP pcm_read_frames(struct lane *L, int h, long frames, int recover) { return xfer(L, h, 1, frames, 0, 0, SILENCE, recover); }
+OP pcm_read_periods(struct lane *L, int h, double periods, long fallback, int recover) { return xfer(L, h, 1, 0, periods, fallback, SILENCE, recover); }
 
 static int same_config(const struct accepted *got, const struct accepted *a)
 {

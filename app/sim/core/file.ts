@@ -32,7 +32,8 @@ export class SimFile {
   constructor(
     public fop: FileOps,
     public priv: unknown,
-    readonly nonblock: boolean,
+    /** O_NONBLOCK; fcntl(F_SETFL) may change it after open. */
+    public nonblock: boolean,
     readonly card: SndCard | null,
     readonly path: string,
   ) {}

@@ -34,6 +34,7 @@ export function createSimUsbCard(k: Kernel, index: number): SndCard {
     for (const s of list)
       attachTimerDma(s, {
         callback: 'simusb_retire_urb',
+        ...(k.bug('usb-clock-fast') ? { clock: 1.0005 } : {}),
         // The URB completion reaches the card through the chip (snd_usb_audio).
         inCallback: (kk) => void kk.use(card.chip, 'simusb_retire_urb', 0x40, 8, false, ['simusb_retire_urb', '__usb_hcd_giveback_urb']),
       });

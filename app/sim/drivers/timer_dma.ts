@@ -17,6 +17,8 @@ export interface TimerDma {
   baseTime: number;
   periodNs: number;
   timer: SimHrtimer;
+  /** The sample clock against the rate the driver reports (1: honest; 1.0005: 0.05 % fast). */
+  clock: number;
 }
 
 export interface TimerDmaHooks {
@@ -24,6 +26,8 @@ export interface TimerDmaHooks {
   callback: string;
   /** Runs in the callback before snd_pcm_period_elapsed (e.g. touching the driver's chip data). */
   inCallback?: (k: Kernel, d: TimerDma) => void;
+  /** The card's sample clock against its reported rate (default 1). */
+  clock?: number;
 }
 
 export function timerDma(s: SndPcmSubstream): TimerDma {
@@ -36,6 +40,7 @@ export function attachTimerDma(s: SndPcmSubstream, hooks: TimerDmaHooks): TimerD
     running: false,
     baseTime: 0,
     periodNs: 0,
+    clock: hooks.clock ?? 1,
     timer: new SimHrtimer(s.debugName, function* (k: Kernel): KGen<boolean> {
       yield `${hooks.callback}: atomic_read(&dpcm->running)`;
       if (!d.running) return false;
@@ -57,7 +62,7 @@ export function attachTimerDma(s: SndPcmSubstream, hooks: TimerDmaHooks): TimerD
 
 function periodNs(s: SndPcmSubstream): number {
   const rt = s.runtime!;
-  return Math.floor((rt.period_size * 1e9) / rt.rate);
+  return Math.floor((rt.period_size * 1e9) / (rt.rate * timerDma(s).clock));
 }
 
 /** Start/stop the timer; the trigger part of the ops, usable by wrappers. */
@@ -110,7 +115,8 @@ export function timerDmaOps(hw: SndPcmHardware, name: string): SndPcmOps {
       const d = timerDma(s);
       const rt = s.runtime!;
       const deltaUs = Math.floor((k.now - d.baseTime) / 1000);
-      const frames = Math.floor((deltaUs * rt.rate + 999999) / 1e6);
+      const rate = d.clock === 1 ? rt.rate : rt.rate * d.clock;
+      const frames = Math.floor((deltaUs * rate + 999999) / 1e6);
       return frames % rt.buffer_size;
     },
     *sync_stop(k, s) {

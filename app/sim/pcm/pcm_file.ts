@@ -21,6 +21,7 @@ import {
   snd_pcm_pause,
   snd_pcm_prepare,
   snd_pcm_release_substream,
+  snd_pcm_resume,
   snd_pcm_start_lock_irq,
   snd_pcm_status,
   snd_pcm_sw_params,
@@ -91,6 +92,8 @@ function snd_pcm_common_ioctl(k: Kernel, f: SimFile, r: Req): KGen<number> {
       return snd_pcm_status(k, s, out);
     case 'sync_ptr':
       return snd_pcm_sync_ptr(k, s, r.arg as { appl_ptr?: number } | undefined, out);
+    case 'resume':
+      return snd_pcm_resume(k, s);
     case 'writei':
     case 'readi':
       if ((r.cmd === 'writei') !== (s.stream === Stream.PLAYBACK)) return returns(-E.EINVAL);

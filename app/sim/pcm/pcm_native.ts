@@ -10,6 +10,7 @@ import { type KGen, WakeReason } from '../kernel/task.js';
 import { choose, initialSpace, refine, type ParamRequest } from './pcm_params.js';
 import {
   INFO_PAUSE,
+  INFO_RESUME,
   PcmState,
   RUNTIME_OFFSET,
   STATE_NAMES,
@@ -236,12 +237,16 @@ export function* snd_pcm_status(k: Kernel, s: SndPcmSubstream, out: Record<strin
   yield* snd_pcm_stream_lock(k, s, 'snd_pcm_status64: lock');
   if (snd_pcm_running(s, rt)) yield* snd_pcm_update_hw_ptr(k, s, rt);
   const avail = rt.state === PcmState.OPEN ? 0 : snd_pcm_avail(s, rt);
+  // snd_pcm_status64(): the delay only of a stream that runs; 0 otherwise
+  const running = rt.state === PcmState.RUNNING || rt.state === PcmState.DRAINING;
   Object.assign(out, {
     state: STATE_NAMES[rt.state],
     hw_ptr: rt.hw_ptr,
     appl_ptr: rt.appl_ptr,
     avail,
-    delay: rt.state === PcmState.OPEN ? 0 : s.stream === Stream.PLAYBACK ? rt.buffer_size - avail : avail,
+    delay: !running ? 0 : s.stream === Stream.PLAYBACK ? rt.buffer_size - avail : avail,
+    trigger_tstamp: rt.trigger_tstamp,
+    tstamp: k.now,
   });
   rt.avail_max = avail;
   snd_pcm_stream_unlock(k, s);
@@ -327,6 +332,7 @@ const startOps: ActionOps = {
     }
   },
   post(k, _s, rt, state) {
+    rt.trigger_tstamp = k.now;
     rt.hw_ptr_jiffies = k.jiffies;
     rt.hw_ptr_buffer_jiffies = Math.floor((rt.buffer_size * 250) / rt.rate);
     rt.state = state;
@@ -348,7 +354,10 @@ const stopOps: ActionOps = {
     return 0;
   },
   post(k, _s, rt, state) {
-    if (rt.state !== state) rt.state = state;
+    if (rt.state !== state) {
+      rt.trigger_tstamp = k.now;
+      rt.state = state;
+    }
     k.wakeUp(rt.sleep);
     k.wakeUp(rt.tsleep);
   },
@@ -414,6 +423,20 @@ export function* snd_pcm_pause(k: Kernel, s: SndPcmSubstream, push: boolean): KG
   if (!rt) return -E.ENXIO;
   yield* snd_pcm_stream_lock(k, s, 'snd_pcm_pause_lock_irq: lock');
   const r = yield* pauseLocked(k, s, rt, push);
+  snd_pcm_stream_unlock(k, s);
+  return r;
+}
+
+/**
+ * snd_pcm_resume(). The simulated kernel has no power management: nothing
+ * suspends a stream, so a resume finds none (EBADFD), or a driver that cannot
+ * resume (ENOSYS), as the real pre-check answers first.
+ */
+export function* snd_pcm_resume(k: Kernel, s: SndPcmSubstream): KGen<number> {
+  const rt = runtimeOf(k, s, 'snd_pcm_resume', IOCTL);
+  if (!rt) return -E.ENXIO;
+  yield* snd_pcm_stream_lock(k, s, 'snd_pcm_resume: lock');
+  const r = !(rt.info & INFO_RESUME) ? -E.ENOSYS : rt.state !== PcmState.SUSPENDED ? -E.EBADFD : 0;
   snd_pcm_stream_unlock(k, s);
   return r;
 }

@@ -118,8 +118,10 @@ export class SndPcmRuntime extends KObject {
   dma_area = false;
   dma_bytes = 0;
   private_data: unknown = null;
-  /** Frames transferred by the application, for metrics only. */
+  /** runtime->xruns: entries into XRUN since the runtime was created. */
   xruns = 0;
+  /** runtime->trigger_tstamp: when the stream last started or stopped (snd_pcm_trigger_tstamp), ns. */
+  trigger_tstamp = 0;
 
   constructor() {
     super('kmalloc-1k', 1024);

@@ -132,7 +132,7 @@ lanes:
     expect(a[0]!.data).toBeUndefined();
     // like the simulator, events carry arguments only when they vary (and for timing ops)
     expect(open.args).toBeUndefined();
-    expect(w0(a).args).toEqual({ frames: a[0]!.args!.frames, pattern: 'silence', hold: -1, edge: -1 });
+    expect(w0(a).args).toEqual({ frames: a[0]!.args!.frames, pattern: 'silence', hold: -1, edge: -1, recover: true });
   });
 
   it('issues the same requests as the simulator for the same program (steps no kernel answer changes)', async () => {

@@ -84,7 +84,7 @@ function fromWire(p: Program, op: string, name: string, v: Value): Json {
     case 'format':
       return FORMAT_BY_INDEX[n]!;
     case 'stream':
-      return n ? 'capture' : 'playback';
+      return n === 2 ? 'both' : n ? 'capture' : 'playback';
     case 'pattern':
       return Object.entries(PATTERN_CODES).find(([, c]) => c === n)![0];
     case 'type':
@@ -119,7 +119,7 @@ describe('the agent encoding of every built-in preset', () => {
 
   it('covers the shipped presets and the virtual lab variants', () => {
     expect(scenarios.map((s) => s.name).sort()).toEqual(
-      ['detach-while-open', 'detach-while-open-usb', 'detach-window', 'dpcm-route-change', 'dpcm-route-change-ac97', 'parallel-hw-params', 'qa-soak', 'seq-pool-resize', 'seq-resize-window', 'stop-close-race', 'stop-close-race-vm'].sort(),
+      ['conformance', 'detach-while-open', 'detach-while-open-dummy', 'detach-while-open-usb', 'detach-window', 'dpcm-route-change', 'dpcm-route-change-ac97', 'dpcm-route-change-stressdpcm', 'parallel-hw-params', 'parallel-hw-params-vm', 'qa-soak', 'seq-pool-resize', 'seq-resize-window', 'stop-close-race', 'stop-close-race-vm'].sort(),
     );
   });
 

@@ -105,7 +105,8 @@ function scalar(p: Program, op: string, name: string, v: Json): Value {
     case 'format':
       return { t: 'int', v: FORMAT_BITS[v as PcmFormat].index };
     case 'stream':
-      return { t: 'int', v: v === 'capture' ? 1 : 0 };
+      // pcm.sweep: 2 is both directions
+      return { t: 'int', v: v === 'capture' ? 1 : v === 'both' ? 2 : 0 };
     case 'pattern':
       return { t: 'int', v: PATTERN_CODES[v as keyof typeof PATTERN_CODES] };
     case 'type':

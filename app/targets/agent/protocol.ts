@@ -59,6 +59,7 @@ export const ARG_KEYS = [
   'for', 'barrier', 'percent',
   'pref_format', 'pref_channels', 'pref_rate', 'pref_period_size', 'pref_periods',
   'hold', 'edge',
+  'recover', 'pairs',
 ] as const;
 export type ArgKey = (typeof ARG_KEYS)[number];
 export const A: Record<ArgKey, number> = Object.fromEntries(ARG_KEYS.map((k, i) => [k, 16 + i])) as Record<ArgKey, number>;
@@ -79,6 +80,7 @@ export const OP: Record<string, number> = {
   'pcm.pause': 13,
   'pcm.hw_free': 14,
   'pcm.close': 15,
+  'pcm.sweep': 16,
   'seq.open': 20,
   'seq.create_port': 21,
   'seq.subscribe': 22,
@@ -102,7 +104,9 @@ export const ADDR = { NUMERIC: 0, HANDLE: 1, SELF: 2, SUBSCRIBERS: 3 } as const;
 /** sw_params values the agent resolves at run time (app/program/README.md, rule "sw_params"). */
 export const SWV = { BOUNDARY: -1, PERIOD: -2, BUFFER: -3 } as const;
 
-export const REC = { ACT: 1, LANE: 2, METRIC: 3, NOTE: 4, STATS: 5 } as const;
+export const REC = { ACT: 1, LANE: 2, METRIC: 3, NOTE: 4, STATS: 5, JSON: 6 } as const;
+/** Header of an R_JSON record: u32 len, u8 kind, u8 lane, u8 handle (255: none), u8 0, i64 t. */
+export const JSON_FIXED = 16;
 export const ACT_FIXED = 48;
 
 export const D = {
@@ -111,7 +115,7 @@ export const D = {
   FORMATS: 120, I_CHANNELS: 121, I_RATE: 122, I_PERIOD_SIZE: 123, I_PERIODS: 124, I_BUFFER_SIZE: 125,
   AVAIL_MIN: 131, START_THRESHOLD: 132, STOP_THRESHOLD: 133, BOUNDARY: 134, REQ_AVAIL_MIN: 135, REQ_START: 136, REQ_STOP: 137,
   STATE: 140, HW_PTR: 141, APPL_PTR: 142, AVAIL: 143, DELAY: 144,
-  REQUESTED: 150, HELD: 151,
+  REQUESTED: 150, HELD: 151, RECOVERED: 152,
   CLIENT: 160, PORT: 161, INPUT_POOL: 162, INPUT_FREE: 163, OUTPUT_POOL: 164, OUTPUT_FREE: 165, OUTPUT_ROOM: 166,
   SRC: 170, FIRST: 171, SENT: 172, REFUSED: 173, DEST: 174,
   EVENTS: 180, FOREIGN: 181,
@@ -121,7 +125,7 @@ export const D = {
 
 export const L = { DETAIL: 200, WCHAN: 201, TASK_STATE: 202, STACK: 203, TID: 204 } as const;
 export const LANE_STATES = ['start', 'end', 'hung', 'died', 'abandoned'] as const;
-export const METRICS = [undefined, 'xruns', 'latency', 'hw_ptr_rate', 'wakeup_late', 'avail', 'seq_pool_free', 'seq_pool_used', 'latency_confidence'] as const;
+export const METRICS = [undefined, 'xruns', 'latency', 'hw_ptr_rate', 'wakeup_late', 'avail', 'seq_pool_free', 'seq_pool_used', 'latency_confidence', 'delay'] as const;
 
 export const E = { BAD_FRAME: 1, TRUNCATED: 2, BAD_VERSION: 3, UNKNOWN_TYPE: 4, BAD_PROGRAM: 5, BUSY: 6, TOO_LARGE: 7 } as const;
 

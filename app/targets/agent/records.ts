@@ -1,14 +1,14 @@
 // Turns the agent's binary event records into the one event stream every
 // target produces (app/events/types.ts), with op data shaped exactly as
 // app/events/op-data.ts documents.
-import type { ActionEvent, LaneEvent, MetricEvent, MetricName, NoteEvent } from '../../events/types.js';
+import type { ActionEvent, ConformanceEvent, LaneEvent, MetricEvent, MetricName, NoteEvent, RecoverEvent } from '../../events/types.js';
 import type { HwParams, PcmStateName } from '../../events/op-data.js';
 import { errnoName } from '../../vocabulary/errno.js';
 import type { Json } from '../../program/types.js';
 import { HW_PREFER_ORDER } from '../../program/ops.js';
 import { type RequestFacts, requestOf } from '../../program/resolve.js';
 import { ACCESS_BY_CODE, FORMAT_BY_INDEX, type LaneInfo, type ProgramLayout, type StepInfo, resolvedArg } from './program.js';
-import { ACT_FIXED, D, L, LANE_SETUP, LANE_STATES, LANE_TEARDOWN, METRICS, REC, Reader, SWV, type Value, numOf, scalarOf, strOf } from './protocol.js';
+import { ACT_FIXED, D, JSON_FIXED, L, LANE_SETUP, LANE_STATES, LANE_TEARDOWN, METRICS, REC, Reader, SWV, type Value, numOf, scalarOf, strOf } from './protocol.js';
 
 const PCM_STATES: PcmStateName[] = ['OPEN', 'SETUP', 'PREPARED', 'RUNNING', 'XRUN', 'DRAINING', 'PAUSED', 'SUSPENDED', 'DISCONNECTED'];
 
@@ -29,7 +29,7 @@ export interface LatencySample {
 }
 
 export interface DecodedBatch {
-  events: (ActionEvent | LaneEvent | MetricEvent | NoteEvent)[];
+  events: (ActionEvent | LaneEvent | MetricEvent | NoteEvent | RecoverEvent | ConformanceEvent)[];
   stats?: AgentStats;
   latency: LatencySample[];
   errors: string[];
@@ -101,6 +101,9 @@ export class RecordDecoder {
             break;
           case REC.STATS:
             out.stats = this.stats(r);
+            break;
+          case REC.JSON:
+            out.events.push(this.json(payload, off, len));
             break;
           default:
             out.errors.push(`unknown event record kind ${kind}`);
@@ -219,8 +222,11 @@ export class RecordDecoder {
         if (ret < 0) return undefined;
         return { state: PCM_STATES[n(D.STATE) ?? 0] ?? 'OPEN', hw_ptr: n(D.HW_PTR), appl_ptr: n(D.APPL_PTR), avail: n(D.AVAIL), delay: n(D.DELAY) };
       case 'pcm.write':
-      case 'pcm.read':
-        return f.has(D.REQUESTED) ? { requested: n(D.REQUESTED) } : undefined;
+      case 'pcm.read': {
+        if (!f.has(D.REQUESTED)) return undefined;
+        const recovered = strOf(f.get(D.RECOVERED));
+        return recovered ? { requested: n(D.REQUESTED), recovered } : { requested: n(D.REQUESTED) };
+      }
       case 'seq.open':
         return ret < 0 ? undefined : { client: n(D.CLIENT) };
       case 'seq.create_port':
@@ -330,6 +336,23 @@ export class RecordDecoder {
     if (h) ev.handle = h;
     if (name === 'latency') this.pendingLatency = ev;
     return ev;
+  }
+
+  /** R_JSON: a recover or conformance event the agent wrote as JSON; lane and handle names are added here. */
+  private json(payload: Buffer, off: number, len: number): RecoverEvent | ConformanceEvent {
+    if (len < JSON_FIXED) throw new RangeError('short JSON record');
+    const laneIx = payload[off + 5]!;
+    const handle = payload[off + 6]!;
+    const t = Number(payload.readBigInt64LE(off + 8));
+    const body = JSON.parse(payload.subarray(off + JSON_FIXED, off + len).toString('utf8')) as Record<string, unknown>;
+    const lane = this.laneName(laneIx);
+    if (body.kind === 'recover') {
+      const h = handle === 255 ? undefined : this.layout.handles[handle];
+      if (!h) throw new RangeError('recover event without a handle');
+      return { ...(body as Omit<RecoverEvent, 't' | 'lane' | 'handle'>), kind: 'recover', t, lane, handle: h } as RecoverEvent;
+    }
+    if (body.kind === 'conformance') return { ...(body as Omit<ConformanceEvent, 't' | 'lane'>), kind: 'conformance', t, lane } as ConformanceEvent;
+    throw new RangeError(`unknown JSON event kind ${String(body.kind)}`);
   }
 
   private note(r: Reader): NoteEvent {

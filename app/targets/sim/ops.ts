@@ -2,15 +2,16 @@
 // agent makes on a real one (open, ioctl, read, write, close), with the
 // run-time rules of app/program/README.md applied exactly as the agent
 // applies them. Arguments arrive resolved (app/program/resolve.ts).
-import { ERRNO } from '../../vocabulary/errno.js';
+import { ERRNO, errnoName } from '../../vocabulary/errno.js';
 import type { HwParams } from '../../events/op-data.js';
+import type { RunEvent } from '../../events/types.js';
 import type { Kernel } from '../../sim/kernel/kernel.js';
 import { type KGen, WakeReason } from '../../sim/kernel/task.js';
 import { scheduleTimeout } from '../../sim/kernel/sync.js';
 import { type Req, type SimFile, fget, fput, sysClose, sysIoctl, sysRead, sysWrite } from '../../sim/core/file.js';
 import { snd_ctl_open } from '../../sim/core/control.js';
 import { snd_pcm_open, snd_pcm_proc_hw_params_read } from '../../sim/pcm/pcm_file.js';
-import { PcmState, Stream, snd_pcm_running } from '../../sim/pcm/pcm_types.js';
+import { PcmState, Stream, snd_pcm_avail, snd_pcm_hw_avail, snd_pcm_running } from '../../sim/pcm/pcm_types.js';
 import type { RefineOut } from '../../sim/pcm/pcm_native.js';
 import { SUBSCRIBERS, type SeqReadArg, snd_seq_open } from '../../sim/seq/seq_clientmgr.js';
 import type { SeqEvent } from '../../sim/seq/seq_memory.js';
@@ -24,6 +25,7 @@ import type { LibraryState } from './library/ops.js';
 import { OPS } from '../../vocabulary/ops.js';
 import { type UserBuffer, userBuffer } from '../../sim/kernel/uaccess.js';
 import type { XferArg } from '../../sim/pcm/pcm_file.js';
+import { pcmSweep } from './sweep.js';
 
 const E = ERRNO;
 
@@ -41,6 +43,19 @@ export interface OpContext {
   k: Kernel;
   program: Program;
   lane: string;
+  /** The iteration and step being executed (events an op emits besides its own name them). */
+  iter: number;
+  step: number;
+  /** Events besides the step's own: recoveries, delay samples, sweep results, xrun counts. */
+  emit(e: RunEvent): void;
+  /** The run is ending: an op made of many parts (the sweep) stops between them. */
+  stopping(): boolean;
+  /** An op made of bounded parts starts the next one: its hang clock starts again. */
+  progress(): void;
+  /** Per handle index: xruns of the runtimes the handle had before its current one (the metric counts per handle, as the agent does). */
+  xrunBase: number[];
+  /** Per handle index: when its last delay sample after a transfer was taken. */
+  delayAt: number[];
   /** Open files by program handle index; null while a handle is closed. */
   handles: (Handle | null)[];
   /** Rule "granted parameters": per handle index, forgotten when the handle is opened again. */
@@ -56,7 +71,7 @@ export interface OpContext {
   hold(index: number): KGen<void>;
 }
 
-type Args = Record<string, Json>;
+export type Args = Record<string, Json>;
 type Impl = (c: OpContext, s: ProgramStep, a: Args) => KGen<OpResult>;
 type BufferedImpl = (c: OpContext, s: ProgramStep, a: Args, buf: UserBuffer | undefined) => KGen<OpResult>;
 
@@ -96,7 +111,84 @@ function* closeHandle(c: OpContext, index: number): KGen<number> {
   const h = c.handles[index];
   if (!h) return -E.EBADF;
   c.handles[index] = null;
+  if (h.kind === 'pcm') {
+    // the kernel's counter goes with the runtime: what it counted stays the handle's
+    const rt = h.substream.runtime;
+    if (rt && !rt.freed && rt.xruns) {
+      c.xrunBase[index] = (c.xrunBase[index] ?? 0) + rt.xruns;
+      c.emit({ kind: 'metric', t: c.k.now, name: 'xruns', value: c.xrunBase[index]!, handle: c.program.handles[index]!.name, lane: c.lane });
+    }
+  }
   return yield* sysClose(c.k, h.file);
+}
+
+/** Delay samples after transfers: at most one per stream this often (the agent's rate). */
+export const DELAY_EVERY = 50e6;
+
+/**
+ * A `delay` sample (the frames between the application and the converter, as
+ * SNDRV_PCM_IOCTL_DELAY computes them: playback frames queued, capture frames
+ * captured and not read) of a running stream, in ns at its rate. Read without
+ * a system call, so the schedule stays what the program's calls make it.
+ */
+function delaySample(c: OpContext, index: number, h: PcmHandle, frames?: number): void {
+  const sub = h.substream;
+  const rt = sub.runtime;
+  if (!rt || rt.freed || !rt.rate || !snd_pcm_running(sub, rt)) return;
+  const f = frames ?? (sub.stream === Stream.PLAYBACK ? snd_pcm_hw_avail(sub, rt) : snd_pcm_avail(sub, rt));
+  c.emit({ kind: 'metric', t: c.k.now, name: 'delay', value: Math.round((f * 1e9) / rt.rate), handle: c.program.handles[index]!.name, lane: c.lane });
+}
+
+/**
+ * Rule "xrun recovery", as alsa-lib's snd_pcm_recover(): EPIPE: STATUS (when
+ * it stopped), PREPARE, and START for capture; ESTRPIPE: RESUME while it
+ * answers EAGAIN (every 1 ms, at most 1 s), else PREPARE (+ START for
+ * capture). Reports a `recover` event; returns 0 when the stream is ready.
+ */
+function* recoverStream(c: OpContext, s: ProgramStep, h: PcmHandle, cause: number): KGen<number> {
+  const k = c.k;
+  const st = yield* pcmIoctl(c, h, 'status');
+  const trig = st.ret === 0 ? (st.out.trigger_tstamp as number) : 0;
+  const stoppedAt = trig > 0 ? trig : k.now;
+  let r: number;
+  let action: string;
+  let prepared = true;
+  if (cause === -E.EPIPE) {
+    r = (yield* pcmIoctl(c, h, 'prepare')).ret;
+    action = 'prepare';
+  } else {
+    r = (yield* pcmIoctl(c, h, 'resume')).ret;
+    for (let waited = 0; r === -E.EAGAIN && waited < 1e9; waited += 1e6) {
+      yield* sleepFor(c, 1e6);
+      r = (yield* pcmIoctl(c, h, 'resume')).ret;
+    }
+    if (r === 0) {
+      action = 'resume';
+      prepared = false;
+    } else {
+      // as rules.h writes it (the agent and reproducers share that code)
+      action = `prepare (resume: ${r})`;
+      r = (yield* pcmIoctl(c, h, 'prepare')).ret;
+    }
+  }
+  if (r === 0 && prepared && h.stream === 'capture') {
+    r = (yield* pcmIoctl(c, h, 'start')).ret;
+    action += '+start';
+  }
+  c.emit({
+    kind: 'recover',
+    t: k.now,
+    lane: c.lane,
+    handle: c.program.handles[s.handle]!.name,
+    iter: c.iter,
+    step: c.step,
+    cause: cause === -E.EPIPE ? 'EPIPE' : 'ESTRPIPE',
+    action,
+    ret: r,
+    ...(r < 0 ? { errno: errnoName(r) } : {}),
+    lost_ns: Math.max(0, k.now - stoppedAt),
+  });
+  return r;
 }
 
 /** The kernel function each PCM ioctl command runs, below snd_pcm_ioctl → snd_pcm_common_ioctl (sound/core/pcm_native.c). */
@@ -110,6 +202,7 @@ const IOCTL_FN: Record<string, readonly string[]> = {
   drop: ['snd_pcm_drop'],
   drain: ['snd_pcm_drain'],
   pause: ['snd_pcm_pause'],
+  resume: ['snd_pcm_resume'],
   status: ['snd_pcm_status_user64', 'snd_pcm_status64', 'snd_pcm_update_hw_ptr'],
   writei: ['snd_pcm_xferi_frames_ioctl', '__snd_pcm_lib_xfer'],
   readi: ['snd_pcm_xferi_frames_ioctl', '__snd_pcm_lib_xfer'],
@@ -150,10 +243,7 @@ function allows(r: RefineOut, key: string, v: Json): boolean {
   return (v as number) >= iv.min && (v as number) <= iv.max;
 }
 
-function* xfer(c: OpContext, s: ProgramStep, a: Args, cmd: 'writei' | 'readi', buf: UserBuffer | undefined): KGen<OpResult> {
-  const h = pcm(c, s);
-  if (!h) return EBADF;
-  const frames = transferFrames(a, c.granted[s.handle] ?? null);
+function* transfer(c: OpContext, h: PcmHandle, cmd: 'writei' | 'readi', frames: number, buf: UserBuffer | undefined): KGen<number> {
   fget(h.file);
   const mark = c.k.enter('snd_pcm_ioctl', 'snd_pcm_common_ioctl', ...IOCTL_FN[cmd]!);
   let ret: number;
@@ -163,7 +253,25 @@ function* xfer(c: OpContext, s: ProgramStep, a: Args, cmd: 'writei' | 'readi', b
     c.k.leave(mark);
   }
   yield* fput(c.k, h.file);
-  return { ret, data: { requested: frames }, facts: { frames } };
+  return ret;
+}
+
+function* xfer(c: OpContext, s: ProgramStep, a: Args, cmd: 'writei' | 'readi', buf: UserBuffer | undefined): KGen<OpResult> {
+  const h = pcm(c, s);
+  if (!h) return EBADF;
+  const frames = transferFrames(a, c.granted[s.handle] ?? null);
+  let ret = yield* transfer(c, h, cmd, frames, buf);
+  const data: Record<string, unknown> = { requested: frames };
+  // rule "xrun recovery": the transfer is tried once more on a stream made ready again
+  if (a.recover === true && (ret === -E.EPIPE || ret === -E.ESTRPIPE)) {
+    data.recovered = errnoName(ret);
+    if ((yield* recoverStream(c, s, h, ret)) === 0) ret = yield* transfer(c, h, cmd, frames, buf);
+  }
+  if (ret > 0 && c.k.now - (c.delayAt[s.handle] ?? -Infinity) >= DELAY_EVERY) {
+    c.delayAt[s.handle] = c.k.now;
+    delaySample(c, s.handle, h);
+  }
+  return { ret, data, facts: { frames } };
 }
 
 function cardOf(c: OpContext, ref: Json) {
@@ -214,7 +322,7 @@ function* ctlIoctl(c: OpContext, a: Args, r: Req): KGen<number> {
   return ret;
 }
 
-function* sleepFor(c: OpContext, ns: number): KGen<number> {
+export function* sleepFor(c: OpContext, ns: number): KGen<number> {
   const r = yield* scheduleTimeout(c.k, ns, 'S', 'clock_nanosleep', ['hrtimer_nanosleep', 'common_nsleep']);
   return r === WakeReason.Signal ? -E.EINTR : 0;
 }
@@ -293,7 +401,10 @@ export const OP_IMPLS: Record<string, Impl> = {
     const h = pcm(c, s);
     if (!h) return EBADF;
     const r = yield* pcmIoctl(c, h, 'status');
-    return { ret: r.ret, ...(r.ret === 0 ? { data: r.out } : {}) };
+    if (r.ret !== 0) return { ret: r.ret };
+    const o = r.out;
+    if (o.state === 'RUNNING' || o.state === 'DRAINING') delaySample(c, s.handle, h, o.delay as number);
+    return { ret: 0, data: { state: o.state, hw_ptr: o.hw_ptr, appl_ptr: o.appl_ptr, avail: o.avail, delay: o.delay } };
   },
   'pcm.write': buffered((c, s, a, buf) => xfer(c, s, a, 'writei', buf)),
   'pcm.read': buffered((c, s, a, buf) => xfer(c, s, a, 'readi', buf)),
@@ -306,6 +417,7 @@ export const OP_IMPLS: Record<string, Impl> = {
   *'pcm.close'(c, s) {
     return { ret: yield* closeHandle(c, s.handle) };
   },
+  'pcm.sweep': (c, _s, a) => pcmSweep(c, a),
 
   *'seq.open'(c, s, a) {
     if (c.handles[s.handle]) yield* closeHandle(c, s.handle);

@@ -88,6 +88,9 @@ export class SimRun {
   private readonly env: Rng;
   private readonly handles: (Handle | null)[];
   private readonly granted: (Granted | null)[];
+  /** Per handle: xruns of its earlier runtimes (see OpContext.xrunBase). */
+  private readonly xrunBase: number[];
+  private readonly delayAt: number[];
   private readonly ctlFiles = new Map<number, SimFile>();
   private readonly seqNumbers = new Map<string, number>();
   /** The application lane's libraries, mirrored (library/). */
@@ -128,6 +131,8 @@ export class SimRun {
     this.lib.handleName = (h) => p.handles[h]?.name ?? `#${h}`;
     this.handles = p.handles.map(() => null);
     this.granted = p.handles.map(() => null);
+    this.xrunBase = p.handles.map(() => 0);
+    this.delayAt = p.handles.map(() => -Infinity);
     this.barriers = p.barriers.map((b) => ({ parties: b.parties, arrived: 0, generation: 0, wq: new WaitQueue(`barrier ${b.name}`) }));
     this.m.k.sched.onTaskExit = (t) => this.taskExited(t);
   }
@@ -280,10 +285,21 @@ export class SimRun {
     const maxIter = lane.iterations ?? Infinity;
     // The lane's own generator, as the agent's lane thread has (app/program/README.md).
     const draws = new Rng(p.seed, lane.rngStream);
+    const inf: InflightAction = { op: '', since: 0, timeout: 0, reported: false };
     const ctx: OpContext = {
       k,
       program: p,
       lane: st.name,
+      iter: 0,
+      step: 0,
+      emit: this.o.emit,
+      stopping: () => this.stopping || this.o.stopRequested(),
+      progress: () => {
+        inf.since = k.now;
+        inf.reported = false;
+      },
+      xrunBase: this.xrunBase,
+      delayAt: this.delayAt,
       handles: this.handles,
       granted: this.granted,
       ctlFiles: this.ctlFiles,
@@ -292,7 +308,6 @@ export class SimRun {
       barrier: (i) => this.barrierWait(i),
       hold: (i) => this.holdFault(st, i),
     };
-    const inf: InflightAction = { op: '', since: 0, timeout: 0, reported: false };
     // Setup stops with the run too (after a hang in setup, the rest of it must not run).
     const stoppable = looping || lane.role === 'setup';
     const reportRequests = Boolean(this.o.reportRequests);
@@ -322,6 +337,8 @@ export class SimRun {
         if (handle) inf.handle = handle;
         else delete inf.handle;
         st.inflight = inf;
+        ctx.iter = iter;
+        ctx.step = index;
         const r: OpResult = plan.impl ? yield* plan.impl(ctx, step, values) : { ret: -E.ENOSYS };
         // A syscall interrupted by a signal restarts or reports EINTR; the lab stops on it.
         const ret = r.ret === -E.ERESTARTSYS ? -E.EINTR : r.ret;
@@ -475,25 +492,15 @@ export class SimRun {
       if (h?.kind !== 'pcm') continue;
       const rt = h.substream.runtime;
       if (!rt || rt.freed || !rt.rate) continue;
-      this.o.emit({ kind: 'metric', t: this.k.now, name: 'xruns', value: rt.xruns, handle: names[i]!.name });
+      this.o.emit({ kind: 'metric', t: this.k.now, name: 'xruns', value: this.xrunBase[i]! + rt.xruns, handle: names[i]!.name });
     }
   }
 
   private sampleMetrics(): void {
     const k = this.k;
     const names = this.o.program.handles;
+    // Stream latency is sampled where the agent samples it, after transfers and on STATUS (ops.ts).
     this.sampleXruns();
-    for (let i = 0; i < this.handles.length; i++) {
-      const h = this.handles[i];
-      if (h?.kind !== 'pcm') continue;
-      const name = names[i]!.name;
-      const rt = h.substream.runtime;
-      if (!rt || rt.freed || !rt.rate) continue;
-      if (snd_pcm_running(h.substream, rt)) {
-        const queued = h.substream.stream === Stream.PLAYBACK ? snd_pcm_hw_avail(h.substream, rt) : 0;
-        this.o.emit({ kind: 'metric', t: k.now, name: 'latency', value: Math.round((queued * 1e9) / rt.rate), handle: name });
-      }
-    }
     for (let i = 0; i < this.handles.length; i++) {
       const h = this.handles[i];
       if (h?.kind !== 'seq') continue;

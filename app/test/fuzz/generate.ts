@@ -128,6 +128,10 @@ function step(r: Rand, op: string, c: Ctx, opening: boolean): Record<string, unk
     case 'ctl.read':
       a = { name: r.pick(['Master Playback Volume', 'Speaker Switch', 'Headphone Switch', 'No Such Control']), ...(r.chance(0.6) ? { card: r.pick(CARDS) } : {}) };
       break;
+    case 'pcm.sweep':
+      // no handle: the sweep opens every stream itself; short configurations keep the fuzz runs bounded
+      a = { ...(r.chance(0.7) ? { card: r.pick([...CARDS, 'all']) } : {}), ...(r.chance(0.3) ? { device: r.pick([0, 1, 'all']) } : {}), ...(r.chance(0.5) ? { stream: r.pick(['playback', 'capture', 'both']) } : {}), for: r.pick(['10ms', '20ms']), pairs: r.chance(0.1) };
+      break;
     case 'device.detach':
     case 'device.attach':
       a = { card: r.pick(CARDS) };

@@ -10,11 +10,12 @@ export type Tab = 'setup' | 'run' | 'history' | 'compare';
 /** The names a preset gives its thresholds, in the order the run settings show them. */
 export const THRESHOLDS: { key: keyof Thresholds; label: string; hint: string; unit: 'count' | 'duration' }[] = [
   { key: 'xruns', label: 'xruns', hint: 'most xruns allowed, e.g. 0', unit: 'count' },
-  { key: 'latency_p99', label: 'latency p99', hint: 'e.g. 50ms', unit: 'duration' },
+  { key: 'latency_p99', label: 'stream latency p99', hint: 'delay of the streams, e.g. 50ms', unit: 'duration' },
   { key: 'ioctl_p99', label: 'ioctl p99', hint: 'e.g. 2ms', unit: 'duration' },
   { key: 'wakeup_late_p99', label: 'wake-up lateness p99', hint: 'e.g. 5ms', unit: 'duration' },
   { key: 'glitches', label: 'glitches', hint: 'glitches allowed in a looped-back tone (application lane), e.g. 0', unit: 'count' },
   { key: 'midi_latency_p99', label: 'MIDI latency p99', hint: 'application lane, e.g. 10ms', unit: 'duration' },
+  { key: 'xrun_time_lost', label: 'time lost to xruns', hint: 'stopped time recovered, all streams, e.g. 100ms', unit: 'duration' },
 ];
 
 /** The kernel a history row ran on, as the kernel filter offers it. */
