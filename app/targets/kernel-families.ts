@@ -5,11 +5,10 @@
 // the kernel's own words. Used by the families' CI test
 // (families.vm.test.ts) and bench/kernel-families.js.
 import type { Finding } from '../events/types.js';
-import { BUG_SWITCHES, type BugSwitch } from '../sim/profiles.js';
 
 export interface KernelFamily {
   /** The simulated kernel's bug switch and the patch's file name (presets/patches/<profile>.patch). */
-  profile: BugSwitch;
+  profile: string;
   seed: string;
   /** A preset name from the library, or a file relative to the project root. */
   preset: string;
@@ -21,7 +20,11 @@ export interface KernelFamily {
    * missed the bug with the host's load average near 30).
    */
   ciDuration?: string;
-  /** The finding type the simulated profile reports; the patched kernel must report the same. */
+  /**
+   * The finding type the simulated profile reports (app/sim/profiles.ts; kept
+   * apart from the simulator here, families.vm.test.ts checks they agree);
+   * the patched kernel must report the same.
+   */
   finding: string;
   /** The kernel's own text in such a finding: its log report, its stack, or its /proc readback. */
   kernelText(f: Finding): string[];
@@ -36,7 +39,7 @@ export const KERNEL_FAMILIES: KernelFamily[] = [
     preset: 'seq-pool-resize',
     hw: 'seq-dummy',
     ciDuration: '5s',
-    finding: BUG_SWITCHES['seq-fifo-stale-cell'].finding,
+    finding: 'hang',
     // /proc/<tid>/stack of the lane that never returns (snd_seq_pool_done)
     kernelText: (f) => ((f.evidence as { stack?: string[] } | undefined)?.stack ?? []),
   },
@@ -46,7 +49,7 @@ export const KERNEL_FAMILIES: KernelFamily[] = [
     preset: 'app/targets/agent/vm-presets/dpcm-route-change-stressdpcm.yaml',
     hw: 'dpcm',
     ciDuration: '6s',
-    finding: BUG_SWITCHES['dpcm-unlocked-be-list'].finding,
+    finding: 'use-after-free',
     kernelText: klogText,
   },
   {
@@ -54,7 +57,7 @@ export const KERNEL_FAMILIES: KernelFamily[] = [
     seed: '002',
     preset: 'app/targets/agent/vm-presets/parallel-hw-params-vm.yaml',
     hw: 'dummy',
-    finding: BUG_SWITCHES['pcm-unlocked-hw-params'].finding,
+    finding: 'torn-hw-params',
     // what the kernel printed in /proc/asound/cardN/pcmDp/subS/hw_params, parsed
     kernelText: (f) => {
       const r = (f.evidence as { readback?: Record<string, unknown> } | undefined)?.readback;
@@ -66,7 +69,7 @@ export const KERNEL_FAMILIES: KernelFamily[] = [
     seed: '003',
     preset: 'app/targets/agent/vm-presets/detach-while-open-dummy.yaml',
     hw: 'dummy',
-    finding: BUG_SWITCHES['detach-without-drain'].finding,
+    finding: 'use-after-free',
     kernelText: klogText,
   },
   {
@@ -74,7 +77,7 @@ export const KERNEL_FAMILIES: KernelFamily[] = [
     seed: '004',
     preset: 'app/targets/agent/vm-presets/stop-close-race-vm.yaml',
     hw: 'dummy',
-    finding: BUG_SWITCHES['pcm-no-sync-stop'].finding,
+    finding: 'null-deref',
     kernelText: klogText,
   },
 ];

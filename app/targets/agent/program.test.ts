@@ -119,7 +119,7 @@ describe('the agent encoding of every built-in preset', () => {
 
   it('covers the shipped presets and the virtual lab variants', () => {
     expect(scenarios.map((s) => s.name).sort()).toEqual(
-      ['detach-while-open', 'detach-while-open-usb', 'dpcm-route-change', 'dpcm-route-change-ac97', 'parallel-hw-params', 'qa-soak', 'seq-pool-resize', 'stop-close-race', 'stop-close-race-vm'].sort(),
+      ['detach-while-open', 'detach-while-open-dummy', 'detach-while-open-usb', 'dpcm-route-change', 'dpcm-route-change-ac97', 'dpcm-route-change-stressdpcm', 'parallel-hw-params', 'parallel-hw-params-vm', 'qa-soak', 'seq-pool-resize', 'stop-close-race', 'stop-close-race-vm'].sort(),
     );
   });
 
