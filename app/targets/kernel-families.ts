@@ -20,7 +20,11 @@ export interface KernelFamily {
    * missed the bug with the host's load average near 30).
    */
   ciDuration?: string;
-  /** The finding type the simulated profile reports; the patched kernel must report the same. */
+  /**
+   * The finding type the simulated profile reports (app/sim/profiles.ts; kept
+   * apart from the simulator here, families.vm.test.ts checks they agree);
+   * the patched kernel must report the same.
+   */
   finding: string;
   /** The kernel's own text in such a finding: its log report, its stack, or its /proc readback. */
   kernelText(f: Finding): string[];

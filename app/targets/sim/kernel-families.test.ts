@@ -1,14 +1,29 @@
-// The real-kernel families name the finding their simulated bug switch
-// reports; kept in step here, where the simulator's profiles may be imported.
+// Kept with the simulator (the only place its profiles may be imported). The families table agrees with the simulated kernel's bug profiles: one
+// family per profile, the same finding type, a patch file of the profile's
+// name, and a preset that loads.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BUG_SWITCHES, type BugSwitch } from '../../sim/profiles.js';
-import { KERNEL_FAMILIES } from '../kernel-families.js';
+import { PresetLibrary } from '../../engine/presets.js';
+import { BUG_NAMES, BUG_SWITCHES, type BugSwitch } from '../../sim/profiles.js';
+import { projectRoot } from '../../vlab/paths.js';
+import { familyPatch, KERNEL_FAMILIES } from '../kernel-families.js';
 
-describe('kernel families and bug switches', () => {
-  it('each family expects the finding its bug switch reports', () => {
+describe('race families on the real kernel', () => {
+  it('has one family per simulated bug profile, reporting the same finding type', () => {
+    expect(KERNEL_FAMILIES.map((f) => f.profile).sort()).toEqual([...BUG_NAMES].sort());
     for (const f of KERNEL_FAMILIES) {
-      expect(Object.keys(BUG_SWITCHES), f.profile).toContain(f.profile);
-      expect(f.finding, f.profile).toBe(BUG_SWITCHES[f.profile as BugSwitch].finding);
+      expect(f.finding).toBe(BUG_SWITCHES[f.profile as BugSwitch].finding);
+      expect(f.seed).toBe(BUG_SWITCHES[f.profile as BugSwitch].seed);
+    }
+  });
+
+  it('names a patch file and a preset that exist', () => {
+    const root = projectRoot();
+    const lib = new PresetLibrary(join(root, 'presets'));
+    for (const f of KERNEL_FAMILIES) {
+      expect(existsSync(join(root, familyPatch(f))), familyPatch(f)).toBe(true);
+      expect(lib.load(f.preset.includes('/') ? join(root, f.preset) : f.preset).scenario.lanes.length).toBeGreaterThan(0);
     }
   });
 });
