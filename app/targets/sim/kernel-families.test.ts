@@ -11,7 +11,9 @@ import { familyPatch, KERNEL_FAMILIES } from '../kernel-families.js';
 
 describe('race families on the real kernel', () => {
   it('has one family per simulated bug profile, reporting the same finding type', () => {
-    expect(KERNEL_FAMILIES.map((f) => f.profile).sort()).toEqual([...BUG_NAMES].sort());
+    // every race family's bug switch (the ones with a seed report; usb-clock-fast is a device defect, not a race)
+    const races = BUG_NAMES.filter((n) => BUG_SWITCHES[n].seed !== 'none');
+    expect(KERNEL_FAMILIES.map((f) => f.profile).sort()).toEqual([...races].sort());
     for (const f of KERNEL_FAMILIES) {
       expect(f.finding).toBe(BUG_SWITCHES[f.profile as BugSwitch].finding);
       expect(f.seed).toBe(BUG_SWITCHES[f.profile as BugSwitch].seed);
