@@ -168,6 +168,32 @@ export function checkEvent(v: unknown): RunEvent | RunTrailer {
     case 'context':
       checkContext(v.context);
       break;
+    case 'recover':
+      str(v, 'lane', false, 256);
+      str(v, 'handle', false, 256);
+      int(v, 'iter');
+      int(v, 'step');
+      oneOf(v, 'cause', ['EPIPE', 'ESTRPIPE']);
+      str(v, 'action', false, 128);
+      int(v, 'ret');
+      str(v, 'errno', true, 64);
+      num(v, 'lost_ns');
+      break;
+    case 'conformance':
+      str(v, 'lane', false, 256);
+      int(v, 'card');
+      str(v, 'card_id', true, 64);
+      int(v, 'device');
+      oneOf(v, 'stream', ['playback', 'capture']);
+      str(v, 'vary', false, 32);
+      str(v, 'format', false, 32);
+      int(v, 'channels');
+      num(v, 'rate');
+      num(v, 'period_size');
+      int(v, 'ret');
+      str(v, 'errno', true, 64);
+      objField(v, 'granted');
+      break;
     case 'end':
       oneOf(v, 'verdict', ['pass', 'fail', 'error', 'aborted']);
       str(v, 'reason');

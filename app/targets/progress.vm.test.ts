@@ -47,6 +47,8 @@ describe('the virtual lab, as a QA run reports it', { timeout: 600_000 }, () => 
     // write fails with EPIPE and every STATUS says XRUN, and nothing prepares it again.
     const { dir, events, summary } = await run('stuck-in-xrun', {
       duration: '1500ms',
+      // a stream left in XRUN on purpose: no snd_pcm_recover-style recovery
+      recover: false,
       setup: [...open, { 'pcm.prepare': 'out' }, { 'pcm.write': { handle: 'out', periods: 1 } }, { sleep: '200ms' }],
       lanes: [
         { name: 'writer', loop: [{ 'pcm.write': { handle: 'out', periods: 1, expect: ['EPIPE'] } }, { sleep: '1ms' }] },

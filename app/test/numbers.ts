@@ -46,7 +46,10 @@ export function expectOneSetOfNumbers(dir: string): RunSummary {
   const reportSeries = new RunSeries();
   reportSeries.feed(journal.events);
   const html = buildReport({ journal, series: reportSeries, summary, runId: 'numbers' });
-  expect(html).toContain(`<b>${formatCount(c.operations)}</b> operations, <b>${formatCount(c.failed)}</b> failed, <b>${formatCount(c.xruns)}</b> xruns, <b>${formatCount(c.findings)}</b> findings`);
+  // xruns may be followed by their recoveries ("(<b>N</b> recovered, 1.2ms lost)")
+  expect(html).toContain(`<b>${formatCount(c.operations)}</b> operations, <b>${formatCount(c.failed)}</b> failed, <b>${formatCount(c.xruns)}</b> xruns`);
+  expect(html).toContain(`<b>${formatCount(c.findings)}</b> findings`);
+  if (c.recovered) expect(html).toContain(`(<b>${formatCount(c.recovered)}</b> recovered`);
   for (const s of c.streams) expect(html).toMatch(new RegExp(`<tr><td>${s.stream.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}</td>.*?<td class="n">${formatCount(s.operations)}</td><td class="n">${formatCount(s.failed)}</td><td class="n">${formatCount(s.xruns)}</td>`));
 
   // The CLI's closing report.
