@@ -59,11 +59,7 @@ describe('race families on the real kernel: historic-bug patch finds, stock pass
       expect(code).toBe(1);
     });
 
-    // Known (seen at the last check of the day): on stock modules the 003 variant can
-    // deadlock itself — lanes keep failing on a file of the unbound card without closing
-    // it, and today's unbind waits in trigger_card_free for the last close, by design.
-    // The variant must close on failure; until then its stock case is skipped, visibly.
-    (fam.profile === 'detach-without-drain' ? it.skip : it)(`${fam.seed} ${fam.profile}: today's stock modules pass`, () => {
+    it(`${fam.seed} ${fam.profile}: today's stock modules pass`, () => {
       const { code, summary } = run(fam.preset, fam.hw, fam.ciDuration, 1, undefined, join(tmp, `${fam.profile}-stock`));
       expect(summary.findings.map((x) => `${x.type}: ${x.message}`)).toEqual([]);
       expect(summary.verdict).toBe('pass');

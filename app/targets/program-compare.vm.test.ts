@@ -11,6 +11,12 @@
 // compared only up to what both can run, and are counted apart. A sequencer
 // send's first number depends on how many of that stream's earlier events the
 // kernel accepted; it is compared while both kernels accepted the same.
+// Where a device comes and goes during the run (an unplug racing the lanes),
+// a reopen may fail on one side and succeed on the other, depending only on
+// when the unplug landed; the next steps on that handle then find it closed
+// on that side, which answers EBADF before any run-time rule decides
+// anything. Such steps are compared on their resolved arguments only (the
+// rules' facts are left out of both) and counted apart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActionEvent, ConformanceEvent, RunEvent } from '../events/types.js';
 import { bootGuest, type Guest } from '../vlab/index.js';
@@ -44,9 +50,16 @@ async function acts(target: Target, sc: Scenario, all?: RunEvent[]): Promise<Act
   const t = target.forPreset?.(sc) ?? target;
   const out = await t.run({ program, reportRequests: true, signal: new AbortController().signal, emit: (e) => events.push(e) });
   expect(out.status, `${sc.name} on ${target.id}: ${out.reason ?? ''}`).not.toBe('crashed');
-  all?.push(...events);
+  // a loop, not push(...events): a long run has more events than the stack has room for arguments
+  if (all) for (const e of events) all.push(e);
   return events.filter((e): e is ActionEvent => e.kind === 'act');
 }
+
+/** What the run-time rules add to a request (RequestFacts in app/program/resolve.ts). */
+const FACT_KEYS = ['frames', 'preferred', 'avail_min', 'start_threshold', 'stop_threshold', 'frame', 'first'] as const;
+
+/** A step that found its handle closed on exactly one side (see the header). */
+const closedOnOneSide = (s: ActionEvent, a: ActionEvent) => (s.errno === 'EBADF') !== (a.errno === 'EBADF');
 
 const key = (e: ActionEvent) => `${e.lane}\u0000${e.iter}\u0000${e.step}`;
 
@@ -85,14 +98,8 @@ describe('one program, two interpreters: the simulator and the agent issue the s
     expect(scenarios.length).toBeGreaterThanOrEqual(9);
   });
 
-  // Known, not yet understood (found at the last merge of the day): on these three
-  // variants the simulator's request reports carry extra fields on some steps
-  // (hw_params `preferred: []`, pcm.read `frames`) that the agent's do not.
-  // Skipped, visibly, until looked at; every other built-in preset is compared.
-  const KNOWN_REPORT_DRIFT = new Set(['detach-while-open-dummy', 'detach-window', 'dpcm-route-change-ac97']);
-
   for (const sc of scenarios)
-    (KNOWN_REPORT_DRIFT.has(sc.name) ? it.skip : it)(sc.name, async () => {
+    it(sc.name, async () => {
       const simAll: RunEvent[] = [];
       const agentAll: RunEvent[] = [];
       const sim = await acts(new SimTarget({ profile: ['fixed'] }), sc, simAll);
@@ -103,6 +110,7 @@ describe('one program, two interpreters: the simulator and the agent issue the s
       const ha = sendHistory(agent);
       let compared = 0;
       let apart = 0;
+      let closed = 0;
       const differ: string[] = [];
       for (const a of agent) {
         const s = simBy.get(key(a));
@@ -118,10 +126,17 @@ describe('one program, two interpreters: the simulator and the agent issue the s
           delete sr.first;
           delete ar.first;
         }
+        if (closedOnOneSide(s, a)) {
+          for (const k of FACT_KEYS) {
+            delete sr[k];
+            delete ar[k];
+          }
+          closed++;
+        }
         compared++;
         if (canonical(sr) !== canonical(ar)) differ.push(`${a.lane} iteration ${a.iter} step ${a.step} ${a.op}: sim ${canonical(sr)} agent ${canonical(ar)}`);
       }
-      process.stderr.write(`${sc.name}: ${compared} steps compared, ${apart} on a device only one side has; sim ${sim.length} actions, agent ${agent.length}\n`);
+      process.stderr.write(`${sc.name}: ${compared} steps compared, ${apart} on a device only one side has, ${closed} on a handle closed on one side; sim ${sim.length} actions, agent ${agent.length}\n`);
       expect(differ.slice(0, 10)).toEqual([]);
       // not vacuous: both ran, and most of what both ran was compared
       expect(agent.every((e) => e.req !== undefined)).toBe(true);
@@ -137,5 +152,7 @@ describe('one program, two interpreters: the simulator and the agent issue the s
         return;
       }
       expect(compared).toBeGreaterThan(5);
+      // and the closed-handle allowance did not swallow it: steps compared with their facts too
+      expect(compared - closed).toBeGreaterThan(5);
     });
 });

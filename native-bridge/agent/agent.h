@@ -132,8 +132,7 @@ struct run {
 	pthread_t controller;
 	_Atomic int done;
 	_Atomic int hung_lanes;
-	pthread_mutex_t ctl_lock; /* cached control fds */
-	int ctl_fd[MAX_CARDS];
+	struct ctl_files ctl; /* rule "control files" (rules.h) */
 	/* device.detach bookkeeping for re-attach by sysfs bind */
 	char unbound_driver[MAX_CARDS][256];
 	char unbound_dev[MAX_CARDS][128];
@@ -224,8 +223,6 @@ uint8_t *lane_buf(struct lane *l, size_t n);
 
 /* control helpers (ctl.c) */
 int open_control(int card, int flags);
-int ctl_fd_for(struct run *r, int card);
-void ctl_forget(struct run *r, int card, int fd);
 int card_resolve(const struct resolved *x, int key, int dflt);
 
 /* host requests (main.c): blocks until the host replies; returns the reply code. */

@@ -46,13 +46,7 @@ static void close_leftovers(struct run *r)
 	}
 	if (off)
 		emit_note(g_ctl_ev, 0, now_ns() - r->t0, "closed handles left open at the end of the run: %s", names);
-	pthread_mutex_lock(&r->ctl_lock);
-	for (int c = 0; c < MAX_CARDS; c++)
-		if (r->ctl_fd[c] >= 0) {
-			close(r->ctl_fd[c]);
-			r->ctl_fd[c] = -1;
-		}
-	pthread_mutex_unlock(&r->ctl_lock);
+	ctl_files_close_all(&r->ctl);
 }
 
 static void *controller_main(void *arg)
@@ -146,7 +140,7 @@ static void run_free(struct run *r)
 	for (int i = 0; i < r->prog->nhandles; i++)
 		metrics_free(r->handles[i].m);
 	barriers_free(r->barriers, r->prog->nbarriers);
-	pthread_mutex_destroy(&r->ctl_lock);
+	pthread_mutex_destroy(&r->ctl.lock);
 	program_free(r->prog);
 	free(r);
 }
@@ -173,9 +167,7 @@ int run_start(struct program *p, char *err, size_t errlen)
 	if (!r)
 		abort();
 	r->prog = p;
-	pthread_mutex_init(&r->ctl_lock, NULL);
-	for (int c = 0; c < MAX_CARDS; c++)
-		r->ctl_fd[c] = -1;
+	ctl_files_init(&r->ctl);
 	for (int i = 0; i < p->nhandles; i++) {
 		struct handle *h = &r->handles[i];
 		h->def = &p->handles[i];

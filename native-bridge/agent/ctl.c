@@ -44,53 +44,7 @@ int open_control(int card, int flags)
 	return open(path, flags | O_CLOEXEC);
 }
 
-int ctl_fd_for(struct run *r, int card)
-{
-	if (card < 0 || card >= MAX_CARDS)
-		return -ENODEV;
-	pthread_mutex_lock(&r->ctl_lock);
-	int fd = r->ctl_fd[card];
-	if (fd < 0) {
-		fd = open_control(card, O_RDWR);
-		if (fd < 0)
-			fd = neg_errno();
-		else
-			r->ctl_fd[card] = fd;
-	}
-	pthread_mutex_unlock(&r->ctl_lock);
-	return fd;
-}
-
-/* A control fd of a card that went away answers ENODEV forever: drop it so a
- * re-attached card is reached through a fresh open. */
-void ctl_forget(struct run *r, int card, int fd)
-{
-	pthread_mutex_lock(&r->ctl_lock);
-	if (card >= 0 && card < MAX_CARDS && r->ctl_fd[card] == fd) {
-		close(fd);
-		r->ctl_fd[card] = -1;
-	}
-	pthread_mutex_unlock(&r->ctl_lock);
-}
-
-static int find_elem(int fd, const struct resolved *r, struct snd_ctl_elem_info *info)
-{
-	static const int ifaces[] = { SNDRV_CTL_ELEM_IFACE_MIXER, SNDRV_CTL_ELEM_IFACE_PCM, SNDRV_CTL_ELEM_IFACE_CARD };
-	int last = -ENOENT;
-	for (size_t i = 0; i < sizeof ifaces / sizeof ifaces[0]; i++) {
-		memset(info, 0, sizeof *info);
-		info->id.iface = ifaces[i];
-		size_t n = r->slen[A_NAME] < sizeof info->id.name - 1 ? r->slen[A_NAME] : sizeof info->id.name - 1;
-		memcpy(info->id.name, r->s[A_NAME], n);
-		info->id.index = (unsigned)arg_int(r, A_INDEX, 0);
-		if (ioctl(fd, SNDRV_CTL_IOCTL_ELEM_INFO, info) == 0)
-			return 0;
-		last = neg_errno();
-		if (last != -ENOENT)
-			return last;
-	}
-	return last;
-}
+_Static_assert(CTL_FILES_MAX == MAX_CARDS, "rules.h keeps a control file for every card the agent can name");
 
 static int enum_index(int fd, struct snd_ctl_elem_info *info, const char *name, size_t len)
 {
@@ -146,17 +100,19 @@ int64_t op_ctl(struct exec *x)
 {
 	struct run *r = x->lane->run;
 	int card = card_resolve(&x->r, A_CARD, 0);
-	if (card < 0)
+	if (card < 0) {
+		ctl_files_forget_gone(&r->ctl);
 		return card;
+	}
 	if (!has(&x->r, A_NAME) || x->r.type[A_NAME] != V_STR)
 		return -EINVAL;
-	int fd = ctl_fd_for(r, card);
+	int fd = ctl_files_get(&r->ctl, card);
 	if (fd < 0)
 		return fd;
 	struct snd_ctl_elem_info info;
-	int e = find_elem(fd, &x->r, &info);
+	int e = ctl_find_elem(fd, x->r.s[A_NAME], x->r.slen[A_NAME], (unsigned)arg_int(&x->r, A_INDEX, 0), &info);
 	if (e == -ENODEV)
-		ctl_forget(r, card, fd);
+		ctl_files_forget(&r->ctl, card, fd);
 	if (e < 0)
 		return e;
 	struct snd_ctl_elem_value old, nv;
@@ -189,7 +145,7 @@ int64_t op_ctl(struct exec *x)
 	if (ioctl(fd, SNDRV_CTL_IOCTL_ELEM_READ, &old) < 0) {
 		e = neg_errno();
 		if (e == -ENODEV)
-			ctl_forget(r, card, fd);
+			ctl_files_forget(&r->ctl, card, fd);
 		return e;
 	}
 	nv = old;
@@ -208,7 +164,7 @@ int64_t op_ctl(struct exec *x)
 	x->t_end = now_ns();
 	if (rc < 0) {
 		if (e == -ENODEV)
-			ctl_forget(r, card, fd);
+			ctl_files_forget(&r->ctl, card, fd);
 		return e;
 	}
 	/* The ioctl does not say whether the value changed (the driver may also clamp

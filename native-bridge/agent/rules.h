@@ -4,7 +4,8 @@
  * decisions for the same program: each lane's random draws, which hardware
  * parameter preferences a device keeps, how many frames a transfer moves,
  * the sw_params values, where in a period at_period waits, and how numbered
- * sequencer events are written and recognised.
+ * sequencer events are written and recognised, and which control files stay
+ * open.
  *
  * Everything here is a static inline function of plain values (no agent
  * state), so a reproducer needs nothing else from the agent. */
@@ -12,12 +13,15 @@
 #define STRESSLAB_RULES_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sound/asound.h>
 #include <sound/asequencer.h>
@@ -381,6 +385,107 @@ static inline int seq_events_walk(const uint8_t *buf, size_t n, void (*seen)(voi
 		seen(ctx, ours, src, num);
 	}
 	return events;
+}
+
+/* ---- rule "control files" ----
+ * One control file per card for the whole run, opened at first use. One that
+ * answers ENODEV (its card went away) is closed, and the next use opens
+ * afresh. A step naming a card id that names no card any more also closes
+ * every cached file whose card has gone: an application whose card vanished
+ * lets go of its mixer, and today's kernel frees an unplugged card only at
+ * the last close of its files (snd_card_free waits in trigger_card_free), so
+ * a lab that kept the file would hang the unplug it is testing. */
+
+#define CTL_FILES_MAX 32
+
+struct ctl_files {
+	pthread_mutex_t lock;
+	int fd[CTL_FILES_MAX];
+};
+
+static inline void ctl_files_init(struct ctl_files *c)
+{
+	pthread_mutex_init(&c->lock, NULL);
+	for (int i = 0; i < CTL_FILES_MAX; i++)
+		c->fd[i] = -1;
+}
+
+/* The card's control file: an fd, or -errno of the open. */
+static inline int ctl_files_get(struct ctl_files *c, int card)
+{
+	if (card < 0 || card >= CTL_FILES_MAX)
+		return -ENODEV;
+	pthread_mutex_lock(&c->lock);
+	int fd = c->fd[card];
+	if (fd < 0) {
+		char path[32];
+		snprintf(path, sizeof path, "/dev/snd/controlC%d", card);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			fd = errno ? -errno : -EIO;
+		else
+			c->fd[card] = fd;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return fd;
+}
+
+/* A call on `fd` answered ENODEV: its card went away. */
+static inline void ctl_files_forget(struct ctl_files *c, int card, int fd)
+{
+	pthread_mutex_lock(&c->lock);
+	if (card >= 0 && card < CTL_FILES_MAX && c->fd[card] == fd) {
+		close(fd);
+		c->fd[card] = -1;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* A card id named no card: close the files of every card that has gone
+ * (CARD_INFO answers ENODEV on a disconnected card's file). */
+static inline void ctl_files_forget_gone(struct ctl_files *c)
+{
+	pthread_mutex_lock(&c->lock);
+	for (int i = 0; i < CTL_FILES_MAX; i++) {
+		struct snd_ctl_card_info info;
+		if (c->fd[i] >= 0 && ioctl(c->fd[i], SNDRV_CTL_IOCTL_CARD_INFO, &info) < 0 && errno == ENODEV) {
+			close(c->fd[i]);
+			c->fd[i] = -1;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static inline void ctl_files_close_all(struct ctl_files *c)
+{
+	pthread_mutex_lock(&c->lock);
+	for (int i = 0; i < CTL_FILES_MAX; i++)
+		if (c->fd[i] >= 0) {
+			close(c->fd[i]);
+			c->fd[i] = -1;
+		}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* An element by name and index, on the mixer, PCM or card interface (in this
+ * order, as a name alone does not say which): 0, or -errno of the last look. */
+static inline int ctl_find_elem(int fd, const char *name, size_t len, unsigned index, struct snd_ctl_elem_info *info)
+{
+	static const int ifaces[] = { SNDRV_CTL_ELEM_IFACE_MIXER, SNDRV_CTL_ELEM_IFACE_PCM, SNDRV_CTL_ELEM_IFACE_CARD };
+	int last = -ENOENT;
+	for (size_t i = 0; i < sizeof ifaces / sizeof ifaces[0]; i++) {
+		memset(info, 0, sizeof *info);
+		info->id.iface = ifaces[i];
+		size_t n = len < sizeof info->id.name - 1 ? len : sizeof info->id.name - 1;
+		memcpy(info->id.name, name, n);
+		info->id.index = index;
+		if (ioctl(fd, SNDRV_CTL_IOCTL_ELEM_INFO, info) == 0)
+			return 0;
+		last = errno ? -errno : -EIO;
+		if (last != -ENOENT)
+			return last;
+	}
+	return last;
 }
 
 #endif

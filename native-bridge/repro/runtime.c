@@ -174,8 +174,7 @@ struct handle {
 };
 
 static struct handle H[MAX_HANDLES];
-static pthread_mutex_t ctl_lock = PTHREAD_MUTEX_INITIALIZER;
-static int ctl_fd[MAX_CARDS];
+static struct ctl_files CTL; /* rule "control files" (rules.h) */
 
 /* ---- lanes ---- */
 
@@ -1148,63 +1147,20 @@ OP seq_close(struct lane *L, int h)
 
 /* ---- controls (rule "control files": one per card, reopened after ENODEV) ---- */
 
-static int ctl_fd_for(int card)
-{
-	if (card < 0 || card >= MAX_CARDS)
-		return -ENODEV;
-	pthread_mutex_lock(&ctl_lock);
-	int fd = ctl_fd[card];
-	if (fd < 0) {
-		fd = open_control(card, O_RDWR);
-		if (fd < 0)
-			fd = neg_errno();
-		else
-			ctl_fd[card] = fd;
-	}
-	pthread_mutex_unlock(&ctl_lock);
-	return fd;
-}
-
-static void ctl_forget(int card, int fd)
-{
-	pthread_mutex_lock(&ctl_lock);
-	if (ctl_fd[card] == fd) {
-		close(fd);
-		ctl_fd[card] = -1;
-	}
-	pthread_mutex_unlock(&ctl_lock);
-}
-
-static int find_elem(int fd, const char *name, int index, struct snd_ctl_elem_info *info)
-{
-	static const int ifaces[] = { SNDRV_CTL_ELEM_IFACE_MIXER, SNDRV_CTL_ELEM_IFACE_PCM, SNDRV_CTL_ELEM_IFACE_CARD };
-	int last = -ENOENT;
-	for (size_t i = 0; i < sizeof ifaces / sizeof ifaces[0]; i++) {
-		memset(info, 0, sizeof *info);
-		info->id.iface = ifaces[i];
-		snprintf((char *)info->id.name, sizeof info->id.name, "%s", name);
-		info->id.index = (unsigned)index;
-		if (ioctl(fd, SNDRV_CTL_IOCTL_ELEM_INFO, info) == 0)
-			return 0;
-		last = neg_errno();
-		if (last != -ENOENT)
-			return last;
-	}
-	return last;
-}
-
 static int64_t ctl_op(struct lane *L, struct card c, const char *name, int index, int write, const char *item, long value)
 {
 	int card = card_number(c);
-	if (card < 0)
+	if (card < 0) {
+		ctl_files_forget_gone(&CTL);
 		return op_end(L, card);
-	int fd = ctl_fd_for(card);
+	}
+	int fd = ctl_files_get(&CTL, card);
 	if (fd < 0)
 		return op_end(L, fd);
 	struct snd_ctl_elem_info info;
-	int e = find_elem(fd, name, index, &info);
+	int e = ctl_find_elem(fd, name, strlen(name), (unsigned)index, &info);
 	if (e == -ENODEV)
-		ctl_forget(card, fd);
+		ctl_files_forget(&CTL, card, fd);
 	if (e < 0)
 		return op_end(L, e);
 	struct snd_ctl_elem_value v;
@@ -1213,7 +1169,7 @@ static int64_t ctl_op(struct lane *L, struct card c, const char *name, int index
 	if (ioctl(fd, SNDRV_CTL_IOCTL_ELEM_READ, &v) < 0) {
 		e = neg_errno();
 		if (e == -ENODEV)
-			ctl_forget(card, fd);
+			ctl_files_forget(&CTL, card, fd);
 		return op_end(L, e);
 	}
 	if (!write)
@@ -1243,7 +1199,7 @@ static int64_t ctl_op(struct lane *L, struct card c, const char *name, int index
 	if (ioctl(fd, SNDRV_CTL_IOCTL_ELEM_WRITE, &v) < 0) {
 		e = neg_errno();
 		if (e == -ENODEV)
-			ctl_forget(card, fd);
+			ctl_files_forget(&CTL, card, fd);
 		return op_end(L, e);
 	}
 	return op_end(L, 0);
@@ -2132,8 +2088,7 @@ int main(int argc, char **argv)
 		atomic_store(&H[i].client, -1);
 		pthread_mutex_init(&H[i].torn_lock, NULL);
 	}
-	for (int i = 0; i < MAX_CARDS; i++)
-		ctl_fd[i] = -1;
+	ctl_files_init(&CTL);
 	barriers = calloc((size_t)(P->nbarriers ? P->nbarriers : 1), sizeof *barriers);
 	if (!barriers)
 		abort();

@@ -24,8 +24,10 @@ export class SndCore {
 
   byRef(ref: number | string): SndCard | undefined {
     if (typeof ref === 'number') return this.cards[ref] ?? undefined;
-    // A disconnected card keeps its slot until its files close, but its id now names the one plugged in since.
+    // A disconnected card keeps its slot until its files close, but not its
+    // name: snd_card_disconnect() removes /proc/asound/<id> at once
+    // (snd_info_card_disconnect), so an id names only a card still connected.
     const id = this.aliases.get(ref) ?? ref;
-    return this.cards.find((c) => c && c.id === id && !c.shutdown) ?? this.cards.find((c) => c && c.id === id) ?? undefined;
+    return this.cards.find((c) => c && c.id === id && !c.shutdown) ?? undefined;
   }
 }

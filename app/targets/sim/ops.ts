@@ -310,7 +310,10 @@ function* ctlFile(c: OpContext, card: { number: number }, open: () => KGen<{ err
 
 function* ctlIoctl(c: OpContext, a: Args, r: Req): KGen<number> {
   const card = cardOf(c, a.card!);
-  if (!card) return noCard(a.card!);
+  if (!card) {
+    yield* forgetGoneCtlFiles(c);
+    return noCard(a.card!);
+  }
   const o = yield* ctlFile(c, card, () => snd_ctl_open(c.k, card, `/dev/snd/controlC${card.number}`));
   if (!o.file) return o.err;
   const ret = yield* sysIoctl(c.k, o.file, r);
@@ -320,6 +323,15 @@ function* ctlIoctl(c: OpContext, a: Args, r: Req): KGen<number> {
     yield* sysClose(c.k, o.file);
   }
   return ret;
+}
+
+/** Rule "control files": a card id that names no card closes the files of every card that has gone (CARD_INFO answers ENODEV). */
+function* forgetGoneCtlFiles(c: OpContext): KGen<void> {
+  for (const [number, file] of [...c.ctlFiles]) {
+    if ((yield* sysIoctl(c.k, file, { cmd: 'card_info', out: {} })) !== -E.ENODEV) continue;
+    c.ctlFiles.delete(number);
+    yield* sysClose(c.k, file);
+  }
 }
 
 export function* sleepFor(c: OpContext, ns: number): KGen<number> {
