@@ -23,6 +23,7 @@ import { projectRoot } from '../vlab/paths.js';
 import { parseConsoleLine } from '../targets/kmsg.js';
 import { PresetLibrary } from '../engine/presets.js';
 import { startRun } from '../engine/run.js';
+import { hardwareFor } from '../targets/hardware.js';
 import { SimTarget } from '../targets/sim/sim-target.js';
 import { VmTarget } from '../targets/vm.js';
 import type { Scenario } from '../vocabulary/scenario.js';
@@ -200,7 +201,8 @@ describe('C reproducers in the virtual lab', { timeout: 2_400_000 }, () => {
       const plan = vm!;
       const lib = new PresetLibrary();
       const vmSc = lib.load(plan.preset ?? family).scenario;
-      const simSc = plan.simRunsVariant ? vmSc : lib.load(family).scenario;
+      // the variant on the simulator's own cards, as `stresslab run VARIANT --target sim` binds them (its reproducer maps them back with reproArgs)
+      const simSc = plan.simRunsVariant ? hardwareFor(vmSc, 'sim').scenario : lib.load(family).scenario;
       const fromSim = await failingRunFile(`${family}-sim`, simSc, bug, new SimTarget({ profile: [bug.profile] }));
       // Built (or found in the cache) before the first boot, so a patch that does not apply fails here with its hunk.
       const buggy = await prepareBoot(buggyBoot(plan));
