@@ -126,7 +126,7 @@ struct run {
 	_Atomic int stop;     /* lanes finish their current step and leave */
 	_Atomic int stopped_by_host;
 	struct handle handles[MAX_HANDLES];
-	struct barrier *barriers;
+	struct lab_barrier *barriers;
 	struct lane *lanes[MAX_LANES + 2];
 	_Atomic int nlanes_total;
 	pthread_t controller;
@@ -159,7 +159,7 @@ struct lane {
 	/* sequencer numbering: per handle sent by this lane (rule "sequencer numbering") */
 	uint32_t seq_next[MAX_HANDLES];
 	/* barrier alignment (timing.c): its own generator, so the lane's argument draws stay the program's */
-	struct barrier *pending_barrier;
+	struct lab_barrier *pending_barrier;
 	struct rng align_rng;
 	/* race windows on demand (window.c), created at the lane's first one */
 	struct window *win;
@@ -215,10 +215,10 @@ int lane_stopping(const struct lane *l);
 int64_t mono_ns(void);
 
 /* barriers (timing.c) */
-struct barrier *barriers_create(const struct program *p);
-void barriers_free(struct barrier *b, int n);
-void barriers_wake_all(struct barrier *b, int n);
-void barrier_note(struct lane *l, int64_t dur);
+struct lab_barrier *barriers_create(const struct program *p);
+void barriers_free(struct lab_barrier *b, int n);
+void barriers_wake_all(struct lab_barrier *b, int n);
+void lane_barrier_note(struct lane *l, int64_t dur);
 uint8_t *lane_buf(struct lane *l, size_t n);
 
 /* control helpers (ctl.c) */

@@ -66,7 +66,7 @@ static void exec_step(struct lane *l, struct lane_scratch *sc, int si, int64_t i
 		t1 = x.t_end ? x.t_end : t1;
 	}
 	if (l->pending_barrier && s->op != OP_BARRIER)
-		barrier_note(l, t1 - t0);
+		lane_barrier_note(l, t1 - t0);
 	record_act(l, &sc->rec, si, iter, t0, t1, ret, &x.r, &sc->out);
 	/* single writer: a plain increment, no locked instruction on the hot path */
 	atomic_store_explicit(&l->ops, atomic_load_explicit(&l->ops, memory_order_relaxed) + 1, memory_order_relaxed);

@@ -4,8 +4,8 @@
  * decisions for the same program: each lane's random draws, which hardware
  * parameter preferences a device keeps, how many frames a transfer moves,
  * the sw_params values, where in a period at_period waits, and how numbered
- * sequencer events are written and recognised, and which control files stay
- * open.
+ * sequencer events are written and recognised, how lanes meet at a barrier
+ * and leave it, and which control files stay open.
  *
  * Everything here is a static inline function of plain values (no agent
  * state), so a reproducer needs nothing else from the agent. */
@@ -15,11 +15,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -486,6 +490,125 @@ static inline int ctl_find_elem(int fd, const char *name, size_t len, unsigned i
 			return last;
 	}
 	return last;
+}
+
+/* ---- rule "barriers" ----
+ * Release in two stages, in the spirit of LTP's fuzzy sync: the last lane to
+ * arrive sets a common release instant slightly in the future and wakes the
+ * others; every lane then busy-waits for that instant, so lanes leave within
+ * a few hundred nanoseconds of each other instead of in futex wake-up order.
+ * Once the barrier has seen the durations of the operations the lanes issue
+ * right after it, each lane adds a seeded random delay within the longest of
+ * them (at most 2 ms: alignment is about overlapping calls, not sleeping), so
+ * the relative start of the racing calls sweeps the whole window in which they
+ * can overlap rather than always landing at the same offset. The clock and
+ * "is the run stopping" are the caller's. */
+
+#define BARRIER_MAX_LANES 64
+#define BARRIER_LEAD_NS 20000
+#define BARRIER_SPIN_NS 300000
+#define BARRIER_ALIGN_AFTER_SAMPLES 8
+#define BARRIER_ALIGN_MAX_NS 2000000
+
+struct lab_barrier {
+	int parties;
+	_Atomic uint32_t gen;
+	_Atomic int arrived;
+	_Atomic int64_t release_at;
+	_Atomic int64_t post_ema[BARRIER_MAX_LANES]; /* ns, EMA of the op each lane issues after the barrier */
+	_Atomic int samples;
+};
+
+struct barrier_env {
+	int64_t (*now_ns)(void);
+	int (*stopping)(const void *lane);
+	const void *lane;
+};
+
+static inline long barrier_futex(_Atomic uint32_t *w, int op, uint32_t val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, (uint32_t *)w, op, val, ts, NULL, 0);
+}
+
+static inline void barrier_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* Feeds the alignment with the duration of the op lane `index` ran right after the barrier. */
+static inline void barrier_note(struct lab_barrier *b, int index, int64_t dur)
+{
+	if (!b || index < 0 || index >= BARRIER_MAX_LANES)
+		return;
+	int64_t old = atomic_load_explicit(&b->post_ema[index], memory_order_relaxed);
+	atomic_store_explicit(&b->post_ema[index], old ? old + (dur - old) / 8 : dur, memory_order_relaxed);
+	atomic_fetch_add_explicit(&b->samples, 1, memory_order_relaxed);
+}
+
+/* Arrives and waits for the release: 0, or -EINTR when the run stops. `*gen`
+ * is the generation met. A lane's barrier step uses it, and so does a held
+ * buffer's fault handler, on that lane's behalf. */
+static inline int barrier_arrive(struct lab_barrier *b, const struct barrier_env *e, uint32_t *gen)
+{
+	uint32_t g = atomic_load(&b->gen);
+	*gen = g;
+	int n = atomic_fetch_add(&b->arrived, 1) + 1;
+	if (n >= b->parties) {
+		atomic_store(&b->arrived, 0);
+		atomic_store(&b->release_at, e->now_ns() + BARRIER_LEAD_NS);
+		atomic_store(&b->gen, g + 1);
+		barrier_futex(&b->gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+		return 0;
+	}
+	/* Spin first (the others are usually microseconds away), yielding so that a
+	 * lane still on its way is not kept off a CPU by the lanes waiting for it
+	 * (more lanes than CPUs is common); sleep in the kernel only after that. */
+	int64_t spin_until = e->now_ns() + BARRIER_SPIN_NS;
+	int spins = 0;
+	while (atomic_load(&b->gen) == g) {
+		if (e->stopping(e->lane))
+			return -EINTR;
+		if (++spins & 63) {
+			barrier_cpu_relax();
+			continue;
+		}
+		if (e->now_ns() < spin_until) {
+			sched_yield();
+			continue;
+		}
+		struct timespec ts = { 0, 5000000 };
+		barrier_futex(&b->gen, FUTEX_WAIT_PRIVATE, g, &ts);
+	}
+	return e->stopping(e->lane) ? -EINTR : 0;
+}
+
+/* After a release: busy-waits until the common instant plus this lane's
+ * seeded offset within the racing window. */
+static inline void barrier_leave(struct lab_barrier *b, const struct barrier_env *e, struct rng *align)
+{
+	int64_t at = atomic_load(&b->release_at);
+	if (atomic_load_explicit(&b->samples, memory_order_relaxed) >= BARRIER_ALIGN_AFTER_SAMPLES * b->parties) {
+		int64_t window = 0;
+		for (int i = 0; i < BARRIER_MAX_LANES; i++) {
+			int64_t v = atomic_load_explicit(&b->post_ema[i], memory_order_relaxed);
+			if (v > window)
+				window = v;
+		}
+		if (window > BARRIER_ALIGN_MAX_NS)
+			window = BARRIER_ALIGN_MAX_NS;
+		at += (int64_t)(rng_float(align) * (double)window);
+	}
+	while (e->now_ns() < at)
+		barrier_cpu_relax();
+}
+
+/* Every waiter wakes (the run stops). */
+static inline void barrier_wake_all(struct lab_barrier *b)
+{
+	atomic_fetch_add(&b->gen, 1);
+	barrier_futex(&b->gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 }
 
 #endif

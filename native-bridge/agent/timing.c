@@ -14,32 +14,13 @@
 
 #include "agent.h"
 
-/* ---- barriers ----
- * Release in two stages, in the spirit of LTP's fuzzy sync: the last lane to
- * arrive sets a common release instant slightly in the future and wakes the
- * others; every lane then busy-waits for that instant, so lanes leave within
- * a few hundred nanoseconds of each other instead of in futex wake-up order.
- * Once the barrier has seen the durations of the operations the lanes issue
- * right after it, each lane adds a seeded random delay within the longest of
- * them, so the relative start of the racing calls sweeps the whole window in
- * which they can overlap rather than always landing at the same offset. */
+/* ---- barriers (rule "barriers": rules.h) ---- */
 
-#define BARRIER_LEAD_NS 20000
-#define BARRIER_SPIN_NS 300000
-#define ALIGN_AFTER_SAMPLES 8
+_Static_assert(BARRIER_MAX_LANES == MAX_LANES, "a barrier has a slot for every lane");
 
-struct barrier {
-	int parties;
-	_Atomic uint32_t gen;
-	_Atomic int arrived;
-	_Atomic int64_t release_at;
-	_Atomic int64_t post_ema[MAX_LANES]; /* ns, EMA of the op each lane issues after the barrier */
-	_Atomic int samples;
-};
-
-struct barrier *barriers_create(const struct program *p)
+struct lab_barrier *barriers_create(const struct program *p)
 {
-	struct barrier *b = calloc((size_t)(p->nbarriers ? p->nbarriers : 1), sizeof *b);
+	struct lab_barrier *b = calloc((size_t)(p->nbarriers ? p->nbarriers : 1), sizeof *b);
 	if (!b)
 		abort();
 	for (int i = 0; i < p->nbarriers; i++)
@@ -47,111 +28,49 @@ struct barrier *barriers_create(const struct program *p)
 	return b;
 }
 
-void barriers_free(struct barrier *b, int n)
+void barriers_free(struct lab_barrier *b, int n)
 {
 	(void)n;
 	free(b);
 }
 
-static long futex(_Atomic uint32_t *w, int op, uint32_t val, const struct timespec *ts)
+void barriers_wake_all(struct lab_barrier *b, int n)
 {
-	return syscall(SYS_futex, (uint32_t *)w, op, val, ts, NULL, 0);
+	for (int i = 0; i < n; i++)
+		barrier_wake_all(&b[i]);
 }
 
-void barriers_wake_all(struct barrier *b, int n)
+static int stopping(const void *lane)
 {
-	for (int i = 0; i < n; i++) {
-		atomic_fetch_add(&b[i].gen, 1);
-		futex(&b[i].gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
-	}
-}
-
-static int stopping(const struct lane *l)
-{
+	const struct lane *l = lane;
 	return l->index != LANE_TEARDOWN && atomic_load_explicit(&l->run->stop, memory_order_relaxed);
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
 /* Feeds the alignment with the duration of the op a lane ran right after a barrier. */
-void barrier_note(struct lane *l, int64_t dur)
+void lane_barrier_note(struct lane *l, int64_t dur)
 {
-	struct barrier *b = l->pending_barrier;
+	struct lab_barrier *b = l->pending_barrier;
 	l->pending_barrier = NULL;
-	if (!b || l->index >= MAX_LANES)
-		return;
-	int64_t old = atomic_load_explicit(&b->post_ema[l->index], memory_order_relaxed);
-	int64_t v = old ? old + (dur - old) / 8 : dur;
-	atomic_store_explicit(&b->post_ema[l->index], v, memory_order_relaxed);
-	atomic_fetch_add_explicit(&b->samples, 1, memory_order_relaxed);
+	barrier_note(b, l->index, dur);
 }
 
 int barrier_meet(struct lane *l, int index, uint32_t *gen)
 {
-	struct run *r = l->run;
-	struct barrier *b = &r->barriers[index];
-	uint32_t g = atomic_load(&b->gen);
-	*gen = g;
-	int n = atomic_fetch_add(&b->arrived, 1) + 1;
-	if (n >= b->parties) {
-		atomic_store(&b->arrived, 0);
-		atomic_store(&b->release_at, now_ns() + BARRIER_LEAD_NS);
-		atomic_store(&b->gen, g + 1);
-		futex(&b->gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
-		return 0;
-	}
-	/* Spin first (the others are usually microseconds away), yielding so that a
-	 * lane still on its way is not kept off a CPU by the lanes waiting for it
-	 * (more lanes than CPUs is common); sleep in the kernel only after that. */
-	int64_t spin_until = now_ns() + BARRIER_SPIN_NS;
-	int spins = 0;
-	while (atomic_load(&b->gen) == g) {
-		if (stopping(l))
-			return -EINTR;
-		if (++spins & 63) {
-			cpu_relax();
-			continue;
-		}
-		if (now_ns() < spin_until) {
-			sched_yield();
-			continue;
-		}
-		struct timespec ts = { 0, 5000000 };
-		futex(&b->gen, FUTEX_WAIT_PRIVATE, g, &ts);
-	}
-	return stopping(l) ? -EINTR : 0;
+	const struct barrier_env e = { now_ns, stopping, l };
+	return barrier_arrive(&l->run->barriers[index], &e, gen);
 }
 
 static int64_t do_barrier(struct exec *x)
 {
 	struct lane *l = x->lane;
-	struct run *r = l->run;
-	struct barrier *b = &r->barriers[x->r.i[A_BARRIER]];
+	struct lab_barrier *b = &l->run->barriers[x->r.i[A_BARRIER]];
 	uint32_t g;
 	if (barrier_meet(l, (int)x->r.i[A_BARRIER], &g) < 0) {
 		wf_int(x->out, D_GENERATION, g);
 		return -EINTR;
 	}
-	int64_t at = atomic_load(&b->release_at);
-	if (atomic_load_explicit(&b->samples, memory_order_relaxed) >= ALIGN_AFTER_SAMPLES * b->parties) {
-		int64_t window = 0;
-		for (int i = 0; i < MAX_LANES; i++) {
-			int64_t v = atomic_load_explicit(&b->post_ema[i], memory_order_relaxed);
-			if (v > window)
-				window = v;
-		}
-		/* cap: alignment is about overlapping syscalls, not about sleeping */
-		if (window > 2000000)
-			window = 2000000;
-		at += (int64_t)(rng_float(&l->align_rng) * (double)window);
-	}
-	while (now_ns() < at)
-		cpu_relax();
+	const struct barrier_env e = { now_ns, stopping, l };
+	barrier_leave(b, &e, &l->align_rng);
 	l->pending_barrier = b;
 	wf_int(x->out, D_GENERATION, g);
 	return 0;

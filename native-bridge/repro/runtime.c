@@ -194,7 +194,7 @@ struct lane {
 	uint8_t *xbuf;
 	size_t xcap;
 	double phase;
-	struct barrier *pending_barrier;
+	struct lab_barrier *pending_barrier;
 	int64_t checked_st, checked_at; /* the watchdog's last look at a long call */
 	_Atomic long ops;
 	long errors;
@@ -265,8 +265,7 @@ static void tr_str(struct lane *L, const char *key, const char *v) { tr_raw(L, k
 /* ---- ops: begin, end ---- */
 
 static const char *errname(int e);
-struct barrier;
-static void barrier_note(struct lane *L, int64_t dur);
+static void lane_barrier_note(struct lane *L, int64_t dur);
 
 static void op_begin(struct lane *L, const char *op)
 {
@@ -282,7 +281,7 @@ static int64_t op_end(struct lane *L, int64_t ret)
 	window_end(L);
 	int64_t t = atomic_exchange(&L->op_start, 0);
 	if (L->pending_barrier)
-		barrier_note(L, now_ns() - t);
+		lane_barrier_note(L, now_ns() - t);
 	L->ops++;
 	if (ret < 0)
 		L->errors++;
@@ -1384,103 +1383,39 @@ OP jitter(struct lane *L, int64_t ns)
 	return op_end(L, sleep_ns(L, ns));
 }
 
-/* Barriers release in two stages, in the spirit of LTP's fuzzy sync (the agent's timing.c): the
- * last lane to arrive sets a common release instant slightly ahead and wakes the others, who
- * busy-wait for it; once the barrier has seen how long the racing calls after it take, each lane
- * adds a seeded random delay within that window, so their relative start sweeps the window. */
-#define BARRIER_LEAD_NS 20000
-#define BARRIER_SPIN_NS 300000
-#define ALIGN_AFTER_SAMPLES 8
+/* Barriers: rule "barriers" (rules.h), as the agent meets them. */
+_Static_assert(BARRIER_MAX_LANES == MAX_LANES, "a barrier has a slot for every lane");
 
-struct barrier {
-	int parties;
-	_Atomic uint32_t gen;
-	_Atomic int arrived;
-	_Atomic int64_t release_at;
-	_Atomic int64_t post_ema[MAX_LANES];
-	_Atomic int samples;
-};
+static struct lab_barrier *barriers;
 
-static struct barrier *barriers;
-
-static long futex(_Atomic uint32_t *w, int op, uint32_t val, const struct timespec *ts)
-{
-	return syscall(SYS_futex, (uint32_t *)w, op, val, ts, NULL, 0);
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
+static int barrier_stopping(const void *lane) { return stopping((struct lane *)lane); }
 
 /* the duration of the op a lane ran right after a barrier feeds the alignment */
-static void barrier_note(struct lane *L, int64_t dur)
+static void lane_barrier_note(struct lane *L, int64_t dur)
 {
-	struct barrier *b = L->pending_barrier;
+	struct lab_barrier *b = L->pending_barrier;
 	L->pending_barrier = NULL;
-	if (!b || L->index < 0 || L->index >= MAX_LANES)
-		return;
-	int64_t old = atomic_load_explicit(&b->post_ema[L->index], memory_order_relaxed);
-	atomic_store_explicit(&b->post_ema[L->index], old ? old + (dur - old) / 8 : dur, memory_order_relaxed);
-	atomic_fetch_add_explicit(&b->samples, 1, memory_order_relaxed);
+	barrier_note(b, L->index, dur);
 }
 
 /* Arrive at barrier `index` and wait for its release: 0, or -EINTR when the run stops. A lane's
  * barrier step uses it, and so does a held buffer's fault handler, on that lane's behalf. */
 static int barrier_meet(struct lane *L, int index)
 {
-	struct barrier *b = &barriers[index];
-	uint32_t g = atomic_load(&b->gen);
-	int n = atomic_fetch_add(&b->arrived, 1) + 1;
-	if (n >= b->parties) {
-		atomic_store(&b->arrived, 0);
-		atomic_store(&b->release_at, now_ns() + BARRIER_LEAD_NS);
-		atomic_store(&b->gen, g + 1);
-		futex(&b->gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
-		return 0;
-	}
-	int64_t spin_until = now_ns() + BARRIER_SPIN_NS;
-	int spins = 0;
-	while (atomic_load(&b->gen) == g) {
-		if (stopping(L))
-			return -EINTR;
-		if (++spins & 63) {
-			cpu_relax();
-			continue;
-		}
-		if (now_ns() < spin_until) {
-			sched_yield();
-			continue;
-		}
-		struct timespec ts = { 0, 5 * MS };
-		futex(&b->gen, FUTEX_WAIT_PRIVATE, g, &ts);
-	}
-	return stopping(L) ? -EINTR : 0;
+	const struct barrier_env e = { now_ns, barrier_stopping, L };
+	uint32_t gen;
+	return barrier_arrive(&barriers[index], &e, &gen);
 }
 
 OP barrier(struct lane *L, int index)
 {
 	op_begin(L, "barrier");
 	tr_str(L, "name", P->barriers[index].name);
-	struct barrier *b = &barriers[index];
+	struct lab_barrier *b = &barriers[index];
 	if (barrier_meet(L, index) < 0)
 		return op_end(L, -EINTR);
-	int64_t at = atomic_load(&b->release_at);
-	if (atomic_load_explicit(&b->samples, memory_order_relaxed) >= ALIGN_AFTER_SAMPLES * b->parties) {
-		int64_t window = 0;
-		for (int i = 0; i < MAX_LANES; i++) {
-			int64_t v = atomic_load_explicit(&b->post_ema[i], memory_order_relaxed);
-			if (v > window)
-				window = v;
-		}
-		if (window > 2 * MS)
-			window = 2 * MS; /* alignment is about overlapping calls, not sleeping */
-		at += (int64_t)(rng_float(&L->align_rng) * (double)window);
-	}
-	while (now_ns() < at)
-		cpu_relax();
+	const struct barrier_env e = { now_ns, barrier_stopping, L };
+	barrier_leave(b, &e, &L->align_rng);
 	int64_t r = op_end(L, 0);
 	L->pending_barrier = b;
 	return r;
