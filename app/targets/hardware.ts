@@ -32,7 +32,9 @@ export interface Inventory {
 }
 
 // The virtual lab's hardware as the guest shows it (measured with
-// `stresslab devices --target vm` and amixer in the guest, Debian 6.1).
+// `stresslab devices --target vm` and amixer in the guest, Debian 6.1), so a
+// preset can be refused before a guest boots; vm.vm.test.ts compares it with
+// what a booted guest lists, card by card. A new --hw needs its entry here.
 const DUMMY_CONTROLS = ['Master Volume', 'Master Capture Switch', 'Synth Volume', 'Synth Capture Switch', 'Line Volume', 'Line Capture Switch', 'Mic Volume', 'Mic Capture Switch', 'CD Volume', 'CD Capture Switch', 'External I/O Box'];
 const VM_CARDS: Record<string, CardOffer | null> = {
   dummy: { id: 'Dummy', kinds: ['pcm'], streams: { playback: 8, capture: 8 }, controls: DUMMY_CONTROLS },

@@ -14,6 +14,8 @@ import { bootGuest, type Guest } from '../vlab/index.js';
 import { parsePreset } from '../vocabulary/preset-file.js';
 import type { Scenario } from '../vocabulary/scenario.js';
 import { VmTarget } from './vm.js';
+import { inventoryFromDevices, vmInventory } from './hardware.js';
+import { DEFAULT_HW } from '../vlab/hw.js';
 import { OracleSide, type OracleReport } from '../analysis/oracle.js';
 import { runOracle } from '../engine/oracle-run.js';
 
@@ -69,6 +71,21 @@ describe('native agent in the virtual lab', { timeout: 240_000 }, () => {
     expect(formatPcmList(list, 'capture')).toBe(arecord.stdout);
     expect(list.cards.map((c) => c.id)).toEqual(expect.arrayContaining(['Dummy', 'Loopback', 'I82801AAICH', 'Audio']));
     expect(list.seqClients.find((c) => c.name === 'Midi Through')?.type).toBe('kernel');
+  });
+
+  it("the card catalogue a preset is checked against before boot (hardware.ts) is what this guest really has", async () => {
+    // The catalogue is static so a run can be refused before a guest boots; this keeps it honest.
+    const real = inventoryFromDevices(await target.listDevices(), 'the guest');
+    const catalogue = vmInventory(DEFAULT_HW);
+    expect(catalogue.cards.length).toBeGreaterThanOrEqual(5);
+    for (const c of catalogue.cards) {
+      const r = real.cards.find((x) => x.id === c.id);
+      expect(r, `card ${c.id} of the catalogue; the guest has ${real.cards.map((x) => x.id).join(', ')}`).toBeDefined();
+      expect(r!.kinds, c.id).toEqual(c.kinds);
+      expect(r!.streams, c.id).toEqual(c.streams);
+      expect([...(r!.controls ?? [])].sort(), c.id).toEqual([...(c.controls ?? [])].sort());
+    }
+    expect(real.sequencer).toEqual(expect.arrayContaining(catalogue.sequencer ?? []));
   });
 
   it('sends numbered sequencer events that a real client (aseqdump) receives, every one', async () => {
