@@ -6,9 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import type { DeviceList } from '../devices/types.js';
 import type { RunEvent } from '../events/types.js';
-import { bootGuest, type BootOptions, type BootStage, decodeTaint, type ExecHandle, type Guest, type GuestDown, GuestDownError, type KmsgRecord, overlaySummary, upstreamOf, VlabInputError } from '../vlab/index.js';
+import { bootGuest, type BootOptions, type BootStage, decodeTaint, type ExecHandle, type Guest, type GuestDown, GuestDownError, type KmsgRecord, VlabInputError } from '../vlab/index.js';
 import type { TargetContext } from '../events/types.js';
-import { guestContext } from './context.js';
+import { guestContext, guestKernel } from './context.js';
 import { agentUnavailable, ensureAgent } from './agent/binary.js';
 import { RUNF } from './agent/protocol.js';
 import { runOnAgent, type KernelLogFeed } from './agent/runner.js';
@@ -306,25 +306,15 @@ export class VmTarget implements Target {
   }
 }
 
-/** The guest's kernel for summary.json; the taint is read again after the run when the guest is still up. */
+/** The guest's kernel at the end of a run, for the run's kernel record: the taint is read again when the guest is still up. */
 async function kernelContextOf(g: Guest): Promise<KernelContext> {
-  const k = g.kernel;
   let end: KernelContext['taint_at_end'];
   if (g.alive) {
     // bounded from here too: in a guest whose kernel oopsed, even a new process may never start
     const r = await Promise.race([g.run('cat', ['/proc/sys/kernel/tainted'], { timeoutMs: 10_000 }).catch(() => undefined), new Promise<undefined>((res) => setTimeout(() => res(undefined), 12_000).unref())]);
     if (r?.code === 0 && /^\d+\s*$/.test(r.stdout)) end = decodeTaint(Number(r.stdout));
   }
-  return {
-    release: k.release,
-    origin: k.origin,
-    ...(k.package ? { package: k.package } : {}),
-    ...(k.sourceVersion ? { source_version: k.sourceVersion, upstream: upstreamOf(k.sourceVersion) } : {}),
-    memory_debug: { on: [...g.memoryDebug.on], unavailable: [...g.memoryDebug.unavailable] },
-    ...(g.overlay ? { overlay: overlaySummary(g.overlay) } : {}),
-    ...(g.taintAtBoot ? { taint_at_boot: g.taintAtBoot } : {}),
-    ...(end ? { taint_at_end: end } : {}),
-  };
+  return { ...guestKernel(g), ...(end ? { taint_at_end: end } : {}) };
 }
 
 /** When the agent vanished, the guest may be on its way down (a panic): wait briefly to know. */

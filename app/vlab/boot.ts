@@ -112,8 +112,13 @@ export function isBuiltOverlay(o: Overlay | OverlaySpec | undefined): o is Overl
 }
 
 /** Module directories the chosen hardware needs from an overlay (a test driver that is not in any kernel). */
-export function hwModuleDirs(hw: HwName[]): string[] {
-  return hw.flatMap((h) => (HW[h].overlayModuleDir ? [resolvePath(projectRoot(), HW[h].overlayModuleDir!)] : []));
+export function hwModuleDirs(hw: readonly HwName[]): string[] {
+  return [...hwModuleDirMap(hw).keys()];
+}
+
+/** The same, each with the hardware that needs it. */
+export function hwModuleDirMap(hw: readonly HwName[]): Map<string, string> {
+  return new Map(hw.flatMap((h) => (HW[h].overlayModuleDir ? [[resolvePath(projectRoot(), HW[h].overlayModuleDir!), h] as const] : [])));
 }
 
 /**

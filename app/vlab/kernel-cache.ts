@@ -33,6 +33,8 @@ export interface KernelSpec {
   sourceVersion?: string;
   /** The kernel's .config (boot/config-<release> of the package), when known. */
   config?: string;
+  /** A kernel of the user's own: the image and modules directory as given (--kernel, --modules), absolute. */
+  given?: { kernel: string; modules?: string };
 }
 
 /** Modules kept from the distribution kernel besides everything under kernel/sound. */

@@ -19,6 +19,7 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { execFile } from 'node:child_process';
 import { TargetError } from '../errors.js';
+import type { OverlayRecord } from '../events/types.js';
 import { seriesOf, upstreamOf } from './debian-version.js';
 import { kernelHeaders, kernelSource, makeStage } from './kbuild-cache.js';
 import type { CacheLog } from './kernel-cache.js';
@@ -78,6 +79,8 @@ export interface Overlay {
   sourceVersion: string;
   upstream: string;
   dirs: string[];
+  /** The directories asked for (the rest of `dirs` are those the patches touch); part of the key. */
+  askedDirs?: string[];
   patches: OverlayPatchInfo[];
   extra: { dir: string; sha256: string }[];
   modules: OverlayModule[];
@@ -89,22 +92,28 @@ export interface Overlay {
   cached: boolean;
 }
 
-interface Manifest extends Omit<Overlay, 'dir' | 'cached' | 'modules'> {
+interface Manifest extends Omit<Overlay, 'dir' | 'cached' | 'modules' | 'askedDirs'> {
   builder: number;
   modules: (Omit<OverlayModule, 'file'> & { path: string; size: number })[];
   createdAt: string;
 }
 
-/** What an overlay is (for summary.json and reports): no machine-local cache path. */
-export function overlaySummary(o: Overlay): Record<string, unknown> {
+/**
+ * What an overlay is, for the run's kernel record (summary.json, reports, the
+ * command that repeats the run): no machine-local cache path, but the patch
+ * files and directories as they were given. `hardwareDirs`: the extra module
+ * directories the virtual hardware brings (dir → hardware name).
+ */
+export function overlaySummary(o: Overlay, hardwareDirs: ReadonlyMap<string, string> = new Map()): OverlayRecord {
   return {
     key: o.key,
     release: o.release,
     source_version: o.sourceVersion,
     upstream: o.upstream,
     rebuilt: o.dirs,
-    patches: o.patches.map((p) => ({ name: p.name, sha256: p.sha256 })),
-    extra_module_dirs: o.extra.map((e) => ({ dir: e.dir, sha256: e.sha256 })),
+    ...(o.askedDirs?.length ? { rebuild_asked: [...o.askedDirs] } : {}),
+    patches: o.patches.map((p) => ({ name: p.name, sha256: p.sha256, file: p.file })),
+    extra_module_dirs: o.extra.map((e) => ({ dir: e.dir, sha256: e.sha256, ...(hardwareDirs.has(e.dir) ? { hardware: hardwareDirs.get(e.dir)! } : {}) })),
     modules: o.modules.map((m) => m.name),
   };
 }
@@ -174,7 +183,8 @@ export function dropSubdirs(text: string, keep: string[] = []): string {
     .join('\n');
 }
 
-function key(req: { release: string; sourceVersion: string; dirs: string[]; patches: KernelPatch[]; extra: { sha256: string }[] }): string {
+/** The cache key of an overlay: kernel release, source version, the directories asked for, patch and extra directory hashes. */
+export function overlayKey(req: { release: string; sourceVersion: string; dirs: string[]; patches: Pick<KernelPatch, 'sha256'>[]; extra: { sha256: string }[] }): string {
   return createHash('sha256')
     .update(JSON.stringify({ b: BUILDER, r: req.release, v: req.sourceVersion, d: [...req.dirs].sort(), p: req.patches.map((p) => p.sha256), e: req.extra.map((e) => e.sha256) }))
     .digest('hex')
@@ -244,13 +254,20 @@ export async function buildOverlay(req: OverlayRequest): Promise<Overlay> {
   // Directories the patches touch are known from their paths, but whether a
   // header's directory has its own Makefile needs the source: resolved below,
   // the key uses the patch hashes, which fix them.
-  const provisional = key({ release: req.release, sourceVersion: req.sourceVersion, dirs: userDirs, patches, extra });
+  const provisional = overlayKey({ release: req.release, sourceVersion: req.sourceVersion, dirs: userDirs, patches, extra });
   const parent = join(root, 'overlays', req.release);
   const dest = join(parent, provisional);
   const hit = load(dest);
   // The key has the extra directories' contents, not their paths: the same
   // driver built from another checkout is this entry, known by the paths asked for.
-  if (hit) return { ...hit, extra: hit.extra.map((e, i) => (extra[i] && extra[i].sha256 === e.sha256 ? { ...e, dir: extra[i].dir } : e)) };
+  // Patches likewise: the files given this time, not those of whoever built the entry.
+  if (hit)
+    return {
+      ...hit,
+      ...(userDirs.length ? { askedDirs: userDirs } : {}),
+      patches: hit.patches.map((p, i) => (patches[i] && patches[i].sha256 === p.sha256 ? { ...p, name: patches[i].name, file: patches[i].file } : p)),
+      extra: hit.extra.map((e, i) => (extra[i] && extra[i].sha256 === e.sha256 ? { ...e, dir: extra[i].dir } : e)),
+    };
 
   const t0 = Date.now();
   const jobs = req.jobs ?? Math.max(1, availableParallelism());
@@ -326,7 +343,7 @@ export async function buildOverlay(req: OverlayRequest): Promise<Overlay> {
     const built = load(dest);
     if (!built) throw new TargetError(`overlay cache entry ${dest} is unreadable right after it was written`);
     log(`vlab: overlay ${provisional} (${modules.length} modules) ready in ${(buildMs / 1000).toFixed(1)} s`);
-    return { ...built, cached: false };
+    return { ...built, ...(userDirs.length ? { askedDirs: userDirs } : {}), cached: false };
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }
