@@ -13,7 +13,7 @@ import { type JournalFailure, JournalWriter } from '../journal/writer.js';
 import { SummarySlot } from '../journal/out-path.js';
 import { JournalError } from '../journal/reader.js';
 import { ReplayDiverged, ScheduleEncodingError } from '../sim/kernel/strategy.js';
-import { type KernelContext, NO_SETTINGS, TargetError, type RunOutcome, type Target } from '../targets/target.js';
+import { type KernelContext, NO_SETTINGS, TargetError, TargetInputError, type RunOutcome, type Target } from '../targets/target.js';
 import { CompileError, compileProgram } from '../program/compile.js';
 import { PROGRAM_FORMAT } from '../program/types.js';
 import { TOOL } from '../version.js';
@@ -348,7 +348,8 @@ export class RunHandle {
       if (this.final) return this.final;
       st.status = 'error';
       st.reason = e instanceof Error ? e.message : String(e);
-      if (e instanceof TargetError || e instanceof ReplayDiverged) st.failure ??= 'target';
+      if (e instanceof TargetInputError) st.failure ??= 'input';
+      else if (e instanceof TargetError || e instanceof ReplayDiverged) st.failure ??= 'target';
       // A replayed journal whose schedule turned out to be damaged: bad input, found late.
       else if (e instanceof JournalError || e instanceof ScheduleEncodingError) st.failure ??= 'input';
       else {

@@ -9,9 +9,9 @@ import type { DeviceList } from '../devices/types.js';
 import type { Finding, InterleavingStep, KernelRecord, RunEvent, TargetId } from '../events/types.js';
 import type { Program } from '../program/types.js';
 import type { Scenario, SuiteEntry } from '../vocabulary/scenario.js';
-import { TargetError } from '../errors.js';
+import { TargetError, TargetInputError } from '../errors.js';
 
-export { TargetError };
+export { TargetError, TargetInputError };
 
 export interface RunRequest {
   /** What to execute. Its `duration` is the budget: virtual on the simulator, wall clock on real targets. */
