@@ -9,3 +9,15 @@ export class TargetError extends Error {
     this.name = 'TargetError';
   }
 }
+
+/**
+ * The target was given settings it cannot use, found only once the run had
+ * begun (a kernel patch that does not apply to the kernel being prepared):
+ * bad input, CLI exit code 2, though it surfaced as the target's failure.
+ */
+export class TargetInputError extends TargetError {
+  constructor(message: string, hint?: string) {
+    super(message, hint);
+    this.name = 'TargetInputError';
+  }
+}

@@ -68,8 +68,9 @@ function runOnce(kernel, seed, label) {
     seed,
     code: r.status,
     wall,
-    release: s.kernel?.release,
-    source: s.kernel?.source_version,
+    // the run's kernel record (summaries from before it was one record: `kernel` beside the context)
+    release: (s.context?.kernel ?? s.kernel)?.release,
+    source: s.context?.kernel?.source_version ?? s.kernel?.source_version,
     findings: s.findings.map((f) => f.type),
     hangAt: hang ? hang.t / 1e9 : undefined,
     hangWhere: hang?.evidence?.wchan,

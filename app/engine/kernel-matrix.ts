@@ -6,6 +6,7 @@
 import type { Finding, Verdict } from '../events/types.js';
 import type { RunSummary } from './run.js';
 import type { RunCounts } from '../api/tally.js';
+import { kernelOf } from '../api/kernel-record.js';
 
 export interface MatrixKernel {
   /** What the user typed for it: 6.1.0-54 */
@@ -68,10 +69,11 @@ export function matrixRow(k: MatrixKernel, s: RunSummary, run?: string): MatrixR
   for (const f of s.findings) if (!types.includes(f.type)) types.push(f.type);
   const first = mostSevere(s.findings);
   const sig = first && signatureOf(first);
-  const overlay = (s.kernel?.overlay as { key?: string } | undefined)?.key;
+  const kernel = kernelOf(s);
+  const overlay = kernel?.overlay?.key;
   return {
     ...k,
-    ...(s.kernel?.source_version && !k.source_version ? { source_version: s.kernel.source_version } : {}),
+    ...(kernel?.source_version && !k.source_version ? { source_version: kernel.source_version } : {}),
     verdict: s.verdict,
     status: s.status,
     finding_types: types,

@@ -13,10 +13,11 @@ import { type JournalFailure, JournalWriter } from '../journal/writer.js';
 import { SummarySlot } from '../journal/out-path.js';
 import { JournalError } from '../journal/reader.js';
 import { ReplayDiverged, ScheduleEncodingError } from '../sim/kernel/strategy.js';
-import { type KernelContext, NO_SETTINGS, TargetError, type RunOutcome, type Target } from '../targets/target.js';
+import { type KernelContext, NO_SETTINGS, TargetError, TargetInputError, type RunOutcome, type Target } from '../targets/target.js';
 import { CompileError, compileProgram } from '../program/compile.js';
 import { PROGRAM_FORMAT } from '../program/types.js';
 import { TOOL } from '../version.js';
+import { foldKernel } from '../api/kernel-record.js';
 
 export interface RunSpec {
   scenario: Scenario;
@@ -79,10 +80,15 @@ export interface RunSummary {
   counts?: RunCounts;
   /** Every threshold and detector with its verdict (app/analysis/checks.ts); JUnit and KTAP are made from it. */
   checks?: CheckResult[];
-  /** What the run ran on: the host, and the target's kernel, machine and cards. */
+  /**
+   * What the run ran on: the host, and the target's kernel, machine and
+   * cards. context.kernel is the run's one kernel record: on the virtual lab
+   * its package and Debian source, module overlay, memory debugging and taint
+   * (app/events/types.ts KernelRecord). Summaries written before it was one
+   * record carry part of it in a top-level `kernel`; readers fold that in
+   * (app/api/kernel-record.ts withKernelRecord).
+   */
   context?: RunContext;
-  /** The real kernel the run ran on (virtual lab): version, module overlay, taint, memory debugging. */
-  kernel?: KernelContext;
 }
 
 export type Listener = (e: RunEvent) => void;
@@ -342,7 +348,8 @@ export class RunHandle {
       if (this.final) return this.final;
       st.status = 'error';
       st.reason = e instanceof Error ? e.message : String(e);
-      if (e instanceof TargetError || e instanceof ReplayDiverged) st.failure ??= 'target';
+      if (e instanceof TargetInputError) st.failure ??= 'input';
+      else if (e instanceof TargetError || e instanceof ReplayDiverged) st.failure ??= 'target';
       // A replayed journal whose schedule turned out to be damaged: bad input, found late.
       else if (e instanceof JournalError || e instanceof ScheduleEncodingError) st.failure ??= 'input';
       else {
@@ -412,8 +419,7 @@ export class RunHandle {
         : {}),
       counts: this.tally.counts(),
       checks,
-      context: { host: hostContext(), ...(this.targetContext ?? {}) },
-      ...(kernel ? { kernel } : {}),
+      context: runContext(this.targetContext, kernel),
     };
     this.final = summary;
     if (spec.outDir && this.slot) {
@@ -441,6 +447,14 @@ function involvedLanes(f: Finding): string[] | undefined {
   const lanes = Array.isArray(f.evidence?.lanes) ? (f.evidence.lanes as unknown[]).filter((x): x is string => typeof x === 'string') : [];
   const all = [...new Set([...(f.lane ? [f.lane] : []), ...lanes])];
   return all.length ? all : undefined;
+}
+
+/** The host, what the target said it runs on, and what it learnt of its kernel by the end, in the one kernel record. */
+function runContext(target: TargetContext | null, kernel: KernelContext | undefined): RunContext {
+  const ctx: RunContext = { host: hostContext(), ...(target ?? {}) };
+  const k = foldKernel(ctx.kernel, kernel);
+  if (k) ctx.kernel = k;
+  return ctx;
 }
 
 function shift(e: RunEvent, offset: number): RunEvent {

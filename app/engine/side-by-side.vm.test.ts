@@ -27,8 +27,8 @@ describe('simulation and reality side by side in the virtual lab', { timeout: 1_
     });
     const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as RunSummary;
     expect(s.profile, r.stderr).toEqual(['pcm-no-sync-stop']);
-    const ov = (s.kernel?.overlay ?? {}) as { patches?: { name: string }[] };
-    expect((ov.patches ?? []).map((p) => p.name)).toEqual(['pcm-no-sync-stop.patch']);
+    expect((s.context?.kernel?.overlay?.patches ?? []).map((p) => p.name)).toEqual(['pcm-no-sync-stop.patch']);
+    expect('kernel' in s, 'one kernel record: context.kernel').toBe(false);
     expect(s.oracle!.against).toBe('sim (profile pcm-no-sync-stop)');
     const g = s.oracle!.agreement!;
     expect(g.labels).toEqual({ a: 'vm (pcm-no-sync-stop)', b: 'model (pcm-no-sync-stop)' });

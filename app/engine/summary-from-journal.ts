@@ -1,8 +1,10 @@
 // A summary made from a journal alone, for a run that never wrote summary.json
 // (killed, machine down): the same tally and metrics the engine would have
 // written, from the events that reached the disk. What the engine knew only
-// at the end (checks, the verdict of an unfinished run) is absent.
-import type { Finding, RunEvent } from '../events/types.js';
+// at the end (checks, the verdict of an unfinished run) is absent; what the
+// target said it ran on (the context event: kernel record, machine, cards) is
+// kept, with the host left out (the journal does not record it).
+import type { Finding, RunEvent, TargetContext } from '../events/types.js';
 import { type JournalInfo, readJournal } from '../journal/reader.js';
 import { MetricsAggregator } from '../analysis/metrics.js';
 import type { RunSummary } from './run.js';
@@ -12,26 +14,35 @@ const MAX_FINDINGS = 1_000;
 
 /** Reads the journal as a stream (bounded memory, every line checked). */
 export async function summaryFromJournalFile(path: string, signal?: { cancelled: boolean }): Promise<RunSummary> {
-  const m = new MetricsAggregator();
-  const findings: Finding[] = [];
-  const j = await readJournal(path, (e) => feed(m, findings, e), signal ? { signal } : {});
-  return summaryOf(j, m, findings);
+  const acc = newAcc();
+  const j = await readJournal(path, (e) => feed(acc, e), signal ? { signal } : {});
+  return summaryOf(j, acc);
 }
 
 /** From events already in memory (a small journal). */
 export function summaryFromJournal(j: JournalInfo & { events: RunEvent[] }): RunSummary {
-  const m = new MetricsAggregator();
-  const findings: Finding[] = [];
-  for (const e of j.events) feed(m, findings, e);
-  return summaryOf(j, m, findings);
+  const acc = newAcc();
+  for (const e of j.events) feed(acc, e);
+  return summaryOf(j, acc);
 }
 
-function feed(m: MetricsAggregator, findings: Finding[], e: RunEvent): void {
-  m.feed(e);
-  if (e.kind === 'finding' && findings.length < MAX_FINDINGS) findings.push(e.finding);
+interface Acc {
+  m: MetricsAggregator;
+  findings: Finding[];
+  context?: TargetContext;
 }
 
-function summaryOf(j: JournalInfo, m: MetricsAggregator, findings: Finding[]): RunSummary {
+function newAcc(): Acc {
+  return { m: new MetricsAggregator(), findings: [] };
+}
+
+function feed(acc: Acc, e: RunEvent): void {
+  acc.m.feed(e);
+  if (e.kind === 'finding' && acc.findings.length < MAX_FINDINGS) acc.findings.push(e.finding);
+  else if (e.kind === 'context' && !acc.context) acc.context = e.context;
+}
+
+function summaryOf(j: JournalInfo, { m, findings, context }: Acc): RunSummary {
   const counts: Record<string, number> = {};
   for (const f of findings) counts[f.type] = (counts[f.type] ?? 0) + 1;
   const signatures: Record<string, string[]> = {};
@@ -55,5 +66,6 @@ function summaryOf(j: JournalInfo, m: MetricsAggregator, findings: Finding[]): R
     signatures,
     metrics: m.summary(elapsed),
     counts: m.tally.counts(),
+    ...(context ? { context } : {}),
   };
 }

@@ -246,17 +246,64 @@ export interface CardContext {
   longname: string;
 }
 
+/** /proc/sys/kernel/tainted, decoded (letters as the kernel prints them). */
+export interface KernelTaint {
+  value: number;
+  letters: string;
+  flags: { letter: string; meaning: string }[];
+}
+
+/** The sound modules a virtual-lab run loaded instead of the stock ones (app/vlab/overlay.ts overlaySummary). */
+export interface OverlayRecord {
+  /** The overlay cache entry (kernel release, source version, directories asked for, patch and directory hashes). */
+  key: string;
+  release: string;
+  source_version: string;
+  upstream: string;
+  /** Every sound directory rebuilt: those asked for and those the patches touch. */
+  rebuilt: string[];
+  /** The directories asked for (--rebuild); absent when none were, or in records made before they were kept. */
+  rebuild_asked?: string[];
+  /** In the order applied. `file`: the path given (absent in records made before it was kept). */
+  patches: { name: string; sha256: string; file?: string }[];
+  /** Out-of-tree module directories; `hardware`: the virtual hardware whose driver it is (--hw puts it in, not --extra-modules). */
+  extra_module_dirs: { dir: string; sha256: string; hardware?: string }[];
+  /** modprobe names of the modules in it. */
+  modules: string[];
+}
+
+/**
+ * The kernel a run ran on: the one record of it (summary.json's
+ * context.kernel, the journal's context event). Every target says what it
+ * knows; the virtual lab adds where the kernel came from, its module overlay,
+ * memory debugging and taint, the taint after the run once the run is over.
+ */
+export interface KernelRecord {
+  /** uname -r, or "simulated". */
+  release: string;
+  /** simulated: the lab's model; distro: the distribution's kernel package; user: a kernel the user built; host: the kernel this machine runs. */
+  origin: 'simulated' | 'distro' | 'user' | 'host';
+  /** uname -v */
+  version?: string;
+  /** Debian package the kernel came from. */
+  package?: string;
+  /** Debian source version (6.1.190-1) and its upstream version (6.1.190). */
+  source_version?: string;
+  upstream?: string;
+  /** A kernel of the user's own: the image and modules as given (--kernel, --modules). */
+  image_path?: string;
+  modules_path?: string;
+  /** Virtual lab: the memory-debugging boot options that were on, and what the kernel could not do (or "all: turned off for this run"). */
+  memory_debug?: { on: string[]; unavailable: string[] };
+  /** Virtual lab: the module overlay loaded instead of stock modules. */
+  overlay?: OverlayRecord;
+  /** Virtual lab: the taint after boot (modules loaded) and after the run. */
+  taint_at_boot?: KernelTaint;
+  taint_at_end?: KernelTaint;
+}
+
 export interface TargetContext {
-  kernel: {
-    /** uname -r, or "simulated". */
-    release: string;
-    /** simulated: the lab's model; distro: the distribution's kernel package; user: a kernel the user built; host: the kernel this machine runs. */
-    origin: 'simulated' | 'distro' | 'user' | 'host';
-    /** uname -v */
-    version?: string;
-    /** Debian package the kernel came from. */
-    package?: string;
-  };
+  kernel: KernelRecord;
   /** Virtual lab: the emulated machine. */
   machine?: {
     emulator: 'qemu';
@@ -288,7 +335,8 @@ export interface HostContext {
 }
 
 export interface RunContext extends Partial<TargetContext> {
-  host: HostContext;
+  /** Absent in a summary made from a journal alone (app/engine/summary-from-journal.ts): the journal does not record the host. */
+  host?: HostContext;
 }
 
 export type RunEvent = ActionEvent | KlogEvent | MetricEvent | LaneEvent | NoteEvent | PhaseEvent | FindingEvent | SchedEvent | ProgressEvent | ContextEvent | RecoverEvent | ConformanceEvent;

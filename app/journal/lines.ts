@@ -6,6 +6,7 @@
 import { FINDING_TYPES, type JournalLine, type RunEvent, type RunHeader, type RunTrailer } from '../events/types.js';
 import { checkScenarioValue, MAX_DURATION } from '../vocabulary/scenario.js';
 import { formatPath } from '../vocabulary/schema.js';
+import { withKernelRecord } from '../api/kernel-record.js';
 
 export class LineError extends Error {}
 
@@ -207,11 +208,41 @@ export function checkEvent(v: unknown): RunEvent | RunTrailer {
   return v as unknown as RunEvent | RunTrailer;
 }
 
+/** The kernel record (events/types.ts KernelRecord): the report and the "repeat it" command read every part of it. */
+function checkKernel(k: unknown, where: string): void {
+  if (!isObj(k)) fail(`"${where}" must be a map`);
+  str(k, 'release', false, 256);
+  str(k, 'origin', false, 32);
+  for (const f of ['version', 'package', 'source_version', 'upstream', 'image_path', 'modules_path']) str(k, f, true, 4096);
+  if (k.memory_debug !== undefined) {
+    if (!isObj(k.memory_debug)) fail(`"${where}.memory_debug" must be a map`);
+    strList(k.memory_debug, 'on');
+    strList(k.memory_debug, 'unavailable');
+  }
+  for (const t of ['taint_at_boot', 'taint_at_end']) {
+    const v = k[t];
+    if (v === undefined) continue;
+    if (!isObj(v)) fail(`"${where}.${t}" must be a map`);
+    int(v, 'value');
+    str(v, 'letters', false, 64);
+    if (!Array.isArray(v.flags) || v.flags.some((x) => !isObj(x) || typeof x.letter !== 'string' || typeof x.meaning !== 'string')) fail(`"${where}.${t}.flags" must be a list of letters and meanings`);
+  }
+  if (k.overlay !== undefined) {
+    const o = k.overlay;
+    if (!isObj(o)) fail(`"${where}.overlay" must be a map`);
+    for (const f of ['key', 'source_version']) str(o, f, false, 4096);
+    str(o, 'upstream', true, 4096);
+    strList(o, 'rebuilt');
+    strList(o, 'rebuild_asked', true);
+    strList(o, 'modules');
+    if (!Array.isArray(o.patches) || o.patches.some((x) => !isObj(x) || typeof x.name !== 'string' || typeof x.sha256 !== 'string' || (x.file !== undefined && typeof x.file !== 'string'))) fail(`"${where}.overlay.patches" must be a list of patches (name, sha256)`);
+    if (!Array.isArray(o.extra_module_dirs) || o.extra_module_dirs.some((x) => !isObj(x) || typeof x.dir !== 'string' || typeof x.sha256 !== 'string' || (x.hardware !== undefined && typeof x.hardware !== 'string'))) fail(`"${where}.overlay.extra_module_dirs" must be a list of directories (dir, sha256)`);
+  }
+}
+
 function checkContext(c: unknown): void {
   if (!isObj(c)) fail('"context" must be a map');
-  if (!isObj(c.kernel)) fail('"context.kernel" must be a map');
-  str(c.kernel, 'release', false, 256);
-  str(c.kernel, 'origin', false, 32);
+  checkKernel(c.kernel, 'context.kernel');
   if (!Array.isArray(c.cards)) fail('"context.cards" must be a list');
   for (const x of c.cards) {
     if (!isObj(x)) fail('"context.cards" must be a list of maps');
@@ -312,6 +343,13 @@ export function checkSummary(v: unknown): { summary: import('../engine/run.js').
         strList(p, 'findings');
       }
     }
+    // the run's kernel record, and the part of it a summary from before there was one record kept beside the context
+    if (v.context !== undefined) {
+      if (!isObj(v.context)) fail('"context" must be a map');
+      if (v.context.kernel !== undefined) checkKernel(v.context.kernel, 'context.kernel');
+      if (v.context.machine !== undefined && (!isObj(v.context.machine) || !Array.isArray(v.context.machine.hardware) || v.context.machine.hardware.some((x) => typeof x !== 'string'))) fail('"context.machine.hardware" must be a list of strings');
+    }
+    if (v.kernel !== undefined && v.kernel !== null) checkKernel(v.kernel, 'kernel');
     if (v.oracle !== undefined) {
       const o = v.oracle;
       if (!isObj(o)) fail('"oracle" must be a map');
@@ -323,7 +361,8 @@ export function checkSummary(v: unknown): { summary: import('../engine/run.js').
       str(o, 'report');
       if (!Array.isArray(o.items) || o.items.some((x) => !isObj(x) || typeof x.kind !== 'string' || typeof x.message !== 'string' || typeof x.chance !== 'number' || typeof x.significant !== 'boolean')) fail('"oracle.items" must be a list of divergences');
     }
-    return { summary: v as unknown as import('../engine/run.js').RunSummary };
+    // one kernel record for every reader, whenever the summary was written
+    return { summary: withKernelRecord(v as unknown as import('../engine/run.js').RunSummary) };
   } catch (e) {
     if (e instanceof LineError) return { error: e.message };
     throw e;

@@ -4,9 +4,13 @@
 import type { Agreement } from '../analysis/agreement.js';
 import { readJournal, type JournalInfo } from '../journal/reader.js';
 import type { CheckResult, Finding, InterleavingStep, RunContext, RunEvent, RunSummary } from '../api/types.js';
+import type { KernelRecord, KernelTaint } from '../events/types.js';
+import { withKernelRecord } from '../api/kernel-record.js';
 import { RunSeries, formatCount, formatNs, levelColour, severityColour, LEVEL_NAMES } from '../api/series.js';
 import type { RunCounts } from '../api/tally.js';
 import { cliCommand } from '../api/command-line.js';
+import { shippedPatch } from '../targets/profiles.js';
+import { defaultPresetDir } from '../engine/presets.js';
 import { ANCHOR_CRITERIA, type ConformanceCriteria, conformanceTable, rowVerdict } from '../api/conformance.js';
 import { esc, histogramChart, klogChart, timeChart } from './svg.js';
 import { signatureOf } from '../analysis/signature.js';
@@ -48,8 +52,10 @@ const W = 880;
 const H = 220;
 const MAX_LOG_LINES = 3_000;
 
-export function buildReport({ journal, series, journalContext, summary, runId }: ReportInput): string {
+export function buildReport({ journal, series, journalContext, summary: given, runId }: ReportInput): string {
   const h = journal.header;
+  // one kernel record, also for a summary written before there was one (embedded below as it was written)
+  const summary = given ? withKernelRecord(given) : null;
   const tl = series.timeline();
   const verdict = summary?.verdict ?? (journal.trailer ? journal.trailer.verdict : 'incomplete');
   const findings = summary?.findings ?? series.findings;
@@ -102,7 +108,7 @@ export function buildReport({ journal, series, journalContext, summary, runId }:
         .join('\n')}</pre>`
     : '';
 
-  const summaryJson = JSON.stringify(summary ?? { state: 'incomplete', preset: h.preset, target: h.target, profile: h.profile, seed: h.seed, findings }, null, 2);
+  const summaryJson = JSON.stringify(given ?? { state: 'incomplete', preset: h.preset, target: h.target, profile: h.profile, seed: h.seed, findings }, null, 2);
 
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -118,15 +124,14 @@ export function buildReport({ journal, series, journalContext, summary, runId }:
 <tr><th>preset</th><td>${esc(h.preset)}${h.scenario.family ? ` (${esc(h.scenario.family)})` : ''}</td></tr>
 <tr><th>target</th><td>${esc(h.target)}</td></tr>
 ${h.target === 'sim' ? `<tr><th>kernel profile</th><td>${esc(h.scenario.suite ? 'per phase (suite)' : h.profile.join(', '))}</td></tr>` : ''}
-${contextRows(context, !summary?.kernel)}
-${kernelRows(summary?.kernel)}
+${contextRows(context)}
 <tr><th>seed / strategy</th><td>${h.seed} / ${esc(h.strategy)}</td></tr>
 <tr><th>status</th><td>${esc(summary ? `${summary.status}${summary.reason ? ` — ${summary.reason}` : ''}` : journal.truncated ? 'journal cut short (the writer died mid-line)' : 'no summary (the run did not finish)')}</td></tr>
 <tr><th>covered</th><td>${formatNs(elapsed)} of ${formatNs(budget)} budget${h.target === 'sim' ? ' (virtual time)' : ''}${summary ? ` in ${(summary.wall_ms / 1000).toFixed(1)} s of wall time` : ''}</td></tr>
 <tr><th>counts</th><td id="counts">${formatCount(counts.events)} events: <b>${formatCount(counts.operations)}</b> operations, <b>${formatCount(counts.failed)}</b> failed, <b>${formatCount(counts.xruns)}</b> xruns${counts.recovered || counts.recover_failed ? ` (<b>${formatCount(counts.recovered)}</b> recovered${counts.recover_failed ? `, ${formatCount(counts.recover_failed)} failed to recover` : ''}, ${formatNs(counts.time_lost_ns)} lost)` : ''}, <b>${formatCount(counts.findings)}</b> findings, ${formatCount(counts.klog_lines)} kernel log lines</td></tr>
 ${journal.keep > 1 || journal.full ? `<tr><th>journal</th><td>${journal.keep > 1 ? `sampled past its size bound: down to 1 in ${formatCount(journal.keep)} successful operations kept, each standing for the ones left out (counts are exact; charts place them at the kept lines)` : ''}${journal.full ? `${journal.keep > 1 ? '; ' : ''}it filled up before the run ended: later events are in summary.json's counts only` : ''}</td></tr>` : ''}
 ${!journal.trailer ? `<tr><th>journal end</th><td>${journal.truncated ? 'cut inside a line' : 'cut at a line boundary'}: the run's closing line is missing (a crash, a kill, a full disk); everything up to the cut is shown</td></tr>` : ''}
-<tr><th>repeat it</th><td><code>${esc(cliCommand(h, context?.machine?.hardware))}</code></td></tr>
+<tr><th>repeat it</th><td><code>${esc(cliCommand(h, context, { shippedPatch: (name, sha) => shippedPatch(name, sha, defaultPresetDir()) }))}</code></td></tr>
 </table>
 <p class="desc">${esc(h.scenario.description.trim())}</p></header>
 <h2>Findings (${formatCount(findings.length)})</h2>
@@ -149,11 +154,10 @@ ${log}
 `;
 }
 
-/** `kernelRow` false: summary.json's `kernel` says more about it (kernelRows). */
-function contextRows(c: Partial<RunContext> | undefined, kernelRow = true): string {
+function contextRows(c: Partial<RunContext> | undefined): string {
   if (!c) return '';
   const rows: string[] = [];
-  if (c.kernel && kernelRow) rows.push(`<tr><th>kernel</th><td>${esc(c.kernel.release)} (${esc(c.kernel.origin === 'distro' ? `distribution kernel${c.kernel.package ? `, ${c.kernel.package}` : ''}` : c.kernel.origin === 'user' ? 'your build' : c.kernel.origin)})${c.kernel.version ? ` <small>${esc(c.kernel.version)}</small>` : ''}</td></tr>`);
+  if (c.kernel) rows.push(kernelRows(c.kernel));
   if (c.machine) rows.push(`<tr><th>machine</th><td>QEMU${c.machine.qemu ? ` ${esc(c.machine.qemu)}` : ''}, ${c.machine.accel === 'tcg' ? 'TCG (software emulation)' : 'KVM'}, ${c.machine.cpus} vCPU, ${formatCount(c.machine.memory_mb)} MB; virtual hardware ${esc(c.machine.hardware.join(', '))}</td></tr>`);
   if (c.cards?.length) rows.push(`<tr><th>cards</th><td>${c.cards.map((x) => `${x.index} <b>${esc(x.id)}</b> ${esc(x.driver)} — ${esc(x.longname)}${c.modules?.find((m) => m.card === x.index) ? ` (${esc(c.modules.find((m) => m.card === x.index)!.module)})` : ''}`).join('<br>')}${c.alsa_version ? `<br><small>ALSA driver version ${esc(c.alsa_version)}</small>` : ''}</td></tr>`);
   if (c.host) rows.push(`<tr><th>host</th><td>${esc(c.host.hostname)}: ${esc(c.host.os ?? 'Linux')}, kernel ${esc(c.host.kernel)}, ${esc(c.host.arch)}, ${c.host.cpus} CPUs; Node ${esc(c.host.node)}</td></tr>`);
@@ -200,23 +204,24 @@ function conformanceHtml(events: Parameters<typeof conformanceTable>[0], criteri
 <table id="conformance"><tr><th>PCM</th><th>stream</th><th>result</th><th>passed</th><th>failed</th><th>not judged</th><th>formats</th><th>rates (Hz)</th><th>channels</th><th>period sizes</th><th>worst rate deviation</th><th>worst wake-up jitter</th><th>xruns</th></tr>${body}</table>`;
 }
 
-type Taint = NonNullable<NonNullable<RunSummary['kernel']>['taint_at_boot']>;
-
-function taintText(t: Taint | undefined): string {
+function taintText(t: KernelTaint | undefined): string {
   if (!t) return 'unknown';
   return t.value === 0 ? 'not tainted' : `${t.letters} (${t.value}): ${t.flags.map((f) => `${f.letter} ${f.meaning}`).join(', ')}`;
 }
 
-/** The real kernel a virtual-lab run ran on: version, module overlay (patches and their hashes), taint, memory debugging. */
-function kernelRows(k: RunSummary['kernel']): string {
-  if (!k) return '';
-  const o = k.overlay as
-    | { key: string; source_version: string; rebuilt: string[]; patches: { name: string; sha256: string }[]; extra_module_dirs: { dir: string; sha256: string }[]; modules: string[] }
-    | undefined;
-  const rows = [
-    `<tr><th>kernel</th><td>${esc(k.release)}${k.package ? ` (${esc(k.package)})` : ''}${k.source_version ? `, Debian source ${esc(k.source_version)}, upstream ${esc(k.upstream ?? '')}` : ''}${k.origin === 'user' ? ', the user\'s own build' : ''}</td></tr>`,
-    `<tr><th>memory debugging</th><td>${esc(k.memory_debug.on.join(' ') || 'off')}${k.memory_debug.unavailable.length ? ` <small>(not available: ${esc(k.memory_debug.unavailable.join('; '))})</small>` : ''}</td></tr>`,
-  ];
+/**
+ * The kernel a run ran on, from its one record: release and where it came
+ * from; on the virtual lab also its Debian source, memory debugging, module
+ * overlay (patches and their hashes) and taint.
+ */
+function kernelRows(k: KernelRecord): string {
+  const origin = k.origin === 'distro' ? `distribution kernel${k.package ? `, ${k.package}` : ''}` : k.origin === 'user' ? `your build${k.image_path ? ` ${k.image_path}` : ''}` : k.origin;
+  const source = k.source_version ? `, Debian source ${k.source_version}${k.upstream ? `, upstream ${k.upstream}` : ''}` : '';
+  const rows = [`<tr><th>kernel</th><td>${esc(k.release)} (${esc(origin)})${esc(source)}${k.version ? ` <small>${esc(k.version)}</small>` : ''}</td></tr>`];
+  // the virtual lab's part: a real kernel it booted
+  if (!k.memory_debug) return rows.join('\n');
+  rows.push(`<tr><th>memory debugging</th><td>${esc(k.memory_debug.on.join(' ') || 'off')}${k.memory_debug.unavailable.length ? ` <small>(not available: ${esc(k.memory_debug.unavailable.join('; '))})</small>` : ''}</td></tr>`);
+  const o = k.overlay;
   if (o) {
     rows.push(
       `<tr><th>module overlay</th><td>${esc(o.key)}: rebuilt ${esc([...o.rebuilt, ...o.extra_module_dirs.map((e) => `${e.dir} (sha256 ${e.sha256})`)].join(', '))} from linux-source ${esc(o.source_version)}` +

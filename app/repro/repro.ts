@@ -61,10 +61,11 @@ function seenOn(c: ReproContext): string[] {
     const what = k?.release ? `Linux ${k.release}${k.package ? ` (${k.package}${k.source_version ? `, Debian source ${k.source_version}` : ''})` : ''}` : 'a real kernel (its release was not recorded)';
     out.push(` * Where it was seen: ${what}, ${o.target === 'vm' ? 'in the virtual lab (QEMU)' : 'on the machine the lab ran on'}`);
     if (k?.overlay) {
-      const patches = ((k.overlay as { patches?: { name?: string }[] }).patches ?? []).flatMap((p) => (p.name ? [p.name] : []));
+      // the files given when the run recorded them; else the shipped patch of that name
+      const patches = ((k.overlay as { patches?: { name?: string; file?: string }[] }).patches ?? []).flatMap((p) => (p.file ? [p.file] : p.name ? [`presets/patches/${p.name}`] : []));
       // the modules it ran with were rebuilt with these patches: the lab's way to boot the same kernel again
       if (patches.length && o.target === 'vm')
-        out.push(...wrap(`the same kernel in the lab (stresslab run, vm): --target vm${k.package ? ` --kernel-version ${k.package.replace(/^linux-image-/, '').replace(/-amd64$/, '')}` : ''} ${patches.map((n) => `--kernel-patch presets/patches/${n}`).join(' ')} (historic-bug patches: not fixes)`));
+        out.push(...wrap(`the same kernel in the lab (stresslab run, vm): --target vm${k.package ? ` --kernel-version ${k.package.replace(/^linux-image-/, '').replace(/-amd64$/, '')}` : ''} ${patches.map((f) => `--kernel-patch ${f}`).join(' ')} (historic-bug patches: not fixes)`));
       out.push(...wrap(`module overlay: ${JSON.stringify(k.overlay)}`));
     }
   }

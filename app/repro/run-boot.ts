@@ -7,18 +7,20 @@
 import { cachedOverlays, type BootOptions, type HwName } from '../vlab/index.js';
 import type { RecordedRun } from './source.js';
 import { ReproError } from './repro.js';
+import { kernelOf } from '../api/kernel-record.js';
 
 export function bootOfRun(run: RecordedRun, given: BootOptions): BootOptions {
-  const k = run.summary?.kernel ?? undefined;
+  // the run's kernel record; a run without summary.json has it from its journal's context event
+  const k = kernelOf(run.summary) ?? run.context?.kernel;
   const out: BootOptions = { ...given };
   const hw = run.context?.machine?.hardware;
   if (given.hw === undefined && hw?.length) out.hw = hw as HwName[];
   if (given.kernel || given.kernelVersion || given.overlay || !k || k.origin !== 'distro') return out;
   if (k.package) out.kernelVersion = k.package;
-  const key = typeof k.overlay?.key === 'string' ? k.overlay.key : undefined;
+  const key = k.overlay?.key;
   if (key) {
     const ov = cachedOverlays(k.release).find((o) => o.key === key);
-    const patches = ((k.overlay?.patches ?? []) as { name: string }[]).map((p) => p.name);
+    const patches = (k.overlay?.patches ?? []).map((p) => p.name);
     if (!ov)
       throw new ReproError(
         `the run's module overlay ${key} (${patches.length ? `patches ${patches.join(', ')}` : 'no patches'}) is no longer in the overlay cache: give the same --kernel-patch FILE (and --extra-modules DIR) to rebuild it`,

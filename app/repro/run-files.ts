@@ -1,9 +1,10 @@
 // A recorded run as a reproducer reads it: the journal (header and findings)
 // and, when the run finished, summary.json beside it (findings with their
 // signatures, and the kernel the run ran on).
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { readJournal } from '../journal/reader.js';
+import { readSummaryFile } from '../journal/summary-file.js';
 import type { RunSummary } from '../engine/run.js';
 import type { Finding, TargetContext } from '../events/types.js';
 import type { RecordedRun } from './source.js';
@@ -26,14 +27,7 @@ export async function loadRun(journal: string): Promise<RecordedRun> {
     if (e.kind === 'finding' && findings.length < MAX_FINDINGS) findings.push(e.finding);
     else if (e.kind === 'context' && !context) context = e.context;
   });
-  let summary: RunSummary | null = null;
-  const sp = join(dirname(journal), 'summary.json');
-  if (existsSync(sp)) {
-    try {
-      summary = JSON.parse(readFileSync(sp, 'utf8')) as RunSummary;
-    } catch {
-      summary = null; // a damaged summary: the journal's own findings still tell
-    }
-  }
+  // checked like every summary (and its kernel record made one); a damaged one is none: the journal's own findings still tell
+  const summary: RunSummary | null = readSummaryFile(join(dirname(journal), 'summary.json')).summary;
   return { header: j.header, summary, findings, ...(context ? { context } : {}), journal };
 }

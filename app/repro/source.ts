@@ -11,6 +11,7 @@ import { compileProgram, CompileError } from '../program/compile.js';
 import { simBugSwitches } from '../targets/sim/options.js';
 import { KERNEL_RELEASE } from '../sim/kernel/reports.js';
 import { signatureOf } from '../analysis/signature.js';
+import { kernelOf } from '../api/kernel-record.js';
 import { type ReproContext, ReproError, reproC } from './repro.js';
 
 function compile(sc: Scenario, seed: number, duration?: number) {
@@ -60,7 +61,9 @@ export function reproFromRun(run: RecordedRun, findingId?: string, t?: number): 
   const sc = h.scenario;
   const findings = run.summary?.findings ?? run.findings ?? [];
   const f = pickFinding(findings, findingId, t);
-  const kernel = (run.summary as { kernel?: ReproContext['kernel'] } | null | undefined)?.kernel;
+  // virtual lab and this machine: the run's kernel record (from its journal when there is no summary.json)
+  const recorded = kernelOf(run.summary) ?? run.context?.kernel;
+  const kernel = h.target !== 'sim' ? recorded : undefined;
   const switches = h.target === 'sim' ? simBugSwitches().filter((b) => h.profile.includes(b.name)) : [];
   return {
     program: compile(sc, h.seed, h.duration),

@@ -6,11 +6,12 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { release, version } from 'node:os';
-import type { TargetContext } from '../events/types.js';
+import type { KernelRecord, TargetContext } from '../events/types.js';
 import { parseCards } from '../devices/proc-asound.js';
 import { KERNEL_RELEASE } from '../sim/kernel/reports.js';
 import { simDeviceList } from '../sim/devices.js';
-import type { Guest } from '../vlab/index.js';
+import { type Guest, overlaySummary, upstreamOf } from '../vlab/index.js';
+import { hwModuleDirMap } from '../vlab/boot.js';
 
 /** "Advanced Linux Sound Architecture Driver Version k6.1.0-28-amd64." → "k6.1.0-28-amd64" */
 export function parseAlsaVersion(text: string): string | undefined {
@@ -64,6 +65,26 @@ function qemuVersionOnce(): string | undefined {
 
 const SEP = '--stresslab--';
 
+/**
+ * What the lab knows of a guest's kernel from booting it: where it came from,
+ * the module overlay loaded, memory debugging, the taint after boot. In the
+ * context event from the start (a journal without summary.json keeps it), and
+ * the run's kernel record (app/api/kernel-record.ts).
+ */
+export function guestKernel(g: Guest): KernelRecord {
+  const k = g.kernel;
+  return {
+    release: k.release,
+    origin: k.origin,
+    ...(k.package ? { package: k.package } : {}),
+    ...(k.sourceVersion ? { source_version: k.sourceVersion, upstream: upstreamOf(k.sourceVersion) } : {}),
+    ...(k.given ? { image_path: k.given.kernel, ...(k.given.modules ? { modules_path: k.given.modules } : {}) } : {}),
+    memory_debug: { on: [...g.memoryDebug.on], unavailable: [...g.memoryDebug.unavailable] },
+    ...(g.overlay ? { overlay: overlaySummary(g.overlay, hwModuleDirMap(g.hw)) } : {}),
+    ...(g.taintAtBoot ? { taint_at_boot: g.taintAtBoot } : {}),
+  };
+}
+
 /** The guest's kernel as it says itself, its cards and drivers, and how QEMU runs it. */
 export async function guestContext(g: Guest): Promise<TargetContext> {
   const script = `uname -r; uname -v; echo ${SEP}; cat /proc/asound/version; echo ${SEP}; cat /proc/asound/cards; echo ${SEP}; cat /proc/asound/modules 2>/dev/null`;
@@ -72,7 +93,7 @@ export async function guestContext(g: Guest): Promise<TargetContext> {
   const [rel, kver] = uname.split('\n');
   const qemu = qemuVersionOnce();
   return {
-    kernel: { release: rel?.trim() || g.kernel.release, origin: g.kernel.origin, ...(kver?.trim() ? { version: kver.trim() } : {}), ...(g.kernel.package ? { package: g.kernel.package } : {}) },
+    kernel: { ...guestKernel(g), release: rel?.trim() || g.kernel.release, ...(kver?.trim() ? { version: kver.trim() } : {}) },
     machine: { emulator: 'qemu', accel: g.accel, ...(qemu ? { qemu } : {}), cpus: g.cpus, memory_mb: g.memoryMb, hardware: [...g.hw] },
     ...asoundContext({ ...(ver ? { version: ver } : {}), ...(cards ? { cards } : {}), ...(modules ? { modules } : {}) }),
   };

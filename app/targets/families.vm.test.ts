@@ -38,8 +38,7 @@ function run(preset: string, hw: string, duration: string | undefined, seed: num
 
 /** The patches of the module overlay the run's kernel had, as summary.json records them. */
 function overlayPatches(s: RunSummary): string[] {
-  const ov = (s.kernel?.overlay ?? {}) as { patches?: { name: string }[] };
-  return (ov.patches ?? []).map((p) => p.name);
+  return (s.context?.kernel?.overlay?.patches ?? []).map((p) => p.name);
 }
 
 describe('race families on the real kernel: historic-bug patch finds, stock passes', { timeout: 900_000 }, () => {

@@ -7,7 +7,8 @@
 // kernel everywhere: the simulator with every fix, the virtual lab's stock
 // modules. This module says where each profile applies, for `stresslab
 // profiles`, the app's profile picker and the run paths.
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ProfileError, simBugSwitches, simProfile } from './sim/options.js';
 
@@ -31,6 +32,21 @@ export const LOCAL_PROFILE_WHY = "this machine runs its own kernel and the lab d
 export function profilePatch(name: string, presetDir: string): string | undefined {
   const p = join(presetDir, 'patches', `${name}.patch`);
   return existsSync(p) ? p : undefined;
+}
+
+/**
+ * The lab's own copy of a patch a run recorded only by name and hash
+ * (presets/patches/<name> with exactly that content), for the command that
+ * repeats the run; undefined when the library has no such file.
+ */
+export function shippedPatch(name: string, sha256: string, presetDir: string): string | undefined {
+  if (!/^[\w.+-]+\.patch$/.test(name)) return undefined;
+  const p = join(presetDir, 'patches', name);
+  try {
+    return createHash('sha256').update(readFileSync(p)).digest('hex') === sha256 ? p : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** "fixed" and every bug switch, with where each applies. */

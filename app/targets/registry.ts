@@ -3,7 +3,7 @@ import type { Target } from './target.js';
 import { SimTarget } from './sim/sim-target.js';
 import type { SimTargetOptions } from './sim/options.js';
 import { LocalTarget } from './local.js';
-import { VmTarget } from './vm.js';
+import { type PrepareBoot, VmTarget } from './vm.js';
 import type { BootOptions } from '../vlab/index.js';
 import { SlowBootTarget } from './slow-boot.js';
 
@@ -20,6 +20,8 @@ export interface TargetOptions {
    * The boot options carry the patches themselves.
    */
   profile?: string[];
+  /** The virtual lab: how boot options not prepared yet are prepared inside the run (default prepareBoot; tests give a slow one). */
+  prepare?: PrepareBoot;
 }
 
 export interface TargetFactory {
@@ -34,7 +36,7 @@ const factories: TargetFactory[] = [
   {
     id: 'vm',
     label: 'Virtual lab: a real kernel in QEMU (native agent)',
-    create: (o) => new VmTarget({ ...(o.boot ? { boot: o.boot } : {}), ...(o.profile ? { profile: o.profile } : {}) }),
+    create: (o) => new VmTarget({ ...(o.boot ? { boot: o.boot } : {}), ...(o.prepare ? { prepare: o.prepare } : {}), ...(o.profile ? { profile: o.profile } : {}) }),
   },
 ];
 

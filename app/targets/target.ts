@@ -6,12 +6,12 @@
 // strategy and depth, a replayed schedule) is given them when it is created
 // (registry.ts), never through this seam.
 import type { DeviceList } from '../devices/types.js';
-import type { Finding, InterleavingStep, RunEvent, TargetId } from '../events/types.js';
+import type { Finding, InterleavingStep, KernelRecord, RunEvent, TargetId } from '../events/types.js';
 import type { Program } from '../program/types.js';
 import type { Scenario, SuiteEntry } from '../vocabulary/scenario.js';
-import { TargetError } from '../errors.js';
+import { TargetError, TargetInputError } from '../errors.js';
 
-export { TargetError };
+export { TargetError, TargetInputError };
 
 export interface RunRequest {
   /** What to execute. Its `duration` is the budget: virtual on the simulator, wall clock on real targets. */
@@ -52,24 +52,12 @@ export interface RunSettings {
  */
 export const NO_SETTINGS: RunSettings = { profile: [], strategy: 'pct', depth: 3 };
 
-/** The real kernel a run ran on (virtual lab): summary.json's "kernel", shown in reports and kernel matrices. */
-export interface KernelContext {
-  /** uname -r */
-  release: string;
-  origin: 'distro' | 'user';
-  /** linux-image package (distribution kernels). */
-  package?: string;
-  /** Debian source version (6.1.190-1) and its upstream version (6.1.190). */
-  source_version?: string;
-  upstream?: string;
-  /** Memory-debugging boot options that were on, and what the kernel could not do. */
-  memory_debug: { on: string[]; unavailable: string[] };
-  /** The module overlay loaded instead of stock modules (app/vlab/overlay.ts overlaySummary). */
-  overlay?: Record<string, unknown>;
-  /** /proc/sys/kernel/tainted after boot and after the run, decoded (letters as the kernel prints them). */
-  taint_at_boot?: { value: number; letters: string; flags: { letter: string; meaning: string }[] };
-  taint_at_end?: { value: number; letters: string; flags: { letter: string; meaning: string }[] };
-}
+/**
+ * What a target knows at the end of a run about the real kernel it ran on
+ * (the virtual lab: the taint after the run): the engine folds it into the
+ * run's one kernel record, summary.json's context.kernel.
+ */
+export type KernelContext = KernelRecord;
 
 export interface Target {
   readonly id: TargetId;
@@ -92,7 +80,7 @@ export interface Target {
    * returns the interleaving.
    */
   explain?(finding: Finding): InterleavingStep[] | undefined;
-  /** After a run: the real kernel it ran on, if the target has one it knows (the virtual lab). */
+  /** After a run: the real kernel it ran on, if the target knows more of it than its context event said (the virtual lab). */
   kernelContext?(): KernelContext | undefined;
   dispose?(): Promise<void>;
 }

@@ -6,23 +6,33 @@
 import { spawnSync } from 'node:child_process';
 import type { DeviceList } from '../devices/types.js';
 import type { RunEvent } from '../events/types.js';
-import { bootGuest, type BootOptions, type BootStage, decodeTaint, type ExecHandle, type Guest, type GuestDown, GuestDownError, type KmsgRecord, overlaySummary, upstreamOf, VlabInputError } from '../vlab/index.js';
+import { bootGuest, type BootOptions, type BootStage, decodeTaint, type ExecHandle, type Guest, type GuestDown, GuestDownError, type KmsgRecord, prepareBoot, type PreparedBoot, VlabInputError } from '../vlab/index.js';
 import type { TargetContext } from '../events/types.js';
-import { guestContext } from './context.js';
+import { guestContext, guestKernel } from './context.js';
 import { agentUnavailable, ensureAgent } from './agent/binary.js';
 import { RUNF } from './agent/protocol.js';
 import { runOnAgent, type KernelLogFeed } from './agent/runner.js';
 import { type AgentChannel, AgentSession, type DeviceRequest, parseDeviceJson } from './agent/session.js';
 import { consoleAfter, KlogAligner, parseConsoleLine } from './kmsg.js';
-import { type KernelContext, NO_SETTINGS, type RunOutcome, type RunRequest, type RunSettings, type Target, TargetError } from './target.js';
+import { type KernelContext, NO_SETTINGS, type RunOutcome, type RunRequest, type RunSettings, type Target, TargetError, TargetInputError } from './target.js';
 import { placementOf } from '../vocabulary/placement.js';
 import { programSteps } from '../program/resolve.js';
 import { LibrarySession, childUnavailable, runLibraryLane } from '../applane/session.js';
 import { execChildInGuest } from '../applane/guest.js';
 
+/** Makes boot options ready to boot (the kernel fetched, the overlay built): prepareBoot, or a test's stand-in. */
+export type PrepareBoot = (opts: BootOptions & { signal: AbortSignal; log: (line: string) => void }) => Promise<PreparedBoot>;
+
 export interface VmTargetOptions {
-  /** Boot options for the guest this target starts on first use. */
+  /**
+   * Boot options for the guest this target starts on first use. Options not
+   * prepared yet (no resolvedKernel) are prepared then, inside the run: the
+   * kernel download and the overlay build are its first boot stage, and a
+   * stop ends them.
+   */
   boot?: BootOptions;
+  /** How unprepared boot options are prepared (default prepareBoot). */
+  prepare?: PrepareBoot;
   /** Use this running guest instead (the caller shuts it down). */
   guest?: Guest;
   agentPath?: string;
@@ -61,6 +71,7 @@ export function execChannel(h: ExecHandle): AgentChannel {
 
 const guestPaths = new WeakMap<Guest, Map<string, string>>();
 const STOPPED_BOOTING: RunOutcome = { status: 'stopped', elapsed: 0, reason: 'stopped while the guest booted' };
+const STOPPED_PREPARING: RunOutcome = { status: 'stopped', elapsed: 0, reason: 'stopped while the kernel was prepared (downloaded, or its module overlay built)' };
 /** Read once per guest: the kernel and cards do not change under a running guest. */
 const guestContexts = new WeakMap<Guest, TargetContext>();
 /** How long the agent may take to exit after its run before the guest is given up. */
@@ -95,6 +106,10 @@ export class VmTarget implements Target {
   private readonly bootAbort = new AbortController();
   private readonly own: boolean;
   private lastKernel?: KernelContext;
+  /** The boot options once prepared (a guest booted again after a crash does not prepare again). */
+  private prepared?: BootOptions;
+  /** Where the boot in progress is: preparing the kernel, or booting it. */
+  private stage: 'preparing' | 'booting' = 'booting';
 
   constructor(private readonly opts: VmTargetOptions = {}) {
     if (opts.guest) this.guest = opts.guest;
@@ -123,14 +138,33 @@ export class VmTarget implements Target {
     // and a lock it held leaves the run's other threads in the kernel for
     // good (the agent can then neither finish nor exit). A panic ends the
     // guest at once, with the report on the console, where the run reads it.
-    const boot = this.opts.boot ?? {};
-    this.booting ??= bootGuest({ ...boot, cmdline: [...(boot.cmdline ?? []), 'oops=panic'], signal: this.bootAbort.signal, ...(progress ? { progress } : {}) })
+    this.booting ??= this.prepareAndBoot(progress)
       .catch((e: unknown) => {
-        throw e instanceof VlabInputError ? new TargetError(`virtual lab: ${e.message}`) : e;
+        // bad input found only now (a patch that does not apply): the run's input, not the lab, failed
+        throw e instanceof VlabInputError ? new TargetInputError(`virtual lab: ${e.message}`) : e;
       })
       .finally(() => (this.booting = undefined));
     this.guest = await this.booting;
     return this.guest;
+  }
+
+  private async prepareAndBoot(progress?: (stage: BootStage, text: string) => void): Promise<Guest> {
+    const boot = this.prepared ?? this.opts.boot ?? {};
+    const signal = this.bootAbort.signal;
+    let ready: BootOptions = boot;
+    if (!boot.resolvedKernel) {
+      this.stage = 'preparing';
+      progress?.('kernel', boot.kernel ? `checking the kernel ${boot.kernel}` : `preparing ${boot.kernelVersion ? `the Debian kernel ${boot.kernelVersion}` : 'the distribution kernel'}${boot.overlay ? ' and its module overlay' : ''}`);
+      const log = (line: string) => {
+        boot.log?.(line);
+        progress?.('kernel', line.replace(/^vlab: /, ''));
+      };
+      const { log: _l, signal: _s, ...prepared } = await (this.opts.prepare ?? prepareBoot)({ ...boot, signal, log });
+      ready = this.prepared = { ...prepared, ...(boot.log ? { log: boot.log } : {}) };
+    }
+    this.stage = 'booting';
+    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new TargetError('stopped while the kernel was prepared');
+    return bootGuest({ ...ready, cmdline: [...(ready.cmdline ?? []), 'oops=panic'], signal, ...(progress ? { progress } : {}) });
   }
 
   async listDevices(): Promise<DeviceList> {
@@ -150,12 +184,21 @@ export class VmTarget implements Target {
     const t0 = Date.now();
     const progress = (stage: string, text: string) => req.emit({ kind: 'progress', t: 0, stage, text, wall_ms: Date.now() - t0 });
     if (this.guest?.alive) progress('ready', 'the guest is already running');
+    else if (req.signal.aborted) return null; // stopped before it began: nothing to boot
     let g: Guest;
-    // A stop while the guest boots ends the boot (this target is not reused after a stop).
-    const stopBoot = () => this.bootAbort.abort(new TargetError('stopped while the guest booted'));
+    // A stop while the kernel is prepared or the guest boots ends that (this
+    // target is not reused after a stop), and the run at once: it does not
+    // wait for a download or build to notice.
+    let stopped!: () => void;
+    const stop = new Promise<never>((_, reject) => (stopped = () => reject(new TargetError('stopped'))));
+    stop.catch(() => undefined);
+    const stopBoot = () => {
+      this.bootAbort.abort(new TargetError(this.stage === 'preparing' ? 'stopped while the kernel was prepared' : 'stopped while the guest booted'));
+      stopped();
+    };
     req.signal.addEventListener('abort', stopBoot);
     try {
-      g = await this.ready(progress);
+      g = await Promise.race([this.ready(progress), stop]);
     } catch (e) {
       if (req.signal.aborted && this.bootAbort.signal.aborted) return null;
       throw e;
@@ -174,7 +217,7 @@ export class VmTarget implements Target {
     if (placementOf(programSteps(req.program)) === 'library') return this.runLibrary(req);
     const bin = ensureAgent({ path: this.opts.agentPath });
     const g = await this.guestFor(req, 'starting the agent in the guest');
-    if (!g) return STOPPED_BOOTING;
+    if (!g) return this.stoppedOutcome();
     const path = await agentInGuest(g, bin);
     const klog = await guestKernelLog(g, req.emit);
     let h: ExecHandle;
@@ -231,12 +274,17 @@ export class VmTarget implements Target {
     return this.lastKernel;
   }
 
+  /** A run stopped before its guest was ready: while the kernel was prepared, or while the guest booted. */
+  private stoppedOutcome(): RunOutcome {
+    return this.stage === 'preparing' ? STOPPED_PREPARING : STOPPED_BOOTING;
+  }
+
   /** pa.* and midi.* presets: the application lane's child inside the guest (native-bridge/applane/). */
   private async runLibrary(req: RunRequest): Promise<RunOutcome> {
     const why = childUnavailable();
     if (why) throw new TargetError(why);
     const g = await this.guestFor(req, 'starting the application lane in the guest');
-    if (!g) return STOPPED_BOOTING;
+    if (!g) return this.stoppedOutcome();
     const klog = await guestKernelLog(g, req.emit);
     let started: Awaited<ReturnType<typeof execChildInGuest>>;
     try {
@@ -298,7 +346,7 @@ export class VmTarget implements Target {
 
   async dispose(): Promise<void> {
     if (this.booting) {
-      this.bootAbort.abort(new TargetError('the virtual lab was shut down while the guest booted'));
+      this.bootAbort.abort(new TargetError(`the virtual lab was shut down while ${this.stage === 'preparing' ? 'the kernel was prepared' : 'the guest booted'}`));
       await this.booting.catch(() => undefined);
     }
     if (this.own && this.guest) await this.guest.shutdown();
@@ -306,25 +354,15 @@ export class VmTarget implements Target {
   }
 }
 
-/** The guest's kernel for summary.json; the taint is read again after the run when the guest is still up. */
+/** The guest's kernel at the end of a run, for the run's kernel record: the taint is read again when the guest is still up. */
 async function kernelContextOf(g: Guest): Promise<KernelContext> {
-  const k = g.kernel;
   let end: KernelContext['taint_at_end'];
   if (g.alive) {
     // bounded from here too: in a guest whose kernel oopsed, even a new process may never start
     const r = await Promise.race([g.run('cat', ['/proc/sys/kernel/tainted'], { timeoutMs: 10_000 }).catch(() => undefined), new Promise<undefined>((res) => setTimeout(() => res(undefined), 12_000).unref())]);
     if (r?.code === 0 && /^\d+\s*$/.test(r.stdout)) end = decodeTaint(Number(r.stdout));
   }
-  return {
-    release: k.release,
-    origin: k.origin,
-    ...(k.package ? { package: k.package } : {}),
-    ...(k.sourceVersion ? { source_version: k.sourceVersion, upstream: upstreamOf(k.sourceVersion) } : {}),
-    memory_debug: { on: [...g.memoryDebug.on], unavailable: [...g.memoryDebug.unavailable] },
-    ...(g.overlay ? { overlay: overlaySummary(g.overlay) } : {}),
-    ...(g.taintAtBoot ? { taint_at_boot: g.taintAtBoot } : {}),
-    ...(end ? { taint_at_end: end } : {}),
-  };
+  return { ...guestKernel(g), ...(end ? { taint_at_end: end } : {}) };
 }
 
 /** When the agent vanished, the guest may be on its way down (a panic): wait briefly to know. */

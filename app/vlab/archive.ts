@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { TargetError } from '../errors.js';
 import { compareDebianVersions, seriesOf, upstreamOf } from './debian-version.js';
 import { VlabInputError } from './errors.js';
-import { runHost } from './exec-host.js';
+import { runHost, throwIfAborted } from './exec-host.js';
 import { requireTool } from './tools.js';
 
 /** One installable linux-image package. */
@@ -78,20 +78,21 @@ export function sortKernels(list: ArchiveKernel[]): ArchiveKernel[] {
   return [...list].sort((a, b) => compareDebianVersions(a.sourceVersion, b.sourceVersion) || a.version.localeCompare(b.version, 'en', { numeric: true }));
 }
 
-async function aptCache(args: string[]): Promise<string> {
+async function aptCache(args: string[], signal?: AbortSignal): Promise<string> {
   const bin = requireTool('apt-cache', 'list the Debian kernels');
   const { stdout } = await runHost(bin, args, {
+    ...(signal ? { signal } : {}),
     what: `apt-cache ${args[0]}`,
     hint: 'the package lists may be missing: run "sudo apt-get update"',
   });
   return stdout;
 }
 
-async function queryArchive(): Promise<KernelArchive> {
-  const names = (await aptCache(['pkgnames', 'linux-image-'])).split('\n').filter((n) => IMAGE_NAME.test(n));
+async function queryArchive(signal?: AbortSignal): Promise<KernelArchive> {
+  const names = (await aptCache(['pkgnames', 'linux-image-'], signal)).split('\n').filter((n) => IMAGE_NAME.test(n));
   const images: ArchiveKernel[] = [];
   if (names.length) {
-    for (const [pkg, versions] of parseMadison(await aptCache(['madison', ...names]))) {
+    for (const [pkg, versions] of parseMadison(await aptCache(['madison', ...names], signal))) {
       const k = archiveKernel(pkg, versions[0]!);
       if (k) images.push(k);
     }
@@ -99,20 +100,21 @@ async function queryArchive(): Promise<KernelArchive> {
   const series = [...new Set(images.map((k) => k.series))];
   const sources: Record<string, string[]> = {};
   if (series.length) {
-    for (const [pkg, versions] of parseMadison(await aptCache(['madison', ...series.map((s) => `linux-source-${s}`)]))) {
+    for (const [pkg, versions] of parseMadison(await aptCache(['madison', ...series.map((s) => `linux-source-${s}`)], signal))) {
       sources[pkg.slice('linux-source-'.length)] = [...versions].sort(compareDebianVersions);
     }
   }
   const headers: Record<string, string> = {};
   if (images.length) {
-    for (const [pkg, versions] of parseMadison(await aptCache(['madison', ...images.map((k) => `linux-headers-${k.release}`)]))) {
+    for (const [pkg, versions] of parseMadison(await aptCache(['madison', ...images.map((k) => `linux-headers-${k.release}`)], signal))) {
       headers[pkg.slice('linux-headers-'.length)] = versions[0]!;
     }
   }
   let defaultPackage: string | undefined;
   try {
-    defaultPackage = /Depends:\s+(linux-image-[\w.+-]+)/.exec(await aptCache(['depends', 'linux-image-amd64']))?.[1];
+    defaultPackage = /Depends:\s+(linux-image-[\w.+-]+)/.exec(await aptCache(['depends', 'linux-image-amd64'], signal))?.[1];
   } catch {
+    throwIfAborted(signal);
     // no meta package in these lists: there is no "today's kernel" to mark
   }
   return { format: FORMAT, listsStamp: listsStamp(), images: sortKernels(images), sources, headers, ...(defaultPackage ? { defaultPackage } : {}) };
@@ -123,7 +125,7 @@ async function queryArchive(): Promise<KernelArchive> {
  * <cache>/kernels/archive.json until the lists change. Throws TargetError when
  * apt-cache cannot answer (no lists, no apt).
  */
-export async function kernelArchive(root: string): Promise<KernelArchive> {
+export async function kernelArchive(root: string, signal?: AbortSignal): Promise<KernelArchive> {
   const memo = join(root, 'kernels', 'archive.json');
   const stamp = listsStamp();
   try {
@@ -132,7 +134,7 @@ export async function kernelArchive(root: string): Promise<KernelArchive> {
   } catch {
     // ask apt
   }
-  const a = await queryArchive();
+  const a = await queryArchive(signal);
   if (!a.images.length) throw new TargetError('the apt lists name no linux-image-*-amd64 package', 'run "sudo apt-get update" (bookworm and bookworm-security carry the 6.1 and 6.12 kernels)');
   mkdirSync(dirname(memo), { recursive: true });
   const tmp = `${memo}.${process.pid}`;

@@ -30,6 +30,7 @@ import { makeGuestDir, sweepStaleGuestDirs } from './tmpdir.js';
 import { planModules } from './module-plan.js';
 import { moduleName } from './modules.js';
 import { requireTool } from './tools.js';
+import { throwIfAborted } from './exec-host.js';
 import { userKernel } from './user-kernel.js';
 
 /** What to rebuild into a module overlay (overlay.ts) for the booted kernel. */
@@ -65,6 +66,10 @@ export interface BootOptions {
   /** vCPUs. Two by default: races need two CPUs to be real. */
   cpus?: number;
   accel?: AccelChoice;
+  /**
+   * Ends the boot: QEMU is shut down; a kernel still being downloaded or an
+   * overlay still being built (prepareBoot) is stopped too, its tools killed.
+   */
   signal?: AbortSignal;
   /** How long boot may take before it counts as failed. */
   bootTimeoutMs?: number;
@@ -98,13 +103,14 @@ const INIT_STAGES: Record<string, [BootStage, string]> = {
   loaded: ['cards', 'waiting for the sound cards'],
 };
 
-export async function resolveKernel(opts: Pick<BootOptions, 'kernel' | 'modules' | 'kernelVersion' | 'log'>): Promise<KernelSpec> {
+export async function resolveKernel(opts: Pick<BootOptions, 'kernel' | 'modules' | 'kernelVersion' | 'log' | 'signal'>): Promise<KernelSpec> {
   const root = cacheRoot();
+  const signal = opts.signal;
   if (opts.kernel && opts.kernelVersion) throw new VlabInputError('--kernel (your own build) and --kernel-version (a Debian kernel) exclude each other');
   if (opts.kernel) return userKernel(root, opts.kernel, opts.modules, opts.log);
   if (opts.modules) throw new VlabInputError('--modules goes with --kernel (the distribution kernel brings its own)');
-  if (opts.kernelVersion) return distroKernelByVersion(root, opts.kernelVersion, opts.log);
-  return withSourceVersion(root, await distroKernel(root, opts.log));
+  if (opts.kernelVersion) return distroKernelByVersion(root, opts.kernelVersion, opts.log, signal);
+  return withSourceVersion(root, await distroKernel(root, opts.log, undefined, signal), signal);
 }
 
 export function isBuiltOverlay(o: Overlay | OverlaySpec | undefined): o is Overlay {
@@ -112,8 +118,13 @@ export function isBuiltOverlay(o: Overlay | OverlaySpec | undefined): o is Overl
 }
 
 /** Module directories the chosen hardware needs from an overlay (a test driver that is not in any kernel). */
-export function hwModuleDirs(hw: HwName[]): string[] {
-  return hw.flatMap((h) => (HW[h].overlayModuleDir ? [resolvePath(projectRoot(), HW[h].overlayModuleDir!)] : []));
+export function hwModuleDirs(hw: readonly HwName[]): string[] {
+  return [...hwModuleDirMap(hw).keys()];
+}
+
+/** The same, each with the hardware that needs it. */
+export function hwModuleDirMap(hw: readonly HwName[]): Map<string, string> {
+  return new Map(hw.flatMap((h) => (HW[h].overlayModuleDir ? [[resolvePath(projectRoot(), HW[h].overlayModuleDir!), h] as const] : [])));
 }
 
 /**
@@ -125,11 +136,12 @@ async function overlayPossible(opts: BootOptions): Promise<void> {
   const root = cacheRoot();
   let archive: KernelArchive;
   try {
-    archive = await kernelArchive(root);
+    archive = await kernelArchive(root, opts.signal);
   } catch {
+    throwIfAborted(opts.signal);
     return;
   }
-  const k = opts.kernelVersion ? await resolveKernelVersion(root, opts.kernelVersion) : archive.images.find((i) => i.package === archive.defaultPackage);
+  const k = opts.kernelVersion ? await resolveKernelVersion(root, opts.kernelVersion, opts.signal) : archive.images.find((i) => i.package === archive.defaultPackage);
   if (!k) return;
   const spec = isBuiltOverlay(opts.overlay) ? undefined : opts.overlay;
   if (spec?.patches?.length || spec?.dirs?.length) requireSource(archive, k.sourceVersion);
@@ -148,13 +160,32 @@ export interface PreparedBoot extends BootOptions {
  * that does not apply) is reported before anything boots, and a run's boot
  * only boots. bootGuest() does the same for options not prepared.
  */
-export async function prepareBoot(opts: BootOptions): Promise<PreparedBoot> {
+/**
+ * What can be known about boot options without downloading or building
+ * anything (seconds: apt's lists, the patch files): an unknown hardware name or
+ * kernel version, a patch outside sound/, no linux-source or headers of that
+ * version in the archive. Throws VlabInputError for bad input. The app checks
+ * this before a run starts, and prepares the rest inside the run, where a stop
+ * ends it (app/targets/vm.ts).
+ */
+export async function checkBoot(opts: BootOptions): Promise<void> {
   const hw = opts.hw === undefined ? [...DEFAULT_HW] : parseHwList(opts.hw);
   const needDirs = hwModuleDirs(hw);
+  if (opts.kernel && opts.kernelVersion) throw new VlabInputError('--kernel (your own build) and --kernel-version (a Debian kernel) exclude each other');
+  if (opts.modules && !opts.kernel) throw new VlabInputError('--modules goes with --kernel (the distribution kernel brings its own)');
   // Patches are checked before anything is downloaded: one outside sound/ is refused at once.
   if (!isBuiltOverlay(opts.overlay)) for (const f of opts.overlay?.patches ?? []) readPatch(f);
   if (!opts.resolvedKernel && !opts.kernel && !isBuiltOverlay(opts.overlay) && (opts.overlay || needDirs.length)) await overlayPossible(opts);
+  else if (!opts.resolvedKernel && opts.kernelVersion) await resolveKernelVersion(cacheRoot(), opts.kernelVersion, opts.signal);
+}
+
+export async function prepareBoot(opts: BootOptions): Promise<PreparedBoot> {
+  const hw = opts.hw === undefined ? [...DEFAULT_HW] : parseHwList(opts.hw);
+  const needDirs = hwModuleDirs(hw);
+  await checkBoot(opts);
+  throwIfAborted(opts.signal);
   const kernel = opts.resolvedKernel ?? (await resolveKernel(opts));
+  throwIfAborted(opts.signal);
   let overlay: Overlay | undefined;
   if (isBuiltOverlay(opts.overlay)) {
     overlay = opts.overlay;
@@ -172,6 +203,7 @@ export async function prepareBoot(opts: BootOptions): Promise<PreparedBoot> {
       ...(spec.dirs ? { dirs: spec.dirs } : {}),
       extraModuleDirs: [...new Set([...(spec.extraModuleDirs ?? []).map((d) => resolvePath(d)), ...needDirs])],
       ...(opts.log ? { log: opts.log } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
   }
   const { overlay: _spec, ...rest } = opts;
@@ -191,9 +223,7 @@ function firstConnection(s: Server): Promise<Socket> {
 }
 
 function aborted(signal: AbortSignal | undefined): Error {
-  const e = new Error('boot aborted');
-  e.name = 'AbortError';
-  return signal?.reason instanceof Error ? signal.reason : e;
+  return signal?.reason instanceof Error ? signal.reason : Object.assign(new Error('boot aborted'), { name: 'AbortError' });
 }
 
 export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {

@@ -1,6 +1,6 @@
 // The virtual lab: a throwaway QEMU guest running a real Linux kernel with real
 // ALSA drivers and virtual sound hardware. See README.md in this directory.
-export { bootGuest, prepareBoot, resolveKernel, type BootOptions, type BootStage, type OverlaySpec, type PreparedBoot } from './boot.js';
+export { bootGuest, checkBoot, prepareBoot, resolveKernel, type BootOptions, type BootStage, type OverlaySpec, type PreparedBoot } from './boot.js';
 export { buildOverlay, overlaySummary, cachedOverlays, SOUND_DIRS, type Overlay, type OverlayModule, type OverlayRequest } from './overlay.js';
 export { OverlayInputError, readPatch, type KernelPatch } from './patches.js';
 export { decodeTaint, formatTaint, type Taint } from './taint.js';

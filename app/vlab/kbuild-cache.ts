@@ -16,7 +16,7 @@ import { join, relative } from 'node:path';
 import { TargetError } from '../errors.js';
 import { type KernelArchive, kernelArchive } from './archive.js';
 import { compareDebianVersions, seriesOf, upstreamOf } from './debian-version.js';
-import { runHost } from './exec-host.js';
+import { execHost, runHost, throwIfAborted } from './exec-host.js';
 import type { CacheLog } from './kernel-cache.js';
 import { OverlayInputError } from './patches.js';
 import { pidAlive } from './tmpdir.js';
@@ -89,10 +89,11 @@ export function makeStage(parent: string): { stage: string; out: string } {
 }
 
 /** The archive, or undefined when apt cannot be asked (offline: the download then says why). */
-async function archiveIfAny(root: string): Promise<KernelArchive | undefined> {
+async function archiveIfAny(root: string, signal?: AbortSignal): Promise<KernelArchive | undefined> {
   try {
-    return await kernelArchive(root);
+    return await kernelArchive(root, signal);
   } catch {
+    throwIfAborted(signal);
     return undefined;
   }
 }
@@ -121,20 +122,22 @@ async function buildEntry(parent: string, name: string, what: string, version: s
   }
 }
 
-async function download(pkgs: string[], cwd: string, why: string): Promise<string[]> {
+async function download(pkgs: string[], cwd: string, why: string, signal?: AbortSignal): Promise<string[]> {
   const aptGet = requireTool('apt-get', why);
   await runHost(aptGet, ['download', '-q', ...pkgs], {
     cwd,
+    ...(signal ? { signal } : {}),
     what: `downloading ${pkgs.join(' ')}`,
     hint: 'check that the Debian mirror is reachable and the lists are current ("sudo apt-get update")',
   });
   return readdirSync(cwd).filter((n) => n.endsWith('.deb')).map((n) => join(cwd, n));
 }
 
-function bash(script: string, what: string): Promise<void> {
+function bash(script: string, what: string, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile('bash', ['-o', 'pipefail', '-c', script], { maxBuffer: 16 << 20 }, (err, _o, stderr) => {
-      if (err) reject(new TargetError(`${what} failed:\n${(stderr || err.message).trim().split('\n').slice(-6).join('\n')}`));
+    execHost('bash', ['-o', 'pipefail', '-c', script], { maxBuffer: 16 << 20, ...(signal ? { signal } : {}) }, (err, _o, stderr) => {
+      if (err && signal?.aborted) reject(err);
+      else if (err) reject(new TargetError(`${what} failed:\n${(stderr || err.message).trim().split('\n').slice(-6).join('\n')}`));
       else resolve();
     });
   });
@@ -178,18 +181,18 @@ export interface SourceTree {
  * sound/ of linux-source-<series> at exactly `version` (6.1.190-1). Not in
  * the archive: OverlayInputError naming the versions that are.
  */
-export async function kernelSource(root: string, version: string, log: CacheLog = () => {}): Promise<SourceTree> {
+export async function kernelSource(root: string, version: string, log: CacheLog = () => {}, signal?: AbortSignal): Promise<SourceTree> {
   const series = seriesOf(upstreamOf(version));
   const name = `linux-source-${series}_${version.replace(/[^\w.+~-]/g, '_')}`;
   const parent = join(root, 'sources');
   const dest = join(parent, name);
   if (validateBuildEntry(dest) !== undefined) {
-    const archive = await archiveIfAny(root);
+    const archive = await archiveIfAny(root, signal);
     if (archive) requireSource(archive, version);
     await buildEntry(parent, name, `linux-source-${series}`, version, async (stage, out) => {
       const t0 = Date.now();
       log(`vlab: downloading linux-source-${series} ${version} (about 140 MB, once)`);
-      const [deb] = await download([`linux-source-${series}=${version}`], stage, 'download the kernel source');
+      const [deb] = await download([`linux-source-${series}=${version}`], stage, 'download the kernel source', signal);
       if (!deb) throw new TargetError(`apt-get download linux-source-${series}=${version} produced no .deb`);
       const t1 = Date.now();
       const xz = requireTool('xz', 'unpack the kernel source');
@@ -197,8 +200,10 @@ export async function kernelSource(root: string, version: string, log: CacheLog 
       await bash(
         `dpkg-deb --fsys-tarfile ${q(deb)} | tar -xO ./usr/src/linux-source-${series}.tar.xz | ${q(xz)} -dc -T0 | tar -x -C ${q(stage)} --wildcards 'linux-source-${series}/sound/*'`,
         `unpacking sound/ from ${deb}`,
+        signal,
       );
-      await bash(`dpkg-deb --fsys-tarfile ${q(deb)} | tar -x -C ${q(stage)} ./usr/share/doc/linux-source-${series}/changelog.Debian.gz`, 'unpacking the changelog').catch(() => undefined);
+      await bash(`dpkg-deb --fsys-tarfile ${q(deb)} | tar -x -C ${q(stage)} ./usr/share/doc/linux-source-${series}/changelog.Debian.gz`, 'unpacking the changelog', signal).catch(() => undefined);
+      throwIfAborted(signal);
       renameSync(join(stage, `linux-source-${series}`, 'sound'), join(out, 'sound'));
       const cl = join(stage, 'usr', 'share', 'doc', `linux-source-${series}`, 'changelog.Debian.gz');
       if (existsSync(cl)) renameSync(cl, join(out, 'changelog.Debian.gz'));
@@ -227,9 +232,9 @@ async function dpkgVersion(pkg: string): Promise<string | undefined> {
 }
 
 /** The linux-headers/kbuild packages that make up the headers of `release` at `version` (from the package's Depends). */
-async function headerPackages(release: string, version: string): Promise<string[]> {
+async function headerPackages(release: string, version: string, signal?: AbortSignal): Promise<string[]> {
   const aptCache = requireTool('apt-cache', 'find the kernel headers');
-  const { stdout } = await runHost(aptCache, ['show', `linux-headers-${release}=${version}`], { what: `apt-cache show linux-headers-${release}=${version}` });
+  const { stdout } = await runHost(aptCache, ['show', `linux-headers-${release}=${version}`], { what: `apt-cache show linux-headers-${release}=${version}`, ...(signal ? { signal } : {}) });
   const dep = /^Depends: (.*)$/m.exec(stdout)?.[1] ?? '';
   const out = [`linux-headers-${release}=${version}`];
   for (const alt of dep.split(',')) {
@@ -244,7 +249,7 @@ async function headerPackages(release: string, version: string): Promise<string[
  * that version, else fetched and unpacked into the cache. Not in the archive:
  * OverlayInputError naming the kernels whose headers are.
  */
-export async function kernelHeaders(root: string, release: string, version: string, log: CacheLog = () => {}): Promise<HeadersTree> {
+export async function kernelHeaders(root: string, release: string, version: string, log: CacheLog = () => {}, signal?: AbortSignal): Promise<HeadersTree> {
   const sys = `/usr/src/linux-headers-${release}`;
   if (existsSync(join(sys, 'Makefile')) && (await dpkgVersion(`linux-headers-${release}`)) === version) {
     return { dir: sys, release, version, origin: 'system' };
@@ -253,15 +258,15 @@ export async function kernelHeaders(root: string, release: string, version: stri
   const parent = join(root, 'headers');
   const dest = join(parent, name);
   if (validateBuildEntry(dest) !== undefined) {
-    const archive = await archiveIfAny(root);
+    const archive = await archiveIfAny(root, signal);
     if (archive) requireHeaders(archive, release, version);
     await buildEntry(parent, name, `linux-headers-${release}`, version, async (stage, out) => {
       const t0 = Date.now();
-      const pkgs = await headerPackages(release, version);
+      const pkgs = await headerPackages(release, version, signal);
       log(`vlab: downloading ${pkgs.join(', ')} (unpacked into the cache, not installed)`);
-      const debs = await download(pkgs, stage, 'download the kernel headers');
+      const debs = await download(pkgs, stage, 'download the kernel headers', signal);
       const dpkgDeb = requireTool('dpkg-deb', 'unpack the kernel headers');
-      for (const d of debs) await runHost(dpkgDeb, ['-x', d, out], { what: `unpacking ${d}` });
+      for (const d of debs) await runHost(dpkgDeb, ['-x', d, out], { what: `unpacking ${d}`, ...(signal ? { signal } : {}) });
       for (const d of debs) rmSync(d);
       // Debian's Makefile includes the -common part by absolute path; point it at ours.
       const mk = join(out, 'usr', 'src', `linux-headers-${release}`, 'Makefile');

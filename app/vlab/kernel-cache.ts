@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { TargetError } from '../errors.js';
-import { runHost } from './exec-host.js';
+import { runHost, throwIfAborted } from './exec-host.js';
 import { extractVmlinux, inspectImage } from './kernel-image.js';
 import { loadOrder, moduleName, parseBuiltin, parseModulesDep } from './modules.js';
 import { pidAlive } from './tmpdir.js';
@@ -33,6 +33,8 @@ export interface KernelSpec {
   sourceVersion?: string;
   /** The kernel's .config (boot/config-<release> of the package), when known. */
   config?: string;
+  /** A kernel of the user's own: the image and modules directory as given (--kernel, --modules), absolute. */
+  given?: { kernel: string; modules?: string };
 }
 
 /** Modules kept from the distribution kernel besides everything under kernel/sound. */
@@ -138,7 +140,7 @@ export function cachedKernels(root: string): CachedKernel[] {
 }
 
 /** Which versioned package linux-image-amd64 points to; remembered until the apt lists change. */
-async function resolvePackage(root: string): Promise<string> {
+async function resolvePackage(root: string, signal?: AbortSignal): Promise<string> {
   const memo = join(root, 'kernels', 'resolved.json');
   let listsStamp = 0;
   try {
@@ -154,7 +156,7 @@ async function resolvePackage(root: string): Promise<string> {
   }
   const aptCache = requireTool('apt-cache', 'find the distribution kernel package');
   const hint = 'the package lists may be missing: run "sudo apt-get update" (or pass --kernel PATH to boot your own build)';
-  const { stdout } = await runHost(aptCache, ['depends', 'linux-image-amd64'], { what: 'resolving linux-image-amd64', hint });
+  const { stdout } = await runHost(aptCache, ['depends', 'linux-image-amd64'], { what: 'resolving linux-image-amd64', hint, ...(signal ? { signal } : {}) });
   const m = /Depends:\s+(linux-image-[\w.+-]+)/.exec(stdout);
   if (!m) throw new TargetError(`apt-cache does not name a kernel package behind linux-image-amd64:\n${stdout.trim()}`, hint);
   mkdirSync(dirname(memo), { recursive: true });
@@ -179,13 +181,14 @@ function newestCached(root: string): string | undefined {
  * linux-image package (linux-image-6.1.0-54-amd64); without it, the one
  * linux-image-amd64 points to today.
  */
-export async function distroKernel(root: string, log: CacheLog = () => {}, pkg?: string): Promise<KernelSpec> {
+export async function distroKernel(root: string, log: CacheLog = () => {}, pkg?: string, signal?: AbortSignal): Promise<KernelSpec> {
   if (process.arch !== 'x64') throw new TargetError(`the virtual lab boots x86_64 kernels; this host is ${process.arch}`);
   if (pkg !== undefined && !/^linux-image-[\w.+-]+$/.test(pkg)) throw new TargetError(`not a kernel package name: ${pkg}`);
   if (pkg === undefined) {
     try {
-      pkg = await resolvePackage(root);
+      pkg = await resolvePackage(root, signal);
     } catch (e) {
+      throwIfAborted(signal);
       const fallback = newestCached(root);
       if (!fallback) throw e;
       log(`vlab: cannot resolve linux-image-amd64 (${(e as Error).message.split('\n')[0]}); using cached ${fallback}`);
@@ -196,7 +199,7 @@ export async function distroKernel(root: string, log: CacheLog = () => {}, pkg?:
   const why = validateEntry(dir);
   if (why === undefined) return specFromEntry(dir);
   if (why !== 'not cached') log(`vlab: cached kernel ${pkg} is unusable (${why}); rebuilding`);
-  await buildEntry(root, pkg, log);
+  await buildEntry(root, pkg, log, signal);
   const after = validateEntry(dir);
   if (after !== undefined) throw new TargetError(`kernel cache for ${pkg} is still invalid after rebuilding: ${after}`);
   return specFromEntry(dir);
@@ -211,7 +214,7 @@ function sweepStaleBuilds(kernels: string): void {
   }
 }
 
-async function buildEntry(root: string, pkg: string, log: CacheLog): Promise<void> {
+async function buildEntry(root: string, pkg: string, log: CacheLog, signal?: AbortSignal): Promise<void> {
   const kernels = join(root, 'kernels');
   mkdirSync(kernels, { recursive: true });
   sweepStaleBuilds(kernels);
@@ -223,14 +226,15 @@ async function buildEntry(root: string, pkg: string, log: CacheLog): Promise<voi
     const aptGet = requireTool('apt-get', 'download the distribution kernel');
     await runHost(aptGet, ['download', '-q', pkg], {
       cwd: stage,
+      ...(signal ? { signal } : {}),
       what: `downloading ${pkg}`,
       hint: 'check that the Debian mirror is reachable and the lists are current ("sudo apt-get update"), or pass --kernel PATH',
     });
     const deb = readdirSync(stage).find((n) => n.endsWith('.deb'));
     if (!deb) throw new TargetError(`apt-get download ${pkg} produced no .deb file`);
-    const { stdout: version } = await runHost(requireTool('dpkg-deb', 'read the kernel package'), ['-f', join(stage, deb), 'Version'], { what: `reading the version of ${deb}` });
+    const { stdout: version } = await runHost(requireTool('dpkg-deb', 'read the kernel package'), ['-f', join(stage, deb), 'Version'], { what: `reading the version of ${deb}`, ...(signal ? { signal } : {}) });
     const unpacked = join(stage, 'x');
-    await runHost(requireTool('dpkg-deb', 'unpack the kernel package'), ['-x', join(stage, deb), unpacked], { what: `unpacking ${deb}` });
+    await runHost(requireTool('dpkg-deb', 'unpack the kernel package'), ['-x', join(stage, deb), unpacked], { what: `unpacking ${deb}`, ...(signal ? { signal } : {}) });
     rmSync(join(stage, deb));
     const bootDir = join(unpacked, 'boot');
     const vmlinuz = readdirSync(bootDir).find((n) => n.startsWith('vmlinuz-'));
@@ -253,7 +257,7 @@ async function buildEntry(root: string, pkg: string, log: CacheLog): Promise<voi
       image = 'vmlinux';
     } else log(`vlab: booting the compressed image (${ex.why}); boots are about 2 s slower`);
 
-    await keepModules(unpacked, out, release);
+    await keepModules(unpacked, out, release, signal);
     const files = listFiles(out).map((p) => {
       const full = join(out, p);
       const f: ManifestFile = { path: p, size: statSync(full).size };
@@ -290,12 +294,12 @@ async function buildEntry(root: string, pkg: string, log: CacheLog): Promise<voi
 }
 
 /** Copies the sound, USB, virtio and 9p modules (with dependencies) and indexes them. */
-async function keepModules(unpacked: string, out: string, release: string): Promise<void> {
+async function keepModules(unpacked: string, out: string, release: string, signal?: AbortSignal): Promise<void> {
   const depmod = requireTool('depmod', 'index the kernel modules');
   const src = join(unpacked, 'lib', 'modules', release);
   if (!existsSync(src)) throw new TargetError(`the kernel package has no lib/modules/${release}`);
   // The package ships no modules.dep (its postinst makes it): index the full tree first.
-  await runHost(depmod, ['-b', unpacked, release], { what: 'depmod on the unpacked kernel' });
+  await runHost(depmod, ['-b', unpacked, release], { what: 'depmod on the unpacked kernel', ...(signal ? { signal } : {}) });
   const dep = parseModulesDep(readFileSync(join(src, 'modules.dep'), 'utf8'));
   const sound = [...dep.keys()].filter((f) => f.startsWith('kernel/sound/'));
   const { files, missing } = loadOrder(dep, [...sound.map(moduleName), ...INFRA_MODULES]);
@@ -312,7 +316,7 @@ async function keepModules(unpacked: string, out: string, release: string): Prom
   for (const f of ['modules.order', 'modules.builtin', 'modules.builtin.modinfo']) {
     if (existsSync(join(src, f))) copyFileSync(join(src, f), join(dst, f));
   }
-  await runHost(depmod, ['-b', stageRoot, release], { what: 'depmod on the kept modules' });
+  await runHost(depmod, ['-b', stageRoot, release], { what: 'depmod on the kept modules', ...(signal ? { signal } : {}) });
   renameSync(dst, join(out, 'modules'));
   rmSync(stageRoot, { recursive: true, force: true });
 }

@@ -15,13 +15,13 @@ export interface KnownKernels {
   all: ArchiveKernel[];
 }
 
-export async function knownKernels(root: string): Promise<KnownKernels> {
+export async function knownKernels(root: string, signal?: AbortSignal): Promise<KnownKernels> {
   let archive: KernelArchive | undefined;
   let archiveError: string | undefined;
   try {
-    archive = await kernelArchive(root);
+    archive = await kernelArchive(root, signal);
   } catch (e) {
-    if (!(e instanceof TargetError)) throw e;
+    if (!(e instanceof TargetError) || signal?.aborted) throw e;
     archiveError = e.message.split('\n')[0];
   }
   const cached = cachedKernels(root);
@@ -35,8 +35,8 @@ export async function knownKernels(root: string): Promise<KnownKernels> {
 }
 
 /** One kernel by name; an unknown name is a VlabInputError naming the nearest ones. */
-export async function resolveKernelVersion(root: string, name: string): Promise<ArchiveKernel> {
-  const known = await knownKernels(root);
+export async function resolveKernelVersion(root: string, name: string, signal?: AbortSignal): Promise<ArchiveKernel> {
+  const known = await knownKernels(root, signal);
   if (!known.all.length && known.archiveError) throw new TargetError(`cannot list the Debian kernels: ${known.archiveError}`, 'run "sudo apt-get update"');
   return findKernel(name, known.all);
 }
@@ -49,9 +49,9 @@ export async function expandKernelVersions(root: string, spec: string): Promise<
 }
 
 /** The kernel named `name`, downloaded and cached on first use. */
-export async function distroKernelByVersion(root: string, name: string, log?: CacheLog): Promise<KernelSpec> {
-  const k = await resolveKernelVersion(root, name);
-  const spec = await distroKernel(root, log, k.package);
+export async function distroKernelByVersion(root: string, name: string, log?: CacheLog, signal?: AbortSignal): Promise<KernelSpec> {
+  const k = await resolveKernelVersion(root, name, signal);
+  const spec = await distroKernel(root, log, k.package, signal);
   return spec.sourceVersion ? spec : { ...spec, sourceVersion: k.sourceVersion };
 }
 
@@ -59,12 +59,13 @@ export async function distroKernelByVersion(root: string, name: string, log?: Ca
  * Cache entries made before the source version was recorded lack it: ask the
  * archive (each linux-image ABI package has exactly one version).
  */
-export async function withSourceVersion(root: string, spec: KernelSpec): Promise<KernelSpec> {
+export async function withSourceVersion(root: string, spec: KernelSpec, signal?: AbortSignal): Promise<KernelSpec> {
   if (spec.sourceVersion || spec.origin !== 'distro' || !spec.package) return spec;
   try {
-    const k = (await kernelArchive(root)).images.find((i) => i.package === spec.package);
+    const k = (await kernelArchive(root, signal)).images.find((i) => i.package === spec.package);
     return k ? { ...spec, sourceVersion: k.sourceVersion } : spec;
-  } catch {
+  } catch (e) {
+    if (signal?.aborted) throw e;
     return spec;
   }
 }

@@ -9,8 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { KernelSpec } from './kernel-cache.js';
 import { parseModinfo } from './modinfo.js';
 import { planModules } from './module-plan.js';
-import { buildOrder, buildOverlay, dropSubdirs, type Overlay } from './overlay.js';
-import { OverlayInputError } from './patches.js';
+import { buildOrder, buildOverlay, dropSubdirs, type Overlay, overlayKey, overlaySummary } from './overlay.js';
+import { OverlayInputError, readPatch } from './patches.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vlab-overlay-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,6 +66,27 @@ describe('module overlays', () => {
     mkdirSync(join(dir, 'empty'));
     await expect(buildOverlay({ ...base, extraModuleDirs: [join(dir, 'empty')] })).rejects.toThrow(/neither a Kbuild nor a Makefile/);
     await expect(buildOverlay({ ...base, sourceVersion: '', dirs: ['sound/core'] })).rejects.toThrow(/source version of kernel 6.1.0-54-amd64 is unknown/);
+  });
+});
+
+describe('an overlay found in the cache', () => {
+  it('names the patch files and directories of this request, not those of whoever built the entry', async () => {
+    const root = join(dir, 'cache');
+    const mine = join(dir, 'mine');
+    mkdirSync(mine, { recursive: true });
+    const text = '--- a/sound/core/timer.c\n+++ b/sound/core/timer.c\n@@ -1,1 +1,1 @@\n-a\n+b\n';
+    writeFileSync(join(mine, 'my-name.patch'), text);
+    const p = readPatch(join(mine, 'my-name.patch'));
+    const entry = join(root, 'overlays', '6.1.0-54-amd64', overlayKey({ release: '6.1.0-54-amd64', sourceVersion: '6.1.190-1', dirs: ['sound/core'], patches: [p], extra: [] }));
+    mkdirSync(entry, { recursive: true });
+    // built earlier from a checkout elsewhere, the same content under another name
+    const manifest = { builder: 3, key: 'k', release: '6.1.0-54-amd64', sourceVersion: '6.1.190-1', upstream: '6.1.190', dirs: ['sound/core'], patches: [{ name: 'theirs.patch', file: '/elsewhere/theirs.patch', sha256: p.sha256 }], extra: [], modules: [], headers: 'cache', buildMs: 1, createdAt: '' };
+    writeFileSync(join(entry, 'manifest.json'), JSON.stringify(manifest));
+    const ov = await buildOverlay({ release: '6.1.0-54-amd64', sourceVersion: '6.1.190-1', patches: [join(mine, 'my-name.patch')], dirs: ['sound/core'], cacheDir: root });
+    expect(ov.cached).toBe(true);
+    expect(ov.patches).toEqual([{ name: 'my-name.patch', file: p.file, sha256: p.sha256 }]);
+    expect(ov.askedDirs).toEqual(['sound/core']);
+    expect(overlaySummary(ov)).toMatchObject({ rebuild_asked: ['sound/core'], patches: [{ name: 'my-name.patch', file: p.file, sha256: p.sha256 }] });
   });
 });
 

@@ -17,8 +17,8 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { execFile } from 'node:child_process';
 import { TargetError } from '../errors.js';
+import type { OverlayRecord } from '../events/types.js';
 import { seriesOf, upstreamOf } from './debian-version.js';
 import { kernelHeaders, kernelSource, makeStage } from './kbuild-cache.js';
 import type { CacheLog } from './kernel-cache.js';
@@ -27,6 +27,7 @@ import { moduleName } from './modules.js';
 import { applyPatch, type KernelPatch, OverlayInputError, outsideSound, readPatch } from './patches.js';
 import { cacheRoot } from './paths.js';
 import { requireTool } from './tools.js';
+import { abortError, execHost, throwIfAborted } from './exec-host.js';
 
 /** Bump when the way overlays are built changes: old entries are then rebuilt, not reused. */
 const BUILDER = 3;
@@ -51,6 +52,8 @@ export interface OverlayRequest {
   jobs?: number;
   /** Cache root; default cacheRoot(). */
   cacheDir?: string;
+  /** Ends the build (downloads, patch, make and its compilers killed); the build's staging directory is removed. */
+  signal?: AbortSignal;
 }
 
 export interface OverlayModule {
@@ -78,6 +81,8 @@ export interface Overlay {
   sourceVersion: string;
   upstream: string;
   dirs: string[];
+  /** The directories asked for (the rest of `dirs` are those the patches touch); part of the key. */
+  askedDirs?: string[];
   patches: OverlayPatchInfo[];
   extra: { dir: string; sha256: string }[];
   modules: OverlayModule[];
@@ -89,22 +94,28 @@ export interface Overlay {
   cached: boolean;
 }
 
-interface Manifest extends Omit<Overlay, 'dir' | 'cached' | 'modules'> {
+interface Manifest extends Omit<Overlay, 'dir' | 'cached' | 'modules' | 'askedDirs'> {
   builder: number;
   modules: (Omit<OverlayModule, 'file'> & { path: string; size: number })[];
   createdAt: string;
 }
 
-/** What an overlay is (for summary.json and reports): no machine-local cache path. */
-export function overlaySummary(o: Overlay): Record<string, unknown> {
+/**
+ * What an overlay is, for the run's kernel record (summary.json, reports, the
+ * command that repeats the run): no machine-local cache path, but the patch
+ * files and directories as they were given. `hardwareDirs`: the extra module
+ * directories the virtual hardware brings (dir → hardware name).
+ */
+export function overlaySummary(o: Overlay, hardwareDirs: ReadonlyMap<string, string> = new Map()): OverlayRecord {
   return {
     key: o.key,
     release: o.release,
     source_version: o.sourceVersion,
     upstream: o.upstream,
     rebuilt: o.dirs,
-    patches: o.patches.map((p) => ({ name: p.name, sha256: p.sha256 })),
-    extra_module_dirs: o.extra.map((e) => ({ dir: e.dir, sha256: e.sha256 })),
+    ...(o.askedDirs?.length ? { rebuild_asked: [...o.askedDirs] } : {}),
+    patches: o.patches.map((p) => ({ name: p.name, sha256: p.sha256, file: p.file })),
+    extra_module_dirs: o.extra.map((e) => ({ dir: e.dir, sha256: e.sha256, ...(hardwareDirs.has(e.dir) ? { hardware: hardwareDirs.get(e.dir)! } : {}) })),
     modules: o.modules.map((m) => m.name),
   };
 }
@@ -174,7 +185,8 @@ export function dropSubdirs(text: string, keep: string[] = []): string {
     .join('\n');
 }
 
-function key(req: { release: string; sourceVersion: string; dirs: string[]; patches: KernelPatch[]; extra: { sha256: string }[] }): string {
+/** The cache key of an overlay: kernel release, source version, the directories asked for, patch and extra directory hashes. */
+export function overlayKey(req: { release: string; sourceVersion: string; dirs: string[]; patches: Pick<KernelPatch, 'sha256'>[]; extra: { sha256: string }[] }): string {
   return createHash('sha256')
     .update(JSON.stringify({ b: BUILDER, r: req.release, v: req.sourceVersion, d: [...req.dirs].sort(), p: req.patches.map((p) => p.sha256), e: req.extra.map((e) => e.sha256) }))
     .digest('hex')
@@ -203,7 +215,7 @@ function load(dir: string): Overlay | undefined {
   return { ...rest, dir, modules, cached: true };
 }
 
-function make(headers: string, dir: string, jobs: number, extraSymbols: string[], what: string): Promise<void> {
+function make(headers: string, dir: string, jobs: number, extraSymbols: string[], what: string, signal?: AbortSignal): Promise<void> {
   const bin = requireTool('make', 'build kernel modules');
   // Debian's headers name the compiler their kernel was built with (CC = gcc-12 in .kernelvariables).
   requireTool('gcc-12', 'build kernel modules with the compiler the kernel was built with');
@@ -212,8 +224,9 @@ function make(headers: string, dir: string, jobs: number, extraSymbols: string[]
   const args = ['-C', headers, `M=${dir}`, 'modules', `-j${jobs}`, 'CONFIG_DEBUG_INFO_BTF_MODULES='];
   if (extraSymbols.length) args.push(`KBUILD_EXTRA_SYMBOLS=${extraSymbols.join(' ')}`);
   return new Promise((resolvePromise, reject) => {
-    execFile(bin, args, { maxBuffer: 64 << 20, env: { ...process.env, LC_ALL: 'C' } }, (err, stdout, stderr) => {
+    execHost(bin, args, { maxBuffer: 64 << 20, env: { ...process.env, LC_ALL: 'C' }, ...(signal ? { signal } : {}) }, (err, stdout, stderr) => {
       if (!err) return resolvePromise();
+      if (signal?.aborted) return reject(err);
       const text = `${stdout}\n${stderr}`;
       const errors = text.split('\n').filter((l) => /error|Error \d|undefined!/.test(l));
       const detail = (errors.length ? errors : text.trim().split('\n')).slice(-15).join('\n');
@@ -233,6 +246,8 @@ function make(headers: string, dir: string, jobs: number, extraSymbols: string[]
 export async function buildOverlay(req: OverlayRequest): Promise<Overlay> {
   const log = req.log ?? (() => {});
   const root = req.cacheDir ?? cacheRoot();
+  const signal = req.signal;
+  throwIfAborted(signal);
   if (!/^[\w.+~-]+$/.test(req.release)) throw new OverlayInputError(`not a kernel release: ${req.release}`);
   if (!req.sourceVersion) throw new OverlayInputError(`the source version of kernel ${req.release} is unknown, so no overlay can be built for it (boot a Debian kernel by --kernel-version)`);
   const patches = (req.patches ?? []).map(readPatch);
@@ -244,19 +259,43 @@ export async function buildOverlay(req: OverlayRequest): Promise<Overlay> {
   // Directories the patches touch are known from their paths, but whether a
   // header's directory has its own Makefile needs the source: resolved below,
   // the key uses the patch hashes, which fix them.
-  const provisional = key({ release: req.release, sourceVersion: req.sourceVersion, dirs: userDirs, patches, extra });
+  const provisional = overlayKey({ release: req.release, sourceVersion: req.sourceVersion, dirs: userDirs, patches, extra });
   const parent = join(root, 'overlays', req.release);
   const dest = join(parent, provisional);
   const hit = load(dest);
   // The key has the extra directories' contents, not their paths: the same
   // driver built from another checkout is this entry, known by the paths asked for.
-  if (hit) return { ...hit, extra: hit.extra.map((e, i) => (extra[i] && extra[i].sha256 === e.sha256 ? { ...e, dir: extra[i].dir } : e)) };
+  // Patches likewise: the files given this time, not those of whoever built the entry.
+  if (hit)
+    return {
+      ...hit,
+      ...(userDirs.length ? { askedDirs: userDirs } : {}),
+      patches: hit.patches.map((p, i) => (patches[i] && patches[i].sha256 === p.sha256 ? { ...p, name: patches[i].name, file: patches[i].file } : p)),
+      extra: hit.extra.map((e, i) => (extra[i] && extra[i].sha256 === e.sha256 ? { ...e, dir: extra[i].dir } : e)),
+    };
 
   const t0 = Date.now();
   const jobs = req.jobs ?? Math.max(1, availableParallelism());
   const upstream = upstreamOf(req.sourceVersion);
   const needSource = patches.length > 0 || userDirs.length > 0;
-  const [source, headers] = await Promise.all([needSource ? kernelSource(root, req.sourceVersion, log) : undefined, kernelHeaders(root, req.release, req.sourceVersion, log)]);
+  // both at once: when one fails or the build is stopped, the other is stopped too (its children killed)
+  const both = new AbortController();
+  const stopBoth = () => both.abort(signal?.reason);
+  signal?.addEventListener('abort', stopBoth, { once: true });
+  let source: Awaited<ReturnType<typeof kernelSource>> | undefined;
+  let headers: Awaited<ReturnType<typeof kernelHeaders>>;
+  try {
+    [source, headers] = await Promise.all([
+      needSource ? kernelSource(root, req.sourceVersion, log, both.signal) : undefined,
+      kernelHeaders(root, req.release, req.sourceVersion, log, both.signal),
+    ]).catch((e: unknown) => {
+      both.abort(e);
+      throw signal?.aborted ? abortError(signal) : e;
+    });
+  } finally {
+    signal?.removeEventListener('abort', stopBoth);
+  }
+  throwIfAborted(signal);
   const { stage, out } = makeStage(parent);
   try {
     const modules: Manifest['modules'] = [];
@@ -267,7 +306,7 @@ export async function buildOverlay(req: OverlayRequest): Promise<Overlay> {
       mkdirSync(src);
       cpSync(join(source.root, 'sound'), join(src, 'sound'), { recursive: true });
       const label = `linux-source-${seriesOf(upstream)} ${req.sourceVersion}`;
-      for (const p of patches) await applyPatch(p, src, label);
+      for (const p of patches) await applyPatch(p, src, label, signal);
       dirs = buildOrder([...userDirs, ...patches.flatMap((p) => p.files.map((f) => dirForFile(f.path, join(src, 'sound'))))]);
       for (const d of dirs) {
         if (!existsSync(join(src, d)) || !statSync(join(src, d)).isDirectory()) throw new OverlayInputError(`${d} does not exist in ${label}`);
@@ -282,7 +321,7 @@ export async function buildOverlay(req: OverlayRequest): Promise<Overlay> {
           const mk = join(bdir, f);
           if (existsSync(mk)) writeFileSync(mk, dropSubdirs(readFileSync(mk, 'utf8')));
         }
-        await make(headers.dir, bdir, jobs, [...symvers], d);
+        await make(headers.dir, bdir, jobs, [...symvers], d, signal);
         if (existsSync(join(bdir, 'Module.symvers'))) symvers.push(join(bdir, 'Module.symvers'));
         collect(bdir, d, join(out, d), modules, out);
       }
@@ -293,7 +332,7 @@ export async function buildOverlay(req: OverlayRequest): Promise<Overlay> {
       const bdir = join(stage, 'build', 'extra', name);
       mkdirSync(dirname(bdir), { recursive: true });
       cpSync(extraDirs[i]!, bdir, { recursive: true, filter: (s) => !ARTEFACT.test(basename(s)) });
-      await make(headers.dir, bdir, jobs, [...symvers], extraDirs[i]!);
+      await make(headers.dir, bdir, jobs, [...symvers], extraDirs[i]!, signal);
       collect(bdir, `extra:${basename(extraDirs[i]!)}`, join(out, 'extra', name), modules, out);
     }
     if (!modules.length) throw new OverlayInputError(`the overlay built no modules (the Makefiles of ${[...dirs, ...extraDirs].join(', ')} produce no .ko for this kernel's configuration)`);
@@ -326,7 +365,7 @@ export async function buildOverlay(req: OverlayRequest): Promise<Overlay> {
     const built = load(dest);
     if (!built) throw new TargetError(`overlay cache entry ${dest} is unreadable right after it was written`);
     log(`vlab: overlay ${provisional} (${modules.length} modules) ready in ${(buildMs / 1000).toFixed(1)} s`);
-    return { ...built, cached: false };
+    return { ...built, ...(userDirs.length ? { askedDirs: userDirs } : {}), cached: false };
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }

@@ -5,11 +5,11 @@
 // change anywhere else would need a new kernel), and applied with GNU patch
 // so a hunk that does not fit is named with its file, number and header.
 import { createHash } from 'node:crypto';
-import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { VlabInputError } from './errors.js';
 import { requireTool } from './tools.js';
+import { execHost } from './exec-host.js';
 
 /** Bad overlay input (a patch outside sound/, one that does not apply, no source for the kernel): exit 2. */
 export class OverlayInputError extends VlabInputError {
@@ -117,13 +117,14 @@ export function patchFailures(output: string): { file: string; hunk?: number; li
 }
 
 /** Applies `p` to the tree at `root` (which has sound/ below it); throws OverlayInputError naming file and hunk. */
-export function applyPatch(p: KernelPatch, root: string, sourceLabel: string): Promise<void> {
+export function applyPatch(p: KernelPatch, root: string, sourceLabel: string, signal?: AbortSignal): Promise<void> {
   const bin = requireTool('patch', 'apply kernel patches');
   return new Promise((resolvePromise, reject) => {
     // No fuzz: every context line must match, as with git apply. A patch is for
     // exactly this source; a hunk that only fits loosely could change other code.
-    execFile(bin, ['-p1', '--batch', '--forward', '--fuzz=0', '--no-backup-if-mismatch', '-r', '-', '-d', root, '-i', p.file], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    execHost(bin, ['-p1', '--batch', '--forward', '--fuzz=0', '--no-backup-if-mismatch', '-r', '-', '-d', root, '-i', p.file], { maxBuffer: 16 << 20, ...(signal ? { signal } : {}) }, (err, stdout, stderr) => {
       if (!err) return resolvePromise();
+      if (signal?.aborted) return reject(err);
       const text = `${stdout}\n${stderr}`;
       const fails = patchFailures(text);
       if (!fails.length) return reject(new OverlayInputError(`kernel patch ${p.name} does not apply to ${sourceLabel}:\n${text.trim().split('\n').slice(-6).join('\n')}`));

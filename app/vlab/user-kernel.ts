@@ -37,7 +37,7 @@ export function userKernel(root: string, kernelPath: string, modulesArg: string 
   }
   const release = info.release;
   if (!release) throw new VlabInputError(`${kernelPath}: cannot read the kernel release string from the image`);
-  return { release, image, imageKind, modulesDir: modulesDirFor(modulesArg, release), origin: 'user' };
+  return { release, image, imageKind, modulesDir: modulesDirFor(modulesArg, release), origin: 'user', given: { kernel: path, ...(modulesArg ? { modules: resolve(modulesArg) } : {}) } };
 }
 
 function cachedVmlinux(root: string, img: Buffer, log: CacheLog): string | undefined {

@@ -15,6 +15,8 @@ for name in sorted(os.listdir(R)):
     klog = [e['text'] for e in ev if e.get('kind') == 'klog']
     dets = [e for e in ev if e.get('kind') == 'act' and e.get('op') == 'device.detach' and e.get('ret') == 0]
     key = sorted({re.sub(r'\d+', 'N', k)[:90] for k in klog if KEY.search(k)})
-    md = 'on' if s.get('kernel', {}).get('memory_debug', {}).get('on') else 'off'
+    # the run's kernel record: context.kernel (summaries written before it was one record: `kernel` beside it)
+    k = {**s.get('kernel', {}), **s.get('context', {}).get('kernel', {})}
+    md = 'on' if k.get('memory_debug', {}).get('on') else 'off'
     rows.append((name, f"{s['status']}/{s['verdict'] if isinstance(s.get('verdict'), str) else ''}", md, str(len(dets)), '; '.join(f['message'] for f in s['findings']) or '-', ' | '.join(key) or '-'))
 for r in rows: print('\t'.join(r))

@@ -43,7 +43,7 @@ export type TaskResult =
   | { kind: 'compare'; comparison: MetricsComparison }
   | { kind: 'repro'; repro: ReproResult };
 
-/** main → run worker. abort: kill the target's children now (the main thread terminates the worker if it does not answer). */
+/** main → run or task worker. abort: kill the target's children now, a kernel download or overlay build included (the main thread terminates the worker if it does not answer). */
 export type RunControl = { type: 'stop'; reason: string } | { type: 'abort'; reason: string };
 
 /** run worker → main */
@@ -53,7 +53,12 @@ export type RunWorkerMessage =
   /** Events as JSON lines, serialised when they were emitted (as the journal writes them: later changes to the objects do not leak in). */
   | { type: 'events'; from: number; lines: string[] }
   | { type: 'done'; summary: RunSummary }
-  /** bad-request: the run's own settings were wrong (an unknown kernel, a patch that does not apply). */
+  /**
+   * bad-request: the run's own settings were wrong, found before it started (an unknown kernel
+   * or hardware name, a patch outside sound/, no source or headers for an overlay). Bad input
+   * found only while the kernel is prepared inside the run (a patch that does not apply) ends
+   * the run instead: status error, failure "input".
+   */
   | { type: 'failed'; message: string; code?: 'bad-request' };
 
 /** task worker → main */

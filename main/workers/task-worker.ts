@@ -12,7 +12,7 @@ import { summaryFromJournalFile } from '../../app/engine/summary-from-journal.js
 import type { RunSummary, TargetInfo } from '../../app/api/types.js';
 import type { TaskJob, TaskResult, TaskWorkerMessage } from './messages.js';
 import { kernelListing } from '../../app/vlab/kernel-listing.js';
-import { prepareVm } from './vm-boot.js';
+import { checkVm } from './vm-boot.js';
 import { reproFile, reproFromRun } from '../../app/repro/source.js';
 import { ReproError } from '../../app/repro/repro.js';
 import { loadRun } from '../../app/repro/run-files.js';
@@ -22,6 +22,19 @@ import { join } from 'node:path';
 const port = parentPort;
 if (!port) throw new Error('task-worker.js runs as a worker thread');
 const job = workerData as TaskJob;
+// Listening first: the main thread asks for an abort when the job overruns its
+// deadline, so that what it started (a kernel download, an overlay build, a
+// guest) is stopped and reaped by this thread before the thread is ended.
+const abort = new AbortController();
+let stopTarget: (() => Promise<void> | undefined) | undefined;
+port.on('message', (m: unknown) => {
+  if (!m || (m as { type?: unknown }).type !== 'abort') return;
+  abort.abort(new Error((m as { reason?: string }).reason ?? 'aborted'));
+  void Promise.race([stopTarget?.(), new Promise((r) => setTimeout(r, 5_000))]).finally(() => {
+    port.postMessage({ type: 'failed', message: `${job.kind}: aborted`, code: 'unavailable' } satisfies TaskWorkerMessage);
+    process.exit(0);
+  });
+});
 
 async function run(): Promise<TaskResult> {
   switch (job.kind) {
@@ -43,7 +56,9 @@ async function run(): Promise<TaskResult> {
     case 'devices': {
       const f = targetFactory(job.target);
       if (!f) throw Object.assign(new Error(`unknown target "${job.target}"`), { code: 'not-found' });
-      const t = f.create(job.target === 'vm' && job.vm ? { boot: await prepareVm(job.vm) } : {});
+      // the kernel and overlay are prepared when the guest boots for the listing, where an abort ends them
+      const t = f.create(job.target === 'vm' && job.vm ? { boot: await checkVm(job.vm, abort.signal) } : {});
+      stopTarget = () => t.dispose?.();
       const a = await t.available();
       if (!a.ok) throw Object.assign(new Error(`target ${job.target} is not available: ${a.why ?? ''}`), { code: 'unavailable' });
       try {

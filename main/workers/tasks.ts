@@ -11,6 +11,9 @@ export function workerUrl(name: 'run-worker' | 'task-worker' | 'journal-worker')
   return import.meta.url.endsWith('.ts') ? new URL(`../../dist/main/workers/${name}.js`, import.meta.url) : here;
 }
 
+/** How long a task past its deadline gets to stop its children before its thread is ended. */
+const ABORT_GRACE_MS = 6_000;
+
 export function runTask<K extends TaskJob['kind']>(job: TaskJob & { kind: K }, timeoutMs: number): Promise<Extract<TaskResult, { kind: K }>> {
   return new Promise((resolvePromise, reject) => {
     const w = new Worker(workerUrl('task-worker'), { workerData: job });
@@ -19,17 +22,28 @@ export function runTask<K extends TaskJob['kind']>(job: TaskJob & { kind: K }, t
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(graceTimer);
       fn();
       void w.terminate();
     };
-    const timer = setTimeout(() => finish(() => reject(new ApiError('unavailable', `${job.kind} did not answer within ${Math.round(timeoutMs / 1000)} s and was stopped`))), timeoutMs);
+    // Past the deadline the worker is asked to stop what it started (a download, a build, a guest:
+    // children only its thread can reap), and ended after a short grace whatever it does.
+    let overdue: ApiError | undefined;
+    let graceTimer: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      const error = (overdue = new ApiError('unavailable', `${job.kind} did not answer within ${Math.round(timeoutMs / 1000)} s and was stopped`));
+      w.postMessage({ type: 'abort', reason: error.message });
+      graceTimer = setTimeout(() => finish(() => reject(error)), ABORT_GRACE_MS);
+    }, timeoutMs);
     w.on('message', (m: unknown) => {
+      // past the deadline, whatever the worker says last (it stopped its children, or it finished after all) the answer was too late
+      if (overdue) return finish(() => reject(overdue));
       if (!isTaskWorkerMessage(m)) return finish(() => reject(new ApiError('internal', `${job.kind}: unexpected message from the worker`)));
       if (m.type === 'failed') return finish(() => reject(new ApiError(m.code ?? 'internal', m.message)));
       if (m.result.kind !== job.kind) return finish(() => reject(new ApiError('internal', `${job.kind}: the worker answered ${m.result.kind}`)));
       finish(() => resolvePromise(m.result as Extract<TaskResult, { kind: K }>));
     });
-    w.on('error', (e) => finish(() => reject(new ApiError('internal', `${job.kind} failed: ${e.message}`))));
-    w.on('exit', (code) => finish(() => reject(new ApiError('internal', `${job.kind}: the worker exited (${code}) without an answer`))));
+    w.on('error', (e) => finish(() => reject(overdue ?? new ApiError('internal', `${job.kind} failed: ${e.message}`))));
+    w.on('exit', (code) => finish(() => reject(overdue ?? new ApiError('internal', `${job.kind}: the worker exited (${code}) without an answer`))));
   });
 }

@@ -48,11 +48,11 @@ describe('kernel matrix with the real-kernel hang detector, under load', { timeo
     // the kernel's own words: the stack the agent sampled, the same in every sample
     expect(hang.message).toMatch(/kernel stack unchanged in \d+ samples/);
     expect((hang.evidence!.stack as string[]).join('\n')).toMatch(/snd_seq_pool_done[\s\S]*snd_seq_pool_delete[\s\S]*snd_seq_fifo_resize/);
-    expect(old.kernel).toMatchObject({ release: '6.1.0-54-amd64', source_version: '6.1.190-1', upstream: '6.1.190' });
+    expect(old.context?.kernel).toMatchObject({ release: '6.1.0-54-amd64', source_version: '6.1.190-1', upstream: '6.1.190' });
 
     const today = JSON.parse(readFileSync(join(dir, '6.1.0-57', 'summary.json'), 'utf8')) as RunSummary;
     expect(today.findings).toEqual([]);
-    expect(today.kernel?.memory_debug.on).toContain('init_on_free=1');
+    expect(today.context?.kernel?.memory_debug?.on).toContain('init_on_free=1');
     expect((today.metrics as { actions: number }).actions).toBeGreaterThan(1000);
   });
 });

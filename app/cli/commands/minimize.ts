@@ -21,6 +21,7 @@ import type { BootOptions } from '../../vlab/index.js';
 import { formatDuration } from '../../vocabulary/duration.js';
 import { GUEST_OPTIONS, guestOptions } from './vm.js';
 import { bootOfRun } from '../../repro/run-boot.js';
+import { kernelOf } from '../../api/kernel-record.js';
 import { parseDurationArg } from './run.js';
 
 export const MINIMIZE_OPTIONS: OptionSpec[] = [
@@ -147,11 +148,13 @@ export async function runMinimize(p: Parsed, io: Io): Promise<number> {
     presetYaml(sc, `stresslab minimize: ${signature}, seed ${r.seed}${real ? ` on ${targetId}` : `, simulated kernel profile ${h.profile.join(',')}`}\nrun it: stresslab run ${yamlPath} --seed ${r.seed}${real ? ` --target ${targetId}${guestArgs ? ` ${guestArgs}` : ''}` : ` --profile ${h.profile.join(',')}`}`),
   );
   const ctx = reproFromPreset(sc, r.seed);
+  // the real kernel it was found on: the run's kernel record (from the journal when there is no summary.json)
+  const recordedKernel = real ? (kernelOf(run.summary) ?? run.context?.kernel) : undefined;
   const file = reproFile({
     ...ctx,
     origin: { kind: 'run', journal, target: h.target, profile: h.profile },
     finding: { id: r.finding.id, type: r.finding.type, message: r.finding.message, signature },
-    ...(run.summary && (run.summary as { kernel?: never }).kernel ? { kernel: (run.summary as { kernel?: never }).kernel } : {}),
+    ...(recordedKernel ? { kernel: recordedKernel } : {}),
     minimizedFrom: `${h.preset} seed ${h.seed} (${r.before.lanes} lanes, ${r.before.steps} loop steps, ${formatDuration(r.before.budget)}) in ${r.runs} runs`,
   });
   const cPath = join(out, file.name);

@@ -29,6 +29,7 @@ import { oracleRefusal } from '../../analysis/oracle.js';
 import { HardwareRefusal, hardwareFor } from '../../targets/hardware.js';
 import { parseHwList } from '../../vlab/index.js';
 import { profileRefusal, vmProfilePatches } from '../../targets/profiles.js';
+import { kernelOf } from '../../api/kernel-record.js';
 
 export const RUN_OPTIONS = [
   { name: 'target', value: true, valueName: 'sim|local|vm', help: 'where to run (default: sim)' },
@@ -190,10 +191,11 @@ function runNotes(r: RunResult, io: Io): void {
 
 /** The kernel lines of a vm run's report: which kernel, which overlay, its taint. */
 export function kernelText(s: RunSummary): string {
-  const k = s.kernel;
-  if (!k) return '';
+  const k = kernelOf(s);
+  // the virtual lab's record (a real kernel it booted); other targets' kernel is in the report's context
+  if (!k?.memory_debug) return '';
   const lines = [`  kernel: ${k.release}${k.source_version ? ` (Debian ${k.source_version})` : ''}; memory debugging: ${k.memory_debug.on.join(' ') || 'off'}`];
-  const o = k.overlay as { key: string; rebuilt: string[]; source_version: string; patches: { name: string; sha256: string }[]; extra_module_dirs: { dir: string }[] } | undefined;
+  const o = k.overlay;
   if (o) {
     const what = [...o.rebuilt, ...o.extra_module_dirs.map((e) => e.dir)].join(', ');
     lines.push(`  overlay ${o.key}: ${what} rebuilt from ${o.source_version}${o.patches.length ? `; patches: ${o.patches.map((p) => `${p.name} sha256:${p.sha256}`).join(', ')}` : ''}`);
