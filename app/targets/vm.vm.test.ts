@@ -83,7 +83,8 @@ describe('native agent in the virtual lab', { timeout: 240_000 }, () => {
       expect(r, `card ${c.id} of the catalogue; the guest has ${real.cards.map((x) => x.id).join(', ')}`).toBeDefined();
       expect(r!.kinds, c.id).toEqual(c.kinds);
       expect(r!.streams, c.id).toEqual(c.streams);
-      expect([...(r!.controls ?? [])].sort(), c.id).toEqual([...(c.controls ?? [])].sort());
+      // a control repeated per substream (snd-aloop: one set per subdevice) is one name
+      expect([...new Set(r!.controls ?? [])].sort(), c.id).toEqual([...(c.controls ?? [])].sort());
     }
     expect(real.sequencer).toEqual(expect.arrayContaining(catalogue.sequencer ?? []));
   });
