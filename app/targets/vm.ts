@@ -218,6 +218,8 @@ export class VmTarget implements Target {
     const bin = ensureAgent({ path: this.opts.agentPath });
     const g = await this.guestFor(req, 'starting the agent in the guest');
     if (!g) return this.stoppedOutcome();
+    const latest = latestEvent(req);
+    req = latest.req;
     const path = await agentInGuest(g, bin);
     const klog = await guestKernelLog(g, req.emit);
     let h: ExecHandle;
@@ -242,14 +244,14 @@ export class VmTarget implements Target {
       if (outcome.status === 'crashed' && !down) down = await downSoon(g);
       if (down) {
         klog.panic(down);
-        return { status: 'crashed', reason: describeDown(down), elapsed: outcome.elapsed };
+        return { status: 'crashed', reason: describeDown(down), elapsed: Math.max(outcome.elapsed, latest.t()) };
       }
       return outcome;
     } catch (e) {
       down ??= e instanceof GuestDownError ? e.down : await downSoon(g);
       if (down) {
         klog.panic(down);
-        return { status: 'crashed', reason: describeDown(down), elapsed: 0 };
+        return { status: 'crashed', reason: describeDown(down), elapsed: latest.t() };
       }
       if (e instanceof TargetError) throw e;
       throw new TargetError(`the native agent failed in the guest: ${(e as Error).message}`);
@@ -285,6 +287,8 @@ export class VmTarget implements Target {
     if (why) throw new TargetError(why);
     const g = await this.guestFor(req, 'starting the application lane in the guest');
     if (!g) return this.stoppedOutcome();
+    const latest = latestEvent(req);
+    req = latest.req;
     const klog = await guestKernelLog(g, req.emit);
     let started: Awaited<ReturnType<typeof execChildInGuest>>;
     try {
@@ -306,14 +310,14 @@ export class VmTarget implements Target {
       if (outcome.status === 'crashed' && !down) down = await downSoon(g);
       if (down) {
         klog.panic(down);
-        return { status: 'crashed', reason: describeDown(down), elapsed: outcome.elapsed };
+        return { status: 'crashed', reason: describeDown(down), elapsed: Math.max(outcome.elapsed, latest.t()) };
       }
       return outcome;
     } catch (e) {
       down ??= e instanceof GuestDownError ? e.down : undefined;
       if (down) {
         klog.panic(down);
-        return { status: 'crashed', reason: describeDown(down), elapsed: 0 };
+        return { status: 'crashed', reason: describeDown(down), elapsed: latest.t() };
       }
       throw e;
     } finally {
@@ -363,6 +367,20 @@ async function kernelContextOf(g: Guest): Promise<KernelContext> {
     if (r?.code === 0 && /^\d+\s*$/.test(r.stdout)) end = decodeTaint(Number(r.stdout));
   }
   return { ...guestKernel(g), ...(end ? { taint_at_end: end } : {}) };
+}
+
+/**
+ * The run-relative time of the latest event a run emitted (its actions, and
+ * the kernel's report of the crash): what a run that crashed covered, as the
+ * agent never sent the elapsed time of a run the guest died under.
+ */
+function latestEvent(req: RunRequest): { req: RunRequest; t: () => number } {
+  let last = 0;
+  const emit = (e: RunEvent) => {
+    if (Number.isFinite(e.t) && e.t > last) last = e.t;
+    req.emit(e);
+  };
+  return { req: { ...req, emit }, t: () => last };
 }
 
 /** When the agent vanished, the guest may be on its way down (a panic): wait briefly to know. */

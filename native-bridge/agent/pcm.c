@@ -291,28 +291,6 @@ static long xfer_frames(struct exec *x, struct handle *h)
 	                            atomic_load(&h->pcm.period_size));
 }
 
-static const char *errno_name(int e)
-{
-	switch (e) {
-	case EPIPE: return "EPIPE";
-	case ESTRPIPE: return "ESTRPIPE";
-	case EBADFD: return "EBADFD";
-	case ENOSYS: return "ENOSYS";
-	case EAGAIN: return "EAGAIN";
-	case ENODEV: return "ENODEV";
-	case EBADF: return "EBADF";
-	case EINVAL: return "EINVAL";
-	case EBUSY: return "EBUSY";
-	case EIO: return "EIO";
-	case EINTR: return "EINTR";
-	case ENOENT: return "ENOENT";
-	case ENXIO: return "ENXIO";
-	case ENOMEM: return "ENOMEM";
-	case ETIMEDOUT: return "ETIMEDOUT";
-	}
-	return NULL;
-}
-
 /* Rule "xrun recovery" (app/program/README.md), as alsa-lib's snd_pcm_recover():
  * EPIPE: STATUS (when the stream stopped), PREPARE, and START for capture;
  * ESTRPIPE: RESUME while it answers EAGAIN (every 1 ms, at most 1 s), else
@@ -330,7 +308,7 @@ static int recover_stream(struct exec *x, struct handle *h, int fd, int cause, i
 	char json[384];
 	char err[48] = "";
 	if (r < 0) {
-		const char *n = errno_name(-r);
+		const char *n = rule_errno_name(-r);
 		snprintf(err, sizeof err, ",\"errno\":\"%s\"", n ? n : "EIO");
 	}
 	int n = snprintf(json, sizeof json,

@@ -250,6 +250,29 @@ static inline int pcm_sync_ptr(int fd, int *state, uint64_t *hw_ptr, uint64_t *a
  * `action` the calls made ("prepare", "prepare+start", "resume", "prepare
  * (resume: -38)+start"). Returns 0 when the stream is ready, else the -errno
  * of the call that failed. */
+/* The names of the errnos a stream's calls answer (the lab's events name errnos, not numbers); NULL for others. */
+static inline const char *rule_errno_name(int e)
+{
+	switch (e) {
+	case EPIPE: return "EPIPE";
+	case ESTRPIPE: return "ESTRPIPE";
+	case EBADFD: return "EBADFD";
+	case ENOSYS: return "ENOSYS";
+	case EAGAIN: return "EAGAIN";
+	case ENODEV: return "ENODEV";
+	case EBADF: return "EBADF";
+	case EINVAL: return "EINVAL";
+	case EBUSY: return "EBUSY";
+	case EIO: return "EIO";
+	case EINTR: return "EINTR";
+	case ENOENT: return "ENOENT";
+	case ENXIO: return "ENXIO";
+	case ENOMEM: return "ENOMEM";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	}
+	return NULL;
+}
+
 static inline int rule_recover(int fd, int cause, int capture, int64_t *stopped_ns, char *action, size_t cap)
 {
 	struct snd_pcm_status st;
@@ -272,7 +295,11 @@ static inline int rule_recover(int fd, int cause, int capture, int64_t *stopped_
 			snprintf(action, cap, "resume");
 			prepared = 0;
 		} else {
-			snprintf(action, cap, "prepare (resume: %d)", r);
+			const char *why = rule_errno_name(-r);
+			if (why)
+				snprintf(action, cap, "prepare (resume: %s)", why);
+			else
+				snprintf(action, cap, "prepare (resume: %d)", r);
 			r = ioctl(fd, SNDRV_PCM_IOCTL_PREPARE) < 0 ? (errno ? -errno : -EIO) : 0;
 		}
 	}

@@ -167,7 +167,7 @@ function* recoverStream(c: OpContext, s: ProgramStep, h: PcmHandle, cause: numbe
       prepared = false;
     } else {
       // as rules.h writes it (the agent and reproducers share that code)
-      action = `prepare (resume: ${r})`;
+      action = `prepare (resume: ${errnoName(r)})`;
       r = (yield* pcmIoctl(c, h, 'prepare')).ret;
     }
   }
