@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/userfaultfd.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -636,6 +637,41 @@ static inline void barrier_wake_all(struct lab_barrier *b)
 {
 	atomic_fetch_add(&b->gen, 1);
 	barrier_futex(&b->gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+}
+
+/* ---- rule "held buffers": the two system facts it stands on ---- */
+
+/* A userfaultfd for kernel-mode faults (no UFFD_USER_MODE_ONLY: the faults
+ * this is for happen in copy_to_user/copy_from_user): an fd, or -errno. */
+static inline int window_uffd_open(int nonblock)
+{
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | (nonblock ? O_NONBLOCK : 0));
+	if (fd < 0)
+		return -errno;
+	struct uffdio_api api = { .api = UFFD_API, .features = 0 };
+	if (ioctl(fd, UFFDIO_API, &api) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* Is thread `tid` of this process blocked in the kernel (S or D in /proc/self/task/<tid>/stat)? */
+static inline int window_task_blocked(pid_t tid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'S' || p[2] == 'D');
 }
 
 #endif

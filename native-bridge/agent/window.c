@@ -66,24 +66,9 @@ static size_t page_size(void)
 	return pg;
 }
 
-static int uffd_open(void)
-{
-	/* no UFFD_USER_MODE_ONLY: the faults this is for happen in kernel mode */
-	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	struct uffdio_api api = { .api = UFFD_API, .features = 0 };
-	if (ioctl(fd, UFFDIO_API, &api) < 0) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	return fd;
-}
-
 int window_probe(char *err, size_t errlen)
 {
-	int fd = uffd_open();
+	int fd = window_uffd_open(1);
 	if (fd >= 0) {
 		close(fd);
 		return 0;
@@ -118,23 +103,6 @@ static int meets(const struct lane *l, int b)
 	return 0;
 }
 
-/* Blocked in the kernel: /proc/self/task/<tid>/stat says S or D. */
-static int blocked(pid_t tid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	const char *p = strrchr(buf, ')');
-	return p && p[1] == ' ' && (p[2] == 'S' || p[2] == 'D');
-}
-
 static int timing_op(int op) { return op == OP_SLEEP || op == OP_JITTER || op == OP_BARRIER || op == OP_AT_PERIOD; }
 
 /* After the barrier released: wait until every other lane that met it is
@@ -162,7 +130,7 @@ static void settle(struct window *w)
 			int si = atomic_load_explicit(&o->cur_step, memory_order_relaxed);
 			int inside = atomic_load_explicit(&o->op_start, memory_order_acquire) != 0 && si >= 0 && si < o->def->nsteps &&
 			             !timing_op(o->def->steps[si].op);
-			if (!inside || !blocked(atomic_load(&o->tid)))
+			if (!inside || !window_task_blocked(atomic_load(&o->tid)))
 				all = 0;
 		}
 		if (all)
@@ -226,7 +194,7 @@ static int handler_start(struct window *w)
 {
 	if (w->uffd >= 0)
 		return 0;
-	int fd = uffd_open();
+	int fd = window_uffd_open(1);
 	if (fd < 0)
 		return fd;
 	if (pipe2(w->wake, O_CLOEXEC) < 0) {

@@ -1446,24 +1446,10 @@ struct window {
 	_Atomic int faulted, busy;
 };
 
-static int uffd_open(void)
-{
-	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct uffdio_api api = { .api = UFFD_API, .features = 0 };
-	if (ioctl(fd, UFFDIO_API, &api) < 0) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	return fd;
-}
-
 /* Said once, before any lane starts: a reproducer that cannot hold its buffers would race blind. */
 static void window_probe(void)
 {
-	int fd = uffd_open();
+	int fd = window_uffd_open(0);
 	if (fd >= 0) {
 		close(fd);
 		return;
@@ -1476,22 +1462,6 @@ static void window_probe(void)
 	else
 		fprintf(stderr, "this reproducer holds buffers with userfaultfd, which failed: %s\n", strerror(-fd));
 	exit(2);
-}
-
-static int blocked_in_kernel(pid_t tid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	const char *p = strrchr(buf, ')');
-	return p && p[1] == ' ' && (p[2] == 'S' || p[2] == 'D');
 }
 
 static int timing_op(const char *op)
@@ -1519,7 +1489,7 @@ static void settle(struct window *w)
 			struct lane *o = others[i];
 			if (atomic_load(&o->done) || atomic_load(&o->ops) >= base[i] + 2)
 				continue;
-			if (!atomic_load(&o->op_start) || timing_op(atomic_load(&o->op)) || !blocked_in_kernel(atomic_load(&o->tid)))
+			if (!atomic_load(&o->op_start) || timing_op(atomic_load(&o->op)) || !window_task_blocked(atomic_load(&o->tid)))
 				all = 0;
 		}
 		if (all)
@@ -1615,7 +1585,7 @@ static uint8_t *window_buffer(struct lane *L, uint8_t *plain, size_t len, int fi
 		return *err ? NULL : w->buf;
 	}
 	if (w->uffd < 0) {
-		int fd = uffd_open();
+		int fd = window_uffd_open(0);
 		if (fd < 0) {
 			*err = fd;
 			return NULL;
