@@ -135,14 +135,23 @@ async function runInGuest(sc: Scenario, bug: RealKernelBug, guest: Guest, bin: s
   return { reproduced, verdict: v, output, code, klog, ...(down ? { down } : {}) };
 }
 
-/** Up to the plan's attempts while the finding has not shown and the guest is still up (a crash is an answer). */
-async function attemptInGuest(sc: Scenario, bug: RealKernelBug, guest: Guest, bin: string): Promise<Outcome> {
-  let o = await runInGuest(sc, bug, guest, bin, bug.vm!.seconds);
-  for (let i = 1; i < (bug.vm!.attempts ?? 1) && !o.reproduced && guest.alive; i++) {
-    log(`attempt ${i} did not show it (${describeOutcome(o)}); again`);
-    o = await runInGuest(sc, bug, guest, bin, bug.vm!.seconds);
+/**
+ * Up to the plan's attempts while the finding has not shown (a crash is an
+ * answer): in the same guest while it is up, or each in a newly booted one
+ * when the plan says so. Returns the outcome and the guest now in use.
+ */
+async function attemptInGuest(sc: Scenario, bug: RealKernelBug, guest: Guest, bin: string, boot: BootOptions): Promise<{ o: Outcome; guest: Guest }> {
+  const plan = bug.vm!;
+  let o = await runInGuest(sc, bug, guest, bin, plan.seconds);
+  for (let i = 1; i < (plan.attempts ?? 1) && !o.reproduced; i++) {
+    if (plan.freshGuest) {
+      await guest.shutdown();
+      guest = await bootGuest(boot);
+    } else if (!guest.alive) break;
+    log(`attempt ${i} did not show it (${describeOutcome(o)}); again${plan.freshGuest ? ' in a fresh guest' : ''}`);
+    o = await runInGuest(sc, bug, guest, bin, plan.seconds);
   }
-  return o;
+  return { o, guest };
 }
 
 function describeOutcome(o: Outcome): string {
@@ -211,7 +220,9 @@ describe('C reproducers in the virtual lab', { timeout: 2_400_000 }, () => {
       try {
         // the reproducer of the simulated run, on the kernel with the bug
         guest = await up(guest, buggy);
-        const a = await attemptInGuest(simSc, bug, guest, fromSim.bin);
+        const sa = await attemptInGuest(simSc, bug, guest, fromSim.bin, buggy);
+        guest = sa.guest;
+        const a = sa.o;
         log(`${family}: reproducer of the simulated run on ${guest.kernel.release}${plan.patch ? ` + ${plan.patch}` : ''}: ${describeOutcome(a)}\n${a.output.slice(0, 3000)}`);
         expect(a.reproduced, a.output.slice(-3000)).toBe(true);
         if (bug.expect === 'hang') expect(a.output).toMatch(/REPRODUCED: hang: lane \S+ has been inside/);
@@ -221,7 +232,9 @@ describe('C reproducers in the virtual lab', { timeout: 2_400_000 }, () => {
         fromVm = await failingRunFile(`${family}-vm`, vmSc, bug, new VmTarget({ guest }));
         log(`${family}: signatures: simulated ${fromSim.finding.signature}, virtual lab ${fromVm.finding.signature}`);
         guest = await up(guest, buggy);
-        const b = await attemptInGuest(vmSc, bug, guest, fromVm.bin);
+        const sb = await attemptInGuest(vmSc, bug, guest, fromVm.bin, buggy);
+        guest = sb.guest;
+        const b = sb.o;
         log(`${family}: reproducer of the virtual-lab run: ${describeOutcome(b)}\n${b.output.slice(0, 2000)}`);
         expect(b.reproduced, b.output.slice(-3000)).toBe(true);
       } finally {
