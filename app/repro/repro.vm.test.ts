@@ -164,14 +164,16 @@ interface Built {
 }
 
 /** A failing run on `target` (journal in a run directory), its reproducer written from the journal and compiled with -Wall -Werror. */
-async function failingRunFile(name: string, sc: Scenario, bug: RealKernelBug, target: SimTarget | VmTarget): Promise<Built> {
+async function failingRunFile(name: string, sc: Scenario, bug: RealKernelBug, target: SimTarget | VmTarget, renew?: () => Promise<VmTarget>): Promise<Built> {
   const vm = target instanceof VmTarget;
   const types = [bug.expect, ...(vm ? (bug.vm?.alsoSeen ?? []) : [])];
   let outDir = '';
   let summary;
   let f: Finding | undefined;
   // in the guest a run gets the reproducers' budget, and the plan's attempts (seeds 1, 2, …): a real race is a matter of chance
+  // (each in a newly booted guest when the plan says so: `renew`)
   for (let seed = SEED; seed < SEED + (vm ? (bug.vm!.attempts ?? 1) : 1) && !f; seed++) {
+    if (seed > SEED && renew) target = await renew();
     outDir = join(dir, `${name}-run-${seed}`);
     summary = await startRun({ scenario: sc, target, seed, outDir, ...(vm ? { duration: bug.vm!.seconds * 1e9 } : {}) }).done;
     f = summary.findings.find((x) => types.includes(x.type));
@@ -229,7 +231,12 @@ describe('C reproducers in the virtual lab', { timeout: 2_400_000 }, () => {
 
         // the agent's run there (the real-hardware variant where the simulator's preset does not fit the guest), and its reproducer
         guest = await up(guest, buggy);
-        fromVm = await failingRunFile(`${family}-vm`, vmSc, bug, new VmTarget({ guest }));
+        const renew = async () => {
+          await guest?.shutdown();
+          guest = await bootGuest(buggy);
+          return new VmTarget({ guest });
+        };
+        fromVm = await failingRunFile(`${family}-vm`, vmSc, bug, new VmTarget({ guest }), plan.freshGuest ? renew : undefined);
         log(`${family}: signatures: simulated ${fromSim.finding.signature}, virtual lab ${fromVm.finding.signature}`);
         guest = await up(guest, buggy);
         const sb = await attemptInGuest(vmSc, bug, guest, fromVm.bin, buggy);
