@@ -222,7 +222,6 @@ void lane_barrier_note(struct lane *l, int64_t dur);
 uint8_t *lane_buf(struct lane *l, size_t n);
 
 /* control helpers (ctl.c) */
-int open_control(int card, int flags);
 int card_resolve(const struct resolved *x, int key, int dflt);
 
 /* host requests (main.c): blocks until the host replies; returns the reply code. */

@@ -36,13 +36,6 @@ int card_resolve(const struct resolved *x, int key, int dflt)
 	return card;
 }
 
-/* open(2) of /dev/snd/controlC<card>, close-on-exec: -1 and errno on failure. */
-int open_control(int card, int flags)
-{
-	char path[32];
-	snprintf(path, sizeof path, "/dev/snd/controlC%d", card);
-	return open(path, flags | O_CLOEXEC);
-}
 
 _Static_assert(CTL_FILES_MAX == MAX_CARDS, "rules.h keeps a control file for every card the agent can name");
 

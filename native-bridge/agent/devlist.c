@@ -78,7 +78,7 @@ static void list_cards(struct js *j, struct cardinfo *cards, struct js *notes)
 	j->first = 1;
 	int any_node = 0;
 	for (int c = 0; c < MAX_CARDS; c++) {
-		int fd = open_control(c, O_RDONLY);
+		int fd = ctl_open(c, O_RDONLY);
 		if (fd < 0) {
 			if (errno == EACCES || errno == EPERM) {
 				sep(notes);
@@ -121,7 +121,7 @@ static void list_pcms(struct js *j, struct cardinfo *cards)
 	for (int c = 0; c < MAX_CARDS; c++) {
 		if (!cards[c].present)
 			continue;
-		int fd = open_control(c, O_RDONLY);
+		int fd = ctl_open(c, O_RDONLY);
 		if (fd < 0)
 			continue;
 		int dev = -1;
@@ -174,7 +174,7 @@ static void list_controls(struct js *j, struct cardinfo *cards)
 	for (int c = 0; c < MAX_CARDS; c++) {
 		if (!cards[c].present)
 			continue;
-		int fd = open_control(c, O_RDONLY);
+		int fd = ctl_open(c, O_RDONLY);
 		if (fd < 0)
 			continue;
 		struct snd_ctl_elem_list l;

@@ -151,7 +151,7 @@ static int64_t do_open(struct exec *x)
 	 * file that thread opened, so it takes a private control fd. */
 	int cfd = -1;
 	if (sub >= 0) {
-		cfd = open_control(card, O_RDWR);
+		cfd = ctl_open(card, O_RDWR);
 		if (cfd < 0)
 			return neg_errno();
 		if (ioctl(cfd, SNDRV_CTL_IOCTL_PCM_PREFER_SUBDEVICE, &sub) < 0) {

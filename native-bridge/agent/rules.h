@@ -442,6 +442,14 @@ static inline void ctl_files_init(struct ctl_files *c)
 		c->fd[i] = -1;
 }
 
+/* open(2) of /dev/snd/controlC<card>, close-on-exec: -1 and errno on failure. */
+static inline int ctl_open(int card, int flags)
+{
+	char path[32];
+	snprintf(path, sizeof path, "/dev/snd/controlC%d", card);
+	return open(path, flags | O_CLOEXEC);
+}
+
 /* The card's control file: an fd, or -errno of the open. */
 static inline int ctl_files_get(struct ctl_files *c, int card)
 {
@@ -450,9 +458,7 @@ static inline int ctl_files_get(struct ctl_files *c, int card)
 	pthread_mutex_lock(&c->lock);
 	int fd = c->fd[card];
 	if (fd < 0) {
-		char path[32];
-		snprintf(path, sizeof path, "/dev/snd/controlC%d", card);
-		fd = open(path, O_RDWR | O_CLOEXEC);
+		fd = ctl_open(card, O_RDWR);
 		if (fd < 0)
 			fd = errno ? -errno : -EIO;
 		else

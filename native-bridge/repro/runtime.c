@@ -345,13 +345,6 @@ static int card_number(struct card c)
 	return card;
 }
 
-static int open_control(int card, int flags)
-{
-	char path[32];
-	snprintf(path, sizeof path, "/dev/snd/controlC%d", card);
-	return open(path, flags | O_CLOEXEC);
-}
-
 /* ---- PCM ---- */
 
 /* A hw_params request: 0 is "not named" (access and format are stored + 1). */
@@ -478,7 +471,7 @@ OP pcm_open(struct lane *L, int h, struct card c, int device, int subdevice, int
 	/* the preferred subdevice is looked up by the opening thread on a control file it opened */
 	int cfd = -1;
 	if (subdevice >= 0) {
-		cfd = open_control(card, O_RDWR);
+		cfd = ctl_open(card, O_RDWR);
 		if (cfd < 0)
 			return op_end(L, neg_errno());
 		if (ioctl(cfd, SNDRV_CTL_IOCTL_PCM_PREFER_SUBDEVICE, &subdevice) < 0) {
